@@ -1,0 +1,153 @@
+//! Handler-side access to the claims verified by
+//! [`auth_layer::JwtAuth`]: the [`Claims<C>`] extractor for axum.
+//!
+//! Extractors only read what the layer stored; they never verify. A handler
+//! that extracts `Claims` on a route the layer does not cover answers 500
+//! and logs which layer is missing, so the mistake shows up in the first test.
+//!
+//! ```
+//! use auth_extract::Claims;
+//! use auth_layer::JwtAuth;
+//! use axum::{Router, routing::get};
+//!
+//! async fn me(claims: Claims) -> String {
+//!     format!("hello {}", claims.sub.as_deref().unwrap_or("anonymous"))
+//! }
+//!
+//! async fn maybe(claims: Option<Claims>) -> &'static str {
+//!     if claims.is_some() { "signed in" } else { "guest" }
+//! }
+//!
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .build()
+//!     .unwrap();
+//! let optional = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .optional()
+//!     .build()
+//!     .unwrap();
+//! let app: Router = Router::new()
+//!     .route("/me", get(me).layer(auth))
+//!     .route("/home", get(maybe).layer(optional));
+//! # let _ = app;
+//! ```
+#![forbid(unsafe_code)]
+
+use std::any::type_name;
+use std::fmt;
+use std::ops::Deref;
+
+use auth_layer::{DefaultClaims, VerifiedToken};
+
+#[cfg(feature = "axum")]
+mod axum;
+
+/// The README's Rust snippets compile.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
+/// The verified claims of the request, as stored by the layer.
+///
+/// Dereferences to your claims type `C`; [`Claims::token`] gives the
+/// registered claims and header facts. Cloning is an `Arc` clone.
+/// `Option<Claims<C>>` is `None` only when the layer runs in optional mode and
+/// the request carried no token.
+pub struct Claims<C = DefaultClaims>(pub VerifiedToken<C>);
+
+impl<C> Claims<C> {
+    /// The whole verified token.
+    pub fn token(&self) -> &VerifiedToken<C> {
+        &self.0
+    }
+
+    /// Unwraps the verified token.
+    pub fn into_inner(self) -> VerifiedToken<C> {
+        self.0
+    }
+}
+
+impl<C> Deref for Claims<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.0.claims()
+    }
+}
+
+impl<C> Clone for Claims<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Claims<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Claims").field(&self.0).finish()
+    }
+}
+
+/// Why [`Claims`] could not be extracted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsRejection {
+    /// No `JwtAuth` layer with this claims type ran for the request: a
+    /// server configuration mistake, answered with 500.
+    MissingLayer {
+        /// The claims type the handler asked for.
+        claims_type: &'static str,
+    },
+    /// The layer runs in optional mode and the request had no token, but
+    /// the handler requires claims: answered with 401 and a `Bearer` challenge.
+    Unauthenticated,
+}
+
+impl ClaimsRejection {
+    fn missing_layer<C>() -> Self {
+        let claims_type = type_name::<C>();
+        tracing::error!(
+            claims_type,
+            "Claims<{claims_type}> extracted on a route without a JwtAuth<{claims_type}> layer: add `.layer(auth)` (or `.route_layer(auth)`) covering this route, built with `.claims::<{claims_type}>()`"
+        );
+        Self::MissingLayer { claims_type }
+    }
+
+    /// The status to answer with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::MissingLayer { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingLayer { claims_type } => {
+                write!(
+                    f,
+                    "no JwtAuth layer with claims type {claims_type} covers this route"
+                )
+            }
+            Self::Unauthenticated => f.write_str("this route requires a bearer token"),
+        }
+    }
+}
+
+impl std::error::Error for ClaimsRejection {}
+
+/// What the layer stored: `Ok(Some)` verified, `Ok(None)` optional mode
+/// without a token, `Err` no layer.
+pub(crate) fn from_extensions<C: Send + Sync + 'static>(
+    extensions: &http::Extensions,
+) -> Result<Option<Claims<C>>, ClaimsRejection> {
+    if let Some(token) = extensions.get::<VerifiedToken<C>>() {
+        return Ok(Some(Claims(token.clone())));
+    }
+    if extensions.get::<auth_layer::Unauthenticated>().is_some() {
+        return Ok(None);
+    }
+    Err(ClaimsRejection::missing_layer::<C>())
+}

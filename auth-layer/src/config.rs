@@ -1,0 +1,322 @@
+//! Configuration from environment variables or a config file (serde).
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `AUTH_HMAC_SECRET` | HMAC secret; its UTF-8 bytes are the key for every allowed HS* algorithm |
+//! | `AUTH_PUBLIC_KEY_FILE` | path to an RSA, EC (P-256/P-384) or Ed25519 public key in PEM |
+//! | `AUTH_ALGORITHMS` | comma list of allowed algorithms, e.g. `RS256,ES256` (default: every algorithm of the configured keys) |
+//! | `AUTH_ISSUER` | comma list of accepted `iss` values |
+//! | `AUTH_AUDIENCE` | comma list of accepted `aud` values |
+//! | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (default 60, at most 300) |
+//! | `AUTH_TOKEN_TYPE` | required header `typ`, e.g. `at+jwt` |
+//!
+//! Unset or empty variables keep the defaults; a malformed one is an error
+//! that names it. The same fields, in snake case without the prefix, can be
+//! read by serde from any format:
+//!
+//! ```
+//! use auth_layer::{AuthConfig, JwtAuth};
+//!
+//! let config: AuthConfig = serde_json::from_str(r#"{
+//!     "hmac_secret": "a-secret-of-at-least-thirty-two-bytes!",
+//!     "algorithms": ["HS256"],
+//!     "issuers": ["https://issuer.example"],
+//!     "audiences": ["orders-api"],
+//!     "leeway_secs": 30
+//! }"#).unwrap();
+//! let auth = JwtAuth::builder().config(&config).build().unwrap();
+//! # let _ = auth;
+//!
+//! let from_env = AuthConfig::from_lookup(|name| match name {
+//!     "AUTH_LEEWAY_SECS" => Some("soon".into()),
+//!     _ => None,
+//! });
+//! assert_eq!(
+//!     from_env.unwrap_err().to_string(),
+//!     "AUTH_LEEWAY_SECS: \"soon\" is not a whole number of seconds"
+//! );
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::builder::{JwtAuthBuilder, MAX_LEEWAY};
+use crate::error::ConfigError;
+use crate::keys::{Key, parse_algorithm};
+
+/// The serialisable configuration; see the [module docs](self).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// HMAC secret (UTF-8; its bytes are the key).
+    pub hmac_secret: Option<String>,
+    /// Path to a PEM public key.
+    pub public_key_file: Option<PathBuf>,
+    /// Allowed algorithms by JWA name.
+    pub algorithms: Vec<String>,
+    /// Accepted issuers.
+    pub issuers: Vec<String>,
+    /// Accepted audiences.
+    pub audiences: Vec<String>,
+    /// Leeway in seconds.
+    pub leeway_secs: Option<u64>,
+    /// Required header `typ`.
+    pub token_type: Option<String>,
+    #[serde(skip)]
+    from_env: bool,
+}
+
+/// Each field with its environment variable.
+const VARIABLES: [(&str, &str); 7] = [
+    ("hmac_secret", "AUTH_HMAC_SECRET"),
+    ("public_key_file", "AUTH_PUBLIC_KEY_FILE"),
+    ("algorithms", "AUTH_ALGORITHMS"),
+    ("issuers", "AUTH_ISSUER"),
+    ("audiences", "AUTH_AUDIENCE"),
+    ("leeway_secs", "AUTH_LEEWAY_SECS"),
+    ("token_type", "AUTH_TOKEN_TYPE"),
+];
+
+impl AuthConfig {
+    /// Reads the `AUTH_*` variables of this process.
+    ///
+    /// # Errors
+    /// A variable that is not UTF-8 or not of its type; the error names it.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        for (_, var) in VARIABLES {
+            if let Some(value) = std::env::var_os(var)
+                && value.to_str().is_none()
+            {
+                return Err(ConfigError::setting(var, "is not valid UTF-8"));
+            }
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the `AUTH_*` variables through `lookup` (e.g. a map in tests).
+    ///
+    /// # Errors
+    /// A variable that is not of its type; the error names it.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        let list = |var: &str| -> Vec<String> {
+            get(var)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let leeway_secs = match get("AUTH_LEEWAY_SECS") {
+            None => None,
+            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
+                ConfigError::setting(
+                    "AUTH_LEEWAY_SECS",
+                    format!("{v:?} is not a whole number of seconds"),
+                )
+            })?),
+        };
+        Ok(Self {
+            hmac_secret: lookup("AUTH_HMAC_SECRET").filter(|v| !v.is_empty()),
+            public_key_file: get("AUTH_PUBLIC_KEY_FILE").map(PathBuf::from),
+            algorithms: list("AUTH_ALGORITHMS"),
+            issuers: list("AUTH_ISSUER"),
+            audiences: list("AUTH_AUDIENCE"),
+            leeway_secs,
+            token_type: get("AUTH_TOKEN_TYPE").map(|v| v.trim().to_owned()),
+            from_env: true,
+        })
+    }
+
+    fn name(&self, field: &'static str) -> &'static str {
+        if self.from_env {
+            VARIABLES
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(field, |(_, var)| var)
+        } else {
+            field
+        }
+    }
+}
+
+impl<C> JwtAuthBuilder<C> {
+    /// Applies a configuration; problems are reported by `build()`, naming
+    /// the variable or field.
+    #[must_use]
+    pub fn config(mut self, config: &AuthConfig) -> Self {
+        let name = |field| config.name(field);
+        let named =
+            |field: &'static str, e: ConfigError| ConfigError::setting(name(field), e.to_string());
+        if let Some(secret) = &config.hmac_secret {
+            match Key::hmac(secret.as_bytes()) {
+                Ok(key) => self = self.key(key),
+                Err(e) => self.push_error(named("hmac_secret", e)),
+            }
+        }
+        if let Some(path) = &config.public_key_file {
+            match std::fs::read(path) {
+                Ok(pem) => match Key::public_key_pem(pem) {
+                    Ok(key) => self = self.key(key),
+                    Err(e) => self.push_error(named("public_key_file", e)),
+                },
+                Err(source) => self.push_error(ConfigError::ReadFile {
+                    name: name("public_key_file").to_owned(),
+                    path: path.clone(),
+                    source,
+                }),
+            }
+        }
+        if !config.algorithms.is_empty() {
+            let mut algorithms = Vec::new();
+            for a in &config.algorithms {
+                match parse_algorithm(a) {
+                    Some(alg) => algorithms.push(alg),
+                    None => self.push_error(ConfigError::setting(
+                        name("algorithms"),
+                        format!("{a:?} is not a supported algorithm; use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"),
+                    )),
+                }
+            }
+            self = self.algorithms(algorithms);
+        }
+        self = self
+            .issuers(config.issuers.iter().cloned())
+            .audiences(config.audiences.iter().cloned());
+        if let Some(secs) = config.leeway_secs {
+            if secs > MAX_LEEWAY.as_secs() {
+                self.push_error(ConfigError::setting(
+                    name("leeway_secs"),
+                    format!(
+                        "{secs} is above the cap of {} seconds",
+                        MAX_LEEWAY.as_secs()
+                    ),
+                ));
+            }
+            self = self.leeway(Duration::from_secs(secs));
+        }
+        if let Some(typ) = &config.token_type {
+            self = self.token_type(typ.clone());
+        }
+        self
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field(
+                "hmac_secret",
+                &self.hmac_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("public_key_file", &self.public_key_file)
+            .field("algorithms", &self.algorithms)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::JwtAuth;
+
+    fn env(vars: &[(&str, &str)]) -> Result<AuthConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        AuthConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn build(vars: &[(&str, &str)]) -> Result<(), String> {
+        let config = env(vars).map_err(|e| e.to_string())?;
+        JwtAuth::builder()
+            .config(&config)
+            .build()
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    const SECRET: (&str, &str) = ("AUTH_HMAC_SECRET", "a-secret-of-at-least-thirty-two-bytes!");
+
+    #[test]
+    fn comma_lists_are_trimmed() {
+        let c = env(&[("AUTH_ISSUER", " a, b ,,"), ("AUTH_AUDIENCE", "x")]).unwrap();
+        assert_eq!(c.issuers, ["a", "b"]);
+        assert_eq!(c.audiences, ["x"]);
+    }
+
+    #[test]
+    fn malformed_variables_are_named() {
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[SECRET, ("AUTH_ALGORITHMS", "HS256,HS999")],
+                "AUTH_ALGORITHMS: \"HS999\" is not a supported algorithm",
+            ),
+            (
+                &[SECRET, ("AUTH_LEEWAY_SECS", "600")],
+                "AUTH_LEEWAY_SECS: 600 is above the cap of 300 seconds",
+            ),
+            (
+                &[("AUTH_HMAC_SECRET", "short")],
+                "AUTH_HMAC_SECRET: invalid HMAC secret: 5 bytes is too short",
+            ),
+            (
+                &[("AUTH_PUBLIC_KEY_FILE", "/nonexistent/key.pem")],
+                "AUTH_PUBLIC_KEY_FILE: cannot read /nonexistent/key.pem",
+            ),
+            (&[], "no verification key is configured"),
+        ];
+        for (vars, expected) in cases {
+            let err = build(vars).unwrap_err();
+            assert!(
+                err.starts_with(expected),
+                "{err:?} should start with {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_config_errors_name_the_field() {
+        let config: AuthConfig = serde_json::from_str(
+            r#"{"hmac_secret":"a-secret-of-at-least-thirty-two-bytes!","algorithms":["none"]}"#,
+        )
+        .unwrap();
+        let err = JwtAuth::builder()
+            .config(&config)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("algorithms: \"none\" is not a supported algorithm"),
+            "{err}"
+        );
+        assert!(
+            serde_json::from_str::<AuthConfig>(r#"{"hmac_secrte":"x"}"#).is_err(),
+            "unknown fields are refused"
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let c = env(&[SECRET]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("thirty-two") && printed.contains("[redacted]"),
+            "{printed}"
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! Request-time errors: why a request was not authenticated.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a request was rejected, as a stable, machine-readable category.
+///
+/// Every kind maps to exactly one HTTP answer (see [`ErrorKind::status`]) and
+/// one stable [`code`](ErrorKind::code) that clients can act on, for example
+/// refreshing on `token_expired` rather than sending the user to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request carried no token at all.
+    MissingToken,
+    /// The request carried two different tokens (for example a header and a cookie).
+    MultipleTokens,
+    /// A token was sent in the query string, which is not an allowed source.
+    TokenInQuery,
+    /// The token is longer than the configured maximum.
+    TokenTooLarge,
+    /// The token is not a compact JWS: wrong number of segments, bad base64url, bad JSON.
+    Malformed,
+    /// The header names an algorithm that is unknown or not allowed (including `none`).
+    AlgorithmNotAllowed,
+    /// No configured key matches the token's `kid` and algorithm.
+    UnknownKey,
+    /// The signature does not verify with the selected key.
+    InvalidSignature,
+    /// The header lists a `crit` extension this verifier does not understand.
+    UnsupportedCritical,
+    /// The token's `typ` header is not the expected token type.
+    InvalidTokenType,
+    /// The claims are not a JSON object of the expected shape, or a registered claim has the wrong type.
+    InvalidClaims,
+    /// A claim the configuration requires is absent.
+    MissingClaim,
+    /// The token has expired (`exp` plus leeway is in the past).
+    Expired,
+    /// The token is not valid yet (`nbf` minus leeway is in the future).
+    NotYetValid,
+    /// The token claims to be issued in the future (`iat` minus leeway).
+    IssuedInFuture,
+    /// The `iss` claim is missing or not one of the accepted issuers.
+    InvalidIssuer,
+    /// The `aud` claim is missing or names none of the accepted audiences.
+    InvalidAudience,
+}
+
+impl ErrorKind {
+    /// The HTTP status this kind is answered with.
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Self::MultipleTokens | Self::TokenInQuery => http::StatusCode::BAD_REQUEST,
+            _ => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error` attribute, or `None` when the request had no
+    /// token (RFC 6750 section 3.1: no error code then).
+    pub fn rfc6750_error(self) -> Option<&'static str> {
+        match self {
+            Self::MissingToken => None,
+            Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// A stable, machine-readable code; `token_expired` is distinct from
+    /// every other failure so clients know to refresh.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "token_missing",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::TokenInQuery => "token_in_query",
+            Self::TokenTooLarge => "token_too_large",
+            Self::Malformed => "token_malformed",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnknownKey => "unknown_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::UnsupportedCritical => "unsupported_crit",
+            Self::InvalidTokenType => "invalid_token_type",
+            Self::InvalidClaims => "invalid_claims",
+            Self::MissingClaim => "missing_claim",
+            Self::Expired => "token_expired",
+            Self::NotYetValid => "token_not_yet_valid",
+            Self::IssuedInFuture => "token_issued_in_future",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Why a request was not authenticated.
+///
+/// Opaque on purpose: match on [`kind()`](AuthError::kind). The
+/// [`description()`](AuthError::description) is what clients see in
+/// `error_description`; it names the rule that failed and never echoes the
+/// token or key material. The underlying parser or crypto error, if any, is
+/// available through [`source()`](StdError::source) for logs.
+///
+/// A rejected request's response carries a clone of this error in its
+/// extensions, so outer layers can log it.
+#[derive(Clone)]
+pub struct AuthError {
+    kind: ErrorKind,
+    description: &'static str,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl AuthError {
+    /// An error of `kind` with the client-facing `description`.
+    pub fn new(kind: ErrorKind, description: &'static str) -> Self {
+        Self {
+            kind,
+            description,
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The category of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The client-facing description, e.g. `"token expired"`.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+
+    pub(crate) fn missing() -> Self {
+        Self::new(ErrorKind::MissingToken, "no bearer token in the request")
+    }
+
+    pub(crate) fn malformed(description: &'static str) -> Self {
+        Self::new(ErrorKind::Malformed, description)
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("kind", &self.kind)
+            .field("description", &self.description)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description)
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// Why a configuration was refused by [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build),
+/// a key constructor or the environment reader.
+///
+/// Each message names the value at fault and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No key at all.
+    #[error(
+        "no verification key is configured: add one with `hmac_secret`, `public_key_pem`, `jwk` or `key` (or set AUTH_HMAC_SECRET / AUTH_PUBLIC_KEY_FILE)"
+    )]
+    NoKeys,
+    /// Key material that cannot be used.
+    #[error("invalid {what}: {reason}")]
+    InvalidKey {
+        /// Which key, e.g. `"RSA public key PEM"`.
+        what: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// An allowed algorithm that no configured key can verify.
+    #[error(
+        "algorithm {algorithm} is allowed but no {family} key is configured: add such a key or remove {algorithm} from the allowed algorithms"
+    )]
+    AlgorithmWithoutKey {
+        /// The algorithm's name, e.g. `"RS256"`.
+        algorithm: &'static str,
+        /// The key family it needs, e.g. `"RSA"`.
+        family: &'static str,
+    },
+    /// A configured key that can verify none of the allowed algorithms.
+    #[error(
+        "the {family} key {kid} can verify none of the allowed algorithms: allow one of its algorithms or remove the key"
+    )]
+    UnusableKey {
+        /// The key's family.
+        family: &'static str,
+        /// The key's `kid`, or `(without kid)`.
+        kid: String,
+    },
+    /// Two keys with the same `kid`.
+    #[error("two keys share the kid {kid:?}: every kid must name one key")]
+    DuplicateKid {
+        /// The repeated `kid`.
+        kid: String,
+    },
+    /// Leeway above the cap.
+    #[error(
+        "a leeway of {secs} s is above the cap of {max} s: expired tokens would pass for too long"
+    )]
+    LeewayTooLarge {
+        /// The leeway asked for.
+        secs: u64,
+        /// The cap.
+        max: u64,
+    },
+    /// A setting with a value that cannot be used (an environment variable,
+    /// a config-file field or a builder argument, named in `name`).
+    #[error("{name}: {reason}")]
+    InvalidSetting {
+        /// The variable or setting, e.g. `AUTH_LEEWAY_SECS`.
+        name: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A key file that cannot be read.
+    #[error("{name}: cannot read {path}: {source}")]
+    ReadFile {
+        /// The variable or setting that named the file.
+        name: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn setting(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidSetting {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_has_its_own_code_so_clients_refresh() {
+        let codes: Vec<_> = [
+            ErrorKind::Expired,
+            ErrorKind::InvalidSignature,
+            ErrorKind::Malformed,
+        ]
+        .iter()
+        .map(|k| k.code())
+        .collect();
+        assert_eq!(
+            codes,
+            ["token_expired", "invalid_signature", "token_malformed"]
+        );
+    }
+
+    #[test]
+    fn missing_token_has_no_rfc6750_error_code() {
+        assert_eq!(ErrorKind::MissingToken.rfc6750_error(), None);
+        assert_eq!(
+            ErrorKind::MultipleTokens.rfc6750_error(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            ErrorKind::MultipleTokens.status(),
+            http::StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn source_is_kept_for_logs_but_not_displayed() {
+        let inner = std::io::Error::other("secret detail");
+        let e = AuthError::malformed("token is not a compact JWS").with_source(inner);
+        assert_eq!(e.to_string(), "token is not a compact JWS");
+        assert!(e.source().is_some_and(|s| s.to_string() == "secret detail"));
+    }
+}

@@ -1,0 +1,281 @@
+//! Where the token comes from.
+//!
+//! Sources are tried in the configured order; by default only the
+//! `Authorization: Bearer` header (scheme case-insensitive, RFC 6750 section
+//! 2.1). Two *different* tokens in one request are refused with 400
+//! `invalid_request`, and so is an `access_token` query parameter unless the
+//! query is a configured source (RFC 6750 section 2.3 discourages it).
+//!
+//! ```
+//! use auth_layer::{JwtAuth, TokenSource};
+//!
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .token_sources([TokenSource::Bearer, TokenSource::cookie("access_token")])
+//!     .build()
+//!     .unwrap();
+//! # let _ = auth;
+//! ```
+
+use http::header::{AUTHORIZATION, COOKIE, HeaderName};
+use http::{HeaderMap, Uri};
+
+use crate::error::{AuthError, ErrorKind};
+
+/// One place a token may be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// A cookie with this name.
+    Cookie(String),
+    /// A custom header whose whole value is the token (e.g. `x-access-token`).
+    Header(HeaderName),
+    /// A query parameter (RFC 6750 section 2.3; leaks into logs, use only when
+    /// nothing else works, e.g. WebSocket upgrades from browsers).
+    Query(String),
+}
+
+impl TokenSource {
+    /// A cookie source.
+    pub fn cookie(name: impl Into<String>) -> Self {
+        Self::Cookie(name.into())
+    }
+
+    /// A query parameter source.
+    pub fn query(name: impl Into<String>) -> Self {
+        Self::Query(name.into())
+    }
+}
+
+/// The token found in a request, borrowed from it.
+pub(crate) fn find<'a>(
+    sources: &'a [TokenSource],
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+) -> Result<Option<&'a str>, AuthError> {
+    let mut found: Option<&'a str> = None;
+    let mut add = |token: &'a str| -> Result<(), AuthError> {
+        match found {
+            Some(seen) if seen != token => Err(AuthError::new(
+                ErrorKind::MultipleTokens,
+                "the request carries more than one token",
+            )),
+            _ => {
+                found = Some(token);
+                Ok(())
+            }
+        }
+    };
+    let mut query_allowed = false;
+    for source in sources {
+        match source {
+            TokenSource::Bearer => {
+                for value in headers.get_all(AUTHORIZATION) {
+                    if let Some(token) = bearer(value)? {
+                        add(token)?;
+                    }
+                }
+            }
+            TokenSource::Cookie(name) => {
+                for value in headers.get_all(COOKIE) {
+                    let Ok(value) = value.to_str() else { continue };
+                    for token in cookies(value, name) {
+                        add(token)?;
+                    }
+                }
+            }
+            TokenSource::Header(name) => {
+                for value in headers.get_all(name) {
+                    let token = value
+                        .to_str()
+                        .map_err(|_| AuthError::malformed("token header is not visible ASCII"))?
+                        .trim();
+                    if token.is_empty() {
+                        return Err(AuthError::malformed("token header is empty"));
+                    }
+                    add(token)?;
+                }
+            }
+            TokenSource::Query(name) => {
+                query_allowed |= name == "access_token";
+                for token in query_params(uri, name) {
+                    add(token)?;
+                }
+            }
+        }
+    }
+    if !query_allowed && query_params(uri, "access_token").next().is_some() {
+        return Err(AuthError::new(
+            ErrorKind::TokenInQuery,
+            "tokens are not accepted in the query string; use the Authorization header",
+        ));
+    }
+    Ok(found)
+}
+
+/// `Bearer <token>`; another scheme (e.g. `Basic`) is not a bearer token.
+fn bearer(value: &http::HeaderValue) -> Result<Option<&str>, AuthError> {
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::malformed("authorization header is not visible ASCII"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() {
+        return Err(AuthError::malformed("bearer token is empty"));
+    }
+    if token.contains(' ') {
+        return Err(AuthError::malformed("bearer token contains a space"));
+    }
+    Ok(Some(token))
+}
+
+fn cookies<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    header.split(';').filter_map(move |pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        let v = v.trim().trim_matches('"');
+        (k.trim() == name && !v.is_empty()).then_some(v)
+    })
+}
+
+fn query_params<'a>(uri: &'a Uri, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    uri.query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(move |pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], uri: &str) -> (HeaderMap, Uri) {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        (map, uri.parse().unwrap())
+    }
+
+    fn run(
+        sources: &[TokenSource],
+        headers: &[(&str, &str)],
+        uri: &str,
+    ) -> Result<Option<String>, ErrorKind> {
+        let (h, u) = req(headers, uri);
+        find(sources, &h, &u)
+            .map(|t| t.map(str::to_owned))
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "Bearer   abc  "] {
+            assert_eq!(
+                run(&[TokenSource::Bearer], &[("authorization", value)], "/"),
+                Ok(Some("abc".into())),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_schemes_mean_no_token() {
+        assert_eq!(
+            run(
+                &[TokenSource::Bearer],
+                &[("authorization", "Basic YWxpY2U6cHc=")],
+                "/"
+            ),
+            Ok(None)
+        );
+        assert_eq!(run(&[TokenSource::Bearer], &[], "/"), Ok(None));
+    }
+
+    #[test]
+    fn empty_or_spaced_bearer_is_malformed() {
+        for value in ["Bearer", "Bearer  ", "Bearer a b"] {
+            assert_eq!(
+                run(&[TokenSource::Bearer], &[("authorization", value)], "/"),
+                Err(ErrorKind::Malformed),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_different_tokens_are_refused_but_the_same_twice_is_fine() {
+        let both = [TokenSource::Bearer, TokenSource::cookie("at")];
+        assert_eq!(
+            run(
+                &both,
+                &[("authorization", "Bearer a"), ("cookie", "x=1; at=b")],
+                "/"
+            ),
+            Err(ErrorKind::MultipleTokens)
+        );
+        assert_eq!(
+            run(
+                &both,
+                &[("authorization", "Bearer a"), ("cookie", "at=a")],
+                "/"
+            ),
+            Ok(Some("a".into()))
+        );
+        assert_eq!(
+            run(
+                &[TokenSource::Bearer],
+                &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+                "/"
+            ),
+            Err(ErrorKind::MultipleTokens)
+        );
+    }
+
+    #[test]
+    fn cookie_and_custom_header_sources() {
+        assert_eq!(
+            run(
+                &[TokenSource::cookie("at")],
+                &[("cookie", "a=1; at=tok; b=2")],
+                "/"
+            ),
+            Ok(Some("tok".into()))
+        );
+        assert_eq!(
+            run(&[TokenSource::cookie("at")], &[("cookie", "xat=tok")], "/"),
+            Ok(None)
+        );
+        let h = TokenSource::Header(HeaderName::from_static("x-access-token"));
+        assert_eq!(
+            run(&[h], &[("x-access-token", "tok")], "/"),
+            Ok(Some("tok".into()))
+        );
+    }
+
+    #[test]
+    fn query_token_refused_unless_configured() {
+        assert_eq!(
+            run(&[TokenSource::Bearer], &[], "/p?access_token=abc"),
+            Err(ErrorKind::TokenInQuery)
+        );
+        assert_eq!(
+            run(
+                &[TokenSource::query("access_token")],
+                &[],
+                "/p?x=1&access_token=abc"
+            ),
+            Ok(Some("abc".into()))
+        );
+    }
+}

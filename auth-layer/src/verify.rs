@@ -1,0 +1,407 @@
+//! The verifier: every check a token goes through, in order, without I/O.
+//!
+//! size cap -> three segments -> header (JSON, `alg`, `crit`, `typ`) -> key by
+//! `kid` and algorithm family -> signature -> claims (JSON, required, `exp`,
+//! `nbf`, `iat`, `iss`, `aud`) -> your claims type.
+//!
+//! ```
+//! use auth_layer::{ErrorKind, JwtAuth};
+//!
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .build()
+//!     .unwrap();
+//! let err = auth.verifier().verify("not.a.jwt").unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Malformed);
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use crate::claims::{DefaultClaims, RegisteredClaims, VerifiedToken};
+use crate::clock::Clock;
+use crate::error::{AuthError, ErrorKind};
+use crate::keys::{KeySet, parse_algorithm};
+
+/// A registered claim that can be required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequiredClaim {
+    /// `exp`
+    Exp,
+    /// `nbf`
+    Nbf,
+    /// `iat`
+    Iat,
+    /// `iss`
+    Iss,
+    /// `sub`
+    Sub,
+    /// `aud`
+    Aud,
+    /// `jti`
+    Jti,
+}
+
+impl RequiredClaim {
+    /// Parses a claim name (`"exp"`, `"sub"`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "exp" => Self::Exp,
+            "nbf" => Self::Nbf,
+            "iat" => Self::Iat,
+            "iss" => Self::Iss,
+            "sub" => Self::Sub,
+            "aud" => Self::Aud,
+            "jti" => Self::Jti,
+            _ => return None,
+        })
+    }
+
+    fn present_in(self, c: &RegisteredClaims) -> bool {
+        match self {
+            Self::Exp => c.exp.is_some(),
+            Self::Nbf => c.nbf.is_some(),
+            Self::Iat => c.iat.is_some(),
+            Self::Iss => c.iss.is_some(),
+            Self::Sub => c.sub.is_some(),
+            Self::Aud => c.aud.is_some(),
+            Self::Jti => c.jti.is_some(),
+        }
+    }
+
+    fn missing(self) -> AuthError {
+        let description = match self {
+            Self::Exp => "token has no exp claim",
+            Self::Nbf => "token has no nbf claim",
+            Self::Iat => "token has no iat claim",
+            Self::Iss => "token has no iss claim",
+            Self::Sub => "token has no sub claim",
+            Self::Aud => "token has no aud claim",
+            Self::Jti => "token has no jti claim",
+        };
+        AuthError::new(ErrorKind::MissingClaim, description)
+    }
+}
+
+/// The claim rules, as configured.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway: i64,
+    pub(crate) required: Vec<RequiredClaim>,
+    pub(crate) token_type: Option<String>,
+    pub(crate) max_token_bytes: usize,
+}
+
+/// Verifies compact JWS tokens against the configured keys and rules.
+///
+/// Pure and synchronous: no I/O, no allocation beyond decoding. Obtain one
+/// from [`JwtAuth::verifier`](crate::JwtAuth::verifier).
+pub struct Verifier<C = DefaultClaims> {
+    keys: KeySet,
+    rules: Rules,
+    clock: Arc<dyn Clock>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+impl<C: DeserializeOwned> Verifier<C> {
+    pub(crate) fn new(keys: KeySet, rules: Rules, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            keys,
+            rules,
+            clock,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Verifies `token` and returns its claims.
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) names the first rule
+    /// the token broke.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
+        if token.len() > self.rules.max_token_bytes {
+            return Err(AuthError::new(
+                ErrorKind::TokenTooLarge,
+                "token is larger than allowed",
+            ));
+        }
+        let (header_b64, payload_b64, signature_b64) = split(token)?;
+        let signed = token
+            .get(..header_b64.len() + 1 + payload_b64.len())
+            .unwrap_or_default();
+
+        let header_json = b64(header_b64, "token header is not base64url")?;
+        let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|e| {
+            AuthError::malformed("token header is not a valid JOSE header").with_source(e)
+        })?;
+        if header.crit.is_some() {
+            return Err(AuthError::new(
+                ErrorKind::UnsupportedCritical,
+                "token header lists critical extensions that are not supported",
+            ));
+        }
+        let alg = algorithm(&header.alg)?;
+        if !self.rules.algorithms.contains(&alg) {
+            return Err(AuthError::new(
+                ErrorKind::AlgorithmNotAllowed,
+                "token algorithm is not allowed",
+            ));
+        }
+        self.check_type(header.typ.as_deref())?;
+        let key = self.keys.select(alg, header.kid.as_deref())?;
+
+        match jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), key.decoding(), alg) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidSignature,
+                    "token signature is invalid",
+                ));
+            }
+            Err(e) => {
+                let kind = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::Base64(_) => ErrorKind::Malformed,
+                    _ => ErrorKind::InvalidSignature,
+                };
+                let description = match kind {
+                    ErrorKind::Malformed => "token signature is not base64url",
+                    _ => "token signature is invalid",
+                };
+                return Err(AuthError::new(kind, description).with_source(e));
+            }
+        }
+
+        let payload = b64(payload_b64, "token payload is not base64url")?;
+        let registered: RegisteredClaims = serde_json::from_slice(&payload).map_err(|e| {
+            AuthError::new(
+                ErrorKind::InvalidClaims,
+                "token claims are not a JSON object with valid registered claims",
+            )
+            .with_source(e)
+        })?;
+        self.check_claims(&registered)?;
+        let claims: C = serde_json::from_slice(&payload).map_err(|e| {
+            AuthError::new(
+                ErrorKind::InvalidClaims,
+                "token claims do not have the shape this service expects",
+            )
+            .with_source(e)
+        })?;
+        Ok(VerifiedToken::new(
+            claims,
+            registered,
+            alg,
+            header.kid.map(Cow::into_owned),
+        ))
+    }
+}
+
+impl<C> Verifier<C> {
+    fn check_type(&self, typ: Option<&str>) -> Result<(), AuthError> {
+        let Some(expected) = &self.rules.token_type else {
+            return Ok(());
+        };
+        let Some(typ) = typ else {
+            return Err(AuthError::new(
+                ErrorKind::InvalidTokenType,
+                "token has no typ header",
+            ));
+        };
+        if media_type_eq(typ, expected) {
+            Ok(())
+        } else {
+            Err(AuthError::new(
+                ErrorKind::InvalidTokenType,
+                "token type is not accepted",
+            ))
+        }
+    }
+
+    fn check_claims(&self, c: &RegisteredClaims) -> Result<(), AuthError> {
+        if let Some(missing) = self.rules.required.iter().find(|r| !r.present_in(c)) {
+            return Err(missing.missing());
+        }
+        let now = self.clock.now();
+        let leeway = self.rules.leeway;
+        if c.exp.is_some_and(|exp| now > exp.saturating_add(leeway)) {
+            return Err(AuthError::new(ErrorKind::Expired, "token expired"));
+        }
+        if c.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+            return Err(AuthError::new(
+                ErrorKind::NotYetValid,
+                "token is not valid yet",
+            ));
+        }
+        if c.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(AuthError::new(
+                ErrorKind::IssuedInFuture,
+                "token is issued in the future",
+            ));
+        }
+        if !self.rules.issuers.is_empty() {
+            match &c.iss {
+                None => {
+                    return Err(AuthError::new(
+                        ErrorKind::InvalidIssuer,
+                        "token has no issuer",
+                    ));
+                }
+                Some(iss) if !self.rules.issuers.contains(iss) => {
+                    return Err(AuthError::new(
+                        ErrorKind::InvalidIssuer,
+                        "token issuer is not accepted",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        match (&c.aud, self.rules.audiences.is_empty()) {
+            (None, false) => Err(AuthError::new(
+                ErrorKind::InvalidAudience,
+                "token has no audience",
+            )),
+            (Some(aud), false) if !self.rules.audiences.iter().any(|a| aud.contains(a)) => Err(
+                AuthError::new(ErrorKind::InvalidAudience, "token audience is not accepted"),
+            ),
+            // RFC 7519 4.1.3: a token naming an audience must be rejected by a
+            // recipient that does not identify itself with it.
+            (Some(_), true) => Err(AuthError::new(
+                ErrorKind::InvalidAudience,
+                "token names an audience but this service accepts none",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<C> fmt::Debug for Verifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys)
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+fn split(token: &str) -> Result<(&str, &str, &str), AuthError> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() => Ok((h, p, s)),
+        (Some(_), Some(_), Some(_), Some(_)) if token.split('.').count() == 5 => Err(
+            AuthError::malformed("encrypted tokens (JWE) are not supported"),
+        ),
+        _ => Err(AuthError::malformed(
+            "token is not a compact JWS (three base64url segments)",
+        )),
+    }
+}
+
+fn b64(segment: &str, description: &'static str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| AuthError::malformed(description).with_source(e))
+}
+
+fn algorithm(name: &str) -> Result<Algorithm, AuthError> {
+    if name.eq_ignore_ascii_case("none") {
+        return Err(AuthError::new(
+            ErrorKind::AlgorithmNotAllowed,
+            "unsigned tokens (alg none) are never accepted",
+        ));
+    }
+    parse_algorithm(name).ok_or_else(|| {
+        AuthError::new(
+            ErrorKind::AlgorithmNotAllowed,
+            "token algorithm is not supported",
+        )
+    })
+}
+
+/// RFC 9068 section 4 / RFC 7515 section 4.1.9: `typ` is a media type whose
+/// `application/` prefix may be omitted; compared case-insensitively.
+fn media_type_eq(a: &str, b: &str) -> bool {
+    fn short(s: &str) -> &str {
+        match s.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => {
+                s.get(12..).unwrap_or_default()
+            }
+            _ => s,
+        }
+    }
+    short(a).eq_ignore_ascii_case(short(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_compare_without_application_prefix() {
+        assert!(media_type_eq("at+jwt", "at+jwt"));
+        assert!(media_type_eq("application/AT+JWT", "at+jwt"));
+        assert!(media_type_eq("at+jwt", "application/at+jwt"));
+        assert!(!media_type_eq("JWT", "at+jwt"));
+        assert!(!media_type_eq("application/", "at+jwt"));
+    }
+
+    #[test]
+    fn segments_are_counted() {
+        assert!(split("a.b.c").is_ok());
+        assert!(
+            split("a.b.").is_ok(),
+            "an empty signature is left to the signature check"
+        );
+        for bad in ["", "a", "a.b", "a.b.c.d", ".b.c", "a..c"] {
+            assert_eq!(
+                split(bad).unwrap_err().kind(),
+                ErrorKind::Malformed,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            split("a.b.c.d.e").unwrap_err().description(),
+            "encrypted tokens (JWE) are not supported"
+        );
+    }
+
+    #[test]
+    fn none_is_refused_in_every_spelling() {
+        for name in ["none", "None", "NONE", "nOnE"] {
+            let e = algorithm(name).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::AlgorithmNotAllowed);
+            assert_eq!(
+                e.description(),
+                "unsigned tokens (alg none) are never accepted"
+            );
+        }
+        assert_eq!(
+            algorithm("hs256").unwrap_err().kind(),
+            ErrorKind::AlgorithmNotAllowed
+        );
+        assert_eq!(algorithm("HS256").unwrap(), Algorithm::HS256);
+    }
+}
