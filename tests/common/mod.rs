@@ -1,0 +1,431 @@
+//! Shared helpers for the end-to-end tests: test keys, token minting (valid
+//! and hostile), a real axum server on an ephemeral loopback port, and a
+//! real HTTP client with assertions on RFC 6750 rejections.
+//!
+//! Every test binary includes this module, and not every binary uses every
+//! helper.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code, compiled only into the tests: a failed step fails the test, as in a #[test] fn"
+)]
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use auth_extract::Claims;
+use auth_layer::{Algorithm, JwtAuth, JwtAuthBuilder, algorithm_name};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+/// The HMAC secret of the HS* tests (at least 32 bytes, as the layer demands).
+pub(crate) const SECRET: &str = "end-to-end-test-secret-of-at-least-32-bytes";
+
+/// Every algorithm the layer supports, with its JWA name.
+pub(crate) const ALGORITHMS: [(&str, Algorithm); 12] = [
+    ("HS256", Algorithm::HS256),
+    ("HS384", Algorithm::HS384),
+    ("HS512", Algorithm::HS512),
+    ("RS256", Algorithm::RS256),
+    ("RS384", Algorithm::RS384),
+    ("RS512", Algorithm::RS512),
+    ("PS256", Algorithm::PS256),
+    ("PS384", Algorithm::PS384),
+    ("PS512", Algorithm::PS512),
+    ("ES256", Algorithm::ES256),
+    ("ES384", Algorithm::ES384),
+    ("EdDSA", Algorithm::EdDSA),
+];
+
+// ---------------------------------------------------------------------------
+// Keys and time
+// ---------------------------------------------------------------------------
+
+/// The bytes of a fixture file under `tests/keys/`.
+pub(crate) fn key_file(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("keys")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read test key {}: {e}", path.display()))
+}
+
+/// The public key (PEM) that verifies `alg`; `None` for the HMAC family.
+pub(crate) fn public_pem(alg: Algorithm) -> Option<Vec<u8>> {
+    let name = match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
+        Algorithm::ES256 => "ec_p256_public.pem",
+        Algorithm::ES384 => "ec_p384_public.pem",
+        Algorithm::EdDSA => "ed25519_public.pem",
+        _ => "rsa_public.pem",
+    };
+    Some(key_file(name))
+}
+
+/// The key that signs `alg` tokens the test servers accept.
+pub(crate) fn signing_key(alg: Algorithm) -> EncodingKey {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            EncodingKey::from_secret(SECRET.as_bytes())
+        }
+        Algorithm::ES256 => {
+            EncodingKey::from_ec_pem(&key_file("ec_p256_private.pem")).expect("P-256 key")
+        }
+        Algorithm::ES384 => {
+            EncodingKey::from_ec_pem(&key_file("ec_p384_private.pem")).expect("P-384 key")
+        }
+        Algorithm::EdDSA => {
+            EncodingKey::from_ed_pem(&key_file("ed25519_private.pem")).expect("Ed25519 key")
+        }
+        _ => EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).expect("RSA key"),
+    }
+}
+
+/// The second RSA key, which no test server trusts.
+pub(crate) fn other_rsa_key() -> EncodingKey {
+    EncodingKey::from_rsa_pem(&key_file("other_rsa_private.pem")).expect("other RSA key")
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("seconds fit in i64")
+}
+
+/// Claims a server accepts: `sub`, `iat` now, `exp` in ten minutes.
+pub(crate) fn claims(sub: &str) -> Value {
+    claims_at(sub, now())
+}
+
+/// Like [`claims`], issued at `at` (for servers on a manual clock).
+pub(crate) fn claims_at(sub: &str, at: i64) -> Value {
+    json!({ "sub": sub, "iat": at, "exp": at + 600 })
+}
+
+/// `claims(sub)` with `extra`'s fields added or replaced (`null` removes one).
+pub(crate) fn claims_with(sub: &str, extra: Value) -> Value {
+    merge(claims(sub), extra)
+}
+
+/// `base` with the fields of `extra` added or replaced; a `null` removes the field.
+pub(crate) fn merge(mut base: Value, extra: Value) -> Value {
+    let (Some(map), Value::Object(extra)) = (base.as_object_mut(), extra) else {
+        panic!("merge expects two JSON objects");
+    };
+    for (k, v) in extra {
+        if v.is_null() {
+            map.remove(&k);
+        } else {
+            map.insert(k, v);
+        }
+    }
+    base
+}
+
+// ---------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------
+
+/// Builds the layer; a configuration the test gets wrong fails the test.
+pub(crate) fn build(builder: JwtAuthBuilder) -> JwtAuth {
+    builder
+        .build()
+        .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"))
+}
+
+/// A layer that trusts [`SECRET`] for HS256/384/512.
+pub(crate) fn hmac_auth() -> JwtAuth {
+    build(JwtAuth::builder().hmac_secret(SECRET))
+}
+
+/// A layer that trusts [`SECRET`] and every public test key (RSA, P-256,
+/// P-384, Ed25519), none with a `kid`.
+pub(crate) fn every_key_auth() -> JwtAuth {
+    build(
+        JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .public_key_pem(key_file("rsa_public.pem"))
+            .public_key_pem(key_file("ec_p256_public.pem"))
+            .public_key_pem(key_file("ec_p384_public.pem"))
+            .public_key_pem(key_file("ed25519_public.pem")),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Minting tokens
+// ---------------------------------------------------------------------------
+
+/// A valid token for `alg`, signed with the key the test servers trust.
+pub(crate) fn mint(alg: Algorithm, claims: &Value) -> String {
+    mint_with(&Header::new(alg), claims, &signing_key(alg))
+}
+
+/// An HS256 token signed with [`SECRET`].
+pub(crate) fn hs256(claims: &Value) -> String {
+    mint(Algorithm::HS256, claims)
+}
+
+/// A token with this header, signed with `key` by jsonwebtoken.
+pub(crate) fn mint_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(header, claims, key).expect("jsonwebtoken encodes the token")
+}
+
+/// base64url without padding, as JWS segments are encoded.
+pub(crate) fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Three segments joined by dots, taken as given.
+pub(crate) fn raw_token(header: &str, payload: &str, signature: &str) -> String {
+    format!("{header}.{payload}.{signature}")
+}
+
+/// A token from literal header and payload JSON (any text, valid JSON or
+/// not) with a literal, already encoded signature segment.
+pub(crate) fn raw_json_token(header_json: &str, payload_json: &str, signature: &str) -> String {
+    raw_token(&b64(header_json), &b64(payload_json), signature)
+}
+
+/// Signs two already encoded segments with the trusted key of `alg`, so the
+/// token passes the signature check and reaches what comes after it.
+pub(crate) fn sign_segments(alg: Algorithm, header_b64: &str, payload_b64: &str) -> String {
+    let message = format!("{header_b64}.{payload_b64}");
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &signing_key(alg), alg)
+        .expect("jsonwebtoken signs");
+    format!("{message}.{signature}")
+}
+
+/// A correctly signed HS256 token from literal payload JSON, e.g. with
+/// duplicate or oddly typed claims.
+pub(crate) fn signed_payload(payload_json: &str) -> String {
+    signed_json(r#"{"alg":"HS256","typ":"JWT"}"#, payload_json)
+}
+
+/// A correctly signed HS256 token from literal header and payload JSON. The
+/// header should name HS256 for the signature to verify.
+pub(crate) fn signed_json(header_json: &str, payload_json: &str) -> String {
+    sign_segments(Algorithm::HS256, &b64(header_json), &b64(payload_json))
+}
+
+// ---------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------
+
+/// `GET /protected`: the subject, the algorithm and every claim, as JSON.
+pub(crate) async fn whoami(claims: Claims) -> Json<Value> {
+    let token = claims.token();
+    Json(json!({
+        "sub": token.subject(),
+        "alg": algorithm_name(token.algorithm()),
+        "kid": token.key_id(),
+        "claims": *claims,
+    }))
+}
+
+/// The router every verification test runs against: `GET /protected` behind `auth`.
+pub(crate) fn protected_app(auth: JwtAuth) -> Router {
+    Router::new()
+        .route("/protected", get(whoami))
+        .layer(auth.json_errors())
+}
+
+/// Serves `auth` (with JSON error bodies) on `GET /protected`.
+pub(crate) async fn serve(auth: JwtAuth) -> TestServer {
+    serve_router(protected_app(auth)).await
+}
+
+/// Serves `router` on 127.0.0.1 at a port the OS picks. The server lives as
+/// long as the test's runtime.
+pub(crate) async fn serve_router(router: Router) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
+    TestServer::new(format!("http://{addr}"))
+}
+
+/// A running server and an HTTP client for it.
+pub(crate) struct TestServer {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl TestServer {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:1234`).
+    pub(crate) fn new(base: String) -> Self {
+        // No proxy: the tests talk to loopback only, whatever the environment says.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("HTTP client");
+        Self { base, client }
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:1234`.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A GET request to `path_and_query` (e.g. `/protected?x=1`).
+    pub(crate) fn get(&self, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path_and_query}", self.base))
+    }
+
+    /// `GET /protected` with `Authorization: Bearer <token>`.
+    pub(crate) async fn bearer(&self, token: &str) -> Reply {
+        self.bearer_at("/protected", token).await
+    }
+
+    /// `GET path` with `Authorization: Bearer <token>`.
+    pub(crate) async fn bearer_at(&self, path: &str, token: &str) -> Reply {
+        send(
+            self.get(path)
+                .header("authorization", format!("Bearer {token}")),
+        )
+        .await
+    }
+
+    /// `GET path` without credentials.
+    pub(crate) async fn anonymous(&self, path: &str) -> Reply {
+        send(self.get(path)).await
+    }
+}
+
+/// A request for calling a tower service directly, with `Authorization:
+/// Bearer <token>` if a token is given.
+pub(crate) fn tower_request(token: Option<&str>) -> axum::http::Request<String> {
+    let mut request = axum::http::Request::new(String::new());
+    if let Some(token) = token {
+        let value =
+            axum::http::HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
+        request.headers_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// Sends the request and reads the whole answer.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header").to_owned())
+    };
+    let www_authenticate = header("www-authenticate");
+    let content_type = header("content-type");
+    let body = response.text().await.expect("a readable body");
+    Reply {
+        status,
+        www_authenticate,
+        content_type,
+        body,
+    }
+}
+
+/// An HTTP answer, read whole.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) www_authenticate: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: String,
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} www-authenticate={:?} body={:?}",
+            self.status, self.www_authenticate, self.body
+        )
+    }
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self:?}"))
+    }
+
+    /// The `code` of a JSON rejection body, if any.
+    pub(crate) fn code(&self) -> Option<String> {
+        let body: Value = serde_json::from_str(&self.body).ok()?;
+        body.get("code")?.as_str().map(str::to_owned)
+    }
+
+    /// Asserts a 200 from [`whoami`] for subject `sub`; returns the body.
+    #[track_caller]
+    pub(crate) fn assert_ok(&self, sub: &str) -> Value {
+        assert_eq!(self.status, 200, "expected 200: {self:?}");
+        let body = self.json();
+        assert_eq!(body["sub"], sub, "{self:?}");
+        body
+    }
+
+    /// Asserts the answer to a request without a token: 401 and a bare
+    /// `Bearer realm="api"` challenge (RFC 6750 section 3.1: no error code).
+    #[track_caller]
+    pub(crate) fn assert_missing(&self) {
+        assert_eq!(self.status, 401, "{self:?}");
+        assert_eq!(
+            self.www_authenticate.as_deref(),
+            Some(r#"Bearer realm="api""#),
+            "{self:?}"
+        );
+        assert_eq!(self.code().as_deref(), Some("token_missing"), "{self:?}");
+    }
+
+    /// Asserts an RFC 6750 rejection: the status (401 `invalid_token` or
+    /// 400 `invalid_request`), a `WWW-Authenticate` challenge naming the
+    /// error and the same description as the JSON body, and the body's `code`.
+    #[track_caller]
+    pub(crate) fn assert_rejected(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "expected {status} {code}: {self:?}");
+        let error = match status {
+            400 => "invalid_request",
+            401 => "invalid_token",
+            other => panic!("a rejection is 400 or 401, not {other}"),
+        };
+        let body = self.json();
+        assert_eq!(body["code"], code, "{self:?}");
+        assert_eq!(body["error"], error, "{self:?}");
+        assert_eq!(
+            self.content_type.as_deref(),
+            Some("application/json"),
+            "{self:?}"
+        );
+        let description = body["error_description"]
+            .as_str()
+            .expect("error_description is a string");
+        assert!(!description.is_empty(), "{self:?}");
+        let expected =
+            format!(r#"Bearer realm="api", error="{error}", error_description="{description}""#);
+        assert_eq!(
+            self.www_authenticate.as_deref(),
+            Some(expected.as_str()),
+            "{self:?}"
+        );
+    }
+
+    /// Asserts a 401 `invalid_token` rejection with this code.
+    #[track_caller]
+    pub(crate) fn assert_invalid(&self, code: &str) {
+        self.assert_rejected(401, code);
+    }
+}
