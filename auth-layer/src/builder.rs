@@ -35,12 +35,13 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 
-use crate::claims::DefaultClaims;
+use crate::claims::{ClaimNames, DefaultClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::keys::{Key, KeySet, algorithm_name, family_name};
 use crate::layer::{JwtAuth, Shared};
 use crate::response::DefaultResponder;
+use crate::revocation::RevocationCache;
 use crate::source::TokenSource;
 use crate::verify::{RequiredClaim, Rules, Verifier};
 
@@ -67,6 +68,8 @@ pub struct JwtAuthBuilder<C = DefaultClaims> {
     realm: String,
     optional: bool,
     clock: Arc<dyn Clock>,
+    revocation: Option<RevocationCache>,
+    claim_names: ClaimNames,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -87,6 +90,8 @@ impl JwtAuthBuilder<DefaultClaims> {
             realm: "api".to_owned(),
             optional: false,
             clock: Arc::new(SystemClock),
+            revocation: None,
+            claim_names: ClaimNames::default(),
             _claims: PhantomData,
         }
     }
@@ -110,6 +115,8 @@ impl<C> JwtAuthBuilder<C> {
             realm: self.realm,
             optional: self.optional,
             clock: self.clock,
+            revocation: self.revocation,
+            claim_names: self.claim_names,
             _claims: PhantomData,
         }
     }
@@ -271,6 +278,30 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// Checks every token against this revocation cache (and its store):
+    /// `ver` below the subject's current version, a revoked `sid`, or (if
+    /// enabled) a denied `jti` is answered 401 `token_revoked`; a store that
+    /// cannot answer, 503. See [`revocation`](crate::revocation).
+    #[must_use]
+    pub fn revocation(mut self, cache: RevocationCache) -> Self {
+        self.revocation = Some(cache);
+        self
+    }
+
+    /// The name of the token-version claim (default `ver`).
+    #[must_use]
+    pub fn version_claim(mut self, name: impl Into<String>) -> Self {
+        self.claim_names.version = name.into();
+        self
+    }
+
+    /// The name of the session-id claim (default `sid`).
+    #[must_use]
+    pub fn session_claim(mut self, name: impl Into<String>) -> Self {
+        self.claim_names.session = name.into();
+        self
+    }
+
     pub(crate) fn push_error(&mut self, error: ConfigError) {
         self.errors.push(error);
     }
@@ -336,6 +367,26 @@ impl<C> JwtAuthBuilder<C> {
         if self.max_token_bytes == 0 {
             return Err(ConfigError::setting("max_token_bytes", "must be above 0"));
         }
+        const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+        for (setting, name) in [
+            ("version_claim", &self.claim_names.version),
+            ("session_claim", &self.claim_names.session),
+        ] {
+            if name.is_empty() || REGISTERED.contains(&name.as_str()) {
+                return Err(ConfigError::setting(
+                    setting,
+                    format!(
+                        "{name:?} cannot be used: pick a name that is not empty and not a registered claim"
+                    ),
+                ));
+            }
+        }
+        if self.claim_names.version == self.claim_names.session {
+            return Err(ConfigError::setting(
+                "session_claim",
+                "must differ from version_claim",
+            ));
+        }
         let sources = self.sources.unwrap_or_else(|| vec![TokenSource::Bearer]);
         if sources.is_empty() {
             return Err(ConfigError::setting(
@@ -351,6 +402,7 @@ impl<C> JwtAuthBuilder<C> {
             required,
             token_type: self.token_type,
             max_token_bytes: self.max_token_bytes,
+            claim_names: self.claim_names,
         };
         let verifier = Verifier::new(KeySet::new(keys), rules, self.clock);
         Ok(JwtAuth::from_shared(
@@ -359,6 +411,7 @@ impl<C> JwtAuthBuilder<C> {
                 sources,
                 realm: self.realm,
                 optional: self.optional,
+                revocation: self.revocation,
             },
             DefaultResponder,
         ))

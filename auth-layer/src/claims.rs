@@ -12,6 +12,7 @@
 //! assert_eq!(claims.extra["scope"], "read");
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -143,14 +144,23 @@ pub struct VerifiedToken<C = DefaultClaims> {
 struct Inner<C> {
     claims: C,
     registered: RegisteredClaims,
+    session: SessionClaims,
     algorithm: Algorithm,
     kid: Option<String>,
+}
+
+/// The revocation claims: the user's token version and the session id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SessionClaims {
+    pub(crate) ver: Option<u64>,
+    pub(crate) sid: Option<String>,
 }
 
 impl<C> VerifiedToken<C> {
     pub(crate) fn new(
         claims: C,
         registered: RegisteredClaims,
+        session: SessionClaims,
         algorithm: Algorithm,
         kid: Option<String>,
     ) -> Self {
@@ -158,9 +168,29 @@ impl<C> VerifiedToken<C> {
             inner: Arc::new(Inner {
                 claims,
                 registered,
+                session,
                 algorithm,
                 kid,
             }),
+        }
+    }
+
+    /// The token version claim (`ver` unless configured otherwise), if any.
+    pub fn version(&self) -> Option<u64> {
+        self.inner.session.ver
+    }
+
+    /// The session id claim (`sid` unless configured otherwise), if any.
+    pub fn session_id(&self) -> Option<&str> {
+        self.inner.session.sid.as_deref()
+    }
+
+    pub(crate) fn facts(&self) -> crate::revocation::Facts<'_> {
+        crate::revocation::Facts {
+            sub: self.inner.registered.sub.as_deref(),
+            ver: self.inner.session.ver.unwrap_or(0),
+            sid: self.inner.session.sid.as_deref(),
+            jti: self.inner.registered.jti.as_deref(),
         }
     }
 
@@ -211,6 +241,7 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
         f.debug_struct("VerifiedToken")
             .field("claims", &self.inner.claims)
             .field("registered", &self.inner.registered)
+            .field("session", &self.inner.session)
             .field("algorithm", &self.inner.algorithm)
             .field("kid", &self.inner.kid)
             .finish()
@@ -221,6 +252,100 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
 /// extractors can tell "no token" from "layer missing".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unauthenticated;
+
+/// The names of the revocation claims, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClaimNames {
+    pub(crate) version: String,
+    pub(crate) session: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            version: "ver".to_owned(),
+            session: "sid".to_owned(),
+        }
+    }
+}
+
+/// Reads the registered claims and the revocation claims in one pass over
+/// the payload; other claims are skipped. A repeated name is an error.
+pub(crate) fn parse_registered(
+    payload: &[u8],
+    names: &ClaimNames,
+) -> Result<(RegisteredClaims, SessionClaims), serde_json::Error> {
+    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+
+    struct Seed<'n>(&'n ClaimNames);
+    struct Date;
+
+    impl<'de> DeserializeSeed<'de> for Date {
+        type Value = Option<i64>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            numeric_date(d)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seed<'_> {
+        type Value = (RegisteredClaims, SessionClaims);
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed<'_> {
+        type Value = (RegisteredClaims, SessionClaims);
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object of claims")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            fn set<T, E: serde::de::Error>(
+                slot: &mut Option<T>,
+                seen: &mut bool,
+                v: Option<T>,
+                name: &str,
+            ) -> Result<(), E> {
+                if std::mem::replace(seen, true) {
+                    return Err(E::custom(format_args!("duplicate claim `{name}`")));
+                }
+                *slot = v;
+                Ok(())
+            }
+            let mut r = RegisteredClaims::default();
+            let mut s = SessionClaims::default();
+            let mut seen = [false; 9];
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                let [iss, sub, aud, exp, nbf, iat, jti, ver, sid] = &mut seen;
+                match key.as_ref() {
+                    "iss" => set(&mut r.iss, iss, map.next_value()?, "iss")?,
+                    "sub" => set(&mut r.sub, sub, map.next_value()?, "sub")?,
+                    "aud" => set(&mut r.aud, aud, map.next_value()?, "aud")?,
+                    "exp" => set(&mut r.exp, exp, map.next_value_seed(Date)?, "exp")?,
+                    "nbf" => set(&mut r.nbf, nbf, map.next_value_seed(Date)?, "nbf")?,
+                    "iat" => set(&mut r.iat, iat, map.next_value_seed(Date)?, "iat")?,
+                    "jti" => set(&mut r.jti, jti, map.next_value()?, "jti")?,
+                    k if k == self.0.version => set(&mut s.ver, ver, map.next_value()?, k)?,
+                    k if k == self.0.session => set(&mut s.sid, sid, map.next_value()?, k)?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if s.ver.is_none() && seen[7] {
+                return Err(A::Error::custom("null version claim"));
+            }
+            Ok((r, s))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let value = Seed(names).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
 
 /// Deserialises a `NumericDate`: a JSON number, integer or not, truncated to
 /// whole seconds (saturating). Strings, booleans and the like are refused.
@@ -292,6 +417,41 @@ mod tests {
     #[test]
     fn duplicate_claim_names_are_refused() {
         assert!(reg(r#"{"sub":"a","sub":"b"}"#).is_err());
+        let names = ClaimNames::default();
+        for json in [
+            r#"{"sub":"a","sub":"b"}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"ver":1,"ver":1}"#,
+        ] {
+            assert!(parse_registered(json.as_bytes(), &names).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn one_pass_reads_registered_and_revocation_claims() {
+        let names = ClaimNames {
+            version: "tv".into(),
+            session: "session".into(),
+        };
+        let json = br#"{"sub":"alice","exp":10.5,"aud":["a"],"tv":3,"session":"s1","ver":"ignored","x":{"y":[1]}}"#;
+        let (r, s) = parse_registered(json, &names).unwrap();
+        assert_eq!(
+            (r.sub.as_deref(), r.exp, s.ver, s.sid.as_deref()),
+            (Some("alice"), Some(10), Some(3), Some("s1"))
+        );
+        for bad in [
+            &br#"{"tv":"3"}"#[..],
+            br#"{"tv":-1}"#,
+            br#"[1]"#,
+            br#"{"exp":"soon"}"#,
+            br#"{} x"#,
+        ] {
+            assert!(
+                parse_registered(bad, &names).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
@@ -305,7 +465,13 @@ mod tests {
 
     #[test]
     fn verified_token_derefs_to_claims_and_clones_cheaply() {
-        let t = VerifiedToken::new(7_u32, RegisteredClaims::default(), Algorithm::HS256, None);
+        let t = VerifiedToken::new(
+            7_u32,
+            RegisteredClaims::default(),
+            SessionClaims::default(),
+            Algorithm::HS256,
+            None,
+        );
         let u = t.clone();
         assert_eq!(*u, 7);
         assert!(Arc::ptr_eq(&t.inner, &u.inner));

@@ -47,7 +47,9 @@ use crate::builder::{JwtAuthBuilder, MAX_LEEWAY};
 use crate::error::ConfigError;
 use crate::keys::{Key, parse_algorithm};
 
-/// The serialisable configuration; see the [module docs](self).
+/// The serialisable configuration: the `AUTH_*` variables of [`AuthConfig::from_env`], or the same
+/// fields (`hmac_secret`, `public_key_file`, `algorithms`, `issuers`, `audiences`, `leeway_secs`,
+/// `token_type`) from any serde format, applied with [`JwtAuthBuilder::config`].
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]

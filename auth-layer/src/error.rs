@@ -46,6 +46,13 @@ pub enum ErrorKind {
     InvalidIssuer,
     /// The `aud` claim is missing or names none of the accepted audiences.
     InvalidAudience,
+    /// The token was revoked: its `ver` is below the subject's current
+    /// version, its session was revoked, or its `jti` is denied.
+    Revoked,
+    /// The revocation store could not answer and no usable cached answer
+    /// exists: 503 with `Retry-After` (the user did nothing wrong; the
+    /// request is not let through either).
+    StoreUnavailable,
 }
 
 impl ErrorKind {
@@ -53,15 +60,17 @@ impl ErrorKind {
     pub fn status(self) -> http::StatusCode {
         match self {
             Self::MultipleTokens | Self::TokenInQuery => http::StatusCode::BAD_REQUEST,
+            Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             _ => http::StatusCode::UNAUTHORIZED,
         }
     }
 
     /// The RFC 6750 `error` attribute, or `None` when the request had no
-    /// token (RFC 6750 section 3.1: no error code then).
+    /// token (RFC 6750 section 3.1: no error code then) or the failure is
+    /// not the client's (503).
     pub fn rfc6750_error(self) -> Option<&'static str> {
         match self {
-            Self::MissingToken => None,
+            Self::MissingToken | Self::StoreUnavailable => None,
             Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
@@ -88,6 +97,8 @@ impl ErrorKind {
             Self::IssuedInFuture => "token_issued_in_future",
             Self::InvalidIssuer => "invalid_issuer",
             Self::InvalidAudience => "invalid_audience",
+            Self::Revoked => "token_revoked",
+            Self::StoreUnavailable => "store_unavailable",
         }
     }
 }

@@ -3,68 +3,143 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::error::AuthError;
+use crate::layer::JwtAuth;
+use crate::response::Responder;
+use crate::revocation::BoxFuture;
 
 pin_project! {
-    /// Either the inner service's future or the layer's own rejection.
-    /// No allocation, no boxing.
-    pub struct ResponseFuture<F, B> {
+    /// The layer's answer: the inner service's future, the layer's own
+    /// rejection, or (only when the revocation cache missed) a store query
+    /// first. Nothing is boxed unless the store must be asked.
+    pub struct ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        state: State<F, B>,
+        state: State<S, ReqBody, C, R>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, B> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<B>> },
+    enum State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Checking {
+            check: BoxFuture<'static, Result<(), AuthError>>,
+            request: Option<Request<ReqBody>>,
+            inner: Option<S>,
+            auth: JwtAuth<C, R>,
+        },
+        Inner { #[pin] future: S::Future },
+        Rejected { response: Option<S::Response> },
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
         Self {
             state: State::Inner { future },
         }
     }
 
-    pub(crate) fn rejected(response: Response<B>) -> Self {
+    pub(crate) fn rejected(response: S::Response) -> Self {
         Self {
             state: State::Rejected {
                 response: Some(response),
             },
         }
     }
+
+    pub(crate) fn checking(
+        check: BoxFuture<'static, Result<(), AuthError>>,
+        request: Request<ReqBody>,
+        inner: S,
+        auth: JwtAuth<C, R>,
+    ) -> Self {
+        Self {
+            state: State::Checking {
+                check,
+                request: Some(request),
+                inner: Some(inner),
+                auth,
+            },
+        }
+    }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: Responder<ResBody>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Inner { future } => future.poll(cx),
-            StateProj::Rejected { response } => {
-                #[expect(
-                    clippy::expect_used,
-                    reason = "a future is not polled after it completed"
-                )]
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response))
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Checking {
+                    check,
+                    request,
+                    inner,
+                    auth,
+                } => {
+                    let verdict = ready!(check.as_mut().poll(cx));
+                    let (Some(request), Some(mut inner)) = (request.take(), inner.take()) else {
+                        #[expect(
+                            clippy::panic,
+                            reason = "the state is left right after these are taken"
+                        )]
+                        {
+                            panic!("ResponseFuture polled after completion")
+                        }
+                    };
+                    match verdict {
+                        Ok(()) => state.set(State::Inner {
+                            future: inner.call(request),
+                        }),
+                        Err(error) => {
+                            let response = auth
+                                .responder()
+                                .respond(auth.rejection(&error, request.headers()));
+                            state.set(State::Rejected {
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Rejected { response } => {
+                    #[expect(
+                        clippy::expect_used,
+                        reason = "a future is not polled after it completed"
+                    )]
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response));
+                }
             }
         }
     }
 }
 
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+impl<S, ReqBody, C, R> fmt::Debug for ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

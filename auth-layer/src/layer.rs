@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Uri};
 use serde::de::DeserializeOwned;
@@ -12,6 +13,7 @@ use crate::claims::{DefaultClaims, VerifiedToken};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
 use crate::response::{DefaultResponder, JsonResponder, Rejection};
+use crate::revocation::{BoxFuture, Probe, RevocationCache};
 use crate::service::JwtAuthService;
 use crate::source::{self, TokenSource};
 use crate::verify::Verifier;
@@ -57,6 +59,17 @@ pub(crate) struct Shared<C> {
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) realm: String,
     pub(crate) optional: bool,
+    pub(crate) revocation: Option<RevocationCache>,
+}
+
+/// What the layer decides without waiting.
+pub(crate) enum Decision<C> {
+    /// Let through, with the token or unauthenticated (optional mode).
+    Pass(Option<VerifiedToken<C>>),
+    /// Answer with this error.
+    Reject(AuthError),
+    /// Verified, but the revocation caches missed: ask the store.
+    Check(VerifiedToken<C>),
 }
 
 impl JwtAuth {
@@ -114,30 +127,72 @@ impl<C, R> JwtAuth<C, R> {
 
     /// What the layer decides for a request with these headers and URI:
     /// `Ok(Some(token))` to pass with claims, `Ok(None)` to pass
-    /// unauthenticated (optional mode, no token), `Err` to reject.
-    /// Framework adapters call this; they never verify on their own.
+    /// unauthenticated (optional mode, no token), `Err` to reject. Asks the
+    /// revocation store only when its cache has no answer. Framework
+    /// adapters call this; they never verify on their own.
     ///
     /// # Errors
     /// Why the request must be rejected.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<Option<VerifiedToken<C>>, AuthError>
     where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        match self.decide(headers, uri) {
+            Decision::Pass(token) => Ok(token),
+            Decision::Reject(e) => Err(e),
+            Decision::Check(token) => self
+                .check_revocation(token.clone())
+                .await
+                .map(|()| Some(token)),
+        }
+    }
+
+    /// Everything that can be decided without waiting.
+    pub(crate) fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision<C>
+    where
         C: DeserializeOwned,
     {
         let shared = &*self.shared;
-        let result = match source::find(&shared.sources, headers, uri) {
-            Ok(Some(token)) => shared.verifier.verify(token).map(Some),
-            Ok(None) if shared.optional => Ok(None),
+        let token = match source::find(&shared.sources, headers, uri) {
+            Ok(Some(token)) => shared.verifier.verify(token),
+            Ok(None) if shared.optional => return Decision::Pass(None),
             Ok(None) => Err(AuthError::missing()),
             Err(e) => Err(e),
         };
-        if let Err(e) = &result {
-            tracing::debug!(reason = e.kind().code(), "request rejected: {e}");
+        let token = match token {
+            Ok(token) => token,
+            Err(e) => return reject(e),
+        };
+        match shared.revocation.as_ref().map(|r| r.probe(&token.facts())) {
+            None | Some(Probe::Pass) => Decision::Pass(Some(token)),
+            Some(Probe::Revoked(e)) => reject(e),
+            Some(Probe::Miss) => Decision::Check(token),
         }
-        result
+    }
+
+    /// The store round trip for a token the revocation caches missed.
+    pub(crate) fn check_revocation(
+        &self,
+        token: VerifiedToken<C>,
+    ) -> BoxFuture<'static, Result<(), AuthError>>
+    where
+        C: Send + Sync + 'static,
+    {
+        let revocation = self.shared.revocation.clone();
+        Box::pin(async move {
+            let Some(revocation) = revocation else {
+                return Ok(());
+            };
+            let result = revocation.check(token.facts()).await;
+            if let Err(e) = &result {
+                tracing::debug!(reason = e.kind().code(), "request rejected: {e}");
+            }
+            result
+        })
     }
 
     /// The [`Rejection`] for `error` on a request with these headers.
@@ -146,8 +201,18 @@ impl<C, R> JwtAuth<C, R> {
         error: &'a AuthError,
         request_headers: &'a HeaderMap,
     ) -> Rejection<'a> {
-        Rejection::new(error, &self.shared.realm, request_headers)
+        let retry_after = self
+            .shared
+            .revocation
+            .as_ref()
+            .map_or(Duration::from_secs(1), RevocationCache::retry_after);
+        Rejection::new(error, &self.shared.realm, retry_after, request_headers)
     }
+}
+
+fn reject<C>(e: AuthError) -> Decision<C> {
+    tracing::debug!(reason = e.kind().code(), "request rejected: {e}");
+    Decision::Reject(e)
 }
 
 impl<C, R: Clone> Clone for JwtAuth<C, R> {
@@ -174,6 +239,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuth<C, R> {
             .field("sources", &self.shared.sources)
             .field("realm", &self.shared.realm)
             .field("optional", &self.shared.optional)
+            .field("revocation", &self.shared.revocation)
             .field("responder", &self.responder)
             .finish()
     }

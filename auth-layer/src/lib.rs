@@ -39,6 +39,7 @@ pub mod future;
 mod keys;
 mod layer;
 mod response;
+pub mod revocation;
 mod service;
 mod source;
 mod verify;

@@ -21,7 +21,9 @@
 //! # let _ = auth;
 //! ```
 
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use std::time::Duration;
+
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::error::AuthError;
@@ -31,6 +33,7 @@ use crate::error::AuthError;
 pub struct Rejection<'a> {
     error: &'a AuthError,
     realm: &'a str,
+    retry_after: Duration,
     request_headers: &'a HeaderMap,
 }
 
@@ -38,11 +41,13 @@ impl<'a> Rejection<'a> {
     pub(crate) fn new(
         error: &'a AuthError,
         realm: &'a str,
+        retry_after: Duration,
         request_headers: &'a HeaderMap,
     ) -> Self {
         Self {
             error,
             realm,
+            retry_after,
             request_headers,
         }
     }
@@ -83,7 +88,10 @@ impl<'a> Rejection<'a> {
     pub fn json_body(&self) -> String {
         let kind = self.error.kind();
         serde_json::json!({
-            "error": kind.rfc6750_error().unwrap_or("unauthorized"),
+            "error": kind.rfc6750_error().unwrap_or(match kind {
+                crate::ErrorKind::StoreUnavailable => "temporarily_unavailable",
+                _ => "unauthorized",
+            }),
             "error_description": self.error.description(),
             "code": kind.code(),
         })
@@ -91,13 +99,21 @@ impl<'a> Rejection<'a> {
     }
 
     /// A response with this rejection's status and headers, the
-    /// [`AuthError`] in its extensions, and `body`.
+    /// [`AuthError`] in its extensions, and `body`. A 503 carries
+    /// `Retry-After` instead of a challenge: the client did nothing wrong.
     pub fn response<B>(&self, body: B) -> Response<B> {
         let mut response = Response::new(body);
         *response.status_mut() = self.status();
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, self.www_authenticate());
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let secs = self.retry_after.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        } else {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, self.www_authenticate());
+        }
         response.extensions_mut().insert(self.error.clone());
         response
     }
@@ -157,7 +173,7 @@ mod tests {
     fn missing_token_challenge_has_no_error_code() {
         let e = AuthError::missing();
         let h = HeaderMap::new();
-        let r = Rejection::new(&e, "api", &h);
+        let r = Rejection::new(&e, "api", Duration::from_secs(1), &h);
         assert_eq!(r.www_authenticate(), "Bearer realm=\"api\"");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -166,7 +182,7 @@ mod tests {
     fn expired_challenge_and_json_body() {
         let e = AuthError::new(ErrorKind::Expired, "token expired");
         let h = HeaderMap::new();
-        let r = Rejection::new(&e, "api", &h);
+        let r = Rejection::new(&e, "api", Duration::from_secs(1), &h);
         assert_eq!(
             r.www_authenticate(),
             "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"token expired\""
@@ -180,5 +196,21 @@ mod tests {
             resp.extensions().get::<AuthError>().map(AuthError::kind),
             Some(ErrorKind::Expired)
         );
+    }
+
+    #[test]
+    fn store_outage_is_503_with_retry_after_and_no_challenge() {
+        let e = AuthError::new(
+            ErrorKind::StoreUnavailable,
+            "the revocation store is unavailable",
+        );
+        let h = HeaderMap::new();
+        let r = Rejection::new(&e, "api", Duration::from_secs(2), &h);
+        let resp: Response<()> = DefaultResponder.respond(r);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[RETRY_AFTER], "2");
+        assert!(!resp.headers().contains_key(WWW_AUTHENTICATE));
+        let body: serde_json::Value = serde_json::from_str(&r.json_body()).unwrap();
+        assert_eq!(body["code"], "store_unavailable");
     }
 }

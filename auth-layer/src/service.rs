@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use crate::claims::{DefaultClaims, Unauthenticated};
 use crate::future::ResponseFuture;
-use crate::layer::JwtAuth;
+use crate::layer::{Decision, JwtAuth};
 use crate::response::{DefaultResponder, Responder};
 
 /// The tower `Service` produced by [`JwtAuth`]: verifies, then calls `S`
@@ -50,30 +50,40 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody, C, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self.auth.authenticate(req.headers(), req.uri()) {
-            Ok(Some(token)) => {
+        let check = match self.auth.decide(req.headers(), req.uri()) {
+            Decision::Pass(Some(token)) => {
                 req.extensions_mut().insert(token);
+                None
             }
-            Ok(None) => {
+            Decision::Pass(None) => {
                 req.extensions_mut().insert(Unauthenticated);
+                None
             }
-            Err(error) => {
+            Decision::Check(token) => {
+                let check = self.auth.check_revocation(token.clone());
+                req.extensions_mut().insert(token);
+                Some(check)
+            }
+            Decision::Reject(error) => {
                 // The inner service stays ready for the next request.
                 let rejection = self.auth.rejection(&error, req.headers());
                 return ResponseFuture::rejected(self.auth.responder().respond(rejection));
             }
-        }
-        // Call the service that was polled ready; keep a fresh clone for the next call.
+        };
+        // Take the service that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::inner(inner.call(req))
+        match check {
+            None => ResponseFuture::inner(inner.call(req)),
+            Some(check) => ResponseFuture::checking(check, req, inner, self.auth.clone()),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::claims::{DefaultClaims, RegisteredClaims, VerifiedToken};
+use crate::claims::{ClaimNames, DefaultClaims, RegisteredClaims, VerifiedToken, parse_registered};
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::keys::{KeySet, parse_algorithm};
@@ -102,6 +102,7 @@ pub(crate) struct Rules {
     pub(crate) required: Vec<RequiredClaim>,
     pub(crate) token_type: Option<String>,
     pub(crate) max_token_bytes: usize,
+    pub(crate) claim_names: ClaimNames,
 }
 
 /// Verifies compact JWS tokens against the configured keys and rules.
@@ -196,13 +197,14 @@ impl<C: DeserializeOwned> Verifier<C> {
         }
 
         let payload = b64(payload_b64, "token payload is not base64url")?;
-        let registered: RegisteredClaims = serde_json::from_slice(&payload).map_err(|e| {
-            AuthError::new(
-                ErrorKind::InvalidClaims,
-                "token claims are not a JSON object with valid registered claims",
-            )
-            .with_source(e)
-        })?;
+        let (registered, session) =
+            parse_registered(&payload, &self.rules.claim_names).map_err(|e| {
+                AuthError::new(
+                    ErrorKind::InvalidClaims,
+                    "token claims are not a JSON object with valid registered claims",
+                )
+                .with_source(e)
+            })?;
         self.check_claims(&registered)?;
         let claims: C = serde_json::from_slice(&payload).map_err(|e| {
             AuthError::new(
@@ -214,6 +216,7 @@ impl<C: DeserializeOwned> Verifier<C> {
         Ok(VerifiedToken::new(
             claims,
             registered,
+            session,
             alg,
             header.kid.map(Cow::into_owned),
         ))

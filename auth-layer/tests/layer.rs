@@ -417,10 +417,16 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<VerifiedToken>();
     assert_send_sync::<auth_layer::AuthError>();
     assert_send_sync::<ConfigError>();
-    assert_send_sync::<
+    fn assert_send<T: Send>() {}
+    type Svc = tower::util::BoxCloneSyncService<Request<()>, Response<()>, Infallible>;
+    assert_send::<
         auth_layer::future::ResponseFuture<
-            std::future::Ready<Result<Response<()>, Infallible>>,
+            Svc,
             (),
+            auth_layer::DefaultClaims,
+            auth_layer::DefaultResponder,
         >,
     >();
+    assert_send_sync::<auth_layer::revocation::RevocationCache>();
+    assert_send_sync::<auth_layer::revocation::MemoryStore>();
 }

@@ -1,0 +1,79 @@
+//! The revocation cache on its hot path: the verdict for a token whose
+//! subject and session are cached (what every request pays).
+//!
+//! ```sh
+//! cargo bench -p auth-layer --bench revocation
+//! ```
+#![allow(missing_docs, reason = "criterion generates the entry point")]
+#![allow(clippy::unwrap_used, reason = "bench setup fails loudly")]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use auth_layer::JwtAuth;
+use auth_layer::revocation::{MemoryStore, RevocationCache};
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{EncodingKey, Header, encode};
+
+const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
+
+fn revocation_cache_hit(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cache = runtime.block_on(async {
+        RevocationCache::builder(MemoryStore::new())
+            .ttl(Duration::from_secs(3600))
+            .build()
+            .unwrap()
+    });
+    let auth = JwtAuth::builder().hmac_secret(SECRET).build().unwrap();
+    let exp = jsonwebtoken::get_current_timestamp() + 3600;
+    let mut group = c.benchmark_group("revocation_cache_hit");
+    for (name, claims) in [
+        (
+            "user_version",
+            serde_json::json!({"sub": "alice", "ver": 0, "exp": exp}),
+        ),
+        (
+            "user_version_and_session",
+            serde_json::json!({"sub": "alice", "ver": 0, "sid": "s-1", "exp": exp}),
+        ),
+    ] {
+        let token = encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let verified = auth.verifier().verify(&token).unwrap();
+        // Warm the caches through the store once.
+        runtime.block_on(async {
+            let headers = http::HeaderMap::from_iter([(
+                http::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            )]);
+            let with_revocation = JwtAuth::builder()
+                .hmac_secret(SECRET)
+                .revocation(cache.clone())
+                .build()
+                .unwrap();
+            with_revocation
+                .authenticate(&headers, &http::Uri::from_static("/"))
+                .await
+                .unwrap();
+        });
+        assert!(
+            matches!(cache.cached_verdict(&verified), Some(Ok(()))),
+            "warm cache"
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| cache.cached_verdict(black_box(&verified)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, revocation_cache_hit);
+criterion_main!(benches);

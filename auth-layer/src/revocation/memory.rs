@@ -1,0 +1,203 @@
+//! The in-memory store: the embedded default, for one process.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use tokio::sync::broadcast;
+
+use super::{BoxFuture, EventSender, RevocationEvent, RevocationStore, StoreError};
+
+/// A [`RevocationStore`] in this process's memory. Clones share the data, and
+/// every [`RevocationCache`](super::RevocationCache) built on a clone hears
+/// every revocation.
+#[derive(Clone)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<RevocationEvent>,
+}
+
+#[derive(Default)]
+struct State {
+    versions: HashMap<String, u64>,
+    sessions: HashSet<String>,
+    jtis: HashMap<String, SystemTime>,
+}
+
+impl MemoryStore {
+    /// An empty store: every subject at version 0, nothing revoked.
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            state: Arc::default(),
+            events,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps inconsistent
+        // (every update is a single insert), so a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn publish(&self, event: RevocationEvent) {
+        // No receiver is fine: nobody caches.
+        let _ = self.events.send(event);
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RevocationStore for MemoryStore {
+    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let version = self.state().versions.get(sub).copied().unwrap_or(0);
+        Box::pin(async move { Ok(version) })
+    }
+
+    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let revoked = self.state().sessions.contains(sid);
+        Box::pin(async move { Ok(revoked) })
+    }
+
+    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = SystemTime::now();
+        let mut state = self.state();
+        let denied = match state.jtis.get(jti) {
+            Some(until) if *until > now => true,
+            Some(_) => {
+                state.jtis.remove(jti);
+                false
+            }
+            None => false,
+        };
+        Box::pin(async move { Ok(denied) })
+    }
+
+    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let version = {
+            let mut state = self.state();
+            let v = state.versions.entry(sub.to_owned()).or_insert(0);
+            *v = v.saturating_add(1);
+            *v
+        };
+        self.publish(RevocationEvent::User {
+            sub: sub.to_owned(),
+        });
+        Box::pin(async move { Ok(version) })
+    }
+
+    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.state().sessions.insert(sid.to_owned());
+        self.publish(RevocationEvent::Session {
+            sid: sid.to_owned(),
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn revoke_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        {
+            let now = SystemTime::now();
+            let mut state = self.state();
+            state.jtis.retain(|_, t| *t > now);
+            state.jtis.insert(jti.to_owned(), until);
+        }
+        self.publish(RevocationEvent::Jti {
+            jti: jti.to_owned(),
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
+        let mut rx = self.events.subscribe();
+        Some(Box::pin(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => {
+                        if events.send(event).is_err() {
+                            return;
+                        }
+                    }
+                    // Fell behind: the TTL bounds what was missed.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }))
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("MemoryStore")
+            .field("subjects", &state.versions.len())
+            .field("revoked_sessions", &state.sessions.len())
+            .field("denied_jtis", &state.jtis.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_start_at_zero_and_bump_by_one() {
+        let store = MemoryStore::new();
+        assert_eq!(store.user_version("alice").await.unwrap(), 0);
+        assert_eq!(store.bump_user_version("alice").await.unwrap(), 1);
+        assert_eq!(store.bump_user_version("alice").await.unwrap(), 2);
+        assert_eq!(store.user_version("alice").await.unwrap(), 2);
+        assert_eq!(store.user_version("bob").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn jti_denials_expire_with_the_token() {
+        let store = MemoryStore::new();
+        let now = SystemTime::now();
+        store
+            .revoke_jti("live", now + Duration::from_secs(60))
+            .await
+            .unwrap();
+        store
+            .revoke_jti("dead", now - Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(store.jti_denied("live").await.unwrap());
+        assert!(!store.jti_denied("dead").await.unwrap());
+        assert!(!store.jti_denied("never").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn every_write_is_heard_by_listeners() {
+        let store = MemoryStore::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let listener = tokio::spawn(store.listen(tx).unwrap());
+        store.revoke_session("s1").await.unwrap();
+        store.bump_user_version("alice").await.unwrap();
+        assert_eq!(
+            rx.recv().await,
+            Some(RevocationEvent::Session { sid: "s1".into() })
+        );
+        assert_eq!(
+            rx.recv().await,
+            Some(RevocationEvent::User {
+                sub: "alice".into()
+            })
+        );
+        listener.abort();
+    }
+}

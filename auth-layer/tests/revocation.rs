@@ -1,0 +1,307 @@
+//! Revocation through the layer with the in-memory store, and the cache's
+//! behaviour towards any store: coalesced misses, failure policy, timeouts.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use auth_layer::ErrorKind;
+use auth_layer::revocation::{
+    BoxFuture, EventSender, MemoryStore, RevocationCache, RevocationStore, StoreError,
+};
+use common::{kind, layer, now, send, token, unique};
+use http::StatusCode;
+use serde_json::json;
+
+/// A store that counts queries, can be switched off, and can be slow.
+#[derive(Clone, Default)]
+struct TestStore {
+    inner: MemoryStore,
+    queries: Arc<AtomicUsize>,
+    down: Arc<AtomicBool>,
+    delay: Option<Duration>,
+}
+
+impl TestStore {
+    fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn read<'a, T: Send + 'a>(
+        &'a self,
+        query: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async move {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            if let Some(delay) = self.delay {
+                tokio::time::sleep(delay).await;
+            }
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::unavailable(std::io::Error::from(
+                    std::io::ErrorKind::ConnectionRefused,
+                )));
+            }
+            query.await
+        })
+    }
+}
+
+impl RevocationStore for TestStore {
+    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.read(self.inner.user_version(sub))
+    }
+    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(self.inner.session_revoked(sid))
+    }
+    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(self.inner.jti_denied(jti))
+    }
+    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.inner.bump_user_version(sub)
+    }
+    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.revoke_session(sid)
+    }
+    fn revoke_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.revoke_jti(jti, until)
+    }
+    fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
+        self.inner.listen(events)
+    }
+}
+
+fn cache(store: impl RevocationStore) -> RevocationCache {
+    RevocationCache::builder(store)
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_store_contract() {
+    common::store_contract(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn bump_revoke_session_and_deny_jti_reject_existing_tokens() {
+    common::layer_contract(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn two_caches_on_one_memory_store_hear_each_other() {
+    let store = MemoryStore::new();
+    let took = common::propagation(store.clone(), store).await;
+    eprintln!("memory propagation: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_for_one_subject_make_one_store_query() {
+    let store = TestStore {
+        delay: Some(Duration::from_millis(50)),
+        ..TestStore::default()
+    };
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("eve"), "exp": now() + 300}));
+    let requests = (0..100).map(|_| {
+        let (auth, t) = (auth.clone(), t.clone());
+        tokio::spawn(async move { send(&auth, &t).await.status() })
+    });
+    for r in requests.collect::<Vec<_>>() {
+        assert_eq!(r.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(store.queries(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_answer_does_not_ask_the_store() {
+    let store = TestStore::default();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("frank"), "sid": unique("s"), "exp": now() + 300}));
+    for _ in 0..5 {
+        assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        store.queries(),
+        2,
+        "one version and one session lookup, then cache hits"
+    );
+}
+
+#[tokio::test]
+async fn jti_is_only_checked_when_enabled() {
+    let store = TestStore::default();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("gina"), "jti": unique("j"), "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.queries(), 1, "only the version");
+}
+
+#[tokio::test]
+async fn a_token_without_sub_or_sid_needs_no_store() {
+    let store = TestStore::default();
+    store.set_down(true);
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.queries(), 0);
+}
+
+#[tokio::test]
+async fn store_down_is_503_with_retry_after_and_recovers_by_itself() {
+    let store = TestStore::default();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("hank"), "exp": now() + 300}));
+    store.set_down(true);
+    for _ in 0..3 {
+        let res = send(&auth, &t).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "never 401, never a pass"
+        );
+        assert_eq!(kind(&res), Some(ErrorKind::StoreUnavailable));
+        assert_eq!(res.headers()["retry-after"], "1");
+        assert!(!res.headers().contains_key("www-authenticate"));
+    }
+    store.set_down(false);
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::OK,
+        "errors are not cached"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_store_is_cut_off_at_the_timeout() {
+    let store = TestStore {
+        delay: Some(Duration::from_secs(30)),
+        ..TestStore::default()
+    };
+    let cache = RevocationCache::builder(store)
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let auth = layer(cache);
+    let t = token(json!({"sub": unique("ian"), "exp": now() + 300}));
+    let res = tokio::time::timeout(Duration::from_secs(10), send(&auth, &t))
+        .await
+        .expect("the request completes instead of hanging");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
+    let store = TestStore::default();
+    let revocation = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(200))
+        .serve_stale_for(Duration::from_millis(600))
+        .build()
+        .unwrap();
+    let auth = layer(revocation);
+    let sub = unique("judy");
+    store.inner.bump_user_version(&sub).await.unwrap();
+    // Let the bump's own invalidation event pass before the answer is cached.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let current = token(json!({"sub": sub, "ver": 1, "exp": now() + 300}));
+    let old = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    assert_eq!(send(&auth, &current).await.status(), StatusCode::OK);
+
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(300)).await; // past the TTL, within TTL + 600 ms
+    assert_eq!(
+        send(&auth, &current).await.status(),
+        StatusCode::OK,
+        "last known version 1"
+    );
+    assert_eq!(
+        kind(&send(&auth, &old).await),
+        Some(ErrorKind::Revoked),
+        "still enforced"
+    );
+
+    tokio::time::sleep(Duration::from_millis(700)).await; // past TTL + 600 ms
+    assert_eq!(
+        send(&auth, &current).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
+    let store = TestStore::default();
+    let revocation = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let auth = layer(revocation);
+    let t = token(json!({"sub": unique("kim"), "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "fail closed"
+    );
+}
+
+#[tokio::test]
+async fn configured_claim_names_are_used() {
+    let store = MemoryStore::new();
+    let revocation = cache(store.clone());
+    let auth = auth_layer::JwtAuth::builder()
+        .hmac_secret(common::SECRET)
+        .revocation(revocation.clone())
+        .version_claim("tv")
+        .session_claim("session")
+        .build()
+        .unwrap();
+    let (sub, sid) = (unique("leo"), unique("s"));
+    let t = token(json!({"sub": sub, "tv": 1, "session": sid, "exp": now() + 300}));
+    revocation.bump_user_version(&sub).await.unwrap();
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::OK,
+        "tv 1 == current version 1"
+    );
+    revocation.revoke_session(&sid).await.unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+}
+
+#[test]
+fn building_outside_a_runtime_is_a_clear_error() {
+    let err = RevocationCache::builder(MemoryStore::new())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
+}
+
+#[tokio::test]
+async fn a_resubscribed_listener_drops_every_cached_answer() {
+    // Revocations published while a listener was disconnected were missed;
+    // after it subscribes again the cache must not trust what it holds.
+    let store = TestStore::default();
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
+    let sub = unique("mia");
+    let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    let queries = store.queries();
+    revocation
+        .invalidate(&auth_layer::revocation::RevocationEvent::Resubscribed)
+        .await;
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.queries(), queries + 1, "the answer was asked again");
+}
