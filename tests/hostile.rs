@@ -1,6 +1,10 @@
 //! No input makes the server fail: hostile and odd tokens through a real
 //! server are answered with a 4xx (or accepted, where the token is in fact
 //! valid), never a 5xx, and the server keeps serving afterwards.
+//!
+//! The named attacks (alg confusion, padding, duplicate claims, odd `exp`
+//! values, deep nesting and the like) are in `attacks.rs`; this file keeps
+//! the malformed inputs beyond them.
 
 mod common;
 
@@ -48,8 +52,6 @@ fn cases() -> Vec<Case> {
     let exp = common::now() + 600;
     let valid_payload = claims("alice").to_string();
     let payload_b64 = b64(&valid_payload);
-    let deep_array = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let deep_object = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
     vec![
         // Structure.
         case("empty token", "", "token_malformed"),
@@ -66,16 +68,10 @@ fn cases() -> Vec<Case> {
             format!("{}..c2ln", b64(HS256)),
             "token_malformed",
         ),
-        case("only header", b64(HS256), "token_malformed"),
         case("six segments", "a.b.c.d.e.f", "token_malformed"),
         case("unicode in every segment", "é.ü.ß", "token_malformed"),
         case("emoji", "\u{1F600}.\u{1F600}.\u{1F600}", "token_malformed"),
         case("quotes and commas", r#""a","b","c""#, "token_malformed"),
-        case(
-            "not base64 at all",
-            "<script>.alert(1).</script>",
-            "token_malformed",
-        ),
         // Header.
         case(
             "header is an array",
@@ -138,16 +134,6 @@ fn cases() -> Vec<Case> {
             "algorithm_not_allowed",
         ),
         case(
-            "duplicate alg, none last",
-            signed_json(r#"{"alg":"HS256","alg":"none"}"#, &valid_payload),
-            "token_malformed",
-        ),
-        case(
-            "duplicate alg, none first",
-            signed_json(r#"{"alg":"none","alg":"HS256"}"#, &valid_payload),
-            "token_malformed",
-        ),
-        case(
             "kid is a number",
             signed_json(r#"{"alg":"HS256","kid":7}"#, &valid_payload),
             "token_malformed",
@@ -173,15 +159,6 @@ fn cases() -> Vec<Case> {
             "token_malformed",
         ),
         case(
-            "header nested 10000 deep",
-            raw_json_token(
-                &format!(r#"{{"alg":"HS256","x":{deep_array}}}"#),
-                &valid_payload,
-                "c2ln",
-            ),
-            "invalid_signature",
-        ),
-        case(
             "header with a byte order mark",
             raw_token(&b64(format!("\u{feff}{HS256}")), &payload_b64, "c2ln"),
             "token_malformed",
@@ -196,21 +173,6 @@ fn cases() -> Vec<Case> {
             "signature of the wrong length",
             raw_json_token(HS256, &valid_payload, "AAAA"),
             "invalid_signature",
-        ),
-        case(
-            "signature with padding",
-            format!("{}=", hs256(&claims("alice"))),
-            "token_malformed",
-        ),
-        case(
-            "signature with percent escapes",
-            raw_json_token(HS256, &valid_payload, "c2ln%20"),
-            "token_malformed",
-        ),
-        case(
-            "space inside the token",
-            format!("{}.{payload_b64}.c2 ln", b64(HS256)),
-            "token_malformed",
         ),
         case(
             "signature of 8 KiB",
@@ -246,80 +208,6 @@ fn cases() -> Vec<Case> {
             "invalid_claims",
         ),
         case(
-            "payload nested 10000 deep (array)",
-            signed_payload(&format!(
-                r#"{{"sub":"alice","exp":{exp},"x":{deep_array}}}"#
-            )),
-            "invalid_claims",
-        ),
-        case(
-            "payload nested 10000 deep (object)",
-            signed_payload(&format!(
-                r#"{{"sub":"alice","exp":{exp},"x":{deep_object}}}"#
-            )),
-            "invalid_claims",
-        ),
-        case(
-            "duplicate sub",
-            signed_payload(&format!(r#"{{"sub":"alice","sub":"admin","exp":{exp}}}"#)),
-            "invalid_claims",
-        ),
-        case(
-            "duplicate exp",
-            signed_payload(&format!(r#"{{"sub":"alice","exp":1,"exp":{exp}}}"#)),
-            "invalid_claims",
-        ),
-        case(
-            "exp as a string",
-            signed_payload(&format!(r#"{{"sub":"alice","exp":"{exp}"}}"#)),
-            "invalid_claims",
-        ),
-        case(
-            "exp as a boolean",
-            signed_payload(r#"{"sub":"alice","exp":true}"#),
-            "invalid_claims",
-        ),
-        case(
-            "exp as an object",
-            signed_payload(r#"{"sub":"alice","exp":{"$gt":0}}"#),
-            "invalid_claims",
-        ),
-        case(
-            "exp as null",
-            signed_payload(r#"{"sub":"alice","exp":null}"#),
-            "missing_claim",
-        ),
-        case(
-            "exp negative",
-            signed_payload(r#"{"sub":"alice","exp":-1}"#),
-            "token_expired",
-        ),
-        case(
-            "exp i64::MIN",
-            signed_payload(r#"{"sub":"alice","exp":-9223372036854775808}"#),
-            "token_expired",
-        ),
-        case(
-            "exp below i64::MIN",
-            signed_payload(r#"{"sub":"alice","exp":-92233720368547758080}"#),
-            "token_expired",
-        ),
-        case(
-            "exp out of f64 range",
-            signed_payload(r#"{"sub":"alice","exp":1e400}"#),
-            "invalid_claims",
-        ),
-        case(
-            "exp negative float",
-            signed_payload(r#"{"sub":"alice","exp":-1.5e300}"#),
-            "token_expired",
-        ),
-        case(
-            "exp float in the past",
-            signed_payload(r#"{"sub":"alice","exp":1.5}"#),
-            "token_expired",
-        ),
-        case(
             "nbf huge",
             signed_payload(&format!(r#"{{"sub":"alice","exp":{exp},"nbf":1e300}}"#)),
             "token_not_yet_valid",
@@ -343,22 +231,6 @@ fn cases() -> Vec<Case> {
         ),
         // Odd but valid: a signed token with extreme, well-typed values is accepted.
         accepted(
-            "exp huge float",
-            signed_payload(r#"{"sub":"alice","exp":1e300}"#),
-        ),
-        accepted(
-            "exp u64::MAX",
-            signed_payload(r#"{"sub":"alice","exp":18446744073709551615}"#),
-        ),
-        accepted(
-            "exp i64::MAX",
-            signed_payload(r#"{"sub":"alice","exp":9223372036854775807}"#),
-        ),
-        accepted(
-            "exp float in the future",
-            signed_payload(&format!(r#"{{"sub":"alice","exp":{exp}.75}}"#)),
-        ),
-        accepted(
             "nbf and iat i64::MIN",
             signed_payload(&format!(
                 r#"{{"sub":"alice","exp":{exp},"nbf":-9223372036854775808,"iat":-9223372036854775808}}"#
@@ -379,7 +251,7 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test]
 async fn no_hostile_token_yields_a_server_error() {
-    // A cap large enough for the deeply nested tokens to reach the parsers.
+    // A cap large enough for the largest tokens here to reach the parsers.
     let auth = JwtAuth::builder()
         .hmac_secret(SECRET)
         .max_token_bytes(128 * 1024)

@@ -1,9 +1,11 @@
-//! axum extractors: `Claims<C>` and `Option<Claims<C>>`.
+//! axum extractors: `Claims<C>`, `Option<Claims<C>>`, `WithScope<S, C>` and
+//! `WithRole<R, C>`.
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
+use crate::guard::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
 use crate::{Claims, ClaimsRejection, from_extensions};
 
 impl<S, C> FromRequestParts<S> for Claims<C>
@@ -52,6 +54,43 @@ impl IntoResponse for ClaimsRejection {
                 "authentication is not configured for this route",
             )
                 .into_response(),
+        }
+    }
+}
+
+impl<S, Scope, C> FromRequestParts<S> for WithScope<Scope, C>
+where
+    S: Send + Sync,
+    Scope: ScopeName,
+    C: Send + Sync + 'static,
+{
+    type Rejection = GrantRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers)
+    }
+}
+
+impl<S, Role, C> FromRequestParts<S> for WithRole<Role, C>
+where
+    S: Send + Sync,
+    Role: RoleName,
+    C: Send + Sync + 'static,
+{
+    type Rejection = GrantRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers)
+    }
+}
+
+impl IntoResponse for GrantRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Claims(rejection) => rejection.into_response(),
+            Self::Denied { error, grpc } => {
+                GrantRejection::denied_response(&error, grpc).map(axum_core::body::Body::from)
+            }
         }
     }
 }

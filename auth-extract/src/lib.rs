@@ -1,9 +1,19 @@
 //! Handler-side access to the claims verified by
-//! [`auth_layer::JwtAuth`]: the [`Claims<C>`] extractor for axum.
+//! [`auth_layer::JwtAuth`]: the [`Claims<C>`] extractor for axum and (feature
+//! `actix`) actix-web, the actix-web middleware built from the same
+//! `JwtAuth`, and scope and role guards ([`Require`], [`WithScope`],
+//! [`WithRole`]) for both.
 //!
 //! Extractors only read what the layer stored; they never verify. A handler
 //! that extracts `Claims` on a route the layer does not cover answers 500
 //! and logs which layer is missing, so the mistake shows up in the first test.
+//!
+//! | | axum / tower / tonic | actix-web (feature `actix`) |
+//! |---|---|---|
+//! | verify | `.layer(auth)` | `.wrap(actix::JwtAuthMiddleware::new(auth))` |
+//! | claims | `Claims<C>`, `Option<Claims<C>>` | the same types |
+//! | guard | `.route_layer(Require::scope(&auth, "orders:write"))` | `.wrap(Require::scope(&auth, "orders:write"))` |
+//! | guard as extractor | `WithScope<S, C>`, `WithRole<R, C>` | the same types |
 //!
 //! ```
 //! use auth_extract::Claims;
@@ -38,13 +48,20 @@ use std::any::type_name;
 use std::fmt;
 use std::ops::Deref;
 
-use auth_layer::{DefaultClaims, VerifiedToken};
+use auth_layer::{DefaultClaims, Grants, VerifiedToken};
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
+mod guard;
+
+pub use guard::{
+    GrantRejection, Require, RequireService, RoleName, ScopeName, WithRole, WithScope,
+};
 
 /// The README's Rust snippets compile.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
@@ -143,11 +160,43 @@ impl std::error::Error for ClaimsRejection {}
 pub(crate) fn from_extensions<C: Send + Sync + 'static>(
     extensions: &http::Extensions,
 ) -> Result<Option<Claims<C>>, ClaimsRejection> {
-    if let Some(token) = extensions.get::<VerifiedToken<C>>() {
-        return Ok(Some(Claims(token.clone())));
+    lookup(
+        extensions.get::<VerifiedToken<C>>(),
+        extensions.get::<auth_layer::Unauthenticated>().is_some(),
+    )
+}
+
+/// The same decision for any framework's extensions: the token the layer
+/// stored, and whether it stored the "no token" marker.
+pub(crate) fn lookup<C>(
+    token: Option<&VerifiedToken<C>>,
+    unauthenticated: bool,
+) -> Result<Option<Claims<C>>, ClaimsRejection> {
+    match token {
+        Some(token) => Ok(Some(Claims(token.clone()))),
+        None if unauthenticated => Ok(None),
+        None => Err(ClaimsRejection::missing_layer::<C>()),
     }
-    if extensions.get::<auth_layer::Unauthenticated>().is_some() {
-        return Ok(None);
+}
+
+/// What the layer stored for guards: `Ok(Some)` the token's grants,
+/// `Ok(None)` optional mode without a token, `Err` no layer (logged with
+/// the fix, naming `guard`).
+pub(crate) fn grants_or_missing_layer<'a>(
+    grants: Option<&'a Grants>,
+    unauthenticated: bool,
+    guard: &dyn fmt::Display,
+) -> Result<Option<&'a Grants>, ClaimsRejection> {
+    match grants {
+        Some(grants) => Ok(Some(grants)),
+        None if unauthenticated => Ok(None),
+        None => {
+            tracing::error!(
+                "{guard} runs on a route that no JwtAuth layer covers: add the JwtAuth layer (axum, tower: `.layer(auth)`; actix-web: `.wrap(JwtAuthMiddleware::new(auth))`) so that it runs before the guard"
+            );
+            Err(ClaimsRejection::MissingLayer {
+                claims_type: type_name::<Grants>(),
+            })
+        }
     }
-    Err(ClaimsRejection::missing_layer::<C>())
 }

@@ -38,11 +38,15 @@ use serde::de::DeserializeOwned;
 use crate::claims::{ClaimNames, DefaultClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
+use crate::issuer::{Scope, TrustedIssuer};
+#[cfg(feature = "jwks")]
+use crate::jwks::KeySource;
 use crate::keys::{Key, KeySet, algorithm_name, family_name};
 use crate::layer::{JwtAuth, Shared};
 use crate::response::DefaultResponder;
 use crate::revocation::RevocationCache;
 use crate::source::TokenSource;
+use crate::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE};
 use crate::verify::{RequiredClaim, Rules, Verifier};
 
 /// The default leeway for `exp`, `nbf` and `iat`.
@@ -70,6 +74,10 @@ pub struct JwtAuthBuilder<C = DefaultClaims> {
     clock: Arc<dyn Clock>,
     revocation: Option<RevocationCache>,
     claim_names: ClaimNames,
+    token_cache: Option<(u64, Duration)>,
+    #[cfg(feature = "jwks")]
+    key_sources: Vec<KeySource>,
+    trusted: Vec<TrustedIssuer>,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -92,6 +100,10 @@ impl JwtAuthBuilder<DefaultClaims> {
             clock: Arc::new(SystemClock),
             revocation: None,
             claim_names: ClaimNames::default(),
+            token_cache: Some((DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE)),
+            #[cfg(feature = "jwks")]
+            key_sources: Vec::new(),
+            trusted: Vec::new(),
             _claims: PhantomData,
         }
     }
@@ -117,6 +129,10 @@ impl<C> JwtAuthBuilder<C> {
             clock: self.clock,
             revocation: self.revocation,
             claim_names: self.claim_names,
+            token_cache: self.token_cache,
+            #[cfg(feature = "jwks")]
+            key_sources: self.key_sources,
+            trusted: self.trusted,
             _claims: PhantomData,
         }
     }
@@ -288,6 +304,36 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// The memory budget of the verified-token cache, in bytes (default
+    /// 64 MiB; an entry costs about its token's length plus 512 bytes).
+    /// See [`Verifier::verify`].
+    #[must_use]
+    pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
+        let age = self
+            .token_cache
+            .map_or(DEFAULT_TOKEN_CACHE_MAX_AGE, |(_, age)| age);
+        self.token_cache = Some((bytes, age));
+        self
+    }
+
+    /// The longest a verified token stays cached (default 10 min); it never
+    /// outlives its own `exp` either.
+    #[must_use]
+    pub fn token_cache_max_age(mut self, age: Duration) -> Self {
+        let bytes = self
+            .token_cache
+            .map_or(DEFAULT_TOKEN_CACHE_BYTES, |(bytes, _)| bytes);
+        self.token_cache = Some((bytes, age));
+        self
+    }
+
+    /// Verifies every request's signature in full (no verified-token cache).
+    #[must_use]
+    pub fn disable_token_cache(mut self) -> Self {
+        self.token_cache = None;
+        self
+    }
+
     /// The name of the token-version claim (default `ver`).
     #[must_use]
     pub fn version_claim(mut self, name: impl Into<String>) -> Self {
@@ -300,6 +346,80 @@ impl<C> JwtAuthBuilder<C> {
     pub fn session_claim(mut self, name: impl Into<String>) -> Self {
         self.claim_names.session = name.into();
         self
+    }
+
+    /// Trusts the keys of a JWKS URL or OIDC issuer, kept fresh in the
+    /// background; see [`jwks`](crate::jwks).
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn key_source(mut self, source: KeySource) -> Self {
+        self.key_sources.push(source);
+        self
+    }
+
+    /// Trusts a further issuer with its own keys and audiences: the token's
+    /// `iss` then picks them, and a token from any other issuer is rejected
+    /// before a key is looked up. With trusted issuers, keys and issuers are
+    /// configured per issuer only.
+    #[must_use]
+    pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
+        self
+    }
+
+    /// The scopes of the configuration: one for every token, or one per
+    /// trusted issuer.
+    fn scopes(&mut self) -> Result<Vec<Scope>, ConfigError> {
+        let allowed = self.algorithms.as_deref();
+        #[cfg(feature = "jwks")]
+        let global_sources = std::mem::take(&mut self.key_sources);
+        #[cfg(not(feature = "jwks"))]
+        let global_sources: Vec<()> = Vec::new();
+        if self.trusted.is_empty() {
+            let keys = checked_keys(
+                std::mem::take(&mut self.keys),
+                allowed,
+                !global_sources.is_empty(),
+            )?;
+            return Ok(vec![Scope {
+                issuer: None,
+                keys: KeySet::new(keys),
+                #[cfg(feature = "jwks")]
+                sources: global_sources,
+                audiences: None,
+            }]);
+        }
+        if !self.keys.is_empty() || !global_sources.is_empty() || !self.issuers.is_empty() {
+            return Err(ConfigError::setting(
+                "trusted_issuer",
+                "with trusted issuers, give every key and key source to its TrustedIssuer (not to the builder), and drop issuer()",
+            ));
+        }
+        let mut scopes: Vec<Scope> = Vec::new();
+        for trusted in std::mem::take(&mut self.trusted) {
+            if scopes
+                .iter()
+                .any(|s| s.issuer.as_deref() == Some(trusted.issuer.as_str()))
+            {
+                return Err(ConfigError::setting(
+                    "trusted_issuer",
+                    format!("{:?} is configured twice", trusted.issuer),
+                ));
+            }
+            #[cfg(feature = "jwks")]
+            let has_sources = !trusted.sources.is_empty();
+            #[cfg(not(feature = "jwks"))]
+            let has_sources = false;
+            let keys = checked_keys(trusted.keys, allowed, has_sources)?;
+            scopes.push(Scope {
+                issuer: Some(trusted.issuer),
+                keys: KeySet::new(keys),
+                #[cfg(feature = "jwks")]
+                sources: trusted.sources,
+                audiences: (!trusted.audiences.is_empty()).then_some(trusted.audiences),
+            });
+        }
+        Ok(scopes)
     }
 
     pub(crate) fn push_error(&mut self, error: ConfigError) {
@@ -316,18 +436,16 @@ impl<C> JwtAuthBuilder<C> {
     /// in a header, or no token source.
     pub fn build(mut self) -> Result<JwtAuth<C, DefaultResponder>, ConfigError>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Send + Sync + 'static,
     {
         if !self.errors.is_empty() {
             return Err(self.errors.swap_remove(0));
         }
-        let keys = checked_keys(self.keys, self.algorithms.as_deref())?;
-        let mut algorithms: Vec<Algorithm> = Vec::new();
-        for alg in keys.iter().flat_map(Key::algorithms) {
-            if !algorithms.contains(alg) {
-                algorithms.push(*alg);
-            }
-        }
+        let scopes = self.scopes()?;
+        let algorithms = match &self.algorithms {
+            Some(allowed) => allowed.clone(),
+            None => default_algorithms(&scopes),
+        };
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
                 secs: self.leeway.as_secs(),
@@ -404,7 +522,15 @@ impl<C> JwtAuthBuilder<C> {
             max_token_bytes: self.max_token_bytes,
             claim_names: self.claim_names,
         };
-        let verifier = Verifier::new(KeySet::new(keys), rules, self.clock);
+        if let Some((bytes, age)) = self.token_cache
+            && (bytes == 0 || age.is_zero())
+        {
+            return Err(ConfigError::setting(
+                "token_cache",
+                "a zero budget or age caches nothing: use disable_token_cache() instead",
+            ));
+        }
+        let verifier = Verifier::new(scopes, rules, self.clock, self.token_cache);
         Ok(JwtAuth::from_shared(
             Shared {
                 verifier,
@@ -418,11 +544,43 @@ impl<C> JwtAuthBuilder<C> {
     }
 }
 
+/// Without an explicit allow-list: every algorithm of the configured keys,
+/// and every asymmetric algorithm where a key source may publish keys.
+fn default_algorithms(scopes: &[Scope]) -> Vec<Algorithm> {
+    let mut algorithms: Vec<Algorithm> = Vec::new();
+    let from_sources: &[Algorithm] = if scopes.iter().any(Scope::has_sources) {
+        &[
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ]
+    } else {
+        &[]
+    };
+    let configured = scopes
+        .iter()
+        .flat_map(|s| s.keys.keys())
+        .flat_map(|k| k.algorithms());
+    for alg in configured.chain(from_sources) {
+        if !algorithms.contains(alg) {
+            algorithms.push(*alg);
+        }
+    }
+    algorithms
+}
+
 fn checked_keys(
     mut keys: Vec<Key>,
     allowed: Option<&[Algorithm]>,
+    has_sources: bool,
 ) -> Result<Vec<Key>, ConfigError> {
-    if keys.is_empty() {
+    if keys.is_empty() && !has_sources {
         return Err(ConfigError::NoKeys);
     }
     if let Some(allowed) = allowed {
@@ -433,7 +591,7 @@ fn checked_keys(
             ));
         }
         for alg in allowed {
-            if !keys.iter().any(|k| k.family() == alg.family()) {
+            if !has_sources && !keys.iter().any(|k| k.family() == alg.family()) {
                 return Err(ConfigError::AlgorithmWithoutKey {
                     algorithm: algorithm_name(*alg),
                     family: family_name(alg.family()),

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::grants::{ClaimList, Grants, ListSeed};
+
 /// The `aud` claim: one string or an array of strings (RFC 7519 section 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -149,11 +151,14 @@ struct Inner<C> {
     kid: Option<String>,
 }
 
-/// The revocation claims: the user's token version and the session id.
+/// The claims the layer reads besides the registered ones: the revocation
+/// claims (the user's token version and the session id) and the grants
+/// (`scope`/`scp`, `roles`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SessionClaims {
     pub(crate) ver: Option<u64>,
     pub(crate) sid: Option<String>,
+    pub(crate) grants: Grants,
 }
 
 impl<C> VerifiedToken<C> {
@@ -192,6 +197,31 @@ impl<C> VerifiedToken<C> {
             sid: self.inner.session.sid.as_deref(),
             jti: self.inner.registered.jti.as_deref(),
         }
+    }
+
+    /// What the token grants: scopes and roles, whatever `C` is.
+    pub fn grants(&self) -> &Grants {
+        &self.inner.session.grants
+    }
+
+    /// The scopes (`scope` and `scp` claims).
+    pub fn scopes(&self) -> &ClaimList {
+        self.inner.session.grants.scopes()
+    }
+
+    /// The roles (`roles` claim).
+    pub fn roles(&self) -> &ClaimList {
+        self.inner.session.grants.roles()
+    }
+
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.inner.session.grants.has_scope(scope)
+    }
+
+    /// Whether the token grants `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.inner.session.grants.has_role(role)
     }
 
     /// Your claims.
@@ -269,8 +299,9 @@ impl Default for ClaimNames {
     }
 }
 
-/// Reads the registered claims and the revocation claims in one pass over
-/// the payload; other claims are skipped. A repeated name is an error.
+/// Reads the registered claims, the revocation claims and the grants
+/// (`scope`, `scp`, `roles`) in one pass over the payload; other claims are
+/// skipped. A repeated name is an error.
 pub(crate) fn parse_registered(
     payload: &[u8],
     names: &ClaimNames,
@@ -316,9 +347,23 @@ pub(crate) fn parse_registered(
             }
             let mut r = RegisteredClaims::default();
             let mut s = SessionClaims::default();
-            let mut seen = [false; 9];
+            let (mut scopes, mut roles) = (ClaimList::default(), ClaimList::default());
+            let mut seen = [false; 12];
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                let [iss, sub, aud, exp, nbf, iat, jti, ver, sid] = &mut seen;
+                let [
+                    iss,
+                    sub,
+                    aud,
+                    exp,
+                    nbf,
+                    iat,
+                    jti,
+                    ver,
+                    sid,
+                    scope,
+                    scp,
+                    role,
+                ] = &mut seen;
                 match key.as_ref() {
                     "iss" => set(&mut r.iss, iss, map.next_value()?, "iss")?,
                     "sub" => set(&mut r.sub, sub, map.next_value()?, "sub")?,
@@ -329,6 +374,21 @@ pub(crate) fn parse_registered(
                     "jti" => set(&mut r.jti, jti, map.next_value()?, "jti")?,
                     k if k == self.0.version => set(&mut s.ver, ver, map.next_value()?, k)?,
                     k if k == self.0.session => set(&mut s.sid, sid, map.next_value()?, k)?,
+                    k @ ("scope" | "scp" | "roles") => {
+                        let seen = match k {
+                            "scope" => scope,
+                            "scp" => scp,
+                            _ => role,
+                        };
+                        if std::mem::replace(seen, true) {
+                            return Err(A::Error::custom(format_args!("duplicate claim `{k}`")));
+                        }
+                        let (list, split) = match k {
+                            "roles" => (&mut roles, false),
+                            _ => (&mut scopes, true),
+                        };
+                        map.next_value_seed(ListSeed { list, split })?;
+                    }
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -337,6 +397,7 @@ pub(crate) fn parse_registered(
             if s.ver.is_none() && seen[7] {
                 return Err(A::Error::custom("null version claim"));
             }
+            s.grants = Grants::from_lists(scopes, roles);
             Ok((r, s))
         }
     }
@@ -452,6 +513,89 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    fn grants(json: &str) -> Grants {
+        parse_registered(json.as_bytes(), &ClaimNames::default())
+            .unwrap()
+            .1
+            .grants
+    }
+
+    fn items(list: &ClaimList) -> Vec<&str> {
+        list.iter().collect()
+    }
+
+    #[test]
+    fn scope_is_split_on_spaces_and_scp_arrays_are_taken_whole() {
+        let g = grants(r#"{"scope":"orders:read  orders:write ","scp":["admin:all","a b"]}"#);
+        assert_eq!(
+            items(g.scopes()),
+            ["orders:read", "orders:write", "admin:all", "a b"]
+        );
+        assert!(g.has_scope("a b") && !g.has_scope("a") && !g.has_scope(""));
+        // Azure AD sends `scp` as a space-separated string.
+        assert_eq!(items(grants(r#"{"scp":"x y"}"#).scopes()), ["x", "y"]);
+        // Escaped JSON strings are decoded, not borrowed.
+        assert_eq!(
+            items(grants(r#"{"scp":["caf\u00e9"]}"#).scopes()),
+            ["caf\u{e9}"]
+        );
+        assert!(!g.has_scope("ORDERS:READ"), "scopes are case-sensitive");
+    }
+
+    #[test]
+    fn a_role_string_is_one_role_never_split() {
+        let g = grants(r#"{"roles":"Org Admin"}"#);
+        assert_eq!(items(g.roles()), ["Org Admin"]);
+        assert!(!g.has_role("Admin"));
+        let g = grants(r#"{"roles":["reader","Org Admin"]}"#);
+        assert_eq!(g.roles().len(), 2);
+        assert!(g.has_role("Org Admin") && g.scopes().is_empty());
+    }
+
+    #[test]
+    fn grant_claims_of_another_shape_grant_nothing_and_keep_the_token_valid() {
+        for json in [
+            r#"{"scope":null}"#,
+            r#"{"scope":7}"#,
+            r#"{"scope":{"orders":["write"]}}"#,
+            r#"{"roles":{"app":["admin"]}}"#,
+            r#"{"roles":true}"#,
+            r#"{"scp":[1,{"a":[2]},[3],null,false]}"#,
+        ] {
+            let g = grants(json);
+            assert!(g.scopes().is_empty() && g.roles().is_empty(), "{json}");
+            assert_eq!(g, Grants::default(), "{json}: no allocation for no grants");
+        }
+        let g = grants(r#"{"scp":[1,"orders:read",{"x":"y"}]}"#);
+        assert_eq!(items(g.scopes()), ["orders:read"]);
+    }
+
+    #[test]
+    fn repeated_grant_claims_are_refused() {
+        let names = ClaimNames::default();
+        for json in [
+            r#"{"scope":"read","scope":"admin"}"#,
+            r#"{"scp":["a"],"scp":["b"]}"#,
+            r#"{"roles":[],"roles":["admin"]}"#,
+        ] {
+            assert!(parse_registered(json.as_bytes(), &names).is_err(), "{json}");
+        }
+        // `scope` and `scp` together are both read.
+        let g = grants(r#"{"scope":"a","scp":["b"]}"#);
+        assert_eq!(items(g.scopes()), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_configured_claim_name_wins_over_the_grant_claims() {
+        let names = ClaimNames {
+            version: "ver".into(),
+            session: "scope".into(),
+        };
+        let (_, s) = parse_registered(br#"{"scope":"s1"}"#, &names).unwrap();
+        assert_eq!(s.sid.as_deref(), Some("s1"));
+        assert!(s.grants.scopes().is_empty());
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! | `AUTH_AUDIENCE` | comma list of accepted `aud` values |
 //! | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (default 60, at most 300) |
 //! | `AUTH_TOKEN_TYPE` | required header `typ`, e.g. `at+jwt` |
+//! | `AUTH_JWKS_URL` | a JWKS URL to take keys from (feature `jwks`) |
+//! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, and accepted as `iss` (feature `jwks`) |
+//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `postgres://…` ([`AuthConfig::connect`]) |
+//! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL in seconds (default 30) |
 //!
 //! Unset or empty variables keep the defaults; a malformed one is an error
 //! that names it. The same fields, in snake case without the prefix, can be
@@ -68,12 +72,26 @@ pub struct AuthConfig {
     pub leeway_secs: Option<u64>,
     /// Required header `typ`.
     pub token_type: Option<String>,
+    /// A JWKS URL to take keys from (feature `jwks`).
+    pub jwks_url: Option<String>,
+    /// An OpenID Connect issuer to discover keys from (feature `jwks`); it
+    /// is also accepted as `iss`.
+    pub oidc_issuer: Option<String>,
+    /// The revocation store: `memory:` (the default), `redis://…` or
+    /// `postgres://…`; see [`revocation::connect`](crate::revocation::connect).
+    pub revocation_url: Option<String>,
+    /// The revocation cache TTL in seconds (default 30).
+    pub revocation_ttl_secs: Option<u64>,
     #[serde(skip)]
     from_env: bool,
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 7] = [
+const VARIABLES: [(&str, &str); 11] = [
+    ("jwks_url", "AUTH_JWKS_URL"),
+    ("oidc_issuer", "AUTH_OIDC_ISSUER"),
+    ("revocation_url", "AUTH_REVOCATION_URL"),
+    ("revocation_ttl_secs", "AUTH_REVOCATION_TTL_SECS"),
     ("hmac_secret", "AUTH_HMAC_SECRET"),
     ("public_key_file", "AUTH_PUBLIC_KEY_FILE"),
     ("algorithms", "AUTH_ALGORITHMS"),
@@ -116,14 +134,11 @@ impl AuthConfig {
                 })
                 .unwrap_or_default()
         };
-        let leeway_secs = match get("AUTH_LEEWAY_SECS") {
-            None => None,
-            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
-                ConfigError::setting(
-                    "AUTH_LEEWAY_SECS",
-                    format!("{v:?} is not a whole number of seconds"),
-                )
-            })?),
+        let seconds = |var: &'static str| match get(var) {
+            None => Ok(None),
+            Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+                ConfigError::setting(var, format!("{v:?} is not a whole number of seconds"))
+            }),
         };
         Ok(Self {
             hmac_secret: lookup("AUTH_HMAC_SECRET").filter(|v| !v.is_empty()),
@@ -131,10 +146,91 @@ impl AuthConfig {
             algorithms: list("AUTH_ALGORITHMS"),
             issuers: list("AUTH_ISSUER"),
             audiences: list("AUTH_AUDIENCE"),
-            leeway_secs,
+            leeway_secs: seconds("AUTH_LEEWAY_SECS")?,
             token_type: get("AUTH_TOKEN_TYPE").map(|v| v.trim().to_owned()),
+            jwks_url: get("AUTH_JWKS_URL").map(|v| v.trim().to_owned()),
+            oidc_issuer: get("AUTH_OIDC_ISSUER").map(|v| v.trim().to_owned()),
+            revocation_url: get("AUTH_REVOCATION_URL").map(|v| v.trim().to_owned()),
+            revocation_ttl_secs: seconds("AUTH_REVOCATION_TTL_SECS")?,
             from_env: true,
         })
+    }
+
+    /// A builder with everything this configuration describes, including
+    /// what needs I/O: the JWKS / OIDC key sources (fetched now, refreshed in
+    /// the background) and the revocation store (connected now; `memory:`
+    /// when none is named). Must run inside a tokio runtime.
+    ///
+    /// ```no_run
+    /// use auth_layer::AuthConfig;
+    ///
+    /// # async fn run() -> Result<(), auth_layer::ConfigError> {
+    /// let auth = AuthConfig::from_env()?.connect().await?.build()?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Any problem of [`JwtAuthBuilder::config`], a key source that cannot
+    /// be fetched, or a revocation store that cannot be reached; the error
+    /// names the variable or field.
+    pub async fn connect(&self) -> Result<JwtAuthBuilder, ConfigError> {
+        let named = |field: &'static str| {
+            let name = self.name(field);
+            move |e: ConfigError| ConfigError::setting(name, e.to_string())
+        };
+        let builder = self.key_sources(JwtAuthBuilder::new().config(self)).await?;
+        let url = self.revocation_url.as_deref().unwrap_or("memory:");
+        let store = crate::revocation::connect(url)
+            .await
+            .map_err(named("revocation_url"))?;
+        let ttl = self
+            .revocation_ttl_secs
+            .map_or(crate::revocation::DEFAULT_TTL, Duration::from_secs);
+        let cache = crate::revocation::RevocationCache::builder(store)
+            .ttl(ttl)
+            .build()
+            .map_err(named("revocation_ttl_secs"))?;
+        Ok(builder.revocation(cache))
+    }
+
+    #[cfg(feature = "jwks")]
+    async fn key_sources(
+        &self,
+        mut builder: JwtAuthBuilder,
+    ) -> Result<JwtAuthBuilder, ConfigError> {
+        use crate::jwks::KeySource;
+        if let Some(url) = &self.jwks_url {
+            let source = KeySource::jwks(url.clone()).start().await;
+            builder = builder.key_source(
+                source.map_err(|e| ConfigError::setting(self.name("jwks_url"), e.to_string()))?,
+            );
+        }
+        if let Some(issuer) = &self.oidc_issuer {
+            let source = KeySource::oidc(issuer.clone()).start().await;
+            builder = builder.key_source(
+                source
+                    .map_err(|e| ConfigError::setting(self.name("oidc_issuer"), e.to_string()))?,
+            );
+            if !self.issuers.contains(issuer) {
+                builder = builder.issuer(issuer.clone());
+            }
+        }
+        Ok(builder)
+    }
+
+    #[cfg(not(feature = "jwks"))]
+    async fn key_sources(&self, builder: JwtAuthBuilder) -> Result<JwtAuthBuilder, ConfigError> {
+        match (&self.jwks_url, &self.oidc_issuer) {
+            (None, None) => Ok(builder),
+            (Some(_), _) => Err(ConfigError::setting(
+                self.name("jwks_url"),
+                "needs the `jwks` feature of auth-layer",
+            )),
+            (None, Some(_)) => Err(ConfigError::setting(
+                self.name("oidc_issuer"),
+                "needs the `jwks` feature of auth-layer",
+            )),
+        }
     }
 
     fn name(&self, field: &'static str) -> &'static str {
@@ -224,6 +320,13 @@ impl fmt::Debug for AuthConfig {
             .field("audiences", &self.audiences)
             .field("leeway_secs", &self.leeway_secs)
             .field("token_type", &self.token_type)
+            .field("jwks_url", &self.jwks_url)
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field(
+                "revocation_url",
+                &self.revocation_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("revocation_ttl_secs", &self.revocation_ttl_secs)
             .finish()
     }
 }

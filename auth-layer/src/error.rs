@@ -1,5 +1,6 @@
 //! Request-time errors: why a request was not authenticated.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
@@ -53,6 +54,12 @@ pub enum ErrorKind {
     /// exists: 503 with `Retry-After` (the user did nothing wrong; the
     /// request is not let through either).
     StoreUnavailable,
+    /// The token is valid but lacks the scope the route requires: 403 with
+    /// RFC 6750 `insufficient_scope` and the required `scope` attribute.
+    InsufficientScope,
+    /// The token is valid but lacks the role the route requires: 403 with
+    /// RFC 6750 `insufficient_scope` (the closest standard error).
+    InsufficientRole,
 }
 
 impl ErrorKind {
@@ -61,6 +68,7 @@ impl ErrorKind {
         match self {
             Self::MultipleTokens | Self::TokenInQuery => http::StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientScope | Self::InsufficientRole => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::UNAUTHORIZED,
         }
     }
@@ -72,7 +80,19 @@ impl ErrorKind {
         match self {
             Self::MissingToken | Self::StoreUnavailable => None,
             Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
+            Self::InsufficientScope | Self::InsufficientRole => Some("insufficient_scope"),
             _ => Some("invalid_token"),
+        }
+    }
+
+    /// The gRPC status code a gRPC request is answered with: 16
+    /// `UNAUTHENTICATED` for the 401 and 400 kinds, 7 `PERMISSION_DENIED`
+    /// for the 403 kinds, 14 `UNAVAILABLE` for the store outage.
+    pub fn grpc_status(self) -> i32 {
+        match self.status() {
+            http::StatusCode::FORBIDDEN => 7,
+            http::StatusCode::SERVICE_UNAVAILABLE => 14,
+            _ => 16,
         }
     }
 
@@ -99,6 +119,8 @@ impl ErrorKind {
             Self::InvalidAudience => "invalid_audience",
             Self::Revoked => "token_revoked",
             Self::StoreUnavailable => "store_unavailable",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientRole => "insufficient_role",
         }
     }
 }
@@ -123,6 +145,7 @@ impl fmt::Display for ErrorKind {
 pub struct AuthError {
     kind: ErrorKind,
     description: &'static str,
+    required: Option<Cow<'static, str>>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -132,8 +155,37 @@ impl AuthError {
         Self {
             kind,
             description,
+            required: None,
             source: None,
         }
+    }
+
+    /// The token lacks `scope`: 403 `insufficient_scope`, and the challenge
+    /// names the scope (RFC 6750 section 3).
+    pub fn insufficient_scope(scope: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(
+            ErrorKind::InsufficientScope,
+            "token lacks the scope this request requires",
+        );
+        e.required = Some(scope.into());
+        e
+    }
+
+    /// The token lacks `role`: 403 `insufficient_scope`, code `insufficient_role`.
+    pub fn insufficient_role(role: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(
+            ErrorKind::InsufficientRole,
+            "token lacks the role this request requires",
+        );
+        e.required = Some(role.into());
+        e
+    }
+
+    /// The scope or role that was required, for
+    /// [`InsufficientScope`](ErrorKind::InsufficientScope) and
+    /// [`InsufficientRole`](ErrorKind::InsufficientRole).
+    pub fn required(&self) -> Option<&str> {
+        self.required.as_deref()
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -165,6 +217,7 @@ impl fmt::Debug for AuthError {
         f.debug_struct("AuthError")
             .field("kind", &self.kind)
             .field("description", &self.description)
+            .field("required", &self.required)
             .field("source", &self.source)
             .finish()
     }
@@ -302,6 +355,29 @@ mod tests {
             ErrorKind::MultipleTokens.status(),
             http::StatusCode::BAD_REQUEST
         );
+    }
+
+    #[test]
+    fn guard_kinds_are_403_insufficient_scope_and_permission_denied() {
+        let e = AuthError::insufficient_scope("orders:write");
+        assert_eq!(e.kind().status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(e.kind().rfc6750_error(), Some("insufficient_scope"));
+        assert_eq!(e.kind().code(), "insufficient_scope");
+        assert_eq!(e.required(), Some("orders:write"));
+        let r = AuthError::insufficient_role(String::from("admin"));
+        assert_eq!(r.kind().code(), "insufficient_role");
+        assert_eq!(r.kind().rfc6750_error(), Some("insufficient_scope"));
+        assert_eq!(
+            [
+                ErrorKind::Expired,
+                ErrorKind::MultipleTokens,
+                ErrorKind::MissingToken
+            ]
+            .map(ErrorKind::grpc_status),
+            [16, 16, 16]
+        );
+        assert_eq!(ErrorKind::InsufficientScope.grpc_status(), 7);
+        assert_eq!(ErrorKind::StoreUnavailable.grpc_status(), 14);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
@@ -36,6 +37,12 @@ pub const MIN_RSA_BITS: usize = 2048;
 #[derive(Clone)]
 pub struct Key {
     kid: Option<String>,
+    /// The JWK this key was read from, to recognise it across refreshes.
+    #[cfg_attr(
+        not(feature = "jwks"),
+        expect(dead_code, reason = "read by key sources")
+    )]
+    fingerprint: Option<String>,
     family: AlgorithmFamily,
     algorithms: Vec<Algorithm>,
     decoding: DecodingKey,
@@ -229,6 +236,17 @@ impl Key {
         self.family
     }
 
+    #[cfg(feature = "jwks")]
+    pub(crate) fn fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
+    }
+
+    #[cfg(feature = "jwks")]
+    pub(crate) fn with_fingerprint(mut self, fingerprint: String) -> Self {
+        self.fingerprint = Some(fingerprint);
+        self
+    }
+
     pub(crate) fn decoding(&self) -> &DecodingKey {
         &self.decoding
     }
@@ -240,6 +258,7 @@ impl Key {
     fn from_decoding(decoding: DecodingKey, family: AlgorithmFamily) -> Self {
         Self {
             kid: None,
+            fingerprint: None,
             family,
             algorithms: family.algorithms().to_vec(),
             decoding,
@@ -289,18 +308,29 @@ impl fmt::Debug for Key {
 /// The configured keys; selects the one that may verify a given token.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeySet {
-    keys: Vec<Key>,
+    keys: Vec<Arc<Key>>,
 }
 
 impl KeySet {
     pub(crate) fn new(keys: Vec<Key>) -> Self {
+        Self {
+            keys: keys.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    #[cfg(feature = "jwks")]
+    pub(crate) fn from_shared(keys: Vec<Arc<Key>>) -> Self {
         Self { keys }
+    }
+
+    pub(crate) fn keys(&self) -> &[Arc<Key>] {
+        &self.keys
     }
 
     /// The key for a token signed with `alg` naming `kid`: the key with that
     /// `kid`; else the only key without a `kid` that verifies `alg`; else, for
     /// a token without `kid`, the only key at all that verifies `alg`.
-    pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Key, AuthError> {
+    pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Arc<Key>, AuthError> {
         if let Some(kid) = kid
             && let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
         {
@@ -335,7 +365,9 @@ impl KeySet {
     }
 }
 
-fn only<'a>(mut keys: impl Iterator<Item = &'a Key>) -> Result<Option<&'a Key>, AuthError> {
+fn only<'a>(
+    mut keys: impl Iterator<Item = &'a Arc<Key>>,
+) -> Result<Option<&'a Arc<Key>>, AuthError> {
     match (keys.next(), keys.next()) {
         (first, None) => Ok(first),
         (Some(_), Some(_)) => Err(AuthError::new(

@@ -154,7 +154,7 @@ impl<C, R> JwtAuth<C, R> {
     /// Everything that can be decided without waiting.
     pub(crate) fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision<C>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Send + Sync + 'static,
     {
         let shared = &*self.shared;
         let token = match source::find(&shared.sources, headers, uri) {

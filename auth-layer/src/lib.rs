@@ -36,24 +36,35 @@ pub mod clock;
 mod config;
 mod error;
 pub mod future;
+mod grants;
+mod guard;
+mod issuer;
+#[cfg(feature = "jwks")]
+pub mod jwks;
 mod keys;
 mod layer;
 mod response;
 pub mod revocation;
 mod service;
+pub mod session;
 mod source;
+mod token_cache;
 mod verify;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwtAuthBuilder, MAX_LEEWAY};
 pub use claims::{Audience, DefaultClaims, RegisteredClaims, Unauthenticated, VerifiedToken};
 pub use config::AuthConfig;
 pub use error::{AuthError, ConfigError, ErrorKind};
+pub use grants::{ClaimList, Grants};
+pub use guard::Requirement;
+pub use issuer::TrustedIssuer;
 pub use jsonwebtoken::{Algorithm, AlgorithmFamily};
 pub use keys::{Key, MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
 pub use layer::JwtAuth;
 pub use response::{DefaultResponder, JsonResponder, Rejection, Responder};
 pub use service::JwtAuthService;
 pub use source::TokenSource;
+pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE};
 pub use verify::{RequiredClaim, Verifier};
 
 /// Re-exported so `Key::jwk` callers need no direct dependency.

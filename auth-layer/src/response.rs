@@ -6,6 +6,13 @@
 //! `{"error","error_description","code"}`; any
 //! `Fn(Rejection<'_>) -> Response<B>` can replace both.
 //!
+//! A gRPC request (`content-type: application/grpc…`) is answered the gRPC
+//! way by the same function, whatever the responder: HTTP 200,
+//! `content-type: application/grpc`, `grpc-status` (16 `UNAUTHENTICATED`,
+//! 7 `PERMISSION_DENIED`, 14 `UNAVAILABLE`) and a percent-encoded
+//! `grpc-message`, with an empty body (a trailers-only response), so a tonic
+//! server can use the layer as it is.
+//!
 //! ```
 //! use auth_layer::{JwtAuth, Rejection};
 //! use http::Response;
@@ -24,18 +31,23 @@
 use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorKind};
 
 /// A rejected request, handed to a [`Responder`] to build the answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Rejection<'a> {
     error: &'a AuthError,
-    realm: &'a str,
+    realm: Option<&'a str>,
     retry_after: Duration,
     request_headers: &'a HeaderMap,
 }
+
+/// `grpc-status`
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// `grpc-message`
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 
 impl<'a> Rejection<'a> {
     pub(crate) fn new(
@@ -46,8 +58,34 @@ impl<'a> Rejection<'a> {
     ) -> Self {
         Self {
             error,
-            realm,
+            realm: Some(realm),
             retry_after,
+            request_headers,
+        }
+    }
+
+    /// A rejection made outside the layer, which does not know the realm
+    /// (an extractor, for example): the challenge has no `realm` attribute.
+    /// Inside a layer, use [`JwtAuth::rejection`](crate::JwtAuth::rejection).
+    ///
+    /// ```
+    /// use auth_layer::{AuthError, Rejection};
+    /// use http::HeaderMap;
+    ///
+    /// let error = AuthError::insufficient_scope("orders:write");
+    /// let headers = HeaderMap::new();
+    /// let rejection = Rejection::without_realm(&error, &headers);
+    /// assert_eq!(rejection.status(), 403);
+    /// assert_eq!(
+    ///     rejection.www_authenticate(),
+    ///     "Bearer error=\"insufficient_scope\", error_description=\"token lacks the scope this request requires\", scope=\"orders:write\""
+    /// );
+    /// ```
+    pub fn without_realm(error: &'a AuthError, request_headers: &'a HeaderMap) -> Self {
+        Self {
+            error,
+            realm: None,
+            retry_after: Duration::from_secs(1),
             request_headers,
         }
     }
@@ -62,47 +100,106 @@ impl<'a> Rejection<'a> {
         self.request_headers
     }
 
-    /// The status for this rejection.
+    /// The HTTP status of this rejection's kind (401, 400, 403 or 503). A
+    /// gRPC request is answered 200 with this as [`grpc_status`](Self::grpc_status).
     pub fn status(&self) -> StatusCode {
         self.error.kind().status()
     }
 
+    /// Whether the request is a gRPC call (`content-type` starting with
+    /// `application/grpc`), answered with `grpc-status` instead.
+    pub fn is_grpc(&self) -> bool {
+        self.request_headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.as_bytes().get(..16))
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"application/grpc"))
+    }
+
+    /// The gRPC status code for this rejection (see [`ErrorKind::grpc_status`]).
+    pub fn grpc_status(&self) -> i32 {
+        self.error.kind().grpc_status()
+    }
+
     /// The `WWW-Authenticate` challenge, e.g.
-    /// `Bearer realm="api", error="invalid_token", error_description="token expired"`.
+    /// `Bearer realm="api", error="invalid_token", error_description="token expired"`,
+    /// or for a missing scope
+    /// `Bearer realm="api", error="insufficient_scope", error_description="…", scope="orders:write"`.
     pub fn www_authenticate(&self) -> HeaderValue {
         let kind = self.error.kind();
-        let value = match kind.rfc6750_error() {
-            None => format!("Bearer realm=\"{}\"", self.realm),
-            Some(code) => format!(
-                "Bearer realm=\"{}\", error=\"{code}\", error_description=\"{}\"",
-                self.realm,
-                self.error.description()
-            ),
+        let mut value = String::from("Bearer");
+        let mut sep = " ";
+        let mut attribute = |name: &str, v: &str| {
+            value.push_str(sep);
+            value.push_str(name);
+            value.push_str("=\"");
+            value.push_str(v);
+            value.push('"');
+            sep = ", ";
         };
-        // The realm is checked at build time and descriptions are constants,
-        // so this cannot fail; fall back to the bare scheme if it ever did.
+        if let Some(realm) = self.realm {
+            attribute("realm", realm);
+        }
+        if let Some(code) = kind.rfc6750_error() {
+            attribute("error", code);
+            attribute("error_description", self.error.description());
+        }
+        if kind == ErrorKind::InsufficientScope
+            && let Some(scope) = self.error.required().filter(|s| is_scope_token(s))
+        {
+            attribute("scope", scope);
+        }
+        // The realm is checked at build time, descriptions are constants and
+        // the scope is checked above, so this cannot fail; fall back to the
+        // bare scheme if it ever did.
         HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer"))
     }
 
-    /// The JSON body: `{"error","error_description","code"}`.
+    /// The JSON body: `{"error","error_description","code"}`, plus `scope`
+    /// (or `role`) when a guard refused the request.
     pub fn json_body(&self) -> String {
         let kind = self.error.kind();
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "error": kind.rfc6750_error().unwrap_or(match kind {
-                crate::ErrorKind::StoreUnavailable => "temporarily_unavailable",
+                ErrorKind::StoreUnavailable => "temporarily_unavailable",
                 _ => "unauthorized",
             }),
             "error_description": self.error.description(),
             "code": kind.code(),
-        })
-        .to_string()
+        });
+        let field = match kind {
+            ErrorKind::InsufficientScope => Some("scope"),
+            ErrorKind::InsufficientRole => Some("role"),
+            _ => None,
+        };
+        if let (Some(field), Some(required), Some(map)) =
+            (field, self.error.required(), body.as_object_mut())
+        {
+            map.insert(field.to_owned(), required.into());
+        }
+        body.to_string()
     }
 
     /// A response with this rejection's status and headers, the
     /// [`AuthError`] in its extensions, and `body`. A 503 carries
     /// `Retry-After` instead of a challenge: the client did nothing wrong.
+    ///
+    /// A gRPC request (see [`is_grpc`](Self::is_grpc)) gets HTTP 200,
+    /// `content-type: application/grpc`, `grpc-status` and `grpc-message`
+    /// instead; its body should be empty (the built-in responders send none).
     pub fn response<B>(&self, body: B) -> Response<B> {
         let mut response = Response::new(body);
+        response.extensions_mut().insert(self.error.clone());
+        if self.is_grpc() {
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            headers.insert(GRPC_STATUS, HeaderValue::from(self.grpc_status()));
+            if let Ok(message) =
+                HeaderValue::from_str(&grpc_percent_encode(self.error.description()))
+            {
+                headers.insert(GRPC_MESSAGE, message);
+            }
+            return response;
+        }
         *response.status_mut() = self.status();
         if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             let secs = self.retry_after.as_secs().max(1);
@@ -114,9 +211,31 @@ impl<'a> Rejection<'a> {
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, self.www_authenticate());
         }
-        response.extensions_mut().insert(self.error.clone());
         response
     }
+}
+
+/// RFC 6749 section 3.3 `scope-token`: printable ASCII except space, `"` and
+/// `\`, so it can be quoted in a challenge as it is.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// The gRPC spec's `Percent-Encoded` for `grpc-message`: bytes outside
+/// 0x20..=0x7E and `%` itself become `%XX`.
+fn grpc_percent_encode(message: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..=0x7E).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// Builds the response for a rejected request.
@@ -147,6 +266,9 @@ pub struct JsonResponder;
 
 impl<B: From<String>> Responder<B> for JsonResponder {
     fn respond(&self, rejection: Rejection<'_>) -> Response<B> {
+        if rejection.is_grpc() {
+            return rejection.response(B::from(String::new()));
+        }
         let mut response = rejection.response(B::from(rejection.json_body()));
         response
             .headers_mut()
@@ -195,6 +317,107 @@ mod tests {
         assert_eq!(
             resp.extensions().get::<AuthError>().map(AuthError::kind),
             Some(ErrorKind::Expired)
+        );
+    }
+
+    #[test]
+    fn insufficient_scope_names_the_scope_in_challenge_and_body() {
+        let e = AuthError::insufficient_scope("orders:write");
+        let h = HeaderMap::new();
+        let r = Rejection::new(&e, "api", Duration::from_secs(1), &h);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.www_authenticate(),
+            "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"token lacks the scope this request requires\", scope=\"orders:write\""
+        );
+        let body: serde_json::Value = serde_json::from_str(&r.json_body()).unwrap();
+        assert_eq!(body["scope"], "orders:write");
+        assert_eq!(body["code"], "insufficient_scope");
+        // A scope that cannot be quoted is left out rather than breaking the header.
+        let odd = AuthError::insufficient_scope("a \"b\"");
+        let r = Rejection::new(&odd, "api", Duration::from_secs(1), &h);
+        assert!(!r.www_authenticate().to_str().unwrap().contains("scope="));
+        let role = AuthError::insufficient_role("admin");
+        let r = Rejection::new(&role, "api", Duration::from_secs(1), &h);
+        assert!(!r.www_authenticate().to_str().unwrap().contains("scope="));
+        let body: serde_json::Value = serde_json::from_str(&r.json_body()).unwrap();
+        assert_eq!(
+            (&body["role"], &body["code"]),
+            (&"admin".into(), &"insufficient_role".into())
+        );
+    }
+
+    #[test]
+    fn grpc_requests_get_a_trailers_only_answer_from_every_responder() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
+        for (error, code) in [
+            (AuthError::missing(), "16"),
+            (AuthError::new(ErrorKind::Expired, "token expired"), "16"),
+            (
+                AuthError::new(ErrorKind::MultipleTokens, "two tokens"),
+                "16",
+            ),
+            (AuthError::insufficient_scope("orders:write"), "7"),
+            (
+                AuthError::new(ErrorKind::StoreUnavailable, "store down"),
+                "14",
+            ),
+        ] {
+            let r = Rejection::new(&error, "api", Duration::from_secs(1), &h);
+            assert!(r.is_grpc());
+            let json: Response<String> = JsonResponder.respond(r);
+            let empty: Response<String> = DefaultResponder.respond(r);
+            for resp in [json, empty] {
+                assert_eq!(resp.status(), StatusCode::OK);
+                assert_eq!(resp.headers()[CONTENT_TYPE], "application/grpc");
+                assert_eq!(resp.headers()["grpc-status"], code);
+                assert_eq!(resp.headers()["grpc-message"], error.description());
+                assert!(resp.body().is_empty());
+                assert!(!resp.headers().contains_key(WWW_AUTHENTICATE));
+                assert!(resp.extensions().get::<AuthError>().is_some());
+            }
+        }
+        // Not gRPC: a JSON request, a missing content type, grpc as a suffix.
+        for ct in [
+            "application/json",
+            "text/application/grpc",
+            "application/gr",
+        ] {
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            let e = AuthError::missing();
+            assert!(
+                !Rejection::new(&e, "api", Duration::from_secs(1), &h).is_grpc(),
+                "{ct}"
+            );
+        }
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("Application/GRPC"));
+        let e = AuthError::missing();
+        assert!(Rejection::new(&e, "api", Duration::from_secs(1), &h).is_grpc());
+    }
+
+    #[test]
+    fn grpc_message_is_percent_encoded_per_the_grpc_spec() {
+        assert_eq!(grpc_percent_encode("token expired"), "token expired");
+        assert_eq!(grpc_percent_encode("100% sure"), "100%25 sure");
+        assert_eq!(grpc_percent_encode("caf\u{e9}\n"), "caf%C3%A9%0A");
+    }
+
+    #[test]
+    fn without_realm_omits_the_realm_attribute() {
+        let h = HeaderMap::new();
+        let e = AuthError::missing();
+        assert_eq!(
+            Rejection::without_realm(&e, &h).www_authenticate(),
+            "Bearer"
+        );
+        let e = AuthError::new(ErrorKind::Expired, "token expired");
+        assert_eq!(
+            Rejection::without_realm(&e, &h).www_authenticate(),
+            "Bearer error=\"invalid_token\", error_description=\"token expired\""
         );
     }
 

@@ -13,8 +13,9 @@ use crate::layer::{Decision, JwtAuth};
 use crate::response::{DefaultResponder, Responder};
 
 /// The tower `Service` produced by [`JwtAuth`]: verifies, then calls `S`
-/// with the [`VerifiedToken`](crate::VerifiedToken) in the request
-/// extensions, or answers the rejection itself.
+/// with the [`VerifiedToken`](crate::VerifiedToken) (and its
+/// [`Grants`](crate::Grants), for guards that do not know the claims type)
+/// in the request extensions, or answers the rejection itself.
 pub struct JwtAuthService<S, C = DefaultClaims, R = DefaultResponder> {
     inner: S,
     auth: JwtAuth<C, R>,
@@ -59,6 +60,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let check = match self.auth.decide(req.headers(), req.uri()) {
             Decision::Pass(Some(token)) => {
+                req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 None
             }
@@ -68,6 +70,7 @@ where
             }
             Decision::Check(token) => {
                 let check = self.auth.check_revocation(token.clone());
+                req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 Some(check)
             }

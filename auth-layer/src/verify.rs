@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,7 +30,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use crate::claims::{ClaimNames, DefaultClaims, RegisteredClaims, VerifiedToken, parse_registered};
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
-use crate::keys::{KeySet, parse_algorithm};
+use crate::issuer::Scope;
+use crate::keys::{Key, parse_algorithm};
+use crate::token_cache::{self, TokenCache};
 
 /// A registered claim that can be required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,9 +113,11 @@ pub(crate) struct Rules {
 /// Pure and synchronous: no I/O, no allocation beyond decoding. Obtain one
 /// from [`JwtAuth::verifier`](crate::JwtAuth::verifier).
 pub struct Verifier<C = DefaultClaims> {
-    keys: KeySet,
+    scopes: Vec<Scope>,
     rules: Rules,
     clock: Arc<dyn Clock>,
+    cache: Option<TokenCache<C>>,
+    cache_max_age: Duration,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -129,27 +134,71 @@ struct Header<'a> {
 }
 
 impl<C: DeserializeOwned> Verifier<C> {
-    pub(crate) fn new(keys: KeySet, rules: Rules, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        scopes: Vec<Scope>,
+        rules: Rules,
+        clock: Arc<dyn Clock>,
+        cache: Option<(u64, Duration)>,
+    ) -> Self
+    where
+        C: Send + Sync + 'static,
+    {
         Self {
-            keys,
+            scopes,
             rules,
             clock,
+            cache: cache.map(|(bytes, _)| TokenCache::new(bytes)),
+            cache_max_age: cache.map_or(Duration::ZERO, |(_, age)| age),
             _claims: PhantomData,
         }
     }
 
-    /// Verifies `token` and returns its claims.
+    /// Verifies `token` and returns its claims. A token verified before
+    /// (same bytes) comes from the verified-token cache, with `exp` and
+    /// `nbf` checked again against the clock.
     ///
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) names the first rule
     /// the token broke.
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken<C>, AuthError>
+    where
+        C: Send + Sync + 'static,
+    {
         if token.len() > self.rules.max_token_bytes {
-            return Err(AuthError::new(
-                ErrorKind::TokenTooLarge,
-                "token is larger than allowed",
-            ));
+            return Err(too_large());
         }
+        let Some(cache) = &self.cache else {
+            return self.verify_full(token).map(|(verified, _)| verified);
+        };
+        let digest = token_cache::digest(token);
+        if let Some(verified) = cache.get(&digest) {
+            self.check_times(verified.registered())?;
+            return Ok(verified);
+        }
+        let (verified, key) = self.verify_full(token)?;
+        cache.insert(
+            digest,
+            verified.clone(),
+            &key,
+            token.len(),
+            self.cache_lifetime(verified.registered()),
+        );
+        Ok(verified)
+    }
+
+    /// Verifies `token` in full, bypassing the verified-token cache (what a
+    /// cache miss costs).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_uncached(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
+        if token.len() > self.rules.max_token_bytes {
+            return Err(too_large());
+        }
+        self.verify_full(token).map(|(verified, _)| verified)
+    }
+
+    fn verify_full(&self, token: &str) -> Result<(VerifiedToken<C>, Arc<Key>), AuthError> {
         let (header_b64, payload_b64, signature_b64) = split(token)?;
         let signed = token
             .get(..header_b64.len() + 1 + payload_b64.len())
@@ -173,7 +222,20 @@ impl<C: DeserializeOwned> Verifier<C> {
             ));
         }
         self.check_type(header.typ.as_deref())?;
-        let key = self.keys.select(alg, header.kid.as_deref())?;
+        // With several trusted issuers, the unverified `iss` picks the keys
+        // (and an unknown issuer is refused before any key is fetched);
+        // nothing else of the payload is read before the signature verifies.
+        let (scope, payload) = match self.scopes.as_slice() {
+            [only] if only.issuer.is_none() => (only, None),
+            _ => {
+                let payload = b64(payload_b64, "token payload is not base64url")?;
+                (
+                    self.scope(unverified_issuer(&payload).as_deref())?,
+                    Some(payload),
+                )
+            }
+        };
+        let key = scope.select(alg, header.kid.as_deref())?;
 
         match jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), key.decoding(), alg) {
             Ok(true) => {}
@@ -196,7 +258,10 @@ impl<C: DeserializeOwned> Verifier<C> {
             }
         }
 
-        let payload = b64(payload_b64, "token payload is not base64url")?;
+        let payload = match payload {
+            Some(payload) => payload,
+            None => b64(payload_b64, "token payload is not base64url")?,
+        };
         let (registered, session) =
             parse_registered(&payload, &self.rules.claim_names).map_err(|e| {
                 AuthError::new(
@@ -205,7 +270,14 @@ impl<C: DeserializeOwned> Verifier<C> {
                 )
                 .with_source(e)
             })?;
-        self.check_claims(&registered)?;
+
+        if scope.issuer.is_some() && registered.iss != scope.issuer {
+            return Err(AuthError::new(
+                ErrorKind::InvalidIssuer,
+                "token issuer is not trusted",
+            ));
+        }
+        self.check_claims(&registered, scope)?;
         let claims: C = serde_json::from_slice(&payload).map_err(|e| {
             AuthError::new(
                 ErrorKind::InvalidClaims,
@@ -213,17 +285,34 @@ impl<C: DeserializeOwned> Verifier<C> {
             )
             .with_source(e)
         })?;
-        Ok(VerifiedToken::new(
+        let verified = VerifiedToken::new(
             claims,
             registered,
             session,
             alg,
             header.kid.map(Cow::into_owned),
-        ))
+        );
+        Ok((verified, key))
     }
 }
 
 impl<C> Verifier<C> {
+    /// Tokens in the verified-token cache (0 when it is disabled).
+    pub fn cached_tokens(&self) -> u64
+    where
+        C: Send + Sync + 'static,
+    {
+        self.cache.as_ref().map_or(0, TokenCache::entry_count)
+    }
+
+    /// The verified-token cache's estimated size in bytes.
+    pub fn cached_bytes(&self) -> u64
+    where
+        C: Send + Sync + 'static,
+    {
+        self.cache.as_ref().map_or(0, TokenCache::weighted_size)
+    }
+
     fn check_type(&self, typ: Option<&str>) -> Result<(), AuthError> {
         let Some(expected) = &self.rules.token_type else {
             return Ok(());
@@ -244,10 +333,24 @@ impl<C> Verifier<C> {
         }
     }
 
-    fn check_claims(&self, c: &RegisteredClaims) -> Result<(), AuthError> {
-        if let Some(missing) = self.rules.required.iter().find(|r| !r.present_in(c)) {
-            return Err(missing.missing());
+    /// How long a verified token may stay cached: until `exp` plus leeway,
+    /// at most the configured maximum age.
+    fn cache_lifetime(&self, c: &RegisteredClaims) -> Duration {
+        let max_age = self.cache_max_age;
+        match c.exp {
+            None => max_age,
+            Some(exp) => {
+                let left = exp
+                    .saturating_add(self.rules.leeway)
+                    .saturating_sub(self.clock.now());
+                Duration::from_secs(u64::try_from(left).unwrap_or(0)).min(max_age)
+            }
         }
+    }
+
+    /// The checks that depend on the time: `exp` and `nbf` (run again on
+    /// every cache hit).
+    fn check_times(&self, c: &RegisteredClaims) -> Result<(), AuthError> {
         let now = self.clock.now();
         let leeway = self.rules.leeway;
         if c.exp.is_some_and(|exp| now > exp.saturating_add(leeway)) {
@@ -259,6 +362,29 @@ impl<C> Verifier<C> {
                 "token is not valid yet",
             ));
         }
+        Ok(())
+    }
+
+    /// The keys and audiences for a token from `iss`.
+    fn scope(&self, iss: Option<&str>) -> Result<&Scope, AuthError> {
+        match self.scopes.as_slice() {
+            [only] if only.issuer.is_none() => Ok(only),
+            scopes => scopes
+                .iter()
+                .find(|s| s.issuer.as_deref() == iss && iss.is_some())
+                .ok_or_else(|| {
+                    AuthError::new(ErrorKind::InvalidIssuer, "token issuer is not trusted")
+                }),
+        }
+    }
+
+    fn check_claims(&self, c: &RegisteredClaims, scope: &Scope) -> Result<(), AuthError> {
+        if let Some(missing) = self.rules.required.iter().find(|r| !r.present_in(c)) {
+            return Err(missing.missing());
+        }
+        self.check_times(c)?;
+        let now = self.clock.now();
+        let leeway = self.rules.leeway;
         if c.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(AuthError::new(
                 ErrorKind::IssuedInFuture,
@@ -282,12 +408,13 @@ impl<C> Verifier<C> {
                 Some(_) => {}
             }
         }
-        match (&c.aud, self.rules.audiences.is_empty()) {
+        let audiences = scope.audiences.as_ref().unwrap_or(&self.rules.audiences);
+        match (&c.aud, audiences.is_empty()) {
             (None, false) => Err(AuthError::new(
                 ErrorKind::InvalidAudience,
                 "token has no audience",
             )),
-            (Some(aud), false) if !self.rules.audiences.iter().any(|a| aud.contains(a)) => Err(
+            (Some(aud), false) if !audiences.iter().any(|a| aud.contains(a)) => Err(
                 AuthError::new(ErrorKind::InvalidAudience, "token audience is not accepted"),
             ),
             // RFC 7519 4.1.3: a token naming an audience must be rejected by a
@@ -304,10 +431,28 @@ impl<C> Verifier<C> {
 impl<C> fmt::Debug for Verifier<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("keys", &self.keys)
+            .field("scopes", &self.scopes)
             .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
+}
+
+/// The `iss` of a payload not yet verified, read leniently: only to pick
+/// the trusted issuer's keys.
+fn unverified_issuer(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Iss<'a> {
+        #[serde(borrow, default)]
+        iss: Option<Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Iss<'_>>(payload)
+        .ok()?
+        .iss
+        .map(Cow::into_owned)
+}
+
+fn too_large() -> AuthError {
+    AuthError::new(ErrorKind::TokenTooLarge, "token is larger than allowed")
 }
 
 fn split(token: &str) -> Result<(&str, &str, &str), AuthError> {

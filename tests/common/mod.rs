@@ -329,11 +329,13 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Reply {
     };
     let www_authenticate = header("www-authenticate");
     let content_type = header("content-type");
+    let headers = response.headers().clone();
     let body = response.text().await.expect("a readable body");
     Reply {
         status,
         www_authenticate,
         content_type,
+        headers,
         body,
     }
 }
@@ -343,6 +345,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) www_authenticate: Option<String>,
     pub(crate) content_type: Option<String>,
+    /// Every response header.
+    pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) body: String,
 }
 
@@ -357,6 +361,11 @@ impl fmt::Debug for Reply {
 }
 
 impl Reply {
+    /// The value of header `name`, if present and ASCII.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The body as JSON.
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)

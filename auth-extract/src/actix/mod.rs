@@ -1,0 +1,65 @@
+//! actix-web 4: [`JwtAuthMiddleware`], the middleware built from the same
+//! [`JwtAuth`] as the tower layer, and the `Claims<C>`, `Option<Claims<C>>`,
+//! `WithScope` and `WithRole` extractors via `FromRequest`.
+//!
+//! actix-web does not use tower, so the middleware calls
+//! [`JwtAuth::authenticate`], the core's one entry point, and turns its
+//! [`Rejection`] into an `HttpResponse` with the same status, headers and
+//! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
+//! gRPC calls). A [`Require`](crate::Require) guard is an actix middleware
+//! too; wrap it before the authentication middleware, so it runs after it.
+//!
+//! actix-web 4 still uses `http` 0.2 types: headers are copied to `http` 1
+//! by their bytes (names of standard headers without allocating), once per
+//! request.
+//!
+//! ```
+//! use actix_web::{App, HttpServer, web};
+//! use auth_extract::Claims;
+//! use auth_extract::Require;
+//! use auth_extract::actix::JwtAuthMiddleware;
+//! use auth_layer::JwtAuth;
+//!
+//! async fn me(claims: Claims) -> String {
+//!     format!("hello {}", claims.sub.as_deref().unwrap_or("anonymous"))
+//! }
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> std::io::Result<()> {
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .build()
+//!     .unwrap()
+//!     .json_errors();
+//! let server = HttpServer::new(move || {
+//!     App::new()
+//!         .route("/me", web::get().to(me))
+//!         .service(
+//!             web::scope("/orders")
+//!                 .wrap(Require::scope(&auth, "orders:write"))
+//!                 .route("", web::post().to(me)),
+//!         )
+//!         .wrap(JwtAuthMiddleware::new(auth.clone()))
+//! })
+//! .workers(1)
+//! .bind(("127.0.0.1", 0))?;
+//! # let _ = server;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `Option<Claims<C>>` uses actix-web's own `Option<T>` extractor, which
+//! turns every extraction error into `None`: on a route that the middleware
+//! does not cover it is `None` (the missing middleware is still logged as an
+//! error), where axum answers 500.
+
+mod convert;
+mod extract;
+mod guard;
+mod middleware;
+
+pub use guard::RequireMiddleware;
+pub use middleware::{JwtAuthMiddleware, JwtAuthMiddlewareService};
+
+/// The boxed, `!Send` future actix-web services return.
+type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;

@@ -1,0 +1,176 @@
+//! [`SessionError`]: why a login, refresh or logout did not succeed.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a session operation failed, as a stable, machine-readable category.
+///
+/// Every kind has one [`code`](Self::code) clients can act on and one
+/// [`status`](Self::status): the refresh failures are 401 and all mean "log
+/// in again", but say why; a store that cannot answer is 503 (the user did
+/// nothing wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionErrorKind {
+    /// `refresh_invalid`: not a refresh token this service issued (garbage,
+    /// truncated, or of a session long gone). Nothing was changed.
+    RefreshInvalid,
+    /// `refresh_reused`: a spent refresh token was presented again. The
+    /// session was revoked (a stolen token is the likely cause).
+    RefreshReused,
+    /// `session_expired`: the session reached its absolute lifetime.
+    SessionExpired,
+    /// `session_idle`: the session went unused longer than the idle timeout.
+    SessionIdle,
+    /// `reauth_required`: the subject logged out everywhere, its token
+    /// version was bumped, or it was flagged to authenticate again.
+    ReauthRequired,
+    /// `session_revoked`: the session was ended (logout, or by an administrator).
+    SessionRevoked,
+    /// `invalid_claims`: the caller's claims cannot go into an access token
+    /// (a server-side mistake).
+    InvalidClaims,
+    /// `store_unavailable`: the session or revocation store could not answer.
+    StoreUnavailable,
+    /// `internal_error`: no randomness or no signature could be had.
+    Internal,
+}
+
+impl SessionErrorKind {
+    /// The stable machine-readable code, e.g. `refresh_reused`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::RefreshInvalid => "refresh_invalid",
+            Self::RefreshReused => "refresh_reused",
+            Self::SessionExpired => "session_expired",
+            Self::SessionIdle => "session_idle",
+            Self::ReauthRequired => "reauth_required",
+            Self::SessionRevoked => "session_revoked",
+            Self::InvalidClaims => "invalid_claims",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status to answer with: 401 for every refresh failure, 503
+    /// for a store that cannot answer, 500 for a server-side mistake.
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidClaims | Self::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+            _ => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The description sent to clients: names the rule, never a token.
+    fn description(self) -> &'static str {
+        match self {
+            Self::RefreshInvalid => "refresh token is not valid",
+            Self::RefreshReused => "refresh token was already used; the session has been revoked",
+            Self::SessionExpired => "session has expired; log in again",
+            Self::SessionIdle => "session was idle for too long; log in again",
+            Self::ReauthRequired => "re-authentication required; log in again",
+            Self::SessionRevoked => "session has ended; log in again",
+            Self::InvalidClaims => "the claims cannot be put in an access token",
+            Self::StoreUnavailable => "the session store is unavailable",
+            Self::Internal => "an access token could not be issued",
+        }
+    }
+}
+
+impl fmt::Display for SessionErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Why a session operation failed. Match on [`kind()`](Self::kind); the
+/// backend or signing error, if any, is the [`source()`](StdError::source).
+#[derive(Clone)]
+pub struct SessionError {
+    kind: SessionErrorKind,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl SessionError {
+    pub(crate) fn new(kind: SessionErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(crate) fn with_source(
+        kind: SessionErrorKind,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The category.
+    pub fn kind(&self) -> SessionErrorKind {
+        self.kind
+    }
+
+    /// The machine-readable code (`self.kind().code()`).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The client-facing description, e.g. `"session has expired; log in again"`.
+    pub fn description(&self) -> &'static str {
+        self.kind.description()
+    }
+}
+
+impl fmt::Debug for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionError")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl StdError for SessionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_failures_are_401_with_distinct_codes() {
+        let kinds = [
+            SessionErrorKind::RefreshInvalid,
+            SessionErrorKind::RefreshReused,
+            SessionErrorKind::SessionExpired,
+            SessionErrorKind::SessionIdle,
+            SessionErrorKind::ReauthRequired,
+            SessionErrorKind::SessionRevoked,
+        ];
+        let codes: std::collections::HashSet<_> = kinds.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), kinds.len());
+        assert!(
+            kinds
+                .iter()
+                .all(|k| k.status() == http::StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            SessionErrorKind::StoreUnavailable.status(),
+            http::StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

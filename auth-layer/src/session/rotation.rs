@@ -1,0 +1,224 @@
+//! The rotation decision, shared by the stores that decide in Rust (memory,
+//! PostgreSQL); the Redis Lua script follows the same table.
+
+use super::{RotateOutcome, Rotation, SessionRecord};
+
+/// What the store knows about the presented token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presented {
+    /// It is the session's current token.
+    Current,
+    /// It was spent at `at`; `latest` when it is the most recently spent
+    /// token (its successor is current).
+    Spent { at: i64, latest: bool },
+}
+
+/// What the store must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Spend the token, make the next one current, touch `last_used_at`.
+    Rotate,
+    /// Answer a racing duplicate; write nothing.
+    Duplicate,
+    /// Reuse: end the session for reuse if it is live.
+    Reuse,
+    /// Write nothing; answer with this outcome.
+    Refuse(Refusal),
+}
+
+/// Why a current token cannot rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Ended,
+    Expired,
+    Idle,
+    VersionBumped,
+}
+
+impl Refusal {
+    pub(crate) fn outcome(self, session: SessionRecord) -> RotateOutcome {
+        match self {
+            Self::Ended => RotateOutcome::Ended(session),
+            Self::Expired => RotateOutcome::Expired(session),
+            Self::Idle => RotateOutcome::Idle(session),
+            Self::VersionBumped => RotateOutcome::VersionBumped(session),
+        }
+    }
+}
+
+/// The decision table of [`RotateOutcome`].
+pub(crate) fn decide(session: &SessionRecord, presented: Presented, r: &Rotation<'_>) -> Decision {
+    match presented {
+        Presented::Spent { at, latest } => {
+            let in_grace = r.grace > 0 && r.now < at.saturating_add(r.grace);
+            if session.ended.is_none() && latest && in_grace {
+                match refusal(session, r) {
+                    None => Decision::Duplicate,
+                    Some(refusal) => Decision::Refuse(refusal),
+                }
+            } else {
+                Decision::Reuse
+            }
+        }
+        Presented::Current => match refusal(session, r) {
+            None => Decision::Rotate,
+            Some(refusal) => Decision::Refuse(refusal),
+        },
+    }
+}
+
+fn refusal(session: &SessionRecord, r: &Rotation<'_>) -> Option<Refusal> {
+    if session.ended.is_some() {
+        Some(Refusal::Ended)
+    } else if r.now >= session.expires_at {
+        Some(Refusal::Expired)
+    } else if r.now >= session.last_used_at.saturating_add(r.idle_timeout) {
+        Some(Refusal::Idle)
+    } else if session.version < r.min_version {
+        Some(Refusal::VersionBumped)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::session::{EndReason, TokenHash};
+
+    fn session() -> SessionRecord {
+        SessionRecord {
+            sid: "s1".into(),
+            subject: "alice".into(),
+            claims: Map::new(),
+            version: 2,
+            created_at: 1000,
+            expires_at: 10_000,
+            last_used_at: 1000,
+            ended: None,
+        }
+    }
+
+    fn rotation(now: i64, grace: i64) -> Rotation<'static> {
+        Rotation {
+            sid: "s1",
+            presented: TokenHash::of("a"),
+            next: TokenHash::of("b"),
+            now,
+            idle_timeout: 500,
+            grace,
+            min_version: 2,
+        }
+    }
+
+    #[test]
+    fn the_decision_table() {
+        let live = session();
+        let ended = SessionRecord {
+            ended: Some(EndReason::Logout),
+            ..session()
+        };
+        let old = SessionRecord {
+            version: 1,
+            ..session()
+        };
+        let spent_now = Presented::Spent {
+            at: 1100,
+            latest: true,
+        };
+        let cases = [
+            (
+                "current, live",
+                &live,
+                Presented::Current,
+                rotation(1100, 0),
+                Decision::Rotate,
+            ),
+            (
+                "current, ended",
+                &ended,
+                Presented::Current,
+                rotation(1100, 0),
+                Decision::Refuse(Refusal::Ended),
+            ),
+            (
+                "current, at the absolute end",
+                &live,
+                Presented::Current,
+                rotation(10_000, 0),
+                Decision::Refuse(Refusal::Expired),
+            ),
+            (
+                "current, idle exactly",
+                &live,
+                Presented::Current,
+                rotation(1500, 0),
+                Decision::Refuse(Refusal::Idle),
+            ),
+            (
+                "current, one second before idle",
+                &live,
+                Presented::Current,
+                rotation(1499, 0),
+                Decision::Rotate,
+            ),
+            (
+                "current, version bumped",
+                &old,
+                Presented::Current,
+                rotation(1100, 0),
+                Decision::Refuse(Refusal::VersionBumped),
+            ),
+            (
+                "spent, no grace",
+                &live,
+                spent_now,
+                rotation(1100, 0),
+                Decision::Reuse,
+            ),
+            (
+                "spent, in grace",
+                &live,
+                spent_now,
+                rotation(1104, 5),
+                Decision::Duplicate,
+            ),
+            (
+                "spent, grace over",
+                &live,
+                spent_now,
+                rotation(1105, 5),
+                Decision::Reuse,
+            ),
+            (
+                "spent earlier, in grace",
+                &live,
+                Presented::Spent {
+                    at: 1100,
+                    latest: false,
+                },
+                rotation(1101, 5),
+                Decision::Reuse,
+            ),
+            (
+                "spent, in grace, ended",
+                &ended,
+                spent_now,
+                rotation(1101, 5),
+                Decision::Reuse,
+            ),
+            (
+                "spent, in grace, version bumped",
+                &old,
+                spent_now,
+                rotation(1101, 5),
+                Decision::Refuse(Refusal::VersionBumped),
+            ),
+        ];
+        for (name, session, presented, rotation, expected) in cases {
+            assert_eq!(decide(session, presented, &rotation), expected, "{name}");
+        }
+    }
+}

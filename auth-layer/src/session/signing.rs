@@ -1,0 +1,267 @@
+//! [`SigningKey`]: the private half the issuer signs access tokens with.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
+
+use crate::error::ConfigError;
+use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
+
+/// A key the [`TokenIssuer`](super::TokenIssuer) signs with, pinned to one
+/// algorithm and optionally named by a `kid` (written into every token's
+/// header, so verifiers with several keys pick the right one).
+///
+/// Every constructor proves the key by signing a probe, so a key that
+/// cannot sign is refused at start-up, never at the first login.
+///
+/// ```
+/// use auth_layer::Algorithm;
+/// use auth_layer::session::SigningKey;
+///
+/// let key = SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap().with_kid("2026-11");
+/// assert_eq!((key.algorithm(), key.kid()), (Algorithm::HS256, Some("2026-11")));
+///
+/// let pem = std::fs::read("testdata/ec384.key").unwrap();
+/// assert_eq!(SigningKey::private_key_pem(&pem).unwrap().algorithm(), Algorithm::ES384);
+/// assert!(SigningKey::hmac("short").is_err());
+/// ```
+#[derive(Clone)]
+pub struct SigningKey {
+    encoding: EncodingKey,
+    algorithm: Algorithm,
+    kid: Option<String>,
+}
+
+impl SigningKey {
+    /// An HMAC secret, signing HS256 (see [`with_algorithm`](Self::with_algorithm)
+    /// for HS384/HS512). Verify with the same secret.
+    ///
+    /// # Errors
+    /// Shorter than 32 bytes, or a PEM key (a public key must never become
+    /// an HMAC secret).
+    pub fn hmac(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let secret = secret.as_ref();
+        if secret.len() < MIN_HMAC_SECRET_BYTES {
+            return Err(invalid(
+                "HMAC signing secret",
+                format!(
+                    "{} bytes is too short; use at least {MIN_HMAC_SECRET_BYTES} random bytes",
+                    secret.len()
+                ),
+            ));
+        }
+        if secret.windows(10).any(|w| w == b"-----BEGIN") {
+            return Err(invalid(
+                "HMAC signing secret",
+                "it is a PEM key; pass a private key to `private_key_pem` instead",
+            ));
+        }
+        Self::proven(EncodingKey::from_secret(secret), &[Algorithm::HS256])
+    }
+
+    /// An RSA private key in PEM (PKCS#1 or PKCS#8), signing RS256 (or
+    /// RS384/512, PS256/384/512 with [`with_algorithm`](Self::with_algorithm)).
+    ///
+    /// # Errors
+    /// Not an RSA private key, or under 2048 bits.
+    pub fn rsa_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let encoding = EncodingKey::from_rsa_pem(pem.as_ref())
+            .map_err(|e| invalid("RSA private key PEM", e.to_string()))?;
+        let key = Self::proven(encoding, &[Algorithm::RS256])?;
+        // An RSA signature is as long as the modulus.
+        let bits = jsonwebtoken::crypto::sign(b"probe", &key.encoding, Algorithm::RS256)
+            .ok()
+            .and_then(|sig| URL_SAFE_NO_PAD.decode(sig).ok())
+            .map_or(0, |sig| sig.len() * 8);
+        if bits < MIN_RSA_BITS {
+            return Err(invalid(
+                "RSA private key",
+                format!("{bits} bits is too weak; use at least {MIN_RSA_BITS} bits"),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// An EC private key in PEM (PKCS#8), signing ES256 on P-256 or ES384 on P-384.
+    ///
+    /// # Errors
+    /// Not a PKCS#8 EC private key on P-256 or P-384.
+    pub fn ec_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let encoding = EncodingKey::from_ec_pem(pem.as_ref())
+            .map_err(|e| invalid("EC private key PEM", e.to_string()))?;
+        Self::proven(encoding, &[Algorithm::ES256, Algorithm::ES384])
+    }
+
+    /// An Ed25519 private key in PEM (PKCS#8), signing EdDSA.
+    ///
+    /// # Errors
+    /// Not a PKCS#8 Ed25519 private key.
+    pub fn ed_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let encoding = EncodingKey::from_ed_pem(pem.as_ref())
+            .map_err(|e| invalid("Ed25519 private key PEM", e.to_string()))?;
+        Self::proven(encoding, &[Algorithm::EdDSA])
+    }
+
+    /// Any supported private key in PEM: RSA, EC (P-256/P-384) or Ed25519,
+    /// recognised from its contents.
+    ///
+    /// # Errors
+    /// Not a private key of a supported kind.
+    pub fn private_key_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let pem = pem.as_ref();
+        Self::rsa_pem(pem)
+            .or_else(|_| Self::ec_pem(pem))
+            .or_else(|_| Self::ed_pem(pem))
+            .map_err(|_| {
+                invalid(
+                    "private key PEM",
+                    "not an RSA, EC (P-256/P-384) or Ed25519 private key; expected a `-----BEGIN PRIVATE KEY-----` block",
+                )
+            })
+    }
+
+    /// Names the key; every token's header carries this `kid`.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Signs with `algorithm` instead, e.g. HS512 or PS256.
+    ///
+    /// # Errors
+    /// `algorithm` is not one this key can sign (another family, or another curve).
+    pub fn with_algorithm(self, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        if algorithm.family() == self.encoding.family()
+            && jsonwebtoken::crypto::sign(b"probe", &self.encoding, algorithm).is_ok()
+        {
+            return Ok(Self { algorithm, ..self });
+        }
+        Err(invalid(
+            "signing key",
+            format!(
+                "this {} key cannot sign {}",
+                family_name(self.encoding.family()),
+                algorithm_name(algorithm)
+            ),
+        ))
+    }
+
+    /// The algorithm tokens are signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The `kid`, if named.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub(crate) fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    /// The key with the first of `algorithms` it can sign.
+    fn proven(encoding: EncodingKey, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
+        algorithms
+            .iter()
+            .find(|alg| jsonwebtoken::crypto::sign(b"probe", &encoding, **alg).is_ok())
+            .map(|alg| Self {
+                algorithm: *alg,
+                encoding: encoding.clone(),
+                kid: None,
+            })
+            .ok_or_else(|| invalid("signing key", "the key cannot sign"))
+    }
+}
+
+fn family_name(family: AlgorithmFamily) -> &'static str {
+    match family {
+        AlgorithmFamily::Hmac => "HMAC",
+        AlgorithmFamily::Rsa => "RSA",
+        AlgorithmFamily::Ec => "EC",
+        AlgorithmFamily::Ed => "Ed25519",
+    }
+}
+
+fn invalid(what: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidKey {
+        what,
+        reason: reason.into(),
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .field("material", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn every_key_kind_is_pinned_to_its_algorithm() {
+        let cases = [
+            ("rsa2048.key", Algorithm::RS256),
+            ("ec256.key", Algorithm::ES256),
+            ("ec384.key", Algorithm::ES384),
+            ("ed25519.key", Algorithm::EdDSA),
+        ];
+        for (file, alg) in cases {
+            let key = SigningKey::private_key_pem(testdata(file)).unwrap();
+            assert_eq!(key.algorithm(), alg, "{file}");
+        }
+        let rsa = SigningKey::rsa_pem(testdata("rsa2048.key")).unwrap();
+        assert_eq!(
+            rsa.with_algorithm(Algorithm::PS256).unwrap().algorithm(),
+            Algorithm::PS256
+        );
+    }
+
+    #[test]
+    fn keys_that_cannot_sign_an_algorithm_are_refused() {
+        let ec256 = SigningKey::ec_pem(testdata("ec256.key")).unwrap();
+        assert!(
+            ec256.clone().with_algorithm(Algorithm::ES384).is_err(),
+            "other curve"
+        );
+        assert!(
+            ec256.with_algorithm(Algorithm::HS256).is_err(),
+            "other family"
+        );
+        let hmac = SigningKey::hmac([1u8; 32]).unwrap();
+        assert!(hmac.with_algorithm(Algorithm::HS512).is_ok());
+        assert!(
+            SigningKey::hmac(testdata("ec256.key")).is_err(),
+            "a PEM as HMAC secret"
+        );
+        assert!(
+            SigningKey::rsa_pem(testdata("rsa1024.key")).is_err(),
+            "weak RSA"
+        );
+        assert!(
+            SigningKey::private_key_pem(testdata("rsa2048.pub.pem")).is_err(),
+            "a public key"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let key = SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap();
+        let debug = format!("{key:?}");
+        assert!(!debug.contains("thirty-two"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+}

@@ -1,0 +1,75 @@
+//! The actix-web twin of the `server` example: `GET /protected`, configured
+//! entirely from the same `AUTH_*` variables, with the same answers (the
+//! subject and claims as JSON; JSON rejections with the same statuses and
+//! `WWW-Authenticate` challenges).
+//!
+//! ```sh
+//! AUTH_PUBLIC_KEY_FILE=issuer.pub.pem AUTH_ISSUER=https://issuer.example \
+//!   AUTH_AUDIENCE=orders-api cargo run --example actix
+//! ```
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `AUTH_LISTEN` | address to listen on (default `127.0.0.1:3000`) |
+//! | `AUTH_HMAC_SECRET`, `AUTH_PUBLIC_KEY_FILE` | keys (at least one) |
+//! | `AUTH_ALGORITHMS`, `AUTH_ISSUER`, `AUTH_AUDIENCE` | comma lists |
+//! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
+//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `postgres://…` |
+//! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30) |
+//!
+//! A malformed variable stops the server at start with a message naming it.
+
+mod common;
+
+use std::process::ExitCode;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use auth_extract::Claims;
+use auth_extract::actix::JwtAuthMiddleware;
+use auth_layer::DefaultClaims;
+use serde_json::json;
+
+async fn protected(claims: Claims) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "sub": claims.sub, "claims": *claims }))
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,auth_layer=debug".into()),
+        )
+        .init();
+
+    let auth = match common::configure::<DefaultClaims>().await {
+        Ok(auth) => auth.json_errors(),
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = common::listen_address();
+    let server = HttpServer::new(move || {
+        App::new()
+            .route("/protected", web::get().to(protected))
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    })
+    .bind(&addr);
+    let server = match server {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("AUTH_LISTEN: cannot listen on {addr}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for local in server.addrs() {
+        println!("listening on http://{local}/protected");
+    }
+    // actix-web stops on Ctrl-C by itself.
+    if let Err(e) = server.run().await {
+        eprintln!("server error: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

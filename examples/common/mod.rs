@@ -1,0 +1,25 @@
+//! What the `server`, `actix`, `grpc` and `gateway` examples share: the
+//! layer configured from the `AUTH_*` variables, with the revocation store
+//! they name, so every example answers alike for the same environment.
+
+use auth_layer::{AuthConfig, JwtAuth};
+use serde::de::DeserializeOwned;
+
+/// The address to listen on: `AUTH_LISTEN`, default `127.0.0.1:3000`.
+pub(crate) fn listen_address() -> String {
+    std::env::var("AUTH_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+}
+
+/// The layer from the `AUTH_*` variables: static keys, key sources
+/// (`AUTH_JWKS_URL`, `AUTH_OIDC_ISSUER`), claim rules, and the revocation
+/// store of `AUTH_REVOCATION_URL` (default `memory:`) behind a cache whose
+/// TTL is `AUTH_REVOCATION_TTL_SECS` (default 30). The error names the
+/// variable.
+pub(crate) async fn configure<C>() -> Result<JwtAuth<C>, String>
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let config = AuthConfig::from_env().map_err(|e| e.to_string())?;
+    let builder = config.connect().await.map_err(|e| e.to_string())?;
+    builder.claims::<C>().build().map_err(|e| e.to_string())
+}

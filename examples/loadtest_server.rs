@@ -1,0 +1,200 @@
+//! The load test's server: one axum route, `GET /` bare and `GET /auth`
+//! behind `JwtAuth`, same handler. It mints its own tokens, warms the
+//! caches, writes the tokens for the load generator, prints
+//! `listening on http://ADDR` and then prints nothing per request.
+//! `loadtest/run.sh` drives it; see `loadtest/README.md`.
+//!
+//! ```sh
+//! LOADTEST_ALG=RS256 LOADTEST_OUT=/tmp/lt cargo run --release -p examples --example loadtest_server
+//! ```
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `LOADTEST_ALG` | `HS256` (default), `RS256`, `PS256`, `ES256`, `EdDSA` |
+//! | `LOADTEST_TOKEN_CACHE` | `on` (default) or `off`: the verified-token cache |
+//! | `LOADTEST_REVOCATION` | `none` (default), `memory`, or a `redis://` URL |
+//! | `LOADTEST_HOT_TOKENS` | tokens of distinct subjects, all cached at start (default 1000) |
+//! | `LOADTEST_COLD_TOKENS` | tokens of further subjects, verified at start but unknown to the revocation cache (default 0) |
+//! | `LOADTEST_OUT` | folder for `hot.txt` and `cold.txt`, one token a line (required) |
+//! | `LOADTEST_LISTEN` | address (default `127.0.0.1:0`, an ephemeral port) |
+//! | `LOADTEST_MAX_SECS` | the server stops by itself after this long (default 900) |
+//!
+//! A cold token is in the verified-token cache but its subject is not in
+//! the revocation cache: its first request asks the revocation store once.
+
+use std::error::Error;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use auth_layer::revocation::{MemoryStore, RevocationCache};
+use auth_layer::{Algorithm, JwtAuth, JwtAuthBuilder};
+use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+use axum::{Router, routing::get};
+use jsonwebtoken::{EncodingKey, Header, encode};
+
+const SECRET: &[u8] = b"load-test-secret-of-at-least-32-bytes!";
+const ISSUER: &str = "https://issuer.example";
+const AUDIENCE: &str = "orders-api";
+const RSA_PRIVATE: &str = include_str!("../auth-layer/benches/keys/rsa_private.pem");
+const RSA_PUBLIC: &str = include_str!("../auth-layer/benches/keys/rsa_public.pem");
+const EC_PRIVATE: &str = include_str!("../auth-layer/benches/keys/ec_p256_private.pem");
+const EC_PUBLIC: &str = include_str!("../auth-layer/benches/keys/ec_p256_public.pem");
+const ED_PRIVATE: &str = include_str!("../auth-layer/benches/keys/ed25519_private.pem");
+const ED_PUBLIC: &str = include_str!("../auth-layer/benches/keys/ed25519_public.pem");
+
+/// The route, bare and behind the layer.
+async fn ok() -> &'static str {
+    "ok"
+}
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn number(name: &str, default: usize) -> Result<usize, String> {
+    var(name, &default.to_string())
+        .parse()
+        .map_err(|_| format!("{name}: not a whole number"))
+}
+
+/// The signing key and a builder that trusts its public half.
+fn keys(alg: &str) -> Result<(Algorithm, EncodingKey, JwtAuthBuilder), Box<dyn Error>> {
+    let builder = JwtAuth::builder().issuer(ISSUER).audience(AUDIENCE);
+    Ok(match alg {
+        "HS256" => (
+            Algorithm::HS256,
+            EncodingKey::from_secret(SECRET),
+            builder.hmac_secret(SECRET),
+        ),
+        "RS256" | "PS256" => (
+            if alg == "RS256" {
+                Algorithm::RS256
+            } else {
+                Algorithm::PS256
+            },
+            EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes())?,
+            builder.public_key_pem(RSA_PUBLIC),
+        ),
+        "ES256" => (
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes())?,
+            builder.public_key_pem(EC_PUBLIC),
+        ),
+        "EdDSA" => (
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes())?,
+            builder.public_key_pem(ED_PUBLIC),
+        ),
+        other => {
+            return Err(format!(
+                "LOADTEST_ALG: {other:?} is not HS256, RS256, PS256, ES256 or EdDSA"
+            )
+            .into());
+        }
+    })
+}
+
+/// A typical access token (about 300 bytes with HS256) for `sub`, with
+/// token id `n`.
+fn mint(alg: Algorithm, key: &EncodingKey, sub: &str, n: usize) -> Result<String, Box<dyn Error>> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = serde_json::json!({
+        "iss": ISSUER,
+        "sub": sub,
+        "aud": AUDIENCE,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": format!("{n:016x}"),
+        "ver": 0,
+        "scope": "orders:read",
+    });
+    Ok(encode(&Header::new(alg), &claims, key)?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let alg = var("LOADTEST_ALG", "HS256");
+    let token_cache = match var("LOADTEST_TOKEN_CACHE", "on").as_str() {
+        "on" => true,
+        "off" => false,
+        other => return Err(format!("LOADTEST_TOKEN_CACHE: {other:?} is not on or off").into()),
+    };
+    let revocation_url = var("LOADTEST_REVOCATION", "none");
+    let hot = number("LOADTEST_HOT_TOKENS", 1000)?;
+    let cold = number("LOADTEST_COLD_TOKENS", 0)?;
+    let max_secs = number("LOADTEST_MAX_SECS", 900)?;
+    let out = std::env::var("LOADTEST_OUT").map_err(|_| "LOADTEST_OUT: not set")?;
+
+    let (alg, signing, mut builder) = keys(&alg)?;
+    builder = builder.algorithms([alg]);
+    if token_cache {
+        // Every token stays cached for the whole run.
+        builder = builder
+            .token_cache_max_bytes(1 << 30)
+            .token_cache_max_age(Duration::from_secs(3600));
+    } else {
+        builder = builder.disable_token_cache();
+    }
+    let revocation = match revocation_url.as_str() {
+        "none" => None,
+        "memory" => Some(RevocationCache::builder(MemoryStore::new())),
+        url if url.starts_with("redis://") => Some(RevocationCache::builder(
+            auth_layer::revocation::connect(url).await?,
+        )),
+        other => {
+            return Err(
+                format!("LOADTEST_REVOCATION: {other:?} is not none, memory or redis://…").into(),
+            );
+        }
+    };
+    if let Some(revocation) = revocation {
+        let capacity = u64::try_from(hot + cold)?.max(1);
+        builder = builder.revocation(
+            revocation
+                .ttl(Duration::from_secs(3600))
+                .capacity(capacity)
+                .build()?,
+        );
+    }
+    let auth = builder.build()?;
+
+    // Hot tokens: verified and their subjects cached, as in steady state.
+    let uri = Uri::from_static("/auth");
+    let mut hot_lines = String::new();
+    for i in 0..hot {
+        let token = mint(alg, &signing, &format!("hot-{i:010}"), i)?;
+        let headers = HeaderMap::from_iter([(
+            AUTHORIZATION,
+            HeaderValue::try_from(format!("Bearer {token}"))?,
+        )]);
+        auth.authenticate(&headers, &uri).await?;
+        writeln!(hot_lines, "{token}")?;
+    }
+    // Cold tokens: verified, subjects unknown to the revocation cache.
+    let mut cold_lines = String::new();
+    for i in 0..cold {
+        let token = mint(alg, &signing, &format!("cold-{i:09}"), hot + i)?;
+        auth.verifier().verify(&token)?;
+        writeln!(cold_lines, "{token}")?;
+    }
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(format!("{out}/hot.txt"), hot_lines)?;
+    std::fs::write(format!("{out}/cold.txt"), cold_lines)?;
+
+    let app = Router::new()
+        .route("/auth", get(ok))
+        .route_layer(auth)
+        .route("/", get(ok));
+    let listener = tokio::net::TcpListener::bind(var("LOADTEST_LISTEN", "127.0.0.1:0")).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let stop = tokio::time::sleep(Duration::from_secs(u64::try_from(max_secs)?));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = stop => eprintln!("LOADTEST_MAX_SECS reached: stopping"),
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        })
+        .await?;
+    Ok(())
+}

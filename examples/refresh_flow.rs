@@ -1,0 +1,632 @@
+//! Sessions with rotating refresh tokens, end to end: an axum app that logs
+//! users in, refreshes through an `HttpOnly` cookie, and logs out of one
+//! session or everywhere, with `GET /me` behind the layer.
+//!
+//! ```sh
+//! cargo run --example refresh_flow              # serves on 127.0.0.1:3000
+//! cargo run --example refresh_flow -- --demo    # the whole story, step by step
+//! ```
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /login` | JSON `{"username","password"}` (demo user `alice` / `alice-password`) → `{"access_token","token_type":"Bearer","expires_in"}` and the refresh cookie |
+//! | `POST /refresh` | the refresh cookie → a new access token (same JSON) and a new cookie; the old one is spent |
+//! | `POST /logout` | bearer token → ends its session (204) |
+//! | `POST /logout-all` | bearer token → ends every session of the user (200) |
+//! | `GET /me` | bearer token → the subject, session and claims |
+//!
+//! The refresh token lives in `refresh_token=…; Path=/refresh; HttpOnly;
+//! Secure; SameSite=Strict`: scripts cannot read it, and browsers send it
+//! only to `/refresh`. Refresh failures are 401 with a `code`:
+//! `refresh_invalid`, `refresh_reused`, `session_expired`, `session_idle`,
+//! `reauth_required` or `session_revoked`.
+//!
+//! | variable | default |
+//! |---|---|
+//! | `AUTH_LISTEN` | `127.0.0.1:3000` |
+//! | `AUTH_HMAC_SECRET` | a random secret for this run |
+//! | `AUTH_ACCESS_TTL_SECS` | 900 (15 minutes) |
+//! | `AUTH_IDLE_TIMEOUT_SECS` | 86400 (24 hours) |
+//! | `AUTH_SESSION_TTL_SECS` | 604800 (7 days) |
+//! | `AUTH_STORE_URL` | `memory:`; or `redis://…`, `postgres://…` for sessions and revocation |
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_extract::Claims;
+use auth_layer::JwtAuth;
+use auth_layer::clock::ManualClock;
+use auth_layer::revocation::RevocationCache;
+use auth_layer::session::{
+    LifetimePolicy, Refreshed, SessionError, SessionErrorKind, Sessions, SigningKey, TokenIssuer,
+};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The name and path of the refresh cookie.
+pub(crate) const REFRESH_COOKIE: &str = "refresh_token";
+pub(crate) const REFRESH_PATH: &str = "/refresh";
+const ISSUER: &str = "refresh-flow-example";
+const AUDIENCE: &str = "refresh-flow-api";
+
+/// How the app is configured: from `AUTH_*` variables, or by a test.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) listen: String,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) access_ttl: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) session_ttl: Duration,
+    pub(crate) store_url: String,
+    /// Username → password. A real service checks a password hash.
+    pub(crate) users: HashMap<String, String>,
+    /// `None`: the system clock. The demo and the tests move a manual one.
+    pub(crate) clock: Option<ManualClock>,
+}
+
+impl Settings {
+    /// The defaults: the demo user, 15 min / 24 h / 7 days, in memory.
+    pub(crate) fn new(secret: Vec<u8>) -> Self {
+        Self {
+            listen: "127.0.0.1:3000".to_owned(),
+            secret,
+            access_ttl: Duration::from_secs(15 * 60),
+            idle_timeout: Duration::from_secs(24 * 60 * 60),
+            session_ttl: Duration::from_secs(7 * 24 * 60 * 60),
+            store_url: "memory:".to_owned(),
+            users: HashMap::from([("alice".to_owned(), "alice-password".to_owned())]),
+            clock: None,
+        }
+    }
+
+    pub(crate) fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The settings `lookup` gives (`AUTH_*` variables by name), defaults
+    /// for the rest.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let secs = |name: &str, default: Duration| -> Result<Duration, Error> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| format!("{name}: {v:?} is not a number of seconds").into()),
+            }
+        };
+        let secret = match var("AUTH_HMAC_SECRET") {
+            Some(secret) => secret.into_bytes(),
+            None => {
+                println!("AUTH_HMAC_SECRET is not set: signing with a random secret for this run");
+                random_secret()?
+            }
+        };
+        let defaults = Self::new(secret);
+        Ok(Self {
+            listen: var("AUTH_LISTEN").unwrap_or(defaults.listen.clone()),
+            access_ttl: secs("AUTH_ACCESS_TTL_SECS", defaults.access_ttl)?,
+            idle_timeout: secs("AUTH_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+            session_ttl: secs("AUTH_SESSION_TTL_SECS", defaults.session_ttl)?,
+            store_url: var("AUTH_STORE_URL").unwrap_or(defaults.store_url.clone()),
+            ..defaults
+        })
+    }
+}
+
+pub(crate) fn random_secret() -> Result<Vec<u8>, Error> {
+    let mut secret = vec![0u8; 32];
+    getrandom::fill(&mut secret)?;
+    Ok(secret)
+}
+
+/// The app's router, and the sessions behind it (for tests and the demo).
+pub(crate) struct App {
+    pub(crate) router: Router,
+    pub(crate) sessions: Sessions,
+}
+
+#[derive(Clone)]
+struct AppState {
+    sessions: Sessions,
+    users: HashMap<String, String>,
+}
+
+/// Builds the app: stores from `AUTH_STORE_URL`, the issuer and the layer
+/// sharing one secret, one revocation cache and one clock.
+pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
+    let revocation =
+        RevocationCache::builder(auth_layer::revocation::connect(&settings.store_url).await?)
+            .build()?;
+    let store = auth_layer::session::connect(&settings.store_url).await?;
+    let mut issuer = TokenIssuer::builder(SigningKey::hmac(&settings.secret)?)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .lifetimes(LifetimePolicy::new(settings.access_ttl));
+    let mut auth = JwtAuth::builder()
+        .hmac_secret(&settings.secret)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .token_type("at+jwt")
+        .required_claims(["sub", "jti"])
+        .revocation(revocation.clone());
+    if let Some(clock) = &settings.clock {
+        issuer = issuer.clock(clock.clone());
+        auth = auth.clock(clock.clone());
+    }
+    let sessions = Sessions::builder(issuer.build()?, store, revocation)
+        .absolute_lifetime(settings.session_ttl)
+        .idle_timeout(settings.idle_timeout)
+        .build()?;
+    let state = AppState {
+        sessions: sessions.clone(),
+        users: settings.users.clone(),
+    };
+    let protected = Router::new()
+        .route("/me", get(me))
+        .route("/logout", post(logout))
+        .route("/logout-all", post(logout_all))
+        .route_layer(auth.build()?.json_errors());
+    let router = Router::new()
+        .route("/login", post(login))
+        .route(REFRESH_PATH, post(refresh))
+        .merge(protected)
+        .with_state(state);
+    Ok(App { router, sessions })
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Response {
+    let known = state.users.get(&request.username);
+    if !known.is_some_and(|password| same(password.as_bytes(), request.password.as_bytes())) {
+        let body = error_body(
+            "invalid_grant",
+            "wrong username or password",
+            "invalid_credentials",
+        );
+        return (StatusCode::UNAUTHORIZED, body).into_response();
+    }
+    match state
+        .sessions
+        .login(&request.username, json!({ "roles": ["user"] }))
+        .await
+    {
+        Ok(pair) => {
+            let cookie = refresh_cookie(
+                pair.refresh_token().as_str(),
+                pair.session().expires_at - pair.access_token().issued_at(),
+            );
+            token_response(pair.access_token(), Some(cookie))
+        }
+        Err(e) => session_error(&e),
+    }
+}
+
+async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(presented) = cookie(&headers, REFRESH_COOKIE) else {
+        let body = error_body(
+            "invalid_grant",
+            "no refresh token cookie",
+            "refresh_invalid",
+        );
+        return (StatusCode::UNAUTHORIZED, body).into_response();
+    };
+    match state.sessions.refresh(presented).await {
+        Ok(Refreshed::Rotated(pair)) => {
+            let cookie = refresh_cookie(
+                pair.refresh_token().as_str(),
+                pair.session().expires_at - pair.access_token().issued_at(),
+            );
+            token_response(pair.access_token(), Some(cookie))
+        }
+        // A racing duplicate: the cookie the winning request set stays.
+        Ok(refreshed) => token_response(refreshed.access_token(), None),
+        Err(e) => session_error(&e),
+    }
+}
+
+async fn me(claims: Claims) -> Json<Value> {
+    let token = claims.token();
+    Json(json!({
+        "sub": token.subject(),
+        "sid": token.session_id(),
+        "ver": token.version(),
+        "claims": *claims,
+    }))
+}
+
+async fn logout(State(state): State<AppState>, claims: Claims) -> Response {
+    let Some(sid) = claims.token().session_id() else {
+        let body = error_body("invalid_request", "the token has no session", "no_session");
+        return (StatusCode::BAD_REQUEST, body).into_response();
+    };
+    match state.sessions.logout(sid).await {
+        Ok(_) => (StatusCode::NO_CONTENT, [clear_cookie()]).into_response(),
+        Err(e) => session_error(&e),
+    }
+}
+
+async fn logout_all(State(state): State<AppState>, claims: Claims) -> Response {
+    let subject = claims.token().subject().unwrap_or_default();
+    match state.sessions.logout_all(subject).await {
+        Ok(ended) => ([clear_cookie()], Json(json!({ "sessions_ended": ended }))).into_response(),
+        Err(e) => session_error(&e),
+    }
+}
+
+/// The OAuth-style token response (RFC 6749 section 5.1), never cached.
+fn token_response(
+    access: &auth_layer::session::AccessToken,
+    cookie: Option<HeaderValue>,
+) -> Response {
+    let body = Json(json!({
+        "access_token": access.as_str(),
+        "token_type": "Bearer",
+        "expires_in": access.expires_in().as_secs(),
+    }));
+    let mut response = (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        body,
+    )
+        .into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A session error: 401 (and the dead cookie cleared) for every refusal,
+/// 503 with `Retry-After` when a store is down, 500 otherwise.
+fn session_error(e: &SessionError) -> Response {
+    let status = e.kind().status();
+    let error = match status {
+        StatusCode::UNAUTHORIZED => "invalid_grant",
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        _ => "server_error",
+    };
+    let mut response = (status, error_body(error, e.description(), e.code())).into_response();
+    let headers = response.headers_mut();
+    match e.kind() {
+        SessionErrorKind::StoreUnavailable => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ if status == StatusCode::UNAUTHORIZED => {
+            let (name, value) = clear_cookie();
+            headers.insert(name, value);
+        }
+        _ => {}
+    }
+    response
+}
+
+fn error_body(error: &str, description: &str, code: &str) -> Json<Value> {
+    Json(json!({ "error": error, "error_description": description, "code": code }))
+}
+
+fn refresh_cookie(token: &str, max_age_secs: i64) -> HeaderValue {
+    let cookie = format!(
+        "{REFRESH_COOKIE}={token}; Path={REFRESH_PATH}; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
+        max_age_secs.max(0)
+    );
+    // A refresh token is base64url and a dot: always a valid header value.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie() -> (header::HeaderName, HeaderValue) {
+    (
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "refresh_token=; Path=/refresh; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+        ),
+    )
+}
+
+/// The value of the cookie `name` in the request, if any.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The walkthrough: the app on its own loopback port and a manual clock,
+/// driven over HTTP, each step printed and checked.
+pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
+    let clock = ManualClock::new(unix_now());
+    settings.clock = Some(clock.clone());
+    let (user, password) = settings
+        .users
+        .iter()
+        .next()
+        .map(|(u, p)| (u.clone(), p.clone()))
+        .ok_or("no user to log in with")?;
+    let App { router, sessions } = app(&settings).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = Demo {
+        http: reqwest::Client::builder().no_proxy().build()?,
+        base,
+    };
+    println!(
+        "the app serves on {} with the {} store",
+        client.base, settings.store_url
+    );
+
+    println!("\n1. {user} logs in");
+    let (access, cookie) = client.login(&user, &password).await?;
+    println!(
+        "   the refresh token is in the cookie, scoped to {REFRESH_PATH}, HttpOnly, Secure, SameSite=Strict"
+    );
+    let me = client
+        .me("2. GET /me with the access token", &access, 200, None)
+        .await?;
+    let sid = me
+        .get("sid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    println!("   session {sid}");
+
+    let later = settings.access_ttl.as_secs() + 61;
+    clock.advance(i64::try_from(later)?);
+    println!("\n   ... {later} s later (the demo moves its clock) ...");
+    client
+        .me(
+            "3. the access token has expired",
+            &access,
+            401,
+            Some("token_expired"),
+        )
+        .await?;
+
+    let (fresh, fresh_cookie) = client
+        .refresh("4. POST /refresh with the cookie", &cookie)
+        .await?;
+    client
+        .me("   GET /me with the new access token", &fresh, 200, None)
+        .await?;
+
+    println!("\n5. a thief replays the first refresh token");
+    client
+        .refused(
+            "   POST /refresh with the spent cookie",
+            &cookie,
+            "refresh_reused",
+        )
+        .await?;
+    let stored = sessions.session(&sid).await?.and_then(|s| s.ended);
+    println!(
+        "   reuse detected: the session store marks it ended ({stored:?}), its sid is revoked"
+    );
+    client
+        .me(
+            "   the live access token",
+            &fresh,
+            401,
+            Some("token_revoked"),
+        )
+        .await?;
+    client
+        .refused(
+            "   the newest refresh cookie",
+            &fresh_cookie,
+            "refresh_reused",
+        )
+        .await?;
+
+    println!("\n6. {user} logs in on a laptop and a phone, then logs out everywhere");
+    let (laptop, laptop_cookie) = client.login(&user, &password).await?;
+    let (phone, phone_cookie) = client.login(&user, &password).await?;
+    let ended = client.post("/logout-all", &phone).await?;
+    println!("   POST /logout-all: {ended}");
+    client
+        .me(
+            "   the laptop's access token",
+            &laptop,
+            401,
+            Some("token_revoked"),
+        )
+        .await?;
+    client
+        .refused(
+            "   the laptop's refresh cookie",
+            &laptop_cookie,
+            "reauth_required",
+        )
+        .await?;
+    client
+        .refused(
+            "   the phone's refresh cookie",
+            &phone_cookie,
+            "reauth_required",
+        )
+        .await?;
+
+    println!("\n7. {user} logs in again");
+    let (access, _) = client.login(&user, &password).await?;
+    client.me("   GET /me", &access, 200, None).await?;
+    println!("\nthe story is complete");
+    server.abort();
+    Ok(())
+}
+
+/// The demo's HTTP client.
+struct Demo {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Demo {
+    async fn login(&self, user: &str, password: &str) -> Result<(String, String), Error> {
+        let body = json!({ "username": user, "password": password }).to_string();
+        let res = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let (access, cookie) = tokens(res, 200).await?;
+        println!("   POST /login: 200, an access token and a refresh cookie");
+        Ok((access, cookie.ok_or("no refresh cookie")?))
+    }
+
+    async fn refresh(&self, step: &str, cookie: &str) -> Result<(String, String), Error> {
+        let res = self.send_refresh(cookie).await?;
+        let (access, cookie) = tokens(res, 200).await?;
+        println!("{step}: 200, a new access token and a new refresh cookie");
+        Ok((access, cookie.ok_or("no new refresh cookie")?))
+    }
+
+    async fn refused(&self, step: &str, cookie: &str, code: &str) -> Result<(), Error> {
+        let res = self.send_refresh(cookie).await?;
+        expect(step, res, 401, Some(code)).await.map(drop)
+    }
+
+    async fn send_refresh(&self, cookie: &str) -> Result<reqwest::Response, Error> {
+        Ok(self
+            .http
+            .post(format!("{}{REFRESH_PATH}", self.base))
+            .header("cookie", format!("{REFRESH_COOKIE}={cookie}"))
+            .send()
+            .await?)
+    }
+
+    async fn me(
+        &self,
+        step: &str,
+        access: &str,
+        status: u16,
+        code: Option<&str>,
+    ) -> Result<Value, Error> {
+        let res = self
+            .http
+            .get(format!("{}/me", self.base))
+            .bearer_auth(access)
+            .send()
+            .await?;
+        expect(step, res, status, code).await
+    }
+
+    async fn post(&self, path: &str, access: &str) -> Result<String, Error> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(access)
+            .send()
+            .await?;
+        let status = res.status().as_u16();
+        let body = res.text().await?;
+        if status != 200 {
+            return Err(format!("{path}: expected 200, got {status} {body}").into());
+        }
+        Ok(format!("{status} {body}"))
+    }
+}
+
+/// The access token and the new refresh cookie of a token response.
+async fn tokens(res: reqwest::Response, status: u16) -> Result<(String, Option<String>), Error> {
+    let got = res.status().as_u16();
+    let cookie = set_cookie(res.headers(), REFRESH_COOKIE);
+    let body: Value = serde_json::from_str(&res.text().await?)?;
+    if got != status {
+        return Err(format!("expected {status}, got {got}: {body}").into());
+    }
+    let access = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .ok_or("no access_token")?;
+    Ok((access.to_owned(), cookie))
+}
+
+/// The value a `Set-Cookie` header gives the cookie `name`, if any.
+pub(crate) fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find_map(|(key, value)| (key == name && !value.is_empty()).then(|| value.to_owned()))
+}
+
+/// Prints the step and its answer; an unexpected answer stops the demo.
+/// Returns the JSON body (`null` if there is none).
+async fn expect(
+    step: &str,
+    res: reqwest::Response,
+    status: u16,
+    code: Option<&str>,
+) -> Result<Value, Error> {
+    let got = res.status().as_u16();
+    let body = res.text().await?;
+    let json = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
+    let got_code = json.get("code").and_then(Value::as_str).map(str::to_owned);
+    let shown = got_code
+        .as_deref()
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
+    println!("{step}: {got}{shown}");
+    if got != status || (code.is_some() && got_code.as_deref() != code) {
+        return Err(format!("{step}: expected {status} {code:?}, got {got} {body}").into());
+    }
+    Ok(json)
+}
+
+#[cfg(not(test))]
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    use tracing_subscriber::EnvFilter;
+
+    // The demo shows warnings only (the reuse alert), to keep its story readable.
+    let demo_mode = std::env::args().any(|arg| arg == "--demo");
+    let level = if demo_mode { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .init();
+    let settings = Settings::from_env()?;
+    if demo_mode {
+        return demo(settings).await;
+    }
+    let app = app(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("listening on {base} (sessions in {})", settings.store_url);
+    println!("  curl -i -X POST {base}/login -H 'content-type: application/json' \\");
+    println!("       -d '{{\"username\":\"alice\",\"password\":\"alice-password\"}}'");
+    println!("  curl -i {base}/me -H 'authorization: Bearer <access_token>'");
+    println!("  curl -i -X POST {base}/refresh -H 'cookie: refresh_token=<from Set-Cookie>'");
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

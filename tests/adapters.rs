@@ -1,0 +1,322 @@
+//! One core, two frameworks: the rejection matrix run against the tower
+//! layer in axum and the actix-web middleware, each on a real server, in
+//! HTTP and gRPC form; the actix extractors and middleware placement; the
+//! scope and role guards as layers, middleware and extractors.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step fails the test"
+)]
+
+#[path = "common/actix.rs"]
+mod actix;
+mod common;
+#[path = "common/matrix.rs"]
+mod matrix;
+
+use actix::actix_server;
+use actix_web::{App, HttpResponse, web};
+use auth_extract::actix::JwtAuthMiddleware;
+use auth_extract::{Claims, Require, RoleName, ScopeName, WithRole, WithScope};
+use auth_layer::{DefaultClaims, JsonResponder, JwtAuth};
+use axum::Router;
+use axum::routing::get;
+use common::{SECRET, TestServer, claims, claims_with, hs256, serve_router, whoami};
+use matrix::{ADMIN_ROLE, ORDERS_SCOPE, matrix_auth};
+use serde::Deserialize;
+use serde_json::json;
+
+/// `GET /protected` for actix-web: the same JSON as [`whoami`].
+async fn whoami_actix(claims: Claims) -> HttpResponse {
+    let token = claims.token();
+    HttpResponse::Ok().json(json!({
+        "sub": token.subject(),
+        "alg": auth_layer::algorithm_name(token.algorithm()),
+        "kid": token.key_id(),
+        "claims": *claims,
+    }))
+}
+
+/// The matrix routes in axum: the guards as route layers inside the layer.
+fn axum_app(auth: JwtAuth<DefaultClaims, JsonResponder>) -> Router {
+    Router::new()
+        .route("/protected", get(whoami))
+        .route(
+            "/orders",
+            get(whoami).route_layer(Require::scope(&auth, ORDERS_SCOPE)),
+        )
+        .route(
+            "/admin",
+            get(whoami).route_layer(Require::role(&auth, ADMIN_ROLE)),
+        )
+        .layer(auth)
+}
+
+/// The matrix routes in actix-web: the middleware on the `App`, the guards
+/// on their resources.
+fn actix_matrix_server(auth: JwtAuth<DefaultClaims, JsonResponder>) -> TestServer {
+    actix_server!(move || {
+        App::new()
+            .route("/protected", web::get().to(whoami_actix))
+            .service(
+                web::resource("/orders")
+                    .wrap(Require::scope(&auth, ORDERS_SCOPE))
+                    .route(web::get().to(whoami_actix)),
+            )
+            .service(
+                web::resource("/admin")
+                    .wrap(Require::role(&auth, ADMIN_ROLE))
+                    .route(web::get().to(whoami_actix)),
+            )
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    })
+}
+
+#[tokio::test]
+async fn the_rejection_matrix_gets_the_same_answers_from_axum_and_actix() {
+    let axum = serve_router(axum_app(matrix_auth().await)).await;
+    let actix = actix_matrix_server(matrix_auth().await);
+    let rows = matrix::rows();
+    assert!(rows.len() >= 25);
+    for row in rows {
+        let call = (row.call)();
+        let from_axum = matrix::run(&axum, &call, false).await;
+        let from_actix = matrix::run(&actix, &call, false).await;
+        let description = matrix::assert_http(row.name, "axum", &from_axum, row.expect);
+        matrix::assert_http(row.name, "actix", &from_actix, row.expect);
+        assert_eq!(
+            matrix::comparable(&from_axum),
+            matrix::comparable(&from_actix),
+            "{}: axum and actix answer differently",
+            row.name
+        );
+
+        let grpc_axum = matrix::run(&axum, &call, true).await;
+        let grpc_actix = matrix::run(&actix, &call, true).await;
+        matrix::assert_grpc(row.name, "axum", &grpc_axum, row.expect, &description);
+        matrix::assert_grpc(row.name, "actix", &grpc_actix, row.expect, &description);
+        assert_eq!(
+            matrix::comparable(&grpc_axum),
+            matrix::comparable(&grpc_actix),
+            "{} (gRPC): axum and actix answer differently",
+            row.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn actix_default_responder_sends_the_challenge_with_an_empty_body() {
+    let auth = common::hmac_auth();
+    let server = actix_server!(move || {
+        App::new()
+            .route("/protected", web::get().to(whoami_actix))
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    });
+    let reply = server.anonymous("/protected").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate.as_deref(),
+        Some(r#"Bearer realm="api""#)
+    );
+    assert_eq!(reply.body, "");
+    server
+        .bearer(&hs256(&claims("alice")))
+        .await
+        .assert_ok("alice");
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct Tenant {
+    sub: String,
+    tenant: u32,
+}
+
+async fn tenant(claims: Claims<Tenant>) -> String {
+    format!("{} of tenant {}", claims.sub, claims.tenant)
+}
+
+async fn maybe(claims: Option<Claims>) -> String {
+    claims.map_or_else(|| "guest".to_owned(), |c| c.sub.clone().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn actix_middleware_per_scope_custom_claims_and_optional_mode() {
+    let custom = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .claims::<Tenant>()
+        .build()
+        .unwrap();
+    let optional = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .optional()
+        .build()
+        .unwrap();
+    let server = actix_server!(move || {
+        App::new()
+            .service(
+                web::scope("/tenant")
+                    .wrap(JwtAuthMiddleware::new(custom.clone()))
+                    .route("", web::get().to(tenant)),
+            )
+            .service(
+                web::scope("/home")
+                    .wrap(JwtAuthMiddleware::new(optional.clone()))
+                    .route("", web::get().to(maybe)),
+            )
+            .route("/unprotected", web::get().to(whoami_actix))
+            .route("/open", web::get().to(|| async { "open" }))
+    });
+
+    let token = hs256(&claims_with("alice", json!({ "tenant": 7 })));
+    let reply = server.bearer_at("/tenant", &token).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "alice of tenant 7")
+    );
+    // A token without the field the claims type needs is refused by the middleware.
+    let reply = server.bearer_at("/tenant", &hs256(&claims("alice"))).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert!(
+        reply
+            .www_authenticate
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+
+    // Optional mode: no token is a guest, a bad token is still a 401.
+    let guest = server.anonymous("/home").await;
+    assert_eq!((guest.status, guest.body.as_str()), (200, "guest"));
+    let signed_in = server.bearer_at("/home", &hs256(&claims("bob"))).await;
+    assert_eq!((signed_in.status, signed_in.body.as_str()), (200, "bob"));
+    let bad = server.bearer_at("/home", "not-a-jwt").await;
+    assert_eq!(bad.status, 401);
+
+    // Outside the scopes no middleware runs: the routes without Claims are
+    // open, a handler that needs Claims answers 500.
+    let open = server.anonymous("/open").await;
+    assert_eq!((open.status, open.body.as_str()), (200, "open"));
+    let misconfigured = server
+        .bearer_at("/unprotected", &hs256(&claims("alice")))
+        .await;
+    assert_eq!(misconfigured.status, 500);
+    assert_eq!(
+        misconfigured.body,
+        "authentication is not configured for this route"
+    );
+}
+
+#[tokio::test]
+async fn actix_optional_mode_claims_required_by_the_handler_is_401() {
+    let optional = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .optional()
+        .build()
+        .unwrap();
+    let server = actix_server!(move || {
+        App::new()
+            .route("/protected", web::get().to(whoami_actix))
+            .wrap(JwtAuthMiddleware::new(optional.clone()))
+    });
+    let reply = server.anonymous("/protected").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+}
+
+struct OrdersRead;
+impl ScopeName for OrdersRead {
+    const NAME: &'static str = "orders:read";
+}
+
+struct Admin;
+impl RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+
+async fn read_orders(claims: WithScope<OrdersRead>) -> String {
+    format!("orders of {}", claims.sub.as_deref().unwrap_or_default())
+}
+
+async fn administer(claims: WithRole<Admin>) -> String {
+    format!("admin {}", claims.sub.as_deref().unwrap_or_default())
+}
+
+/// The extractor guards answer the same in both frameworks: 200 with the
+/// grant, 403 with the scope named without it.
+#[tokio::test]
+async fn guard_extractors_in_axum_and_actix() {
+    let axum = serve_router(
+        Router::new()
+            .route("/orders", get(read_orders))
+            .route("/admin", get(administer))
+            .layer(common::hmac_auth()),
+    )
+    .await;
+    let auth = common::hmac_auth();
+    let actix = actix_server!(move || {
+        App::new()
+            .route("/orders", web::get().to(read_orders))
+            .route("/admin", web::get().to(administer))
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    });
+    let reader = hs256(&claims_with("alice", json!({ "scope": "orders:read" })));
+    let admin = hs256(&claims_with("root", json!({ "roles": ["admin"] })));
+    for server in [&axum, &actix] {
+        let ok = server.bearer_at("/orders", &reader).await;
+        assert_eq!((ok.status, ok.body.as_str()), (200, "orders of alice"));
+        let ok = server.bearer_at("/admin", &admin).await;
+        assert_eq!((ok.status, ok.body.as_str()), (200, "admin root"));
+
+        let denied = server.bearer_at("/orders", &admin).await;
+        assert_eq!(denied.status, 403, "{denied:?}");
+        assert_eq!(
+            denied.www_authenticate.as_deref(),
+            Some(
+                r#"Bearer error="insufficient_scope", error_description="token lacks the scope this request requires", scope="orders:read""#
+            )
+        );
+        let body = denied.json();
+        assert_eq!(
+            (&body["code"], &body["scope"]),
+            (&json!("insufficient_scope"), &json!("orders:read"))
+        );
+        let denied = server.bearer_at("/admin", &reader).await;
+        assert_eq!(denied.status, 403);
+        assert_eq!(denied.json()["code"], "insufficient_role");
+
+        // gRPC callers get PERMISSION_DENIED.
+        let grpc = common::send(
+            server
+                .get("/orders")
+                .header("authorization", format!("Bearer {admin}"))
+                .header("content-type", "application/grpc"),
+        )
+        .await;
+        assert_eq!(grpc.status, 200);
+        assert_eq!(grpc.header("grpc-status"), Some("7"));
+    }
+}
+
+/// A guard on a route without the authentication layer is a server
+/// mistake: 500, never a pass.
+#[tokio::test]
+async fn a_guard_without_the_layer_answers_500_in_both_frameworks() {
+    let auth = common::hmac_auth();
+    let axum = serve_router(Router::new().route(
+        "/orders",
+        get(|| async { "reached" }).route_layer(Require::scope(&auth, "orders:write")),
+    ))
+    .await;
+    let guard = Require::scope(&auth, "orders:write");
+    let actix = actix_server!(move || {
+        App::new()
+            .route("/orders", web::get().to(|| async { "reached" }))
+            .wrap(guard.clone())
+    });
+    let token = hs256(&claims_with("alice", json!({ "scope": "orders:write" })));
+    for server in [&axum, &actix] {
+        let reply = server.bearer_at("/orders", &token).await;
+        assert_eq!(reply.status, 500, "{reply:?}");
+        assert_ne!(reply.body, "reached");
+    }
+}

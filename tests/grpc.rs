@@ -1,0 +1,164 @@
+//! gRPC through a real tonic client and server: the layer (and a scope
+//! guard) in `tonic::transport::Server::layer`, in front of the standard
+//! health service, answers with the gRPC status codes a tonic client reads.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed step fails the test"
+)]
+
+mod common;
+#[path = "common/matrix.rs"]
+mod matrix;
+
+use auth_extract::Require;
+use auth_layer::{DefaultResponder, JwtAuth};
+use common::{SECRET, claims, claims_with, hs256, now};
+use matrix::{ORDERS_SCOPE, REVOKED, STORE_DOWN, good, good_with, matrix_auth};
+use serde_json::json;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
+use tonic::transport::{Channel, Server};
+use tonic::{Code, Request, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Serves the health service behind `layer` on 127.0.0.1 at a port the OS
+/// picks; returns a connected client.
+async fn serve<L>(layer: L) -> HealthClient<Channel>
+where
+    L: tower::Layer<tonic::service::Routes> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send + 'static,
+{
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _reporter = reporter;
+        Server::builder()
+            .layer(layer)
+            .add_service(health)
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+            .expect("the gRPC server runs");
+    });
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("the client connects");
+    HealthClient::new(channel)
+}
+
+/// A health check carrying `Authorization: Bearer <token>` if given.
+async fn check(
+    client: &mut HealthClient<Channel>,
+    token: Option<&str>,
+) -> Result<ServingStatus, Status> {
+    let mut request = Request::new(HealthCheckRequest {
+        service: String::new(),
+    });
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let response = client.check(request).await?;
+    Ok(response.into_inner().status())
+}
+
+#[track_caller]
+fn assert_status(result: Result<ServingStatus, Status>, code: Code, message: &str) {
+    let status = result.expect_err("the call is refused");
+    assert_eq!(
+        (status.code(), status.message()),
+        (code, message),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn tonic_clients_get_unauthenticated_permission_denied_and_unavailable() {
+    // tonic's body is not built from a String: the default responder, whose
+    // empty body is what a gRPC answer has anyway.
+    let auth = matrix_auth().await.with_responder(DefaultResponder);
+    let guard = Require::scope(&auth, ORDERS_SCOPE);
+    let mut client = serve(tower::ServiceBuilder::new().layer(auth).layer(guard)).await;
+
+    let granted = hs256(&good_with("alice", json!({ "scope": ORDERS_SCOPE })));
+    assert_eq!(
+        check(&mut client, Some(&granted)).await.unwrap(),
+        ServingStatus::Serving
+    );
+    assert_status(
+        check(&mut client, None).await,
+        Code::Unauthenticated,
+        "no bearer token in the request",
+    );
+    assert_status(
+        check(&mut client, Some("not-a-jwt")).await,
+        Code::Unauthenticated,
+        "token is not a compact JWS (three base64url segments)",
+    );
+    let t = now() - 3600;
+    let expired = hs256(&good_with(
+        "alice",
+        json!({ "iat": t - 60, "exp": t, "scope": ORDERS_SCOPE }),
+    ));
+    assert_status(
+        check(&mut client, Some(&expired)).await,
+        Code::Unauthenticated,
+        "token expired",
+    );
+    assert_status(
+        check(&mut client, Some(&hs256(&good(REVOKED)))).await,
+        Code::Unauthenticated,
+        "token has been revoked",
+    );
+    let reader = hs256(&good_with("alice", json!({ "scope": "orders:read" })));
+    assert_status(
+        check(&mut client, Some(&reader)).await,
+        Code::PermissionDenied,
+        "token lacks the scope this request requires",
+    );
+    assert_status(
+        check(&mut client, Some(&hs256(&good(STORE_DOWN)))).await,
+        Code::Unavailable,
+        "the revocation store is unavailable",
+    );
+    // The connection is still usable after every refusal.
+    assert_eq!(
+        check(&mut client, Some(&granted)).await.unwrap(),
+        ServingStatus::Serving
+    );
+}
+
+#[tokio::test]
+async fn the_layer_alone_in_front_of_a_tonic_service() {
+    let auth = JwtAuth::builder().hmac_secret(SECRET).build().unwrap();
+    let mut client = serve(auth).await;
+    assert_eq!(
+        check(&mut client, Some(&hs256(&claims("alice"))))
+            .await
+            .unwrap(),
+        ServingStatus::Serving
+    );
+    let wrong_audience = hs256(&claims_with("alice", json!({ "aud": "elsewhere" })));
+    assert_status(
+        check(&mut client, Some(&wrong_audience)).await,
+        Code::Unauthenticated,
+        "token names an audience but this service accepts none",
+    );
+}

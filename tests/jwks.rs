@@ -1,0 +1,543 @@
+//! Keys from identity providers, against a real HTTP server on loopback that
+//! serves JWKS and discovery documents and counts its hits: initial fetch,
+//! background refresh, kid-miss refetch and its rate limit under a flood,
+//! failing endpoints (500, garbage, huge, slow), rotation, OIDC discovery,
+//! several issuers, and `jku` never being followed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step fails the test"
+)]
+
+mod common;
+#[path = "common/idp.rs"]
+mod idp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auth_layer::jwks::KeySource;
+use auth_layer::{Algorithm, JwtAuth, TrustedIssuer};
+use axum::http::StatusCode;
+use common::{TestServer, build, claims, key_file, mint_with, other_rsa_key, serve};
+use idp::{Answer, idp};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+fn rsa_key() -> EncodingKey {
+    EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap()
+}
+
+fn ec_key() -> EncodingKey {
+    EncodingKey::from_ec_pem(&key_file("ec_p256_private.pem")).unwrap()
+}
+
+/// The public JWK of `key` for `alg`, named `kid`.
+fn jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Value {
+    let mut jwk = Jwk::from_encoding_key(key, alg).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    serde_json::to_value(jwk).unwrap()
+}
+
+fn jwks(keys: &[Value]) -> Answer {
+    Answer::Json(json!({ "keys": keys }), None)
+}
+
+fn token(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    mint_with(&header, claims, key)
+}
+
+async fn server(source: KeySource) -> TestServer {
+    serve(build(JwtAuth::builder().key_source(source))).await
+}
+
+/// Waits (bounded) until `check` holds.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn keys_are_fetched_at_start_and_verify_tokens() {
+    let (idp, base) = idp().await;
+    idp.set(
+        "/jwks",
+        jwks(&[
+            jwk(&rsa_key(), Algorithm::RS256, "r1"),
+            jwk(&ec_key(), Algorithm::ES256, "e1"),
+        ]),
+    );
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(idp.hits("/jwks"), 1);
+    let server = server(source).await;
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &claims("alice")))
+        .await
+        .assert_ok("alice");
+    server
+        .bearer(&token(Algorithm::ES256, "e1", &ec_key(), &claims("bob")))
+        .await
+        .assert_ok("bob");
+    assert_eq!(idp.hits("/jwks"), 1, "verification needs no further fetch");
+}
+
+#[tokio::test]
+async fn the_key_set_is_refreshed_in_the_background() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let _source = KeySource::jwks(format!("{base}/jwks"))
+        .refresh_interval(Duration::from_millis(100))
+        .refresh_bounds(Duration::from_millis(100), Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    eventually("three fetches", async || idp.hits("/jwks") >= 3).await;
+}
+
+#[tokio::test]
+async fn cache_control_max_age_sets_the_refresh_interval_within_bounds() {
+    let (idp, base) = idp().await;
+    idp.set(
+        "/jwks",
+        Answer::Json(
+            json!({"keys": [jwk(&rsa_key(), Algorithm::RS256, "r1")]}),
+            Some("max-age=3600"),
+        ),
+    );
+    let _source = KeySource::jwks(format!("{base}/jwks"))
+        .refresh_interval(Duration::from_millis(50))
+        .refresh_bounds(Duration::from_millis(50), Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        idp.hits("/jwks"),
+        1,
+        "max-age=3600 overrides the 50 ms interval"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_window_and_immediate_401s() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let window = Duration::from_secs(1);
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .refetch_window(window)
+        .start()
+        .await
+        .unwrap();
+    let server = Arc::new(server(source).await);
+    // Let the window that began with the initial fetch pass.
+    tokio::time::sleep(window).await;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move {
+                let t = token(
+                    Algorithm::RS256,
+                    &format!("made-up-{i}"),
+                    &rsa_key(),
+                    &claims("mallory"),
+                );
+                server.bearer(&t).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().assert_rejected(401, "unknown_key");
+    }
+    let took = start.elapsed();
+    eventually("the refetch", async || idp.hits("/jwks") >= 2).await;
+    let refetches = idp.hits("/jwks") - 1;
+    let windows = u32::try_from(took.as_millis() / window.as_millis()).unwrap() + 1;
+    eprintln!(
+        "flood of 300 unknown kids over {took:?}: {refetches} refetch(es), window {window:?}"
+    );
+    assert!(
+        (1..=windows as usize).contains(&refetches),
+        "{refetches} refetches for a flood spanning {windows} window(s)"
+    );
+}
+
+#[tokio::test]
+async fn a_newly_published_key_is_picked_up_on_its_first_use() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .refetch_window(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let server = server(source).await;
+    idp.set(
+        "/jwks",
+        jwks(&[
+            jwk(&rsa_key(), Algorithm::RS256, "r1"),
+            jwk(&ec_key(), Algorithm::ES256, "e2"),
+        ]),
+    );
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let t = token(Algorithm::ES256, "e2", &ec_key(), &claims("carol"));
+    server.bearer(&t).await.assert_rejected(401, "unknown_key");
+    eventually("the new key verifies", async || {
+        server.bearer(&t).await.status == 200
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_removed_key_stops_verifying_after_the_refresh_even_for_cached_tokens() {
+    let (idp, base) = idp().await;
+    idp.set(
+        "/jwks",
+        jwks(&[
+            jwk(&rsa_key(), Algorithm::RS256, "old"),
+            jwk(&ec_key(), Algorithm::ES256, "new"),
+        ]),
+    );
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .start()
+        .await
+        .unwrap();
+    let server = server(source.clone()).await;
+    let old = token(Algorithm::RS256, "old", &rsa_key(), &claims("dave"));
+    server.bearer(&old).await.assert_ok("dave"); // now in the verified-token cache
+    idp.set("/jwks", jwks(&[jwk(&ec_key(), Algorithm::ES256, "new")]));
+    source.refresh().await.unwrap();
+    assert_eq!(source.key_ids(), [Some("new".to_owned())]);
+    server
+        .bearer(&old)
+        .await
+        .assert_rejected(401, "unknown_key");
+    server
+        .bearer(&token(Algorithm::ES256, "new", &ec_key(), &claims("erin")))
+        .await
+        .assert_ok("erin");
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_keeps_the_last_good_keys() {
+    let (idp, base) = idp().await;
+    let good = jwk(&rsa_key(), Algorithm::RS256, "r1");
+    idp.set("/jwks", jwks(std::slice::from_ref(&good)));
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .timeout(Duration::from_millis(300))
+        .max_document_bytes(64 * 1024)
+        .start()
+        .await
+        .unwrap();
+    let server = server(source.clone()).await;
+    let t = token(Algorithm::RS256, "r1", &rsa_key(), &claims("frank"));
+    let failures = [
+        ("500", Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)),
+        ("garbage", Answer::Garbage),
+        ("huge body", Answer::Huge),
+        (
+            "slow",
+            Answer::Slow(Duration::from_secs(5), json!({"keys": []})),
+        ),
+        ("empty object", Answer::Json(json!({}), None)),
+    ];
+    for (name, answer) in failures {
+        idp.set("/jwks", answer);
+        let started = Instant::now();
+        let err = source.refresh().await.expect_err(name);
+        eprintln!("{name}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{name}: the fetch is bounded"
+        );
+        server.bearer(&t).await.assert_ok("frank");
+        assert_eq!(source.key_ids(), [Some("r1".to_owned())], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_first_fetch_failing_fails_start_unless_degraded_start_is_allowed() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", Answer::Status(StatusCode::SERVICE_UNAVAILABLE));
+    let err = KeySource::jwks(format!("{base}/jwks"))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot fetch the key set"),
+        "{err}"
+    );
+
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .start_degraded()
+        .start()
+        .await
+        .unwrap();
+    let server = server(source.clone()).await;
+    let t = token(Algorithm::RS256, "r1", &rsa_key(), &claims("gina"));
+    server.bearer(&t).await.assert_rejected(401, "unknown_key");
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    source.refresh().await.unwrap();
+    server.bearer(&t).await.assert_ok("gina");
+}
+
+#[tokio::test]
+async fn unusable_keys_are_skipped_and_the_rest_is_used() {
+    let (idp, base) = idp().await;
+    let mut enc = jwk(&ec_key(), Algorithm::ES256, "enc");
+    enc["use"] = json!("enc");
+    let weak = json!({"kty": "oct", "kid": "weak", "k": "c2hvcnQ"});
+    idp.set(
+        "/jwks",
+        jwks(&[
+            enc,
+            weak,
+            json!({"kty": "RSA", "kid": "broken"}),
+            jwk(&rsa_key(), Algorithm::RS256, "r1"),
+        ]),
+    );
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(source.key_ids(), [Some("r1".to_owned())]);
+    let server = server(source).await;
+    server
+        .bearer(&token(Algorithm::ES256, "enc", &ec_key(), &claims("h")))
+        .await
+        .assert_rejected(401, "unknown_key");
+}
+
+#[tokio::test]
+async fn oidc_discovery_finds_the_keys_and_checks_the_issuer() {
+    let (idp, base) = idp().await;
+    let issuer = format!("{base}/realms/main");
+    idp.set(
+        "/realms/main/.well-known/openid-configuration",
+        Answer::Json(
+            json!({"issuer": issuer, "jwks_uri": format!("{base}/realms/main/certs")}),
+            None,
+        ),
+    );
+    idp.set(
+        "/realms/main/certs",
+        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
+    );
+    let source = KeySource::oidc(&issuer).start().await.unwrap();
+    assert_eq!(source.issuer(), Some(issuer.as_str()));
+    let server = serve(build(JwtAuth::builder().issuer(&issuer).key_source(source))).await;
+    let good = json!({"sub": "ian", "iss": issuer, "exp": common::now() + 300});
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &good))
+        .await
+        .assert_ok("ian");
+
+    idp.set(
+        "/evil/.well-known/openid-configuration",
+        Answer::Json(json!({"issuer": "https://someone-else.example", "jwks_uri": format!("{base}/realms/main/certs")}), None),
+    );
+    let err = KeySource::oidc(format!("{base}/evil"))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("names the issuer"), "{err}");
+    assert_eq!(
+        idp.hits("/realms/main/certs"),
+        1,
+        "no keys fetched for a mismatched issuer"
+    );
+}
+
+#[tokio::test]
+async fn each_issuer_has_its_own_keys_and_unknown_issuers_cost_no_fetch() {
+    let (idp, base) = idp().await;
+    idp.set("/a/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "a1")]));
+    idp.set("/b/jwks", jwks(&[jwk(&ec_key(), Algorithm::ES256, "b1")]));
+    let a = KeySource::jwks(format!("{base}/a/jwks"))
+        .refetch_window(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let b = KeySource::jwks(format!("{base}/b/jwks"))
+        .refetch_window(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let auth = build(
+        JwtAuth::builder()
+            .trusted_issuer(
+                TrustedIssuer::new("https://a.example")
+                    .key_source(a)
+                    .audience("api-a"),
+            )
+            .trusted_issuer(
+                TrustedIssuer::new("https://b.example")
+                    .key_source(b)
+                    .audience("api-b"),
+            ),
+    );
+    let server = serve(auth).await;
+    let claims_for = |iss: &str, aud: &str| json!({"sub": "jo", "iss": iss, "aud": aud, "exp": common::now() + 300});
+    server
+        .bearer(&token(
+            Algorithm::RS256,
+            "a1",
+            &rsa_key(),
+            &claims_for("https://a.example", "api-a"),
+        ))
+        .await
+        .assert_ok("jo");
+    server
+        .bearer(&token(
+            Algorithm::ES256,
+            "b1",
+            &ec_key(),
+            &claims_for("https://b.example", "api-b"),
+        ))
+        .await
+        .assert_ok("jo");
+    // A's key does not speak for B, and B's audience rules hold for B.
+    server
+        .bearer(&token(
+            Algorithm::RS256,
+            "a1",
+            &rsa_key(),
+            &claims_for("https://b.example", "api-b"),
+        ))
+        .await
+        .assert_rejected(401, "unknown_key");
+    server
+        .bearer(&token(
+            Algorithm::ES256,
+            "b1",
+            &ec_key(),
+            &claims_for("https://b.example", "api-a"),
+        ))
+        .await
+        .assert_rejected(401, "invalid_audience");
+    let hits = (idp.hits("/a/jwks"), idp.hits("/b/jwks"));
+    for i in 0..20 {
+        let t = token(
+            Algorithm::RS256,
+            &format!("x{i}"),
+            &rsa_key(),
+            &claims_for("https://c.example", "api-a"),
+        );
+        server
+            .bearer(&t)
+            .await
+            .assert_rejected(401, "invalid_issuer");
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        (idp.hits("/a/jwks"), idp.hits("/b/jwks")),
+        hits,
+        "an unknown issuer causes no fetch"
+    );
+}
+
+#[tokio::test]
+async fn a_jku_header_is_never_followed() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    idp.set(
+        "/attacker/jwks",
+        jwks(&[jwk(&other_rsa_key(), Algorithm::RS256, "r1")]),
+    );
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .start()
+        .await
+        .unwrap();
+    let server = server(source).await;
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("r1".to_owned());
+    header.jku = Some(format!("{base}/attacker/jwks"));
+    let forged = mint_with(&header, &claims("mallory"), &other_rsa_key());
+    server
+        .bearer(&forged)
+        .await
+        .assert_rejected(401, "invalid_signature");
+    header.kid = Some("attacker-kid".to_owned());
+    let forged = mint_with(&header, &claims("mallory"), &other_rsa_key());
+    server
+        .bearer(&forged)
+        .await
+        .assert_rejected(401, "unknown_key");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        idp.hits("/attacker/jwks"),
+        0,
+        "the jku URL was never fetched"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_host_is_refused() {
+    let err = KeySource::jwks("http://idp.example/jwks")
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("plain http"), "{err}");
+}
+
+#[tokio::test]
+async fn the_environment_combines_oidc_keys_with_a_static_secret() {
+    let (idp, base) = idp().await;
+    let issuer = format!("{base}/tenant");
+    idp.set(
+        "/tenant/.well-known/openid-configuration",
+        Answer::Json(
+            json!({"issuer": issuer, "jwks_uri": format!("{base}/tenant/jwks")}),
+            None,
+        ),
+    );
+    idp.set(
+        "/tenant/jwks",
+        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
+    );
+    let vars = HashMap::from([
+        ("AUTH_OIDC_ISSUER", issuer.clone()),
+        ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
+        ("AUTH_AUDIENCE", "orders-api".to_owned()),
+    ]);
+    let config = auth_layer::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let server = serve(config.connect().await.unwrap().build().unwrap()).await;
+    let from_idp =
+        json!({"sub": "kim", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from_idp))
+        .await
+        .assert_ok("kim");
+    let internal =
+        json!({"sub": "svc", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
+    server
+        .bearer(&common::hs256(&internal))
+        .await
+        .assert_ok("svc");
+    let elsewhere = json!({"sub": "x", "iss": "https://other.example", "aud": "orders-api", "exp": common::now() + 300});
+    server
+        .bearer(&common::hs256(&elsewhere))
+        .await
+        .assert_rejected(401, "invalid_issuer");
+
+    let bad = HashMap::from([("AUTH_OIDC_ISSUER", format!("{base}/missing"))]);
+    let config = auth_layer::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();
+    let err = config.connect().await.map(drop).unwrap_err().to_string();
+    assert!(err.starts_with("AUTH_OIDC_ISSUER:"), "{err}");
+}

@@ -1,0 +1,622 @@
+//! The `refresh_flow` example end to end: its own router on an ephemeral
+//! loopback port, a real HTTP client, a manual clock. Every rule of
+//! sessions and refresh tokens as a client sees it, against the in-memory
+//! store always and against Redis and PostgreSQL when
+//! `AUTH_TEST_REDIS_URL` / `AUTH_TEST_DATABASE_URL` are set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+#[allow(
+    dead_code,
+    reason = "the example's main is not compiled into the tests"
+)]
+#[path = "../examples/refresh_flow.rs"]
+mod refresh_flow;
+
+use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_layer::clock::ManualClock;
+use auth_layer::session::Sessions;
+use refresh_flow::{REFRESH_COOKIE, Settings};
+use serde_json::{Value, json};
+
+/// The stores this machine offers; prints which are skipped.
+fn backends() -> Vec<String> {
+    let mut urls = vec!["memory:".to_owned()];
+    for var in ["AUTH_TEST_REDIS_URL", "AUTH_TEST_DATABASE_URL"] {
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => urls.push(url),
+            _ => eprintln!("skipped a backend: {var} is not set"),
+        }
+    }
+    urls
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos}-{}", std::process::id())
+}
+
+/// The example app on 127.0.0.1:0, with a user of its own and a manual clock.
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    clock: ManualClock,
+    sessions: Sessions,
+    user: String,
+    password: String,
+    store: String,
+}
+
+impl Server {
+    async fn start(store_url: &str) -> Self {
+        Self::with(store_url, |_| {}).await
+    }
+
+    async fn with(store_url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
+        logs();
+        let user = unique("user");
+        let password = unique("password");
+        let now = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
+        let clock = ManualClock::new(now.unwrap());
+        let mut settings = Settings::new(refresh_flow::random_secret().unwrap());
+        settings.store_url = store_url.to_owned();
+        settings.users = [(user.clone(), password.clone())].into();
+        settings.clock = Some(clock.clone());
+        configure(&mut settings);
+        let app = refresh_flow::app(&settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app.router).await });
+        Self {
+            base,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            clock,
+            sessions: app.sessions,
+            user,
+            password,
+            store: store_url.split(':').next().unwrap_or_default().to_owned(),
+        }
+    }
+
+    async fn post_login(&self, user: &str, password: &str) -> Answer {
+        let body = json!({ "username": user, "password": password }).to_string();
+        let req = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        Answer::read(req).await
+    }
+
+    /// A successful login: the access token and the refresh cookie.
+    async fn login(&self) -> (String, String) {
+        let answer = self.post_login(&self.user, &self.password).await;
+        assert_eq!(answer.status, 200, "[{}] {answer:?}", self.store);
+        (answer.access(), answer.cookie().expect("a refresh cookie"))
+    }
+
+    async fn refresh(&self, cookie: Option<&str>) -> Answer {
+        let mut req = self.http.post(format!("{}/refresh", self.base));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", format!("theme=dark; {REFRESH_COOKIE}={cookie}"));
+        }
+        Answer::read(req).await
+    }
+
+    /// A refresh that must rotate: the new access token and cookie.
+    async fn rotate(&self, cookie: &str) -> (String, String) {
+        let answer = self.refresh(Some(cookie)).await;
+        assert_eq!(answer.status, 200, "[{}] {answer:?}", self.store);
+        (
+            answer.access(),
+            answer.cookie().expect("a new refresh cookie"),
+        )
+    }
+
+    async fn me(&self, access: &str) -> Answer {
+        Answer::read(
+            self.http
+                .get(format!("{}/me", self.base))
+                .bearer_auth(access),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, access: &str) -> Answer {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(access);
+        Answer::read(req).await
+    }
+
+    /// Asserts a refresh with `cookie` is refused with `code`, and the
+    /// cookie is cleared.
+    #[track_caller]
+    fn refused(&self, answer: &Answer, code: &str) {
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, Some(code)),
+            "[{}] {answer:?}",
+            self.store
+        );
+        assert_eq!(answer.body["error"], "invalid_grant", "{answer:?}");
+        assert!(
+            answer
+                .set_cookies
+                .iter()
+                .any(|c| c.starts_with("refresh_token=;") && c.contains("Max-Age=0")),
+            "a refused refresh clears the cookie: {answer:?}"
+        );
+    }
+}
+
+/// An HTTP answer, read whole.
+struct Answer {
+    status: u16,
+    body: Value,
+    set_cookies: Vec<String>,
+    cache_control: Option<String>,
+    cookie: Option<String>,
+}
+
+impl Answer {
+    async fn read(req: reqwest::RequestBuilder) -> Self {
+        let res = req.send().await.expect("the server answers");
+        let headers = res.headers().clone();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        Self {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            set_cookies: headers
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect(),
+            cache_control: headers
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            cookie: refresh_flow::set_cookie(&headers, REFRESH_COOKIE),
+        }
+    }
+
+    fn code(&self) -> Option<&str> {
+        self.body["code"].as_str()
+    }
+
+    fn access(&self) -> String {
+        self.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn cookie(&self) -> Option<String> {
+        self.cookie.clone()
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} set-cookie={:?}",
+            self.status, self.body, self.set_cookies
+        )
+    }
+}
+
+#[tokio::test]
+async fn login_answers_a_bearer_token_and_a_strict_refresh_cookie() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let answer = server.post_login(&server.user, &server.password).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.body["token_type"], "Bearer");
+        assert_eq!(answer.body["expires_in"], 900);
+        assert_eq!(answer.cache_control.as_deref(), Some("no-store"));
+        let [set_cookie] = answer.set_cookies.as_slice() else {
+            panic!("one Set-Cookie: {answer:?}");
+        };
+        for attribute in [
+            "; Path=/refresh;",
+            "; Max-Age=604800;",
+            "; HttpOnly;",
+            "; Secure;",
+            "; SameSite=Strict",
+        ] {
+            assert!(
+                set_cookie.contains(attribute),
+                "{attribute} in {set_cookie}"
+            );
+        }
+        let me = server.me(&answer.access()).await;
+        assert_eq!(me.status, 200, "{me:?}");
+        assert_eq!(me.body["sub"], server.user);
+        assert_eq!(me.body["ver"], 0);
+        assert!(me.body["sid"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_401_and_no_cookie() {
+    let server = Server::start("memory:").await;
+    for (user, password) in [
+        (server.user.as_str(), "wrong"),
+        ("nobody", server.password.as_str()),
+        (server.user.as_str(), ""),
+    ] {
+        let answer = server.post_login(user, password).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, Some("invalid_credentials"))
+        );
+        assert!(answer.set_cookies.is_empty(), "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_cookie_and_answers_a_new_access_token() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (first_access, first_cookie) = server.login().await;
+        let answer = server.refresh(Some(&first_cookie)).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.body["token_type"], "Bearer");
+        assert_eq!(answer.body["expires_in"], 900);
+        let (second_access, second_cookie) = (answer.access(), answer.cookie().unwrap());
+        assert_ne!(second_cookie, first_cookie);
+        assert_ne!(second_access, first_access);
+        let me = server.me(&second_access).await;
+        assert_eq!(me.status, 200, "{me:?}");
+        server.rotate(&second_cookie).await;
+    }
+}
+
+/// The story's core: a replayed refresh cookie kills the session, and its
+/// live access token gets 401 through the layer at once.
+#[tokio::test]
+async fn a_replayed_refresh_cookie_revokes_the_session() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (_, stolen) = server.login().await;
+        let (access, newest) = server.rotate(&stolen).await;
+        assert_eq!(server.me(&access).await.status, 200);
+        server.refused(&server.refresh(Some(&stolen)).await, "refresh_reused");
+        let me = server.me(&access).await;
+        assert_eq!(
+            (me.status, me.code()),
+            (401, Some("token_revoked")),
+            "[{url}] {me:?}"
+        );
+        server.refused(&server.refresh(Some(&newest)).await, "refresh_reused");
+        let (again, _) = server.login().await;
+        assert_eq!(
+            server.me(&again).await.status,
+            200,
+            "logging in again works"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_replaced_by_refreshing() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (access, cookie) = server.login().await;
+        server.clock.advance(15 * 60 + 61);
+        let me = server.me(&access).await;
+        assert_eq!(
+            (me.status, me.code()),
+            (401, Some("token_expired")),
+            "{me:?}"
+        );
+        let (access, _) = server.rotate(&cookie).await;
+        assert_eq!(server.me(&access).await.status, 200);
+    }
+}
+
+/// The idle timeout and absolute lifetime, shortened as
+/// `AUTH_IDLE_TIMEOUT_SECS` / `AUTH_SESSION_TTL_SECS` would.
+#[tokio::test]
+async fn idle_and_absolute_limits_end_the_session() {
+    for url in backends() {
+        let server = Server::with(&url, |s| {
+            s.access_ttl = Duration::from_secs(30);
+            s.idle_timeout = Duration::from_secs(60);
+            s.session_ttl = Duration::from_secs(300);
+        })
+        .await;
+        let (_, cookie) = server.login().await;
+        server.clock.advance(59);
+        let (_, cookie) = server.rotate(&cookie).await;
+        server.clock.advance(60);
+        server.refused(&server.refresh(Some(&cookie)).await, "session_idle");
+
+        let (_, mut cookie) = server.login().await;
+        let mut rotations = 0;
+        loop {
+            assert!(rotations < 10, "the session outlived 300 s");
+            server.clock.advance(50);
+            let answer = server.refresh(Some(&cookie)).await;
+            if answer.status != 200 {
+                server.refused(&answer, "session_expired");
+                break;
+            }
+            cookie = answer.cookie().unwrap();
+            rotations += 1;
+        }
+        assert_eq!(
+            rotations, 5,
+            "refreshes at 50, 100, ... 250 s; 300 s is the end"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_and_logout_all_ends_them_all() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (phone, phone_cookie) = server.login().await;
+        let (laptop, laptop_cookie) = server.login().await;
+        let (tablet, tablet_cookie) = server.login().await;
+
+        let answer = server.post("/logout", &phone).await;
+        assert_eq!(answer.status, 204, "{answer:?}");
+        assert!(answer.set_cookies.iter().any(|c| c.contains("Max-Age=0")));
+        let me = server.me(&phone).await;
+        assert_eq!((me.status, me.code()), (401, Some("token_revoked")));
+        server.refused(
+            &server.refresh(Some(&phone_cookie)).await,
+            "session_revoked",
+        );
+        assert_eq!(
+            server.me(&laptop).await.status,
+            200,
+            "other sessions live on"
+        );
+
+        let answer = server.post("/logout-all", &laptop).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.body["sessions_ended"], 2);
+        for (access, cookie) in [(&laptop, &laptop_cookie), (&tablet, &tablet_cookie)] {
+            let me = server.me(access).await;
+            assert_eq!(
+                (me.status, me.code()),
+                (401, Some("token_revoked")),
+                "[{url}]"
+            );
+            server.refused(&server.refresh(Some(cookie)).await, "reauth_required");
+        }
+        let (again, cookie) = server.login().await;
+        assert_eq!(server.me(&again).await.status, 200);
+        server.rotate(&cookie).await;
+    }
+}
+
+/// A user whose version was bumped elsewhere (e.g. a password change
+/// service writing the revocation store) cannot refresh.
+#[tokio::test]
+async fn a_bumped_version_blocks_refresh() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (_, cookie) = server.login().await;
+        server
+            .sessions
+            .revocation()
+            .bump_user_version(&server.user)
+            .await
+            .unwrap();
+        server.refused(&server.refresh(Some(&cookie)).await, "reauth_required");
+    }
+}
+
+#[tokio::test]
+async fn garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (access, cookie) = server.login().await;
+        let sid = cookie.split_once('.').unwrap().0.to_owned();
+        let answer = server.refresh(None).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, Some("refresh_invalid")),
+            "no cookie"
+        );
+        for garbage in [
+            String::new(),
+            "garbage".to_owned(),
+            access.clone(),
+            format!("{sid}.{}", "A".repeat(43)),
+            format!("{}.{}", unique("nope"), "A".repeat(43)),
+            format!("{cookie}A"),
+            "%00%0d%0a".to_owned(),
+        ] {
+            let answer = server.refresh(Some(&garbage)).await;
+            server.refused(&answer, "refresh_invalid");
+        }
+        assert_eq!(
+            server.me(&access).await.status,
+            200,
+            "[{url}] nothing changed"
+        );
+        server.rotate(&cookie).await;
+    }
+}
+
+/// 50 browsers tabs refreshing at once with one cookie: exactly one gets
+/// the new pair; the others are reuse, so the session is revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_refreshes_over_http_one_wins() {
+    for url in backends() {
+        let server = Arc::new(Server::start(&url).await);
+        let (_, cookie) = server.login().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (server, cookie) = (Arc::clone(&server), cookie.clone());
+            tasks.spawn(async move { server.refresh(Some(&cookie)).await });
+        }
+        let (mut ok, mut reused) = (Vec::new(), 0);
+        while let Some(answer) = tasks.join_next().await {
+            let answer = answer.unwrap();
+            match (answer.status, answer.code()) {
+                (200, _) => ok.push(answer),
+                (401, Some("refresh_reused")) => reused += 1,
+                _ => panic!("[{url}] unexpected {answer:?}"),
+            }
+        }
+        assert_eq!((ok.len(), reused), (1, 49), "[{url}]");
+        let me = server.me(&ok[0].access()).await;
+        assert_eq!(
+            me.code(),
+            Some("token_revoked"),
+            "[{url}] the family is revoked"
+        );
+    }
+}
+
+/// No refresh token and no access token appears in anything logged, at any
+/// level, by the app, the layer, axum, hyper or the store clients.
+#[tokio::test]
+async fn tokens_never_reach_the_logs() {
+    for url in backends() {
+        let server = Server::start(&url).await;
+        let (access, first) = server.login().await;
+        let (second_access, second) = server.rotate(&first).await;
+        server.refresh(Some(&first)).await;
+        server.refresh(Some(&format!("{first}A"))).await;
+        let (third_access, third) = server.login().await;
+        server.post("/logout", &third_access).await;
+        server.me(&second_access).await;
+        let text = logs().text();
+        assert!(text.contains("reuse_detected"), "the capture works");
+        for token in [
+            &access,
+            &first,
+            &second_access,
+            &second,
+            &third_access,
+            &third,
+        ] {
+            let secret = token.rsplit('.').next().unwrap();
+            assert!(!text.contains(token.as_str()), "[{url}] a token was logged");
+            assert!(
+                !text.contains(secret),
+                "[{url}] a token's secret part was logged"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_tells_the_whole_story() {
+    logs();
+    let settings = Settings::new(refresh_flow::random_secret().unwrap());
+    refresh_flow::demo(settings).await.unwrap();
+}
+
+#[test]
+fn settings_come_from_the_documented_variables() {
+    let vars = [
+        ("AUTH_LISTEN", "127.0.0.1:0"),
+        ("AUTH_HMAC_SECRET", "a-secret-of-at-least-thirty-two-bytes!"),
+        ("AUTH_ACCESS_TTL_SECS", "60"),
+        ("AUTH_IDLE_TIMEOUT_SECS", "120"),
+        ("AUTH_SESSION_TTL_SECS", "600"),
+        ("AUTH_STORE_URL", "redis://127.0.0.1:6379"),
+    ];
+    let lookup = |name: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let s = Settings::from_lookup(lookup).unwrap();
+    assert_eq!(s.listen, "127.0.0.1:0");
+    assert_eq!(s.secret, b"a-secret-of-at-least-thirty-two-bytes!");
+    assert_eq!(
+        (s.access_ttl, s.idle_timeout, s.session_ttl),
+        (
+            Duration::from_secs(60),
+            Duration::from_secs(120),
+            Duration::from_secs(600)
+        )
+    );
+    assert_eq!(s.store_url, "redis://127.0.0.1:6379");
+
+    let defaults = Settings::from_lookup(|_| None).unwrap();
+    assert_eq!(defaults.listen, "127.0.0.1:3000");
+    assert_eq!(defaults.secret.len(), 32, "a generated secret");
+    assert_eq!(defaults.access_ttl, Duration::from_secs(900));
+    assert_eq!(defaults.idle_timeout, Duration::from_secs(86_400));
+    assert_eq!(defaults.session_ttl, Duration::from_secs(604_800));
+    assert_eq!(defaults.store_url, "memory:");
+    assert_eq!(defaults.users["alice"], "alice-password");
+
+    let bad = Settings::from_lookup(|n| (n == "AUTH_IDLE_TIMEOUT_SECS").then(|| "soon".into()));
+    assert!(
+        bad.err()
+            .unwrap()
+            .to_string()
+            .contains("AUTH_IDLE_TIMEOUT_SECS")
+    );
+}
+
+/// The process-wide `tracing` output at every level, installed before the
+/// first server starts (a thread-local subscriber would miss the server's
+/// tasks on other threads).
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(logs.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
