@@ -30,6 +30,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "redis")]
+mod backend;
 mod builder;
 mod claims;
 pub mod clock;

@@ -31,24 +31,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
+use redis::aio::{ConnectionManager, PubSub};
 
 use super::{BoxFuture, EventSender, RevocationEvent, RevocationStore, StoreError};
+use crate::backend::redis::{
+    self as backend, CONNECT_TIMEOUT, ConnectError, DEFAULT_PREFIX, RESPONSE_TIMEOUT,
+};
 use crate::error::ConfigError;
 
-/// The key prefix used unless [`RedisStore::with_prefix`] sets another.
-const DEFAULT_PREFIX: &str = "auth:";
-/// One TCP connect plus handshake.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// One command's answer.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Retries of one (re)connection by the connection manager; a failed
-/// reconnection is retried again on the next command.
-const CONNECT_RETRIES: usize = 2;
-/// The longest wait between two of those retries.
-const CONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
-/// The bound on [`RedisStore::connect`] as a whole, retries included.
-const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
 /// The first wait before the listener reconnects.
 const LISTEN_MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between two reconnection attempts of the listener.
@@ -136,19 +126,10 @@ impl RedisStore {
     /// # }
     /// ```
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(CONNECT_RETRIES)
-            .set_max_delay(CONNECT_MAX_DELAY);
-        let connection = tokio::time::timeout(
-            CONNECT_DEADLINE,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout(CONNECT_DEADLINE))?
-        .map_err(StoreError::unavailable)?;
+        let (client, connection) = backend::connect(url).await.map_err(|e| match e {
+            ConnectError::Unavailable(e) => StoreError::unavailable(e),
+            ConnectError::Timeout => StoreError::Timeout(backend::CONNECT_DEADLINE),
+        })?;
         Ok(Self {
             client,
             connection,
@@ -468,9 +449,11 @@ mod tests {
 
     fn lazy_store(url: &str) -> RedisStore {
         let client = redis::Client::open(url).unwrap();
-        let connection =
-            ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())
-                .unwrap();
+        let connection = ConnectionManager::new_lazy_with_config(
+            client.clone(),
+            redis::aio::ConnectionManagerConfig::new(),
+        )
+        .unwrap();
         RedisStore {
             client,
             connection,

@@ -5,28 +5,18 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 
 use super::{
     BoxFuture, EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord,
     SessionStore, SessionStoreError, TokenHash,
 };
+use crate::backend::redis::{self as backend, ConnectError, DEFAULT_PREFIX};
 use crate::error::ConfigError;
 
-/// The key prefix used unless [`RedisSessionStore::with_prefix`] sets another.
-const DEFAULT_PREFIX: &str = "auth:";
-/// One TCP connect plus handshake; one command's answer; retries of one
-/// (re)connection and the longest wait between them; the bound on
-/// [`RedisSessionStore::connect`] as a whole.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-const CONNECT_RETRIES: usize = 2;
-const CONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
-const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
 /// The session fields the scripts answer with, in order.
 const FIELDS: [&str; 7] = [
     "sub",
@@ -118,19 +108,10 @@ impl RedisSessionStore {
     /// that refused the connection; [`SessionStoreError::Timeout`] when
     /// the whole attempt took too long.
     pub async fn connect(url: &str) -> Result<Self, SessionStoreError> {
-        let client = redis::Client::open(url).map_err(SessionStoreError::unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(CONNECT_RETRIES)
-            .set_max_delay(CONNECT_MAX_DELAY);
-        let connection = tokio::time::timeout(
-            CONNECT_DEADLINE,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| SessionStoreError::Timeout(CONNECT_DEADLINE))?
-        .map_err(SessionStoreError::unavailable)?;
+        let (client, connection) = backend::connect(url).await.map_err(|e| match e {
+            ConnectError::Unavailable(e) => SessionStoreError::unavailable(e),
+            ConnectError::Timeout => SessionStoreError::Timeout(backend::CONNECT_DEADLINE),
+        })?;
         Ok(Self::from_parts(client, connection))
     }
 
@@ -413,9 +394,11 @@ mod tests {
 
     fn lazy_store(url: &str) -> RedisSessionStore {
         let client = redis::Client::open(url).unwrap();
-        let connection =
-            ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())
-                .unwrap();
+        let connection = ConnectionManager::new_lazy_with_config(
+            client.clone(),
+            redis::aio::ConnectionManagerConfig::new(),
+        )
+        .unwrap();
         RedisSessionStore::from_parts(client, connection)
     }
 
