@@ -67,6 +67,7 @@ use sqlx::Transaction;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, Postgres};
 
 use super::{BoxFuture, EventSender, RevocationEvent, RevocationStore, StoreError};
+use crate::backend::postgres as backend;
 
 /// The channel every write notifies.
 const CHANNEL: &str = "auth_revocations";
@@ -77,10 +78,6 @@ const SCHEMA_LOCK: i64 = 7_022_647_185_898_829_419;
 const SCHEMA: &str = include_str!("postgres_schema.sql");
 /// The `application_name` of the listener connection unless set otherwise.
 const LISTENER_APPLICATION_NAME: &str = "auth-layer-revocations";
-/// The longest wait for a connection before a query fails.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections in the pool [`PostgresStore::connect`] opens.
-const MAX_CONNECTIONS: u32 = 10;
 /// Expired `jti` denials deleted at most per [`RevocationStore::revoke_jti`].
 const JTI_SWEEP: i64 = 100;
 /// The listener's first and longest wait before reconnecting.
@@ -196,10 +193,7 @@ impl PostgresStore {
     /// The database cannot be reached within 2 s, or the schema cannot be
     /// created.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        let pool = backend::pool(options)
             .await
             .map_err(StoreError::unavailable)?;
         let store = Self::from_pool(pool);
@@ -252,17 +246,15 @@ impl PostgresStore {
     /// # Errors
     /// The database cannot be reached, or the role may not create tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        async {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SCHEMA_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-            tx.commit().await
-        }
-        .await
-        .map_err(StoreError::unavailable)
+        const RELATIONS: [&str; 4] = [
+            "auth_user_versions",
+            "auth_revoked_sessions",
+            "auth_denied_jtis",
+            "auth_denied_jtis_expires_at_idx",
+        ];
+        backend::migrate(&self.pool, SCHEMA_LOCK, SCHEMA, &RELATIONS)
+            .await
+            .map_err(StoreError::unavailable)
     }
 
     /// Sets the `application_name` of the connection
@@ -524,7 +516,7 @@ async fn listen(options: PgConnectOptions, events: EventSender) {
 async fn subscribe(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(backend::ACQUIRE_TIMEOUT)
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_lazy_with(options.clone());

@@ -5,25 +5,21 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 
 use super::rotation::{Decision, Presented, decide};
 use super::{
     BoxFuture, EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord,
     SessionStore, SessionStoreError, TokenHash,
 };
+use crate::backend::postgres as backend;
 
 /// Key of the advisory lock held while creating the schema (the bytes of `authsesn`).
 const SCHEMA_LOCK: i64 = 7_022_647_185_915_605_870;
 /// The schema, run by [`PostgresSessionStore::migrate`].
 const SCHEMA: &str = include_str!("postgres_schema.sql");
-/// The longest wait for a connection before a query fails.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections in the pool [`PostgresSessionStore::connect`] opens.
-const MAX_CONNECTIONS: u32 = 10;
 /// Sessions past their retention deleted at most per new session.
 const SWEEP: i64 = 100;
 /// A session's columns, as [`Row`] reads them.
@@ -132,10 +128,7 @@ impl PostgresSessionStore {
     /// # Errors
     /// The database cannot be reached within 2 s, or the schema cannot be created.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, SessionStoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        let pool = backend::pool(options)
             .await
             .map_err(SessionStoreError::unavailable)?;
         let store = Self::from_pool(pool);
@@ -172,31 +165,16 @@ impl PostgresSessionStore {
     /// # Errors
     /// The database cannot be reached, or the role may not create tables.
     pub async fn migrate(&self) -> Result<(), SessionStoreError> {
-        async {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SCHEMA_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            // `CREATE INDEX IF NOT EXISTS` locks its table before looking,
-            // which deadlocks with running rotations (they lock both
-            // tables): touch nothing when everything is already there.
-            let complete: bool = sqlx::query_scalar(
-                "SELECT to_regclass('auth_sessions') IS NOT NULL \
-                   AND to_regclass('auth_sessions_live_subject_idx') IS NOT NULL \
-                   AND to_regclass('auth_sessions_expires_at_idx') IS NOT NULL \
-                   AND to_regclass('auth_refresh_tokens') IS NOT NULL \
-                   AND to_regclass('auth_refresh_tokens_sid_idx') IS NOT NULL",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            if !complete {
-                sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        }
-        .await
-        .map_err(SessionStoreError::unavailable)
+        const RELATIONS: [&str; 5] = [
+            "auth_sessions",
+            "auth_sessions_live_subject_idx",
+            "auth_sessions_expires_at_idx",
+            "auth_refresh_tokens",
+            "auth_refresh_tokens_sid_idx",
+        ];
+        backend::migrate(&self.pool, SCHEMA_LOCK, SCHEMA, &RELATIONS)
+            .await
+            .map_err(SessionStoreError::unavailable)
     }
 
     /// The connection pool, for the application's own queries.
@@ -464,8 +442,9 @@ mod tests {
         let options =
             PgConnectOptions::from_str("postgres://app:hunter2-secret@db.internal:5433/orders")
                 .unwrap();
-        let store =
-            PostgresSessionStore::from_pool(PgPoolOptions::new().connect_lazy_with(options));
+        let store = PostgresSessionStore::from_pool(
+            sqlx::postgres::PgPoolOptions::new().connect_lazy_with(options),
+        );
         let shown = format!("{store:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("db.internal"), "{shown}");
