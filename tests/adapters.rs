@@ -19,6 +19,7 @@ use actix::actix_server;
 use actix_web::{App, HttpResponse, web};
 use auth_extract::actix::JwtAuthMiddleware;
 use auth_extract::{Claims, Require, RoleName, ScopeName, WithRole, WithScope};
+use auth_layer::observe::Outcome;
 use auth_layer::{DefaultClaims, JsonResponder, JwtAuth};
 use axum::Router;
 use axum::routing::get;
@@ -124,6 +125,43 @@ async fn actix_default_responder_sends_the_challenge_with_an_empty_body() {
         .bearer(&hs256(&claims("alice")))
         .await
         .assert_ok("alice");
+}
+
+/// The actix-web middleware reports its decisions to the audit hook with
+/// the peer's address, as the tower layer does with `ConnectInfo`.
+#[tokio::test]
+async fn actix_middleware_tells_the_audit_hook_the_peer_address() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .audit(move |event| {
+            sink.lock().unwrap().push((
+                event.outcome(),
+                event.subject().map(str::to_owned),
+                event.client_addr(),
+            ));
+        })
+        .build()
+        .unwrap();
+    let server = actix_server!(move || {
+        App::new()
+            .route("/protected", web::get().to(whoami_actix))
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    });
+    server
+        .bearer(&hs256(&claims("alice")))
+        .await
+        .assert_ok("alice");
+    assert_eq!(server.anonymous("/protected").await.status, 401);
+    let loopback = Some(std::net::IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (Outcome::Allowed, Some("alice".to_owned()), loopback),
+            (Outcome::Rejected, None, loopback),
+        ]
+    );
 }
 
 #[derive(Deserialize, serde::Serialize)]

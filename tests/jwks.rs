@@ -121,16 +121,16 @@ async fn cache_control_max_age_sets_the_refresh_interval_within_bounds() {
         ),
     );
     let _source = KeySource::jwks(format!("{base}/jwks"))
-        .refresh_interval(Duration::from_millis(50))
-        .refresh_bounds(Duration::from_millis(50), Duration::from_secs(3600))
+        .refresh_interval(Duration::from_millis(100))
+        .refresh_bounds(Duration::from_millis(100), Duration::from_secs(3600))
         .start()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
         idp.hits("/jwks"),
         1,
-        "max-age=3600 overrides the 50 ms interval"
+        "max-age=3600 overrides the 100 ms interval"
     );
 }
 

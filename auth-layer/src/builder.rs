@@ -43,6 +43,7 @@ use crate::issuer::{Scope, TrustedIssuer};
 use crate::jwks::KeySource;
 use crate::keys::{Key, KeySet, algorithm_name, family_name};
 use crate::layer::{JwtAuth, Shared};
+use crate::observe::{AuditEvent, Observer};
 use crate::response::DefaultResponder;
 use crate::revocation::RevocationCache;
 use crate::source::TokenSource;
@@ -73,6 +74,7 @@ pub struct JwtAuthBuilder<C = DefaultClaims> {
     optional: bool,
     clock: Arc<dyn Clock>,
     revocation: Option<RevocationCache>,
+    observer: Observer,
     claim_names: ClaimNames,
     token_cache: Option<(u64, Duration)>,
     #[cfg(feature = "jwks")]
@@ -99,6 +101,7 @@ impl JwtAuthBuilder<DefaultClaims> {
             optional: false,
             clock: Arc::new(SystemClock),
             revocation: None,
+            observer: Observer::default(),
             claim_names: ClaimNames::default(),
             token_cache: Some((DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE)),
             #[cfg(feature = "jwks")]
@@ -128,6 +131,7 @@ impl<C> JwtAuthBuilder<C> {
             optional: self.optional,
             clock: self.clock,
             revocation: self.revocation,
+            observer: self.observer,
             claim_names: self.claim_names,
             token_cache: self.token_cache,
             #[cfg(feature = "jwks")]
@@ -301,6 +305,73 @@ impl<C> JwtAuthBuilder<C> {
     #[must_use]
     pub fn revocation(mut self, cache: RevocationCache) -> Self {
         self.revocation = Some(cache);
+        self
+    }
+
+    /// Calls `hook` with every decision (allowed, anonymous, rejected with
+    /// its reason), the verified subject, token id and session id, and the
+    /// client address when known: for security logging. The hook runs on
+    /// the request's task; keep it quick (hand slow work to a channel).
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .audit(|event| {
+    ///         if let Some(reason) = event.reason() {
+    ///             eprintln!("rejected {reason} from {:?}", event.client_addr());
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn audit(mut self, hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.observer.audit = Some(Arc::new(hook));
+        self
+    }
+
+    /// How the audit hook learns the client's address. By default it is the
+    /// `std::net::SocketAddr` in the request's extensions, if a server put
+    /// one there (the actix-web middleware does). With axum, read its
+    /// `ConnectInfo` (serve with `into_make_service_with_connect_info`);
+    /// behind a proxy you trust, read its forwarding header instead.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use axum::extract::ConnectInfo;
+    /// use std::net::SocketAddr;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .audit(|event| eprintln!("{event:?}"))
+    ///     .client_addr(|_headers, extensions| {
+    ///         extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn client_addr(
+        mut self,
+        resolve: impl Fn(&http::HeaderMap, &http::Extensions) -> Option<std::net::IpAddr>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.observer.client_addr = Some(Arc::new(resolve));
+        self
+    }
+
+    /// Adds the subject (`sub`) and token id (`jti`) of verified tokens to
+    /// the layer's `tracing` events. Off by default: a subject is personal
+    /// data in many deployments. The token itself is never logged.
+    #[must_use]
+    pub fn log_subjects(mut self, on: bool) -> Self {
+        self.observer.log_subjects = on;
         self
     }
 
@@ -539,6 +610,7 @@ impl<C> JwtAuthBuilder<C> {
                 realm: self.realm,
                 optional: self.optional,
                 revocation: self.revocation,
+                observer: self.observer,
             },
             DefaultResponder,
         ))

@@ -63,6 +63,35 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(dead_code, reason = "indexes the metric keys")
+    )]
+    pub(crate) const ALL: [Self; 21] = [
+        Self::MissingToken,
+        Self::MultipleTokens,
+        Self::TokenInQuery,
+        Self::TokenTooLarge,
+        Self::Malformed,
+        Self::AlgorithmNotAllowed,
+        Self::UnknownKey,
+        Self::InvalidSignature,
+        Self::UnsupportedCritical,
+        Self::InvalidTokenType,
+        Self::InvalidClaims,
+        Self::MissingClaim,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+        Self::InvalidIssuer,
+        Self::InvalidAudience,
+        Self::Revoked,
+        Self::StoreUnavailable,
+        Self::InsufficientScope,
+        Self::InsufficientRole,
+    ];
+
     /// The HTTP status this kind is answered with.
     pub fn status(self) -> http::StatusCode {
         match self {
@@ -327,6 +356,15 @@ impl ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_kind_once_at_its_index() {
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind} is out of place");
+        }
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len(), "two kinds share a code");
+    }
 
     #[test]
     fn expired_has_its_own_code_so_clients_refresh() {

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Uri};
+use std::net::IpAddr;
+
+use http::{Extensions, HeaderMap, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
@@ -12,6 +14,7 @@ use crate::builder::JwtAuthBuilder;
 use crate::claims::{DefaultClaims, VerifiedToken};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
+use crate::observe::{Observer, metrics};
 use crate::response::{DefaultResponder, JsonResponder, Rejection};
 use crate::revocation::{BoxFuture, Probe, RevocationCache};
 use crate::service::JwtAuthService;
@@ -60,6 +63,7 @@ pub(crate) struct Shared<C> {
     pub(crate) realm: String,
     pub(crate) optional: bool,
     pub(crate) revocation: Option<RevocationCache>,
+    pub(crate) observer: Observer,
 }
 
 /// What the layer decides without waiting.
@@ -141,58 +145,127 @@ impl<C, R> JwtAuth<C, R> {
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        match self.decide(headers, uri) {
+        self.authenticate_request(headers, uri, &Extensions::new())
+            .await
+    }
+
+    /// [`authenticate`](Self::authenticate), with the request's extensions,
+    /// where the audit hook finds the client's address (see
+    /// [`JwtAuthBuilder::client_addr`]): adapters put the peer's
+    /// `SocketAddr` there.
+    ///
+    /// # Errors
+    /// Why the request must be rejected.
+    pub async fn authenticate_request(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        extensions: &Extensions,
+    ) -> Result<Option<VerifiedToken<C>>, AuthError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let client = self.shared.observer.client_addr(headers, extensions);
+        match self.decide(headers, uri, client) {
             Decision::Pass(token) => Ok(token),
             Decision::Reject(e) => Err(e),
             Decision::Check(token) => self
-                .check_revocation(token.clone())
+                .check_revocation(token.clone(), client)
                 .await
                 .map(|()| Some(token)),
         }
     }
 
-    /// Everything that can be decided without waiting.
-    pub(crate) fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision<C>
+    /// The client address the audit hook is given; `None` without a hook.
+    pub(crate) fn client_addr(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<IpAddr> {
+        self.shared.observer.client_addr(headers, extensions)
+    }
+
+    /// Everything that can be decided without waiting. Every outcome but
+    /// `Check` is reported here; `Check`'s by [`check_revocation`](Self::check_revocation).
+    pub(crate) fn decide(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        client: Option<IpAddr>,
+    ) -> Decision<C>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let shared = &*self.shared;
+        let observer = &shared.observer;
+        let started = metrics::timer();
         let token = match source::find(&shared.sources, headers, uri) {
             Ok(Some(token)) => shared.verifier.verify(token),
-            Ok(None) if shared.optional => return Decision::Pass(None),
+            Ok(None) if shared.optional => {
+                observer.anonymous(client);
+                return Decision::Pass(None);
+            }
             Ok(None) => Err(AuthError::missing()),
             Err(e) => Err(e),
         };
+        if let Some(started) = started {
+            metrics::verify_duration(started.elapsed());
+        }
         let token = match token {
             Ok(token) => token,
-            Err(e) => return reject(e),
+            Err(e) => {
+                observer.rejected::<C>(&e, None, client);
+                return Decision::Reject(e);
+            }
         };
-        match shared.revocation.as_ref().map(|r| r.probe(&token.facts())) {
-            None | Some(Probe::Pass) => Decision::Pass(Some(token)),
-            Some(Probe::Revoked(e)) => reject(e),
-            Some(Probe::Miss) => Decision::Check(token),
+        let Some(revocation) = &shared.revocation else {
+            observer.allowed(&token, client);
+            return Decision::Pass(Some(token));
+        };
+        match revocation.probe(&token.facts()) {
+            Probe::Pass => {
+                metrics::revocation_cache(true);
+                observer.allowed(&token, client);
+                Decision::Pass(Some(token))
+            }
+            Probe::Revoked(e) => {
+                metrics::revocation_cache(true);
+                observer.rejected(&e, Some(&token), client);
+                Decision::Reject(e)
+            }
+            Probe::Miss => {
+                metrics::revocation_cache(false);
+                Decision::Check(token)
+            }
         }
     }
 
-    /// The store round trip for a token the revocation caches missed.
+    /// The store round trip for a token the revocation caches missed, and
+    /// the report of its outcome.
     pub(crate) fn check_revocation(
         &self,
         token: VerifiedToken<C>,
+        client: Option<IpAddr>,
     ) -> BoxFuture<'static, Result<(), AuthError>>
     where
         C: Send + Sync + 'static,
     {
-        let revocation = self.shared.revocation.clone();
-        Box::pin(async move {
-            let Some(revocation) = revocation else {
-                return Ok(());
-            };
-            let result = revocation.check(token.facts()).await;
-            if let Err(e) = &result {
-                tracing::debug!(reason = e.kind().code(), "request rejected: {e}");
-            }
-            result
-        })
+        let shared = Arc::clone(&self.shared);
+        let span = tracing::debug_span!(target: "auth_layer", "revocation_check");
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let result = match &shared.revocation {
+                    Some(revocation) => revocation.check(token.facts()).await,
+                    None => Ok(()),
+                };
+                match &result {
+                    Ok(()) => shared.observer.allowed(&token, client),
+                    Err(e) => shared.observer.rejected(e, Some(&token), client),
+                }
+                result
+            },
+            span,
+        ))
     }
 
     /// The [`Rejection`] for `error` on a request with these headers.
@@ -208,11 +281,6 @@ impl<C, R> JwtAuth<C, R> {
             .map_or(Duration::from_secs(1), RevocationCache::retry_after);
         Rejection::new(error, &self.shared.realm, retry_after, request_headers)
     }
-}
-
-fn reject<C>(e: AuthError) -> Decision<C> {
-    tracing::debug!(reason = e.kind().code(), "request rejected: {e}");
-    Decision::Reject(e)
 }
 
 impl<C, R: Clone> Clone for JwtAuth<C, R> {
@@ -240,6 +308,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuth<C, R> {
             .field("realm", &self.shared.realm)
             .field("optional", &self.shared.optional)
             .field("revocation", &self.shared.revocation)
+            .field("observer", &self.shared.observer)
             .field("responder", &self.responder)
             .finish()
     }

@@ -45,6 +45,7 @@ mod issuer;
 pub mod jwks;
 mod keys;
 mod layer;
+pub mod observe;
 mod response;
 pub mod revocation;
 mod service;

@@ -58,7 +58,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let check = match self.auth.decide(req.headers(), req.uri()) {
+        let client = self.auth.client_addr(req.headers(), req.extensions());
+        let check = match self.auth.decide(req.headers(), req.uri(), client) {
             Decision::Pass(Some(token)) => {
                 req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
@@ -69,7 +70,7 @@ where
                 None
             }
             Decision::Check(token) => {
-                let check = self.auth.check_revocation(token.clone());
+                let check = self.auth.check_revocation(token.clone(), client);
                 req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 Some(check)

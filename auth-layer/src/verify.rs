@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::issuer::Scope;
 use crate::keys::{Key, parse_algorithm};
+use crate::observe::metrics;
 use crate::token_cache::{self, TokenCache};
 
 /// A registered claim that can be required.
@@ -172,9 +173,11 @@ impl<C: DeserializeOwned> Verifier<C> {
         };
         let digest = token_cache::digest(token);
         if let Some(verified) = cache.get(&digest) {
+            metrics::token_cache(true);
             self.check_times(verified.registered())?;
             return Ok(verified);
         }
+        metrics::token_cache(false);
         let (verified, key) = self.verify_full(token)?;
         cache.insert(
             digest,

@@ -2,7 +2,7 @@
 //! layer configured from the `AUTH_*` variables, with the revocation store
 //! they name, so every example answers alike for the same environment.
 
-use auth_layer::{AuthConfig, JwtAuth};
+use auth_layer::{AuthConfig, JwtAuth, JwtAuthBuilder};
 use serde::de::DeserializeOwned;
 
 /// The address to listen on: `AUTH_LISTEN`, default `127.0.0.1:3000`.
@@ -15,11 +15,21 @@ pub(crate) fn listen_address() -> String {
 /// store of `AUTH_REVOCATION_URL` (default `memory:`) behind a cache whose
 /// TTL is `AUTH_REVOCATION_TTL_SECS` (default 30). The error names the
 /// variable.
+#[allow(dead_code, reason = "the metrics example builds on `builder` instead")]
 pub(crate) async fn configure<C>() -> Result<JwtAuth<C>, String>
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    builder::<C>().await?.build().map_err(|e| e.to_string())
+}
+
+/// [`configure`], before `build()`: for examples that add to it.
+#[allow(dead_code, reason = "not every example adds to the configuration")]
+pub(crate) async fn builder<C>() -> Result<JwtAuthBuilder<C>, String>
 where
     C: DeserializeOwned + Send + Sync + 'static,
 {
     let config = AuthConfig::from_env().map_err(|e| e.to_string())?;
     let builder = config.connect().await.map_err(|e| e.to_string())?;
-    builder.claims::<C>().build().map_err(|e| e.to_string())
+    Ok(builder.claims::<C>())
 }

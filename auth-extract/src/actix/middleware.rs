@@ -112,7 +112,12 @@ where
         Box::pin(async move {
             let headers = to_http_headers(req.headers());
             let uri = to_http_uri(req.uri());
-            match auth.authenticate(&headers, &uri).await {
+            // The peer's address, for the audit hook (`JwtAuthBuilder::client_addr`).
+            let mut peer = http::Extensions::new();
+            if let Some(addr) = req.peer_addr() {
+                peer.insert(addr);
+            }
+            match auth.authenticate_request(&headers, &uri, &peer).await {
                 Ok(Some(token)) => {
                     let mut extensions = req.extensions_mut();
                     extensions.insert(token.grants().clone());

@@ -3,7 +3,8 @@
 //! `WithScope` and `WithRole` extractors via `FromRequest`.
 //!
 //! actix-web does not use tower, so the middleware calls
-//! [`JwtAuth::authenticate`], the core's one entry point, and turns its
+//! [`JwtAuth::authenticate_request`], the core's one entry point (with the
+//! peer's `SocketAddr` in the extensions, for the audit hook), and turns its
 //! [`Rejection`] into an `HttpResponse` with the same status, headers and
 //! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
 //! gRPC calls). A [`Require`](crate::Require) guard is an actix middleware

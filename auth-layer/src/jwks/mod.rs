@@ -44,6 +44,7 @@ use fetch::Fetcher;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::keys::{Key, KeySet};
+use crate::observe::metrics;
 use jsonwebtoken::Algorithm;
 
 /// Default interval between refreshes when the server sends no `max-age`.
@@ -52,6 +53,8 @@ pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// Default longest interval between refreshes, whatever `max-age` says.
 pub const DEFAULT_MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The shortest refresh interval a key source accepts.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 /// Default window in which unknown kids cause at most one fetch.
 pub const DEFAULT_REFETCH_WINDOW: Duration = Duration::from_secs(30);
 /// Default bound on one fetch.
@@ -207,10 +210,12 @@ impl Inner {
         });
         match result {
             Ok((keys, max_age)) => {
+                metrics::jwks_fetch("ok");
                 self.install(keys);
                 Ok(max_age)
             }
             Err(e) => {
+                metrics::jwks_fetch("error");
                 tracing::warn!(jwks_uri = %self.jwks_uri, error = %e, "key set fetch failed: keeping the last good key set");
                 Err(e)
             }
@@ -283,14 +288,15 @@ impl KeySourceBuilder {
     }
 
     /// Refresh interval when the server sends no `Cache-Control: max-age`
-    /// (default 5 min).
+    /// (default 5 min; at least 100 ms, or [`start`](Self::start) refuses it).
     #[must_use]
     pub fn refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh_interval = interval;
         self
     }
 
-    /// Bounds on the interval a server's `max-age` may set (default 1 min to 24 h).
+    /// Bounds on the interval a server's `max-age` may set (default 1 min to
+    /// 24 h; the lower bound at least 100 ms).
     #[must_use]
     pub fn refresh_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.min_refresh = min;
@@ -350,6 +356,14 @@ impl KeySourceBuilder {
             return Err(ConfigError::setting(
                 "key source",
                 "refresh bounds must be ordered, and the refetch window and timeout above zero",
+            ));
+        }
+        if self.refresh_interval < MIN_REFRESH_INTERVAL || self.min_refresh < MIN_REFRESH_INTERVAL {
+            // A zero interval (or a server's `max-age=0` under a zero bound)
+            // would fetch in a loop.
+            return Err(ConfigError::setting(
+                "key source refresh_interval",
+                "the refresh interval and the lower refresh bound must be at least 100 ms",
             ));
         }
         let fetcher = Fetcher::new(self.timeout, self.max_bytes, self.allow_http)?;

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use moka::future::Cache;
 use tokio::task::JoinHandle;
@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use super::{Facts, RevocationEvent, RevocationStore, StoreError};
 use crate::claims::VerifiedToken;
 use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::observe::metrics;
 
 /// The default cache TTL: the longest a revoked token can pass on an
 /// instance that missed the revocation event.
@@ -21,6 +22,9 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_CAPACITY: u64 = 100_000;
 /// The default bound on one store query.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after a failed store call misses answer at once (and the
+/// `Retry-After` of the 503): one request then tries the store again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Caches the answers of a [`RevocationStore`] in this process and applies
 /// the revocations every instance publishes.
@@ -35,6 +39,7 @@ pub struct RevocationCache {
 
 struct Inner {
     store: Arc<dyn RevocationStore>,
+    breaker: Breaker,
     users: Lookup<u64>,
     sessions: Lookup<bool>,
     jtis: Lookup<bool>,
@@ -48,6 +53,61 @@ impl Drop for Inner {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+    }
+}
+
+/// After a store call timed out, misses do not each wait for the store
+/// timeout: they fail at once (503, or the last known answer) until `window`
+/// has passed; then one call tries the store again (the others keep failing
+/// fast), and its success closes the breaker. Only a timeout opens it: a
+/// store that answers with an error (one bad key, say) is not down, and its
+/// other keys keep being asked.
+struct Breaker {
+    open_until: Mutex<Option<Instant>>,
+    window: Duration,
+}
+
+impl Breaker {
+    fn new(window: Duration) -> Self {
+        Self {
+            open_until: Mutex::new(None),
+            window,
+        }
+    }
+
+    /// Whether to call the store now; when the window has passed, the
+    /// caller that gets `true` is the one probe.
+    fn admit(&self) -> bool {
+        let mut open_until = self
+            .open_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match *open_until {
+            None => true,
+            Some(until) => {
+                let now = Instant::now();
+                if now < until {
+                    return false;
+                }
+                *open_until = Some(now + self.window);
+                true
+            }
+        }
+    }
+
+    fn record(&self, timed_out: bool) {
+        let mut open_until = self
+            .open_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if timed_out {
+            if open_until.is_none() {
+                tracing::warn!(retry_in = ?self.window, "revocation store timed out: answering misses at once until it is tried again");
+            }
+            *open_until = Some(Instant::now() + self.window);
+        } else if open_until.take().is_some() {
+            tracing::info!("revocation store answers again");
         }
     }
 }
@@ -91,7 +151,8 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     async fn load<F>(
         &self,
         key: &str,
-        timeout: Duration,
+        op: &'static str,
+        (timeout, breaker): (Duration, &Breaker),
         query: impl FnOnce() -> F,
     ) -> Result<V, StoreError>
     where
@@ -100,9 +161,24 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
         let loaded = self
             .fresh
             .try_get_with_by_ref(key, async {
-                tokio::time::timeout(timeout, query())
-                    .await
-                    .map_err(|_| StoreError::Timeout(timeout))?
+                if !breaker.admit() {
+                    metrics::store_call("revocation", op, Duration::ZERO, Some("backoff"));
+                    return Err(StoreError::Backoff(breaker.window));
+                }
+                let started = Instant::now();
+                let answer = tokio::time::timeout(timeout, query()).await;
+                let error = match &answer {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(_)) => Some("unavailable"),
+                    Err(_) => Some("timeout"),
+                };
+                metrics::store_call("revocation", op, started.elapsed(), error);
+                match &answer {
+                    Ok(Ok(_)) => breaker.record(false),
+                    Ok(Err(_)) => {}
+                    Err(_) => breaker.record(true),
+                }
+                answer.map_err(|_| StoreError::Timeout(timeout))?
             })
             .await;
         match (loaded, &self.last_known) {
@@ -261,11 +337,11 @@ impl RevocationCache {
     pub(crate) async fn check(&self, facts: Facts<'_>) -> Result<(), AuthError> {
         let inner = &*self.inner;
         let store = &*inner.store;
-        let timeout = inner.timeout;
+        let timeout = (inner.timeout, &inner.breaker);
         if let Some(sub) = facts.sub {
             let current = inner
                 .users
-                .load(sub, timeout, || store.user_version(sub))
+                .load(sub, "user_version", timeout, || store.user_version(sub))
                 .await
                 .map_err(unavailable)?;
             if facts.ver < current {
@@ -275,7 +351,9 @@ impl RevocationCache {
         if let Some(sid) = facts.sid
             && inner
                 .sessions
-                .load(sid, timeout, || store.session_revoked(sid))
+                .load(sid, "session_revoked", timeout, || {
+                    store.session_revoked(sid)
+                })
                 .await
                 .map_err(unavailable)?
         {
@@ -285,7 +363,7 @@ impl RevocationCache {
             && let Some(jti) = facts.jti
             && inner
                 .jtis
-                .load(jti, timeout, || store.jti_denied(jti))
+                .load(jti, "jti_denied", timeout, || store.jti_denied(jti))
                 .await
                 .map_err(unavailable)?
         {
@@ -315,7 +393,12 @@ fn revoked() -> AuthError {
 }
 
 fn unavailable(e: StoreError) -> AuthError {
-    tracing::warn!(error = %e, "revocation store unavailable");
+    if matches!(e, StoreError::Backoff(_)) {
+        // The failure that opened the breaker was logged at WARN.
+        tracing::debug!(error = %e, "revocation store unavailable");
+    } else {
+        tracing::warn!(error = %e, "revocation store unavailable");
+    }
     AuthError::new(
         ErrorKind::StoreUnavailable,
         "the revocation store is unavailable",
@@ -359,7 +442,9 @@ impl RevocationCacheBuilder {
     }
 
     /// The longest one store query may take (default 2 s); a slower store is
-    /// treated as down.
+    /// treated as down. After a timeout, misses are answered at once (503,
+    /// or the last known answer) for one second, then one request tries the
+    /// store again: an outage does not make every request wait this long.
     #[must_use]
     pub fn store_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -431,7 +516,8 @@ impl RevocationCacheBuilder {
                 store,
                 check_jti: self.check_jti,
                 timeout: self.timeout,
-                retry_after: Duration::from_secs(1),
+                retry_after: RETRY_AFTER,
+                breaker: Breaker::new(RETRY_AFTER),
                 tasks,
             }
         });

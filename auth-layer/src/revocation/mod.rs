@@ -263,6 +263,10 @@ pub enum StoreError {
     /// The store did not answer in time.
     #[error("revocation store did not answer within {} ms", .0.as_millis())]
     Timeout(Duration),
+    /// The store timed out moments ago and is not asked again until this
+    /// much time has passed since (one request then tries it).
+    #[error("revocation store timed out within the last {} ms: not asked again yet", .0.as_millis())]
+    Backoff(Duration),
 }
 
 impl StoreError {

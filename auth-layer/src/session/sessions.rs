@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,6 +16,7 @@ use super::issuer::{IssueError, TokenIssuer};
 use super::outcome::{Refreshed, SessionEvent, TokenPair};
 use super::token::{RefreshToken, new_session_id};
 use super::{EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, SessionStoreError};
+use crate::observe::metrics;
 use crate::revocation::RevocationCache;
 
 pub(super) type Hook = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
@@ -73,7 +74,10 @@ impl Sessions {
         let claims = to_claims(claims)?;
         inner.issuer.check_claims(&claims).map_err(issue_error)?;
         let version = self
-            .bounded(inner.revocation.store().user_version(subject))
+            .bounded(
+                "user_version",
+                inner.revocation.store().user_version(subject),
+            )
             .await?;
         let sid = new_session_id().map_err(internal)?;
         let refresh = RefreshToken::generate(&sid).map_err(internal)?;
@@ -89,7 +93,7 @@ impl Sessions {
             ended: None,
         };
         let access = self.mint(&session)?;
-        self.bounded(inner.store.create(&session, refresh.hash()))
+        self.bounded("create", inner.store.create(&session, refresh.hash()))
             .await?;
         self.emit(SessionEvent::LoggedIn {
             sid: session.sid.clone(),
@@ -108,18 +112,33 @@ impl Sessions {
     /// is now revoked), `session_expired`, `session_idle`,
     /// `reauth_required`, `session_revoked`, `store_unavailable`.
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
+        let span = tracing::debug_span!(target: "auth_layer", "refresh");
+        let result = tracing::Instrument::instrument(self.rotate(presented), span).await;
+        metrics::refresh(match &result {
+            Ok(Refreshed::Rotated(_)) => "rotated",
+            Ok(Refreshed::Duplicate { .. }) => "duplicate",
+            Err(e) if e.kind() == SessionErrorKind::RefreshReused => "reuse_detected",
+            Err(e) => e.code(),
+        });
+        result
+    }
+
+    async fn rotate(&self, presented: &str) -> Result<Refreshed, SessionError> {
         let inner = &*self.inner;
         let Some(token) = RefreshToken::parse(presented) else {
             tracing::debug!("refresh refused: not a refresh token");
             return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
         };
         let sid = token.session_id();
-        let Some(session) = self.bounded(inner.store.session(sid)).await? else {
+        let Some(session) = self.bounded("session", inner.store.session(sid)).await? else {
             tracing::debug!("refresh refused: no such session");
             return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
         };
         let current = self
-            .bounded(inner.revocation.store().user_version(&session.subject))
+            .bounded(
+                "user_version",
+                inner.revocation.store().user_version(&session.subject),
+            )
             .await?;
         let next = RefreshToken::generate(sid).map_err(internal)?;
         let rotation = Rotation {
@@ -135,7 +154,10 @@ impl Sessions {
             tracing::debug!(%sid, reason = kind.code(), "refresh refused");
             Err(SessionError::new(kind))
         };
-        match self.bounded(inner.store.rotate(&rotation)).await? {
+        match self
+            .bounded("rotate", inner.store.rotate(&rotation))
+            .await?
+        {
             RotateOutcome::Rotated(session) => {
                 let access = self.mint(&session)?;
                 self.emit(SessionEvent::Refreshed {
@@ -154,7 +176,8 @@ impl Sessions {
             }
             RotateOutcome::Reused(session) => {
                 // Idempotent, so a failure here is repaired by the next attempt.
-                self.bounded(inner.revocation.revoke_session(sid)).await?;
+                self.bounded("revoke_session", inner.revocation.revoke_session(sid))
+                    .await?;
                 self.emit(SessionEvent::ReuseDetected {
                     sid: session.sid,
                     subject: session.subject,
@@ -182,9 +205,10 @@ impl Sessions {
         let inner = &*self.inner;
         let now = inner.issuer.now();
         let ended = self
-            .bounded(inner.store.end(sid, EndReason::Logout, now))
+            .bounded("end", inner.store.end(sid, EndReason::Logout, now))
             .await?;
-        self.bounded(inner.revocation.revoke_session(sid)).await?;
+        self.bounded("revoke_session", inner.revocation.revoke_session(sid))
+            .await?;
         self.emit(SessionEvent::LoggedOut {
             sid: sid.to_owned(),
             subject: ended.as_ref().map(|s| s.subject.clone()),
@@ -202,11 +226,17 @@ impl Sessions {
     pub async fn logout_all(&self, subject: &str) -> Result<usize, SessionError> {
         let inner = &*self.inner;
         let version = self
-            .bounded(inner.revocation.bump_user_version(subject))
+            .bounded(
+                "bump_user_version",
+                inner.revocation.bump_user_version(subject),
+            )
             .await?;
         let now = inner.issuer.now();
         let ended = self
-            .bounded(inner.store.end_all(subject, EndReason::LogoutAll, now))
+            .bounded(
+                "end_all",
+                inner.store.end_all(subject, EndReason::LogoutAll, now),
+            )
             .await?;
         self.emit(SessionEvent::LoggedOutEverywhere {
             subject: subject.to_owned(),
@@ -227,7 +257,10 @@ impl Sessions {
         let inner = &*self.inner;
         let now = inner.issuer.now();
         let ended = self
-            .bounded(inner.store.end_all(subject, EndReason::Reauth, now))
+            .bounded(
+                "end_all",
+                inner.store.end_all(subject, EndReason::Reauth, now),
+            )
             .await?;
         self.emit(SessionEvent::ReauthRequired {
             subject: subject.to_owned(),
@@ -241,7 +274,7 @@ impl Sessions {
     /// # Errors
     /// `store_unavailable`.
     pub async fn session(&self, sid: &str) -> Result<Option<SessionRecord>, SessionError> {
-        self.bounded(self.inner.store.session(sid)).await
+        self.bounded("session", self.inner.store.session(sid)).await
     }
 
     /// The issuer.
@@ -265,6 +298,7 @@ impl Sessions {
     /// One store call, bounded by the store timeout.
     async fn bounded<T, E>(
         &self,
+        op: &'static str,
         call: impl Future<Output = Result<T, E>>,
     ) -> Result<T, SessionError>
     where
@@ -274,7 +308,15 @@ impl Sessions {
         let failed = |e: &dyn StdError| {
             tracing::warn!(error = %e, "session operation failed: store unavailable");
         };
-        match tokio::time::timeout(timeout, call).await {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(timeout, call).await;
+        let error = match &answer {
+            Ok(Ok(_)) => None,
+            Ok(Err(_)) => Some("unavailable"),
+            Err(_) => Some("timeout"),
+        };
+        metrics::store_call("session", op, started.elapsed(), error);
+        match answer {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 failed(&e);
