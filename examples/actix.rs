@@ -30,7 +30,8 @@ use auth_layer::DefaultClaims;
 use serde_json::json;
 
 async fn protected(claims: Claims) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "sub": claims.sub, "claims": *claims }))
+    HttpResponse::Ok()
+        .json(json!({ "sub": claims.subject(), "claims": claims.token().all_claims() }))
 }
 
 #[actix_web::main]

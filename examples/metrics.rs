@@ -48,7 +48,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
 async fn protected(claims: Claims) -> Json<Value> {
-    Json(json!({ "sub": claims.sub, "claims": *claims }))
+    Json(json!({ "sub": claims.subject(), "claims": claims.token().all_claims() }))
 }
 
 fn audit(event: &AuditEvent<'_>) {

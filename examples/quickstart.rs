@@ -16,7 +16,7 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 async fn protected(claims: Claims) -> Json<Value> {
-    Json(json!({ "sub": claims.sub, "claims": *claims }))
+    Json(json!({ "sub": claims.subject(), "claims": claims.token().all_claims() }))
 }
 
 #[tokio::main]

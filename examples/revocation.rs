@@ -32,7 +32,7 @@ async fn instance(url: &str) -> Result<(String, RevocationCache), Box<dyn std::e
     let app = Router::new()
         .route(
             "/protected",
-            get(|c: Claims| async move { format!("hello {}", c.sub.as_deref().unwrap_or("")) }),
+            get(|c: Claims| async move { format!("hello {}", c.subject().unwrap_or("")) }),
         )
         .layer(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -29,7 +29,7 @@ use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 
 async fn protected(claims: Claims) -> Json<Value> {
-    Json(json!({ "sub": claims.sub, "claims": *claims }))
+    Json(json!({ "sub": claims.subject(), "claims": claims.token().all_claims() }))
 }
 
 #[tokio::main]

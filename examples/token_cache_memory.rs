@@ -15,7 +15,7 @@
 //! the registered claims, `ver`/`sid` and the scopes).
 //!
 //! Tokens are minted and verified one at a time and then dropped, so the
-//! growth in resident size is the cache's (its entries, moka's bookkeeping,
+//! growth in resident size is the cache's (its entries, the table's bookkeeping,
 //! the allocator's slack), not the tokens'.
 
 use std::error::Error;

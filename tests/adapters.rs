@@ -35,7 +35,7 @@ async fn whoami_actix(claims: Claims) -> HttpResponse {
         "sub": token.subject(),
         "alg": auth_layer::algorithm_name(token.algorithm()),
         "kid": token.key_id(),
-        "claims": *claims,
+        "claims": token.all_claims(),
     }))
 }
 
@@ -175,7 +175,10 @@ async fn tenant(claims: Claims<Tenant>) -> String {
 }
 
 async fn maybe(claims: Option<Claims>) -> String {
-    claims.map_or_else(|| "guest".to_owned(), |c| c.sub.clone().unwrap_or_default())
+    claims.map_or_else(
+        || "guest".to_owned(),
+        |c| c.subject().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -272,11 +275,11 @@ impl RoleName for Admin {
 }
 
 async fn read_orders(claims: WithScope<OrdersRead>) -> String {
-    format!("orders of {}", claims.sub.as_deref().unwrap_or_default())
+    format!("orders of {}", claims.subject().unwrap_or_default())
 }
 
 async fn administer(claims: WithRole<Admin>) -> String {
-    format!("admin {}", claims.sub.as_deref().unwrap_or_default())
+    format!("admin {}", claims.subject().unwrap_or_default())
 }
 
 /// The extractor guards answer the same in both frameworks: 200 with the

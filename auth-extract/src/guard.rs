@@ -18,10 +18,10 @@
 //! }
 //!
 //! async fn list(claims: WithScope<OrdersRead>) -> String {
-//!     format!("orders of {:?}", claims.sub)
+//!     format!("orders of {:?}", claims.subject())
 //! }
 //! async fn create(claims: Claims) -> String {
-//!     format!("created by {:?}", claims.sub)
+//!     format!("created by {:?}", claims.subject())
 //! }
 //!
 //! let auth = JwtAuth::builder()
@@ -313,6 +313,11 @@ macro_rules! guarded_claims {
             /// Unwraps the claims.
             pub fn into_claims(self) -> Claims<C> {
                 self.claims
+            }
+
+            /// The `sub` claim, if any.
+            pub fn subject(&self) -> Option<&str> {
+                self.claims.subject()
             }
         }
 

@@ -21,7 +21,7 @@
 //! use axum::{Router, routing::get};
 //!
 //! async fn me(claims: Claims) -> String {
-//!     format!("hello {}", claims.sub.as_deref().unwrap_or("anonymous"))
+//!     format!("hello {}", claims.subject().unwrap_or("anonymous"))
 //! }
 //!
 //! async fn maybe(claims: Option<Claims>) -> &'static str {
@@ -48,7 +48,7 @@ use std::any::type_name;
 use std::fmt;
 use std::ops::Deref;
 
-use auth_layer::{DefaultClaims, Grants, VerifiedToken};
+use auth_layer::{DefaultClaims, Grants, RegisteredClaims, VerifiedToken};
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -67,8 +67,9 @@ struct ReadmeDoctests;
 
 /// The verified claims of the request, as stored by the layer.
 ///
-/// Dereferences to your claims type `C`; [`Claims::token`] gives the
-/// registered claims and header facts. Cloning is an `Arc` clone.
+/// Dereferences to your claims type `C`; [`Claims::registered`] and
+/// [`Claims::subject`] give the registered claims, [`Claims::token`] the
+/// header facts and grants too. Cloning is an `Arc` clone.
 /// `Option<Claims<C>>` is `None` only when the layer runs in optional mode and
 /// the request carried no token.
 pub struct Claims<C = DefaultClaims>(pub VerifiedToken<C>);
@@ -82,6 +83,16 @@ impl<C> Claims<C> {
     /// Unwraps the verified token.
     pub fn into_inner(self) -> VerifiedToken<C> {
         self.0
+    }
+
+    /// The registered claims (`iss`, `sub`, `aud`, `exp`, ...) as verified.
+    pub fn registered(&self) -> &RegisteredClaims {
+        self.0.registered()
+    }
+
+    /// The `sub` claim, if any.
+    pub fn subject(&self) -> Option<&str> {
+        self.0.subject()
     }
 }
 

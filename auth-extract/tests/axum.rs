@@ -54,7 +54,7 @@ async fn get_status(app: Router, path: &str, token: Option<&str>) -> (StatusCode
 }
 
 async fn whoami(claims: Claims) -> String {
-    claims.sub.clone().unwrap_or_default()
+    claims.subject().unwrap_or_default().to_owned()
 }
 
 async fn maybe(claims: Option<Claims>) -> String {

@@ -2,25 +2,33 @@
 //!
 //! The layer deserialises the claims once, into your type `C`, and stores a
 //! [`VerifiedToken<C>`] in the request extensions. Cloning it clones an `Arc`.
+//! The registered claims (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`)
+//! are always on the token ([`VerifiedToken::registered`]), kept once;
+//! [`DefaultClaims`] holds the others.
 //!
 //! ```
 //! use auth_layer::DefaultClaims;
 //!
 //! let claims: DefaultClaims =
 //!     serde_json::from_str(r#"{"sub":"alice","exp":1700000000,"scope":"read"}"#).unwrap();
-//! assert_eq!(claims.sub.as_deref(), Some("alice"));
-//! assert_eq!(claims.extra["scope"], "read");
+//! assert_eq!(claims.get("scope"), Some(serde_json::json!("read")));
+//! assert_eq!(claims.get("sub"), None, "registered claims are on the VerifiedToken");
 //! ```
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use jsonwebtoken::Algorithm;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::DeserializeOwned;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::grants::{ClaimList, Grants, ListSeed};
+use crate::grants::{ClaimList, Grants, ListBuilder, ListSeed};
+use crate::keys::Key;
 
 /// The `aud` claim: one string or an array of strings (RFC 7519 section 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,90 +57,499 @@ impl Audience {
         };
         slice.iter().map(String::as_str)
     }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::One(a) => heap_chunk(a.len()),
+            Self::Many(all) => {
+                heap_chunk(all.len() * size_of::<String>())
+                    + all.iter().map(|a| heap_chunk(a.len())).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// What the allocator reserves for a request of `bytes` (glibc on 64-bit:
+/// the request plus an 8-byte header, in 16-byte steps, at least 32), 0 for
+/// nothing requested.
+pub(crate) const fn heap_chunk(bytes: usize) -> usize {
+    if bytes == 0 {
+        return 0;
+    }
+    let chunk = (bytes + 8 + 15) & !15;
+    if chunk < 32 { 32 } else { chunk }
 }
 
 /// The registered claims of RFC 7519, as checked by the verifier.
 ///
-/// Times are Unix seconds; a fractional `NumericDate` is truncated.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
+/// Times are Unix seconds; a fractional `NumericDate` is truncated. Kept
+/// compact: `sub` and `jti` share one allocation, `iss` and `aud` are shared
+/// with every token naming the same configured issuer or audience.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RegisteredClaims {
-    /// `iss`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    /// `sub`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    /// `aud`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<Audience>,
-    /// `exp`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub exp: Option<i64>,
-    /// `nbf`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nbf: Option<i64>,
-    /// `iat`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub iat: Option<i64>,
-    /// `jti`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
+    iss: Option<Arc<str>>,
+    aud: Option<Arc<Audience>>,
+    /// `sub`, `jti`, then the session id (read by the layer, not registered).
+    text: Box<str>,
+    ends: [u32; 3],
+    /// Which of `sub`, `jti`, the session id, `exp`, `nbf`, `iat` are present.
+    present: u8,
+    exp: i64,
+    nbf: i64,
+    iat: i64,
 }
 
-/// The default claims type: the registered claims plus every other claim in
-/// `extra`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DefaultClaims {
+const SUB: u8 = 0;
+const JTI: u8 = 1;
+const SID: u8 = 2;
+const EXP: u8 = 3;
+const NBF: u8 = 4;
+const IAT: u8 = 5;
+/// `iss` / `aud` are shared with the configured ones (not this token's to count).
+const SHARED_ISS: u8 = 6;
+const SHARED_AUD: u8 = 7;
+
+impl RegisteredClaims {
     /// `iss`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
+    pub fn iss(&self) -> Option<&str> {
+        self.iss.as_deref()
+    }
+
     /// `sub`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
+    pub fn sub(&self) -> Option<&str> {
+        self.text_of(SUB)
+    }
+
     /// `aud`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<Audience>,
+    pub fn aud(&self) -> Option<&Audience> {
+        self.aud.as_deref()
+    }
+
     /// `exp`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub exp: Option<i64>,
+    pub fn exp(&self) -> Option<i64> {
+        self.time_of(EXP, self.exp)
+    }
+
     /// `nbf`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nbf: Option<i64>,
+    pub fn nbf(&self) -> Option<i64> {
+        self.time_of(NBF, self.nbf)
+    }
+
     /// `iat`
-    #[serde(
-        default,
-        deserialize_with = "numeric_date",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub iat: Option<i64>,
+    pub fn iat(&self) -> Option<i64> {
+        self.time_of(IAT, self.iat)
+    }
+
     /// `jti`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
-    /// Every other claim.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub fn jti(&self) -> Option<&str> {
+        self.text_of(JTI)
+    }
+
+    /// The session id claim (named `sid` unless configured otherwise).
+    pub(crate) fn sid(&self) -> Option<&str> {
+        self.text_of(SID)
+    }
+
+    fn has(&self, field: u8) -> bool {
+        self.present & (1 << field) != 0
+    }
+
+    fn time_of(&self, field: u8, value: i64) -> Option<i64> {
+        self.has(field).then_some(value)
+    }
+
+    fn text_of(&self, field: u8) -> Option<&str> {
+        if !self.has(field) {
+            return None;
+        }
+        let i = usize::from(field);
+        let start = match i.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0);
+        self.text.get(start as usize..end as usize)
+    }
+
+    /// Bytes these claims own on the heap beyond their inline size (shared
+    /// `iss` and `aud` counted only when this token holds the only copy).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let iss = self
+            .iss
+            .as_ref()
+            .filter(|_| !self.has(SHARED_ISS))
+            .map_or(0, |iss| heap_chunk(16 + iss.len()));
+        let aud = self
+            .aud
+            .as_ref()
+            .filter(|_| !self.has(SHARED_AUD))
+            .map_or(0, |aud| {
+                heap_chunk(16 + size_of::<Audience>()) + aud.heap_bytes()
+            });
+        heap_chunk(self.text.len()) + iss + aud
+    }
+
+    fn from_parts(parts: Parts<'_>, interner: &Interner) -> Self {
+        let mut text = String::new();
+        let mut ends = [0_u32; 3];
+        let mut present = 0_u8;
+        for (field, value) in [(SUB, &parts.sub), (JTI, &parts.jti), (SID, &parts.sid)] {
+            if let Some(value) = value {
+                text.push_str(value);
+                present |= 1 << field;
+            }
+            if let Some(end) = ends.get_mut(usize::from(field)) {
+                *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            }
+        }
+        for (field, value) in [(EXP, parts.exp), (NBF, parts.nbf), (IAT, parts.iat)] {
+            if value.is_some() {
+                present |= 1 << field;
+            }
+        }
+        let iss = parts.iss.map(|iss| interner.issuer(&iss));
+        let aud = parts.aud.map(|aud| interner.audience(aud));
+        for (field, shared) in [
+            (SHARED_ISS, iss.as_ref().is_some_and(|i| i.1)),
+            (SHARED_AUD, aud.as_ref().is_some_and(|a| a.1)),
+        ] {
+            if shared {
+                present |= 1 << field;
+            }
+        }
+        Self {
+            iss: iss.map(|i| i.0),
+            aud: aud.map(|a| a.0),
+            text: text.into_boxed_str(),
+            ends,
+            present,
+            exp: parts.exp.unwrap_or(0),
+            nbf: parts.nbf.unwrap_or(0),
+            iat: parts.iat.unwrap_or(0),
+        }
+    }
+}
+
+impl fmt::Debug for RegisteredClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisteredClaims")
+            .field("iss", &self.iss())
+            .field("sub", &self.sub())
+            .field("aud", &self.aud())
+            .field("exp", &self.exp())
+            .field("nbf", &self.nbf())
+            .field("iat", &self.iat())
+            .field("jti", &self.jti())
+            .finish()
+    }
+}
+
+impl Serialize for RegisteredClaims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.serialize_entries(&mut map)?;
+        map.end()
+    }
+}
+
+impl RegisteredClaims {
+    fn serialize_entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        if let Some(v) = self.iss() {
+            map.serialize_entry("iss", v)?;
+        }
+        if let Some(v) = self.sub() {
+            map.serialize_entry("sub", v)?;
+        }
+        if let Some(v) = self.aud() {
+            map.serialize_entry("aud", v)?;
+        }
+        for (name, v) in [
+            ("exp", self.exp()),
+            ("nbf", self.nbf()),
+            ("iat", self.iat()),
+        ] {
+            if let Some(v) = v {
+                map.serialize_entry(name, &v)?;
+            }
+        }
+        if let Some(v) = self.jti() {
+            map.serialize_entry("jti", v)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for RegisteredClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let names = ClaimNames::default();
+        let (registered, _) = ClaimsSeed {
+            names: &names,
+            interner: &Interner::default(),
+            session: false,
+        }
+        .deserialize(d)?;
+        Ok(registered)
+    }
+}
+
+/// Shares the `iss` and `aud` values of the tokens with the configured
+/// issuers and audiences: every token of an issuer names the same ones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    issuers: Vec<Arc<str>>,
+    audiences: Vec<Arc<Audience>>,
+}
+
+impl Interner {
+    pub(crate) fn new<'a>(
+        issuers: impl IntoIterator<Item = &'a str>,
+        audiences: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let mut interner = Self::default();
+        for iss in issuers {
+            if !interner.issuers.iter().any(|i| &**i == iss) {
+                interner.issuers.push(Arc::from(iss));
+            }
+        }
+        for aud in audiences {
+            if !interner.audiences.iter().any(|a| a.contains(aud)) {
+                interner
+                    .audiences
+                    .push(Arc::new(Audience::One(aud.to_owned())));
+            }
+        }
+        interner
+    }
+
+    /// `iss`, and whether it is shared.
+    fn issuer(&self, iss: &str) -> (Arc<str>, bool) {
+        match self.issuers.iter().find(|i| &***i == iss) {
+            Some(shared) => (Arc::clone(shared), true),
+            None => (Arc::from(iss), false),
+        }
+    }
+
+    /// `aud`, and whether it is shared.
+    fn audience(&self, aud: AudienceRef<'_>) -> (Arc<Audience>, bool) {
+        match aud {
+            AudienceRef::One(one) => match self.audiences.iter().find(|a| a.contains(&one)) {
+                Some(shared) => (Arc::clone(shared), true),
+                None => (Arc::new(Audience::One(one.into_owned())), false),
+            },
+            AudienceRef::Many(all) => (
+                Arc::new(Audience::Many(
+                    all.into_iter().map(Cow::into_owned).collect(),
+                )),
+                false,
+            ),
+        }
+    }
+}
+
+/// The default claims type: every claim besides the registered ones (which
+/// are on the [`VerifiedToken`]: [`registered`](VerifiedToken::registered),
+/// [`subject`](VerifiedToken::subject)), kept as compact JSON text and read
+/// on demand. [`VerifiedToken::all_claims`] gives them all together.
+///
+/// ```
+/// use auth_layer::DefaultClaims;
+/// use serde_json::json;
+///
+/// let claims: DefaultClaims =
+///     serde_json::from_str(r#"{"sub":"a","tenant":{"id":7},"ver":2}"#).unwrap();
+/// assert_eq!(claims.get("tenant"), Some(json!({"id": 7})));
+/// assert_eq!(claims.get_as::<u64>("ver"), Some(2));
+/// assert_eq!(claims.to_map().len(), 2);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct DefaultClaims {
+    /// A JSON object, or nothing (no allocation) for `{}`.
+    json: Box<str>,
+}
+
+impl DefaultClaims {
+    /// The claim `name`, parsed; `None` when absent.
+    pub fn get(&self, name: &str) -> Option<serde_json::Value> {
+        self.get_as(name)
+    }
+
+    /// The claim `name` as `T`; `None` when absent or of another shape.
+    pub fn get_as<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        struct Find<'n, T>(&'n str, PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for Find<'_, T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if found.is_none() && key.0 == self.0 {
+                        found = Some(map.next_value::<T>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(found)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(self.object());
+        de.deserialize_map(Find(name, PhantomData)).ok().flatten()
+    }
+
+    /// Whether the token carries a claim `name` (besides the registered ones).
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_as::<IgnoredAny>(name).is_some()
+    }
+
+    /// Whether the token carries no claims besides the registered ones.
+    pub fn is_empty(&self) -> bool {
+        self.json.is_empty()
+    }
+
+    /// Every claim besides the registered ones, as a JSON map.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(self.object()).unwrap_or_default()
+    }
+
+    /// Every claim besides the registered ones, as JSON object text.
+    pub fn as_json(&self) -> &str {
+        self.object()
+    }
+
+    fn object(&self) -> &str {
+        if self.json.is_empty() {
+            "{}"
+        } else {
+            &self.json
+        }
+    }
+
+    /// Bytes these claims own on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        heap_chunk(self.json.len())
+    }
+}
+
+impl fmt::Debug for DefaultClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DefaultClaims")
+            .field(&self.to_map())
+            .finish()
+    }
+}
+
+impl Serialize for DefaultClaims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DefaultClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Others;
+        impl<'de> Visitor<'de> for Others {
+            type Value = DefaultClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if REGISTERED.contains(&&*key.0) {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    let value = map.next_value::<serde_json::Value>()?;
+                    out.push(if out.is_empty() { b'{' } else { b',' });
+                    serde_json::to_writer(&mut out, &*key.0).map_err(A::Error::custom)?;
+                    out.push(b':');
+                    serde_json::to_writer(&mut out, &value).map_err(A::Error::custom)?;
+                }
+                if !out.is_empty() {
+                    out.push(b'}');
+                }
+                let json = String::from_utf8(out).map_err(A::Error::custom)?;
+                Ok(DefaultClaims {
+                    json: json.into_boxed_str(),
+                })
+            }
+        }
+        d.deserialize_map(Others)
+    }
+}
+
+/// The registered claim names, which [`DefaultClaims`] leaves to [`RegisteredClaims`].
+const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// A string borrowed from the payload when it has no escapes.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `aud` as read from the payload, before it is shared or copied.
+enum AudienceRef<'de> {
+    One(Cow<'de, str>),
+    Many(Vec<Cow<'de, str>>),
+}
+
+impl<'de> Deserialize<'de> for AudienceRef<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AudienceRef<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AudienceRef::One(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AudienceRef::One(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(Text(one)) = seq.next_element::<Text<'de>>()? {
+                    all.push(one);
+                }
+                Ok(AudienceRef::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The claims the verifier keeps, as read from the payload.
+#[derive(Default)]
+struct Parts<'de> {
+    iss: Option<Cow<'de, str>>,
+    sub: Option<Cow<'de, str>>,
+    aud: Option<AudienceRef<'de>>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<Cow<'de, str>>,
+    sid: Option<Cow<'de, str>>,
 }
 
 /// A token that passed every check, as stored in the request extensions.
@@ -146,18 +563,32 @@ pub struct VerifiedToken<C = DefaultClaims> {
 struct Inner<C> {
     claims: C,
     registered: RegisteredClaims,
-    session: SessionClaims,
+    ver: Option<u64>,
+    grants: Grants,
     algorithm: Algorithm,
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
+    cache: CacheFacts,
 }
 
-/// The claims the layer reads besides the registered ones: the revocation
-/// claims (the user's token version and the session id) and the grants
-/// (`scope`/`scp`, `roles`).
+/// What the verified-token cache needs to know of an entry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheFacts {
+    /// The key that verified the token: once it leaves the key set, a
+    /// cached copy is verified again (and fails).
+    pub(crate) key: Weak<Key>,
+    /// Unix seconds (the verifier's clock) from which a cached copy is
+    /// stale: `exp` plus leeway, at most the maximum age after verification.
+    pub(crate) until: i64,
+    /// What the entry costs, in bytes (see the cache's weigher).
+    pub(crate) weight: u32,
+}
+
+/// The claims the layer reads besides the registered ones: the token
+/// version (the session id is kept with the registered claims' text) and the
+/// grants (`scope`/`scp`, `roles`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SessionClaims {
     pub(crate) ver: Option<u64>,
-    pub(crate) sid: Option<String>,
     pub(crate) grants: Grants,
 }
 
@@ -167,61 +598,77 @@ impl<C> VerifiedToken<C> {
         registered: RegisteredClaims,
         session: SessionClaims,
         algorithm: Algorithm,
-        kid: Option<String>,
+        kid: Option<Arc<str>>,
+        cache: CacheFacts,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 claims,
                 registered,
-                session,
+                ver: session.ver,
+                grants: session.grants,
                 algorithm,
                 kid,
+                cache,
             }),
         }
     }
 
+    /// What the verified-token cache needs to know of this token.
+    pub(crate) fn cache_facts(&self) -> &CacheFacts {
+        &self.inner.cache
+    }
+
+    /// Bytes of the shared allocation of a token and what the verifier
+    /// keeps on the heap for it (not counting what `C` owns).
+    pub(crate) fn own_bytes(registered: &RegisteredClaims, session: &SessionClaims) -> usize {
+        heap_chunk(2 * size_of::<usize>() + size_of::<Inner<C>>())
+            + registered.heap_bytes()
+            + session.grants.heap_bytes()
+    }
+
     /// The token version claim (`ver` unless configured otherwise), if any.
     pub fn version(&self) -> Option<u64> {
-        self.inner.session.ver
+        self.inner.ver
     }
 
     /// The session id claim (`sid` unless configured otherwise), if any.
     pub fn session_id(&self) -> Option<&str> {
-        self.inner.session.sid.as_deref()
+        self.inner.registered.sid()
     }
 
     pub(crate) fn facts(&self) -> crate::revocation::Facts<'_> {
         crate::revocation::Facts {
-            sub: self.inner.registered.sub.as_deref(),
-            ver: self.inner.session.ver.unwrap_or(0),
-            sid: self.inner.session.sid.as_deref(),
-            jti: self.inner.registered.jti.as_deref(),
+            sub: self.inner.registered.sub(),
+            ver: self.inner.ver.unwrap_or(0),
+            sid: self.inner.registered.sid(),
+            jti: self.inner.registered.jti(),
         }
     }
 
     /// What the token grants: scopes and roles, whatever `C` is.
     pub fn grants(&self) -> &Grants {
-        &self.inner.session.grants
+        &self.inner.grants
     }
 
     /// The scopes (`scope` and `scp` claims).
-    pub fn scopes(&self) -> &ClaimList {
-        self.inner.session.grants.scopes()
+    pub fn scopes(&self) -> ClaimList<'_> {
+        self.inner.grants.scopes()
     }
 
     /// The roles (`roles` claim).
-    pub fn roles(&self) -> &ClaimList {
-        self.inner.session.grants.roles()
+    pub fn roles(&self) -> ClaimList<'_> {
+        self.inner.grants.roles()
     }
 
     /// Whether the token grants `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.inner.session.grants.has_scope(scope)
+        self.inner.grants.has_scope(scope)
     }
 
     /// Whether the token grants `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.inner.session.grants.has_role(role)
+        self.inner.grants.has_role(role)
     }
 
     /// Your claims.
@@ -236,7 +683,7 @@ impl<C> VerifiedToken<C> {
 
     /// The `sub` claim, if any.
     pub fn subject(&self) -> Option<&str> {
-        self.inner.registered.sub.as_deref()
+        self.inner.registered.sub()
     }
 
     /// The algorithm the signature was verified with.
@@ -247,6 +694,19 @@ impl<C> VerifiedToken<C> {
     /// The `kid` from the token's header, if any.
     pub fn key_id(&self) -> Option<&str> {
         self.inner.kid.as_deref()
+    }
+}
+
+impl VerifiedToken<DefaultClaims> {
+    /// Every claim of the token, the registered ones and the others, as a
+    /// JSON map.
+    pub fn all_claims(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut all = match serde_json::to_value(&self.inner.registered) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        all.extend(self.inner.claims.to_map());
+        all
     }
 }
 
@@ -271,7 +731,9 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
         f.debug_struct("VerifiedToken")
             .field("claims", &self.inner.claims)
             .field("registered", &self.inner.registered)
-            .field("session", &self.inner.session)
+            .field("session_id", &self.session_id())
+            .field("version", &self.inner.ver)
+            .field("grants", &self.inner.grants)
             .field("algorithm", &self.inner.algorithm)
             .field("kid", &self.inner.kid)
             .finish()
@@ -301,111 +763,130 @@ impl Default for ClaimNames {
 
 /// Reads the registered claims, the revocation claims and the grants
 /// (`scope`, `scp`, `roles`) in one pass over the payload; other claims are
-/// skipped. A repeated name is an error.
+/// skipped. A repeated name is an error. `iss` and `aud` are shared through
+/// `interner` when they name a configured issuer or audience.
 pub(crate) fn parse_registered(
     payload: &[u8],
     names: &ClaimNames,
+    interner: &Interner,
 ) -> Result<(RegisteredClaims, SessionClaims), serde_json::Error> {
-    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
-
-    struct Seed<'n>(&'n ClaimNames);
-    struct Date;
-
-    impl<'de> DeserializeSeed<'de> for Date {
-        type Value = Option<i64>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            numeric_date(d)
-        }
-    }
-
-    impl<'de> DeserializeSeed<'de> for Seed<'_> {
-        type Value = (RegisteredClaims, SessionClaims);
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Seed<'_> {
-        type Value = (RegisteredClaims, SessionClaims);
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object of claims")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            fn set<T, E: serde::de::Error>(
-                slot: &mut Option<T>,
-                seen: &mut bool,
-                v: Option<T>,
-                name: &str,
-            ) -> Result<(), E> {
-                if std::mem::replace(seen, true) {
-                    return Err(E::custom(format_args!("duplicate claim `{name}`")));
-                }
-                *slot = v;
-                Ok(())
-            }
-            let mut r = RegisteredClaims::default();
-            let mut s = SessionClaims::default();
-            let (mut scopes, mut roles) = (ClaimList::default(), ClaimList::default());
-            let mut seen = [false; 12];
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                let [
-                    iss,
-                    sub,
-                    aud,
-                    exp,
-                    nbf,
-                    iat,
-                    jti,
-                    ver,
-                    sid,
-                    scope,
-                    scp,
-                    role,
-                ] = &mut seen;
-                match key.as_ref() {
-                    "iss" => set(&mut r.iss, iss, map.next_value()?, "iss")?,
-                    "sub" => set(&mut r.sub, sub, map.next_value()?, "sub")?,
-                    "aud" => set(&mut r.aud, aud, map.next_value()?, "aud")?,
-                    "exp" => set(&mut r.exp, exp, map.next_value_seed(Date)?, "exp")?,
-                    "nbf" => set(&mut r.nbf, nbf, map.next_value_seed(Date)?, "nbf")?,
-                    "iat" => set(&mut r.iat, iat, map.next_value_seed(Date)?, "iat")?,
-                    "jti" => set(&mut r.jti, jti, map.next_value()?, "jti")?,
-                    k if k == self.0.version => set(&mut s.ver, ver, map.next_value()?, k)?,
-                    k if k == self.0.session => set(&mut s.sid, sid, map.next_value()?, k)?,
-                    k @ ("scope" | "scp" | "roles") => {
-                        let seen = match k {
-                            "scope" => scope,
-                            "scp" => scp,
-                            _ => role,
-                        };
-                        if std::mem::replace(seen, true) {
-                            return Err(A::Error::custom(format_args!("duplicate claim `{k}`")));
-                        }
-                        let (list, split) = match k {
-                            "roles" => (&mut roles, false),
-                            _ => (&mut scopes, true),
-                        };
-                        map.next_value_seed(ListSeed { list, split })?;
-                    }
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            if s.ver.is_none() && seen[7] {
-                return Err(A::Error::custom("null version claim"));
-            }
-            s.grants = Grants::from_lists(scopes, roles);
-            Ok((r, s))
-        }
-    }
-
     let mut de = serde_json::Deserializer::from_slice(payload);
-    let value = Seed(names).deserialize(&mut de)?;
+    let value = ClaimsSeed {
+        names,
+        interner,
+        session: true,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     Ok(value)
+}
+
+/// The one-pass reader; `session: false` reads the registered claims only.
+struct ClaimsSeed<'n> {
+    names: &'n ClaimNames,
+    interner: &'n Interner,
+    session: bool,
+}
+
+struct Date;
+
+impl<'de> DeserializeSeed<'de> for Date {
+    type Value = Option<i64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        numeric_date(d)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = (RegisteredClaims, SessionClaims);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
+    Ok(map.next_value::<Option<Text<'de>>>()?.map(|t| t.0))
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = (RegisteredClaims, SessionClaims);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn set<T, E: serde::de::Error>(
+            slot: &mut Option<T>,
+            seen: &mut bool,
+            v: Option<T>,
+            name: &str,
+        ) -> Result<(), E> {
+            if std::mem::replace(seen, true) {
+                return Err(E::custom(format_args!("duplicate claim `{name}`")));
+            }
+            *slot = v;
+            Ok(())
+        }
+        let mut r = Parts::default();
+        let mut s = SessionClaims::default();
+        let (mut scopes, mut roles) = (ListBuilder::default(), ListBuilder::default());
+        let mut seen = [false; 12];
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let [
+                iss,
+                sub,
+                aud,
+                exp,
+                nbf,
+                iat,
+                jti,
+                ver,
+                sid,
+                scope,
+                scp,
+                role,
+            ] = &mut seen;
+            match key.as_ref() {
+                "iss" => set(&mut r.iss, iss, text(&mut map)?, "iss")?,
+                "sub" => set(&mut r.sub, sub, text(&mut map)?, "sub")?,
+                "aud" => set(&mut r.aud, aud, map.next_value()?, "aud")?,
+                "exp" => set(&mut r.exp, exp, map.next_value_seed(Date)?, "exp")?,
+                "nbf" => set(&mut r.nbf, nbf, map.next_value_seed(Date)?, "nbf")?,
+                "iat" => set(&mut r.iat, iat, map.next_value_seed(Date)?, "iat")?,
+                "jti" => set(&mut r.jti, jti, text(&mut map)?, "jti")?,
+                k if self.session && k == self.names.version => {
+                    set(&mut s.ver, ver, map.next_value()?, k)?;
+                }
+                k if self.session && k == self.names.session => {
+                    set(&mut r.sid, sid, text(&mut map)?, k)?;
+                }
+                k @ ("scope" | "scp" | "roles") if self.session => {
+                    let seen = match k {
+                        "scope" => scope,
+                        "scp" => scp,
+                        _ => role,
+                    };
+                    if std::mem::replace(seen, true) {
+                        return Err(A::Error::custom(format_args!("duplicate claim `{k}`")));
+                    }
+                    let (list, split) = match k {
+                        "roles" => (&mut roles, false),
+                        _ => (&mut scopes, true),
+                    };
+                    map.next_value_seed(ListSeed { list, split })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if s.ver.is_none() && seen[7] {
+            return Err(A::Error::custom("null version claim"));
+        }
+        s.grants = Grants::from_lists(scopes, roles);
+        Ok((RegisteredClaims::from_parts(r, self.interner), s))
+    }
 }
 
 /// Deserialises a `NumericDate`: a JSON number, integer or not, truncated to
@@ -457,22 +938,22 @@ mod tests {
     #[test]
     fn numeric_dates_accept_integers_and_floats_only() {
         assert_eq!(
-            reg(r#"{"exp":1700000000}"#).unwrap().exp,
+            reg(r#"{"exp":1700000000}"#).unwrap().exp(),
             Some(1_700_000_000)
         );
         assert_eq!(
-            reg(r#"{"exp":1700000000.9}"#).unwrap().exp,
+            reg(r#"{"exp":1700000000.9}"#).unwrap().exp(),
             Some(1_700_000_000)
         );
-        assert_eq!(reg(r#"{"exp":-5}"#).unwrap().exp, Some(-5));
-        assert_eq!(reg(r#"{"exp":1e300}"#).unwrap().exp, Some(i64::MAX));
+        assert_eq!(reg(r#"{"exp":-5}"#).unwrap().exp(), Some(-5));
+        assert_eq!(reg(r#"{"exp":1e300}"#).unwrap().exp(), Some(i64::MAX));
         assert_eq!(
-            reg(r#"{"exp":18446744073709551615}"#).unwrap().exp,
+            reg(r#"{"exp":18446744073709551615}"#).unwrap().exp(),
             Some(i64::MAX)
         );
         assert!(reg(r#"{"exp":"1700000000"}"#).is_err());
         assert!(reg(r#"{"exp":true}"#).is_err());
-        assert_eq!(reg(r#"{}"#).unwrap().exp, None);
+        assert_eq!(reg(r#"{}"#).unwrap().exp(), None);
     }
 
     #[test]
@@ -484,7 +965,10 @@ mod tests {
             r#"{"exp":1,"exp":2}"#,
             r#"{"ver":1,"ver":1}"#,
         ] {
-            assert!(parse_registered(json.as_bytes(), &names).is_err(), "{json}");
+            assert!(
+                parse_registered(json.as_bytes(), &names, &Interner::default()).is_err(),
+                "{json}"
+            );
         }
     }
 
@@ -495,9 +979,9 @@ mod tests {
             session: "session".into(),
         };
         let json = br#"{"sub":"alice","exp":10.5,"aud":["a"],"tv":3,"session":"s1","ver":"ignored","x":{"y":[1]}}"#;
-        let (r, s) = parse_registered(json, &names).unwrap();
+        let (r, s) = parse_registered(json, &names, &Interner::default()).unwrap();
         assert_eq!(
-            (r.sub.as_deref(), r.exp, s.ver, s.sid.as_deref()),
+            (r.sub(), r.exp(), s.ver, r.sid()),
             (Some("alice"), Some(10), Some(3), Some("s1"))
         );
         for bad in [
@@ -508,7 +992,7 @@ mod tests {
             br#"{} x"#,
         ] {
             assert!(
-                parse_registered(bad, &names).is_err(),
+                parse_registered(bad, &names, &Interner::default()).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
@@ -516,13 +1000,17 @@ mod tests {
     }
 
     fn grants(json: &str) -> Grants {
-        parse_registered(json.as_bytes(), &ClaimNames::default())
-            .unwrap()
-            .1
-            .grants
+        parse_registered(
+            json.as_bytes(),
+            &ClaimNames::default(),
+            &Interner::default(),
+        )
+        .unwrap()
+        .1
+        .grants
     }
 
-    fn items(list: &ClaimList) -> Vec<&str> {
+    fn items(list: ClaimList<'_>) -> Vec<&str> {
         list.iter().collect()
     }
 
@@ -580,7 +1068,10 @@ mod tests {
             r#"{"scp":["a"],"scp":["b"]}"#,
             r#"{"roles":[],"roles":["admin"]}"#,
         ] {
-            assert!(parse_registered(json.as_bytes(), &names).is_err(), "{json}");
+            assert!(
+                parse_registered(json.as_bytes(), &names, &Interner::default()).is_err(),
+                "{json}"
+            );
         }
         // `scope` and `scp` together are both read.
         let g = grants(r#"{"scope":"a","scp":["b"]}"#);
@@ -593,18 +1084,91 @@ mod tests {
             version: "ver".into(),
             session: "scope".into(),
         };
-        let (_, s) = parse_registered(br#"{"scope":"s1"}"#, &names).unwrap();
-        assert_eq!(s.sid.as_deref(), Some("s1"));
+        let (r, s) = parse_registered(br#"{"scope":"s1"}"#, &names, &Interner::default()).unwrap();
+        assert_eq!(r.sid(), Some("s1"));
         assert!(s.grants.scopes().is_empty());
     }
 
     #[test]
     fn audience_is_string_or_array() {
-        let one = reg(r#"{"aud":"api"}"#).unwrap().aud.unwrap();
-        let many = reg(r#"{"aud":["x","api"]}"#).unwrap().aud.unwrap();
+        let one = reg(r#"{"aud":"api"}"#).unwrap().aud().unwrap().clone();
+        let many = reg(r#"{"aud":["x","api"]}"#)
+            .unwrap()
+            .aud()
+            .unwrap()
+            .clone();
         assert!(one.contains("api") && many.contains("api") && !many.contains("y"));
         assert_eq!(many.iter().collect::<Vec<_>>(), ["x", "api"]);
         assert!(reg(r#"{"aud":5}"#).is_err());
+    }
+
+    #[test]
+    fn default_claims_keep_the_others_once_and_compactly() {
+        let json = r#"{"iss":"i","sub":"a","aud":["x"],"exp":5,"jti":"j","ver":2,"scope":"r w","tenant":{"id":7},"s":"caf\u00e9"}"#;
+        let claims: DefaultClaims = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            serde_json::to_value(&claims).unwrap(),
+            serde_json::json!({"ver": 2, "scope": "r w", "tenant": {"id": 7}, "s": "caf\u{e9}"})
+        );
+        assert_eq!(claims.get_as::<u64>("ver"), Some(2));
+        assert_eq!(claims.get_as::<u64>("scope"), None, "of another shape");
+        assert!(claims.contains("tenant") && !claims.contains("sub") && !claims.contains("x"));
+        let empty: DefaultClaims = serde_json::from_str(r#"{"sub":"a"}"#).unwrap();
+        assert!(empty.is_empty() && empty.heap_bytes() == 0);
+        assert_eq!(empty.as_json(), "{}");
+        assert!(serde_json::from_str::<DefaultClaims>("[1]").is_err());
+    }
+
+    #[test]
+    fn registered_claims_are_shared_with_the_configured_ones_and_round_trip() {
+        let interner = Interner::new(["https://issuer.example"], ["orders-api"]);
+        let json = br#"{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":10,"nbf":1,"iat":0,"jti":"j1","sid":"s"}"#;
+        let (a, _) = parse_registered(json, &ClaimNames::default(), &interner).unwrap();
+        let (b, _) = parse_registered(json, &ClaimNames::default(), &interner).unwrap();
+        assert!(matches!((&a.iss, &b.iss), (Some(x), Some(y)) if Arc::ptr_eq(x, y)));
+        assert!(matches!((&a.aud, &b.aud), (Some(x), Some(y)) if Arc::ptr_eq(x, y)));
+        assert_eq!(
+            a.heap_bytes(),
+            heap_chunk("alicej1s".len()),
+            "only sub, jti and sid are its own"
+        );
+        assert_eq!(
+            (
+                a.iss(),
+                a.sub(),
+                a.jti(),
+                a.sid(),
+                a.exp(),
+                a.nbf(),
+                a.iat()
+            ),
+            (
+                Some("https://issuer.example"),
+                Some("alice"),
+                Some("j1"),
+                Some("s"),
+                Some(10),
+                Some(1),
+                Some(0)
+            )
+        );
+        let again: RegisteredClaims =
+            serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        assert_eq!(again.sub(), a.sub());
+        assert_eq!(again.aud(), a.aud());
+        assert_eq!(
+            again.sid(),
+            None,
+            "the session id is not a registered claim"
+        );
+        let (other, _) = parse_registered(
+            br#"{"iss":"elsewhere","aud":["x","y"]}"#,
+            &ClaimNames::default(),
+            &interner,
+        )
+        .unwrap();
+        assert_eq!(other.iss(), Some("elsewhere"));
+        assert!(other.heap_bytes() > 0 && other.sub().is_none() && other.exp().is_none());
     }
 
     #[test]
@@ -615,6 +1179,7 @@ mod tests {
             SessionClaims::default(),
             Algorithm::HS256,
             None,
+            CacheFacts::default(),
         );
         let u = t.clone();
         assert_eq!(*u, 7);

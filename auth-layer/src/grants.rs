@@ -8,10 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 
-/// The values of a list claim such as `scope` or `roles`, in token order.
-///
-/// Stored as one string and the end offsets of its items, so a token with
-/// scopes costs two allocations, a token without none.
+/// The values of a list claim such as `scope` or `roles`, in token order: a
+/// view into the token's [`Grants`], cheap to copy.
 ///
 /// ```
 /// # use auth_layer::JwtAuth;
@@ -26,54 +24,90 @@ use serde::{Deserialize, Deserializer};
 /// assert_eq!(verified.scopes().iter().collect::<Vec<_>>(), ["orders:read", "orders:write"]);
 /// assert!(verified.roles().is_empty());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ClaimList {
-    text: String,
-    ends: Vec<usize>,
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimList<'a> {
+    /// The encoded items (see [`Grants`]).
+    items: &'a str,
+    len: usize,
 }
 
-static EMPTY_LIST: ClaimList = ClaimList {
-    text: String::new(),
-    ends: Vec::new(),
-};
-
-impl ClaimList {
+impl<'a> ClaimList<'a> {
     /// Whether `value` is one of the items (exact, case-sensitive).
     pub fn contains(&self, value: &str) -> bool {
         self.iter().any(|item| item == value)
     }
 
     /// The items, in token order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let item = self.text.get(start..end).unwrap_or_default();
-            start = end;
-            item
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let mut rest = self.items;
+        (0..self.len).map_while(move |_| {
+            let (item, after) = next_item(rest)?;
+            rest = after;
+            Some(item)
         })
     }
 
     /// How many items.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    fn push(&mut self, item: &str) {
-        if !item.is_empty() {
-            self.text.push_str(item);
-            self.ends.push(self.text.len());
-        }
+        self.len == 0
     }
 }
 
-impl fmt::Debug for ClaimList {
+impl fmt::Debug for ClaimList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Lengths are written as one `char` each: `char` skips the surrogates
+/// (0xD800..=0xDFFF), so lengths from 0xD800 on are shifted past them.
+const SURROGATES: u32 = 0x800;
+
+fn length_char(len: usize) -> Option<char> {
+    let len = u32::try_from(len).ok()?;
+    char::from_u32(if len >= 0xD800 {
+        len.checked_add(SURROGATES)?
+    } else {
+        len
+    })
+}
+
+fn char_length(c: char) -> usize {
+    let n = u32::from(c);
+    let n = if n >= 0xE000 { n - SURROGATES } else { n };
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// The first encoded item of `rest` and what follows it.
+fn next_item(rest: &str) -> Option<(&str, &str)> {
+    let mut chars = rest.chars();
+    let len = char_length(chars.next()?);
+    let body = chars.as_str();
+    Some((body.get(..len)?, body.get(len..)?))
+}
+
+/// The items of one list claim while the payload is parsed, encoded as
+/// [`Grants`] keeps them.
+#[derive(Default)]
+pub(crate) struct ListBuilder {
+    text: String,
+    len: usize,
+}
+
+impl ListBuilder {
+    fn push(&mut self, item: &str) {
+        // An item too long to encode (over a megabyte) is dropped: a token
+        // grants less, never more.
+        if let (false, Some(len)) = (item.is_empty(), length_char(item.len())) {
+            self.text.push(len);
+            self.text.push_str(item);
+            self.len += 1;
+        }
     }
 }
 
@@ -86,26 +120,23 @@ impl fmt::Debug for ClaimList {
 /// request extensions, so guards can check scopes without knowing `C`.
 /// Cheap to clone (an `Arc`, or nothing for a token without grants).
 /// A claim of another shape (a number, an object) grants nothing.
+///
+/// Scopes and roles share one allocation: the number of scopes, then each
+/// item preceded by its length (one `char` each).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Grants {
-    inner: Option<Arc<GrantLists>>,
-}
-
-#[derive(Default, PartialEq, Eq)]
-struct GrantLists {
-    scopes: ClaimList,
-    roles: ClaimList,
+    inner: Option<Arc<str>>,
 }
 
 impl Grants {
     /// The scopes, from `scope` and `scp` together.
-    pub fn scopes(&self) -> &ClaimList {
-        self.inner.as_ref().map_or(&EMPTY_LIST, |g| &g.scopes)
+    pub fn scopes(&self) -> ClaimList<'_> {
+        self.lists().0
     }
 
     /// The roles, from `roles`.
-    pub fn roles(&self) -> &ClaimList {
-        self.inner.as_ref().map_or(&EMPTY_LIST, |g| &g.roles)
+    pub fn roles(&self) -> ClaimList<'_> {
+        self.lists().1
     }
 
     /// Whether the token grants `scope`.
@@ -118,12 +149,55 @@ impl Grants {
         self.roles().contains(role)
     }
 
-    pub(crate) fn from_lists(scopes: ClaimList, roles: ClaimList) -> Self {
-        if scopes.is_empty() && roles.is_empty() {
+    /// Bytes this value owns on the heap (0 without grants).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.inner.as_ref().map_or(0, |text| {
+            crate::claims::heap_chunk(2 * size_of::<usize>() + text.len())
+        })
+    }
+
+    fn lists(&self) -> (ClaimList<'_>, ClaimList<'_>) {
+        let Some(text) = self.inner.as_deref() else {
+            return Default::default();
+        };
+        let mut chars = text.chars();
+        let (Some(header), Some(roles)) = (chars.next(), chars.next()) else {
+            return Default::default();
+        };
+        let (scopes, roles) = (char_length(header), char_length(roles));
+        let items = chars.as_str();
+        // The scopes are the first `scopes` items; the roles the rest.
+        let mut rest = items;
+        for _ in 0..scopes {
+            rest = next_item(rest).map_or("", |(_, after)| after);
+        }
+        let split = items.len() - rest.len();
+        (
+            ClaimList {
+                items: items.get(..split).unwrap_or_default(),
+                len: scopes,
+            },
+            ClaimList {
+                items: rest,
+                len: roles,
+            },
+        )
+    }
+
+    pub(crate) fn from_lists(scopes: ListBuilder, roles: ListBuilder) -> Self {
+        if scopes.len == 0 && roles.len == 0 {
             return Self::default();
         }
+        let (Some(s), Some(r)) = (length_char(scopes.len), length_char(roles.len)) else {
+            return Self::default();
+        };
+        let mut text = String::with_capacity(8 + scopes.text.len() + roles.text.len());
+        text.push(s);
+        text.push(r);
+        text.push_str(&scopes.text);
+        text.push_str(&roles.text);
         Self {
-            inner: Some(Arc::new(GrantLists { scopes, roles })),
+            inner: Some(Arc::from(text)),
         }
     }
 }
@@ -131,8 +205,8 @@ impl Grants {
 impl fmt::Debug for Grants {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grants")
-            .field("scopes", self.scopes())
-            .field("roles", self.roles())
+            .field("scopes", &self.scopes())
+            .field("roles", &self.roles())
             .finish()
     }
 }
@@ -143,7 +217,7 @@ impl fmt::Debug for Grants {
 /// items) adds nothing, without failing the token: such claims were never
 /// read before and may carry something else in some deployments.
 pub(crate) struct ListSeed<'l> {
-    pub(crate) list: &'l mut ClaimList,
+    pub(crate) list: &'l mut ListBuilder,
     pub(crate) split: bool,
 }
 
@@ -283,18 +357,42 @@ mod tests {
     #[test]
     fn grants_are_send_sync_and_cheap_to_clone() {
         assert_send_sync::<Grants>();
-        assert_send_sync::<ClaimList>();
-        let mut scopes = ClaimList::default();
+        assert_send_sync::<ClaimList<'static>>();
+        let mut scopes = ListBuilder::default();
         scopes.push("a");
         scopes.push("");
         scopes.push("bc");
-        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "bc"]);
-        let grants = Grants::from_lists(scopes, ClaimList::default());
+        let mut roles = ListBuilder::default();
+        roles.push("Org Admin");
+        let grants = Grants::from_lists(scopes, roles);
+        assert_eq!(grants.scopes().iter().collect::<Vec<_>>(), ["a", "bc"]);
+        assert_eq!(grants.roles().iter().collect::<Vec<_>>(), ["Org Admin"]);
         let clone = grants.clone();
         assert!(matches!((&grants.inner, &clone.inner), (Some(a), Some(b)) if Arc::ptr_eq(a, b)));
         assert_eq!(
             format!("{grants:?}"),
-            r#"Grants { scopes: ["a", "bc"], roles: [] }"#
+            r#"Grants { scopes: ["a", "bc"], roles: ["Org Admin"] }"#
         );
+    }
+
+    #[test]
+    fn long_items_keep_their_bounds() {
+        // Lengths around the surrogate gap of `char` and beyond one byte.
+        let items: Vec<String> = [1, 127, 128, 0xD7FF, 0xD800, 0xE000, 70_000]
+            .iter()
+            .map(|&n| "x".repeat(n))
+            .collect();
+        let mut scopes = ListBuilder::default();
+        for item in &items {
+            scopes.push(item);
+        }
+        let mut roles = ListBuilder::default();
+        roles.push("r");
+        let grants = Grants::from_lists(scopes, roles);
+        let got: Vec<&str> = grants.scopes().iter().collect();
+        assert_eq!(got, items.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(grants.roles().iter().collect::<Vec<_>>(), ["r"]);
+        assert!(grants.has_role("r") && !grants.has_scope("r"));
+        assert!(grants.has_scope(&items[4]) && !grants.has_scope(&"x".repeat(2)));
     }
 }

@@ -84,7 +84,7 @@ mod tests {
     use crate::claims::{ClaimNames, parse_registered};
 
     fn grants(json: &str) -> Grants {
-        parse_registered(json.as_bytes(), &ClaimNames::default())
+        parse_registered(json.as_bytes(), &ClaimNames::default(), &Default::default())
             .unwrap()
             .1
             .grants

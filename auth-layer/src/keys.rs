@@ -36,7 +36,7 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// One verification key, pinned to the algorithms of its family.
 #[derive(Clone)]
 pub struct Key {
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
     /// The JWK this key was read from, to recognise it across refreshes.
     #[cfg_attr(
         not(feature = "jwks"),
@@ -189,7 +189,7 @@ impl Key {
                 .ok_or_else(|| jwk_err("its `alg` is not a signature algorithm of its key type"))?;
             key.algorithms = vec![alg];
         }
-        key.kid = common.key_id.clone();
+        key.kid = common.key_id.as_deref().map(Arc::from);
         Ok(key)
     }
 
@@ -205,7 +205,7 @@ impl Key {
     /// Names the key; tokens whose header carries this `kid` select it.
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
+        self.kid = Some(Arc::from(kid.into()));
         self
     }
 
@@ -224,6 +224,11 @@ impl Key {
     /// The key's `kid`, if named.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// The key's `kid`, shared with the tokens it verifies.
+    pub(crate) fn shared_kid(&self) -> Option<&Arc<str>> {
+        self.kid.as_ref()
     }
 
     /// The algorithms this key verifies.

@@ -44,7 +44,7 @@ use crate::verify::Verifier;
 ///     .unwrap();
 /// let svc = ServiceBuilder::new().layer(auth).service(service_fn(|req: Request<()>| async move {
 ///     let token = req.extensions().get::<VerifiedToken>().cloned();
-///     Ok::<_, std::convert::Infallible>(Response::new(format!("{:?}", token.map(|t| t.sub.clone()))))
+///     Ok::<_, std::convert::Infallible>(Response::new(format!("{:?}", token.map(|t| t.subject().map(str::to_owned)))))
 /// }));
 ///
 /// let res = svc.oneshot(Request::new(())).await.unwrap();

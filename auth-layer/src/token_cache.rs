@@ -1,13 +1,32 @@
 //! The verified-token cache: a token seen before skips the signature check.
 //!
 //! Signature verification dominates the cost of a request with asymmetric
-//! keys (about 20 µs for RS256, 50 µs for ES256 against a few µs for a whole
+//! keys (about 16 µs for RS256, 35 µs for ES256 against a few µs for a whole
 //! axum route). The cache keys entries by the SHA-256 of the token's bytes —
 //! a token that differs in any byte, one signature bit included, is a miss —
 //! and holds the verified token. An entry never outlives the token's `exp`
 //! (plus leeway) nor the configured maximum age, and is ignored once the key
 //! that verified it has left the key set. `exp`/`nbf` and revocation are
 //! still checked on every request, against the current clock.
+//!
+//! The table is a [`quick_cache`] weighted cache (S3-FIFO eviction, keys
+//! inline in a hash table per shard, reads under a shared lock). An entry's
+//! end of life is a Unix second on the verifier's clock, set when the token
+//! is verified and checked on each hit with the clock reading the `exp`/`nbf`
+//! checks use anyway: one clock read per hit, and tests that move a
+//! [`ManualClock`](crate::clock::ManualClock) expire entries too. An entry
+//! past its end of life that is never asked for again is not swept: it
+//! waits for eviction, within the memory budget like any other.
+//!
+//! Why the SHA-256 and not the token itself as key: both were measured
+//! (`BENCHMARKS.md`, 2026-11-23). The token as key saves the digest on a hit
+//! (HS256 hit 78 ns instead of 230, RS256 100 ns instead of 379: SHA-256
+//! costs about 0.5 ns per token byte) but keeps every token's bytes a second
+//! time: 762 bytes per entry with `DefaultClaims` instead of 458. A million
+//! tokens must fit in 400 MB, 400 bytes an entry, which a 300-byte token
+//! kept whole leaves no room for; the 32-byte digest does. The digest keeps
+//! the memory target within reach at a cost of 150 to 280 ns per hit. A
+//! digest collision would need a SHA-256 second preimage.
 //!
 //! ```
 //! use auth_layer::JwtAuth;
@@ -23,132 +42,90 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
 
-use moka::Expiry;
-use moka::sync::Cache;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::claims::VerifiedToken;
-use crate::keys::Key;
 
 /// The default memory budget of the verified-token cache.
 pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// The default longest time a verified token is kept.
-pub const DEFAULT_TOKEN_CACHE_MAX_AGE: Duration = Duration::from_secs(600);
+pub const DEFAULT_TOKEN_CACHE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Bytes an entry costs beyond the token's own length, as measured resident
-/// with `DefaultClaims` (the digest key, the entry, the `Arc`'d verified
-/// token and its claims, moka's bookkeeping): about 2 050 bytes for a
-/// 300-byte token (`BENCHMARKS.md`). Claims types with fewer allocations
-/// cost less, so the budget errs on the safe side.
-const ENTRY_OVERHEAD: u32 = 1750;
+/// Bytes an entry costs in the cache's own structures, beyond the verified
+/// token's allocations (which [`VerifiedToken`] counts itself): the slot of
+/// the key and the `Arc` in the table, the hash index, the slack of the
+/// tables' growth and the eviction policy's ghost entries, as measured
+/// resident (`BENCHMARKS.md`, "Memory of the verified-token cache").
+pub(crate) const ENTRY_OVERHEAD: u32 = 96;
+
+/// A cache entry's weight: what the verifier measured when it built the token.
+#[derive(Debug, Clone, Copy)]
+struct Weight;
+
+impl<C> Weighter<[u8; 32], VerifiedToken<C>> for Weight {
+    fn weight(&self, _key: &[u8; 32], token: &VerifiedToken<C>) -> u64 {
+        u64::from(token.cache_facts().weight.max(1))
+    }
+}
 
 pub(crate) struct TokenCache<C> {
-    cache: Cache<[u8; 32], Entry<C>>,
-}
-
-struct Entry<C> {
-    token: VerifiedToken<C>,
-    key: Weak<Key>,
-    /// How long the entry may live, from its insertion: until `exp` plus
-    /// leeway, at most the configured maximum age.
-    lifetime: Duration,
-    weight: u32,
-}
-
-impl<C> Clone for Entry<C> {
-    fn clone(&self) -> Self {
-        Self {
-            token: self.token.clone(),
-            key: self.key.clone(),
-            lifetime: self.lifetime,
-            weight: self.weight,
-        }
-    }
-}
-
-struct Lifetime;
-
-impl<C> Expiry<[u8; 32], Entry<C>> for Lifetime {
-    fn expire_after_create(
-        &self,
-        _key: &[u8; 32],
-        entry: &Entry<C>,
-        _now: Instant,
-    ) -> Option<Duration> {
-        Some(entry.lifetime)
-    }
+    cache: Cache<[u8; 32], VerifiedToken<C>, Weight>,
 }
 
 /// The cache key of a token: its SHA-256.
-pub(crate) fn digest(token: &str) -> [u8; 32] {
+fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The weight of a typical entry, to size the table's shards.
+const TYPICAL_WEIGHT: u64 = 512;
+
 impl<C: Send + Sync + 'static> TokenCache<C> {
     pub(crate) fn new(max_bytes: u64) -> Self {
-        let cache = Cache::builder()
-            .name("auth-verified-tokens")
-            .max_capacity(max_bytes)
-            .weigher(|_, entry: &Entry<C>| entry.weight)
-            .expire_after(Lifetime)
-            .build();
-        Self { cache }
+        let items = usize::try_from(max_bytes / TYPICAL_WEIGHT).unwrap_or(usize::MAX);
+        Self {
+            cache: Cache::with_weighter(items.max(1), max_bytes, Weight),
+        }
     }
 
-    /// The verified token for `digest`, if cached and its key is still trusted.
-    pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<VerifiedToken<C>> {
-        let entry = self.cache.get(digest)?;
-        if entry.key.strong_count() == 0 {
-            // The key left the key set: verify again (and fail) from now on.
-            self.cache.invalidate(digest);
+    /// The verified token for `token` if cached, still within its lifetime
+    /// at `now` (Unix seconds, the verifier's clock) and its key still trusted.
+    pub(crate) fn get(&self, token: &str, now: i64) -> Option<VerifiedToken<C>> {
+        let digest = digest(token);
+        let verified = self.cache.get(&digest)?;
+        let facts = verified.cache_facts();
+        if now >= facts.until || facts.key.strong_count() == 0 {
+            // Past its lifetime, or its key left the key set: verify again
+            // (and fail, for a removed key) from now on.
+            self.cache.remove(&digest);
             return None;
         }
-        Some(entry.token)
+        Some(verified)
     }
 
-    pub(crate) fn insert(
-        &self,
-        digest: [u8; 32],
-        token: VerifiedToken<C>,
-        key: &Arc<Key>,
-        token_len: usize,
-        lifetime: Duration,
-    ) {
-        if lifetime.is_zero() {
-            return;
+    /// Caches `verified` (the token `token`) if it has a lifetime left at `now`.
+    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken<C>, now: i64) {
+        if verified.cache_facts().until > now {
+            self.cache.insert(digest(token), verified);
         }
-        let weight = u32::try_from(token_len)
-            .unwrap_or(u32::MAX)
-            .saturating_add(ENTRY_OVERHEAD);
-        self.cache.insert(
-            digest,
-            Entry {
-                token,
-                key: Arc::downgrade(key),
-                lifetime,
-                weight,
-            },
-        );
     }
 
     pub(crate) fn entry_count(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        u64::try_from(self.cache.len()).unwrap_or(u64::MAX)
     }
 
     pub(crate) fn weighted_size(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.weighted_size()
+        self.cache.weight()
     }
 }
 
 impl<C> fmt::Debug for TokenCache<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("entries", &self.cache.entry_count())
+            .field("entries", &self.cache.len())
             .finish_non_exhaustive()
     }
 }

@@ -15,6 +15,7 @@
 //! assert_eq!(err.kind(), ErrorKind::Malformed);
 //! ```
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -27,13 +28,16 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::claims::{ClaimNames, DefaultClaims, RegisteredClaims, VerifiedToken, parse_registered};
+use crate::claims::{
+    CacheFacts, ClaimNames, DefaultClaims, Interner, RegisteredClaims, VerifiedToken, heap_chunk,
+    parse_registered,
+};
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::issuer::Scope;
-use crate::keys::{Key, parse_algorithm};
+use crate::keys::parse_algorithm;
 use crate::observe::metrics;
-use crate::token_cache::{self, TokenCache};
+use crate::token_cache::{ENTRY_OVERHEAD, TokenCache};
 
 /// A registered claim that can be required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,13 +76,13 @@ impl RequiredClaim {
 
     fn present_in(self, c: &RegisteredClaims) -> bool {
         match self {
-            Self::Exp => c.exp.is_some(),
-            Self::Nbf => c.nbf.is_some(),
-            Self::Iat => c.iat.is_some(),
-            Self::Iss => c.iss.is_some(),
-            Self::Sub => c.sub.is_some(),
-            Self::Aud => c.aud.is_some(),
-            Self::Jti => c.jti.is_some(),
+            Self::Exp => c.exp().is_some(),
+            Self::Nbf => c.nbf().is_some(),
+            Self::Iat => c.iat().is_some(),
+            Self::Iss => c.iss().is_some(),
+            Self::Sub => c.sub().is_some(),
+            Self::Aud => c.aud().is_some(),
+            Self::Jti => c.jti().is_some(),
         }
     }
 
@@ -119,6 +123,8 @@ pub struct Verifier<C = DefaultClaims> {
     clock: Arc<dyn Clock>,
     cache: Option<TokenCache<C>>,
     cache_max_age: Duration,
+    /// The configured issuers and audiences, shared with the tokens naming them.
+    interner: Interner,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -134,7 +140,7 @@ struct Header<'a> {
     crit: Option<IgnoredAny>,
 }
 
-impl<C: DeserializeOwned> Verifier<C> {
+impl<C: DeserializeOwned + 'static> Verifier<C> {
     pub(crate) fn new(
         scopes: Vec<Scope>,
         rules: Rules,
@@ -144,7 +150,22 @@ impl<C: DeserializeOwned> Verifier<C> {
     where
         C: Send + Sync + 'static,
     {
+        let interner = Interner::new(
+            rules
+                .issuers
+                .iter()
+                .map(String::as_str)
+                .chain(scopes.iter().filter_map(|s| s.issuer.as_deref())),
+            rules.audiences.iter().map(String::as_str).chain(
+                scopes
+                    .iter()
+                    .filter_map(|s| s.audiences.as_ref())
+                    .flatten()
+                    .map(String::as_str),
+            ),
+        );
         Self {
+            interner,
             scopes,
             rules,
             clock,
@@ -169,23 +190,18 @@ impl<C: DeserializeOwned> Verifier<C> {
             return Err(too_large());
         }
         let Some(cache) = &self.cache else {
-            return self.verify_full(token).map(|(verified, _)| verified);
+            return self.verify_full(token);
         };
-        let digest = token_cache::digest(token);
-        if let Some(verified) = cache.get(&digest) {
+        // One clock reading for the entry's lifetime and `exp`/`nbf`.
+        let now = self.clock.now();
+        if let Some(verified) = cache.get(token, now) {
             metrics::token_cache(true);
-            self.check_times(verified.registered())?;
+            self.check_times(verified.registered(), now)?;
             return Ok(verified);
         }
         metrics::token_cache(false);
-        let (verified, key) = self.verify_full(token)?;
-        cache.insert(
-            digest,
-            verified.clone(),
-            &key,
-            token.len(),
-            self.cache_lifetime(verified.registered()),
-        );
+        let verified = self.verify_full(token)?;
+        cache.insert(token, verified.clone(), now);
         Ok(verified)
     }
 
@@ -198,10 +214,10 @@ impl<C: DeserializeOwned> Verifier<C> {
         if token.len() > self.rules.max_token_bytes {
             return Err(too_large());
         }
-        self.verify_full(token).map(|(verified, _)| verified)
+        self.verify_full(token)
     }
 
-    fn verify_full(&self, token: &str) -> Result<(VerifiedToken<C>, Arc<Key>), AuthError> {
+    fn verify_full(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
         let (header_b64, payload_b64, signature_b64) = split(token)?;
         let signed = token
             .get(..header_b64.len() + 1 + payload_b64.len())
@@ -266,7 +282,7 @@ impl<C: DeserializeOwned> Verifier<C> {
             None => b64(payload_b64, "token payload is not base64url")?,
         };
         let (registered, session) =
-            parse_registered(&payload, &self.rules.claim_names).map_err(|e| {
+            parse_registered(&payload, &self.rules.claim_names, &self.interner).map_err(|e| {
                 AuthError::new(
                     ErrorKind::InvalidClaims,
                     "token claims are not a JSON object with valid registered claims",
@@ -274,7 +290,7 @@ impl<C: DeserializeOwned> Verifier<C> {
                 .with_source(e)
             })?;
 
-        if scope.issuer.is_some() && registered.iss != scope.issuer {
+        if scope.issuer.is_some() && registered.iss() != scope.issuer.as_deref() {
             return Err(AuthError::new(
                 ErrorKind::InvalidIssuer,
                 "token issuer is not trusted",
@@ -288,14 +304,37 @@ impl<C: DeserializeOwned> Verifier<C> {
             )
             .with_source(e)
         })?;
-        let verified = VerifiedToken::new(
-            claims,
-            registered,
-            session,
-            alg,
-            header.kid.map(Cow::into_owned),
-        );
-        Ok((verified, key))
+        // The header's `kid` is the key's (shared) unless the key has none.
+        let kid = header.kid.map(|kid| match key.shared_kid() {
+            Some(shared) if **shared == *kid => Arc::clone(shared),
+            _ => Arc::from(kid),
+        });
+        let claims_bytes = match (&claims as &dyn Any).downcast_ref::<DefaultClaims>() {
+            Some(default) => default.heap_bytes(),
+            None if size_of::<C>() == 0 => 0,
+            // Another claims type keeps at most the claims' text, in a few
+            // allocations: counted as the payload's size, to err on the
+            // safe side of the memory budget.
+            None => heap_chunk(payload.len()),
+        };
+        let weight = usize::try_from(ENTRY_OVERHEAD).unwrap_or(usize::MAX)
+            + VerifiedToken::<C>::own_bytes(&registered, &session)
+            + kid.as_ref().map_or(0, |k| {
+                if key.shared_kid().is_some_and(|s| Arc::ptr_eq(s, k)) {
+                    0
+                } else {
+                    heap_chunk(2 * size_of::<usize>() + k.len())
+                }
+            })
+            + claims_bytes;
+        let cache = CacheFacts {
+            key: Arc::downgrade(&key),
+            until: self.cache_until(&registered),
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
+        };
+        Ok(VerifiedToken::new(
+            claims, registered, session, alg, kid, cache,
+        ))
     }
 }
 
@@ -336,30 +375,26 @@ impl<C> Verifier<C> {
         }
     }
 
-    /// How long a verified token may stay cached: until `exp` plus leeway,
-    /// at most the configured maximum age.
-    fn cache_lifetime(&self, c: &RegisteredClaims) -> Duration {
-        let max_age = self.cache_max_age;
-        match c.exp {
-            None => max_age,
-            Some(exp) => {
-                let left = exp
-                    .saturating_add(self.rules.leeway)
-                    .saturating_sub(self.clock.now());
-                Duration::from_secs(u64::try_from(left).unwrap_or(0)).min(max_age)
-            }
+    /// Until when (Unix seconds, the verifier's clock) a verified token may
+    /// stay cached: `exp` plus leeway, at most the configured maximum age
+    /// from now.
+    fn cache_until(&self, c: &RegisteredClaims) -> i64 {
+        let max_age = i64::try_from(self.cache_max_age.as_secs()).unwrap_or(i64::MAX);
+        let oldest = self.clock.now().saturating_add(max_age);
+        match c.exp() {
+            None => oldest,
+            Some(exp) => exp.saturating_add(self.rules.leeway).min(oldest),
         }
     }
 
-    /// The checks that depend on the time: `exp` and `nbf` (run again on
-    /// every cache hit).
-    fn check_times(&self, c: &RegisteredClaims) -> Result<(), AuthError> {
-        let now = self.clock.now();
+    /// The checks that depend on the time: `exp` and `nbf` at `now` (run
+    /// again on every cache hit).
+    fn check_times(&self, c: &RegisteredClaims, now: i64) -> Result<(), AuthError> {
         let leeway = self.rules.leeway;
-        if c.exp.is_some_and(|exp| now > exp.saturating_add(leeway)) {
+        if c.exp().is_some_and(|exp| now > exp.saturating_add(leeway)) {
             return Err(AuthError::new(ErrorKind::Expired, "token expired"));
         }
-        if c.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+        if c.nbf().is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
             return Err(AuthError::new(
                 ErrorKind::NotYetValid,
                 "token is not valid yet",
@@ -385,24 +420,24 @@ impl<C> Verifier<C> {
         if let Some(missing) = self.rules.required.iter().find(|r| !r.present_in(c)) {
             return Err(missing.missing());
         }
-        self.check_times(c)?;
         let now = self.clock.now();
+        self.check_times(c, now)?;
         let leeway = self.rules.leeway;
-        if c.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        if c.iat().is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(AuthError::new(
                 ErrorKind::IssuedInFuture,
                 "token is issued in the future",
             ));
         }
         if !self.rules.issuers.is_empty() {
-            match &c.iss {
+            match c.iss() {
                 None => {
                     return Err(AuthError::new(
                         ErrorKind::InvalidIssuer,
                         "token has no issuer",
                     ));
                 }
-                Some(iss) if !self.rules.issuers.contains(iss) => {
+                Some(iss) if !self.rules.issuers.iter().any(|i| i == iss) => {
                     return Err(AuthError::new(
                         ErrorKind::InvalidIssuer,
                         "token issuer is not accepted",
@@ -412,7 +447,7 @@ impl<C> Verifier<C> {
             }
         }
         let audiences = scope.audiences.as_ref().unwrap_or(&self.rules.audiences);
-        match (&c.aud, audiences.is_empty()) {
+        match (c.aud(), audiences.is_empty()) {
             (None, false) => Err(AuthError::new(
                 ErrorKind::InvalidAudience,
                 "token has no audience",

@@ -128,7 +128,7 @@ async fn lifetimes_follow_the_policy() {
             .verify(pair.access_token().as_str())
             .unwrap();
         let registered = verified.registered();
-        let (iat, exp) = (registered.iat.unwrap(), registered.exp.unwrap());
+        let (iat, exp) = (registered.iat().unwrap(), registered.exp().unwrap());
         assert_eq!(exp - iat, i64::try_from(lifetime).unwrap(), "{name}");
         // The refreshed token keeps the session's claims, so the same lifetime.
         let next = h.rotate(&pair).await;

@@ -162,3 +162,67 @@ fn a_zero_budget_is_refused_with_the_fix() {
         .unwrap_err();
     assert!(err.to_string().contains("disable_token_cache()"), "{err}");
 }
+
+#[test]
+fn an_entry_ends_at_its_maximum_age_on_the_verifiers_clock() {
+    let clock = ManualClock::new(NOW);
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(clock.clone())
+        .token_cache_max_age(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let t = token(json!({"sub": "a", "exp": NOW + 3600}));
+    let first = auth.verifier().verify(&t).unwrap();
+    // A hit hands out the cached token itself.
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), hit.claims()));
+    clock.advance(59);
+    let still = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), still.claims()));
+    clock.advance(1); // the maximum age, by the verifier's clock
+    let again = auth.verifier().verify(&t).unwrap();
+    assert!(
+        !std::ptr::eq(first.claims(), again.claims()),
+        "verified again"
+    );
+    assert_eq!(auth.verifier().cached_tokens(), 1);
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(
+        std::ptr::eq(again.claims(), hit.claims()),
+        "and cached again"
+    );
+}
+
+#[test]
+fn an_entry_ends_at_exp_plus_leeway_and_is_not_cached_after() {
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "a", "exp": NOW + 10}));
+    let first = auth.verifier().verify(&t).unwrap();
+    clock.advance(69); // exp + leeway - 1: still valid, still cached
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), hit.claims()));
+    clock.advance(1); // exp + leeway: valid for this second, no longer cached
+    assert!(auth.verifier().verify(&t).is_ok());
+    assert_eq!(auth.verifier().cached_tokens(), 0);
+}
+
+#[test]
+fn the_budget_counts_what_an_entry_costs() {
+    let auth = auth(&ManualClock::new(NOW));
+    for i in 0..100 {
+        let t = token(json!({
+            "iss": "https://issuer.example", "sub": format!("user-{i:010}"),
+            "exp": NOW + 600, "jti": format!("{i:016x}"), "ver": 0, "scope": "orders:read",
+        }));
+        assert!(auth.verifier().verify(&t).is_ok());
+    }
+    let per_entry = auth.verifier().cached_bytes() / auth.verifier().cached_tokens();
+    // An entry with `DefaultClaims`: the table's slot, the shared token and
+    // its few allocations (`BENCHMARKS.md`: about 400 bytes resident).
+    assert!(
+        (300..600).contains(&per_entry),
+        "{per_entry} bytes per entry"
+    );
+}

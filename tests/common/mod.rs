@@ -231,7 +231,7 @@ pub(crate) async fn whoami(claims: Claims) -> Json<Value> {
         "sub": token.subject(),
         "alg": algorithm_name(token.algorithm()),
         "kid": token.key_id(),
-        "claims": *claims,
+        "claims": token.all_claims(),
     }))
 }
 

@@ -22,7 +22,7 @@
 //! use auth_layer::JwtAuth;
 //!
 //! async fn me(claims: Claims) -> String {
-//!     format!("hello {}", claims.sub.as_deref().unwrap_or("anonymous"))
+//!     format!("hello {}", claims.subject().unwrap_or("anonymous"))
 //! }
 //!
 //! # #[actix_web::main]

@@ -138,17 +138,17 @@ impl<'a> AuditEvent<'a> {
 
     /// The verified token's `sub`.
     pub fn subject(&self) -> Option<&'a str> {
-        self.registered.and_then(|r| r.sub.as_deref())
+        self.registered.and_then(|r| r.sub())
     }
 
     /// The verified token's `jti`.
     pub fn token_id(&self) -> Option<&'a str> {
-        self.registered.and_then(|r| r.jti.as_deref())
+        self.registered.and_then(|r| r.jti())
     }
 
     /// The verified token's `iss`.
     pub fn issuer(&self) -> Option<&'a str> {
-        self.registered.and_then(|r| r.iss.as_deref())
+        self.registered.and_then(|r| r.iss())
     }
 
     /// The verified token's session id (the `sid` claim, or the one
@@ -217,8 +217,8 @@ impl Observer {
             tracing::debug!(
                 target: "auth_layer",
                 outcome = "allowed",
-                sub = registered.sub.as_deref(),
-                jti = registered.jti.as_deref(),
+                sub = registered.sub(),
+                jti = registered.jti(),
                 "request authenticated"
             );
         } else {
@@ -243,8 +243,8 @@ impl Observer {
                 outcome = "rejected",
                 reason,
                 status,
-                sub = registered.sub.as_deref(),
-                jti = registered.jti.as_deref(),
+                sub = registered.sub(),
+                jti = registered.jti(),
                 "request rejected: {error}"
             ),
             _ => tracing::debug!(

@@ -208,7 +208,7 @@ pub async fn rotation(h: &Harness) {
         .unwrap();
     assert_eq!(verified.subject(), Some(sub.as_str()));
     assert_eq!(verified.session_id(), Some(first.session_id()));
-    assert_eq!(verified.claims().extra.get("tenant"), Some(&json!("t1")));
+    assert_eq!(verified.claims().get("tenant"), Some(json!("t1")));
     assert!(verified.has_role("reader"));
     let third = h.rotate(&second).await;
     assert!(h.passes(&third).await);
