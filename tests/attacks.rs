@@ -1251,6 +1251,10 @@ async fn every_attack_gets_its_one_expected_answer_and_none_a_server_error() {
         attacks.len(),
         failures.join("\n")
     );
+    // The matrix, row by row, for the record (`-- --nocapture`).
+    for attack in &attacks {
+        eprintln!("attack row: {} -> {:?}", attack.name, attack.expect);
+    }
 
     // The rejections in detail (challenge and body agree), for one row of
     // each code.

@@ -198,7 +198,6 @@ impl<C, R> JwtAuth<C, R> {
     {
         let shared = &*self.shared;
         let observer = &shared.observer;
-        let started = metrics::timer();
         let token = match source::find(&shared.sources, headers, uri) {
             Ok(Some(token)) => shared.verifier.verify(token),
             Ok(None) if shared.optional => {
@@ -208,9 +207,6 @@ impl<C, R> JwtAuth<C, R> {
             Ok(None) => Err(AuthError::missing()),
             Err(e) => Err(e),
         };
-        if let Some(started) = started {
-            metrics::verify_duration(started.elapsed());
-        }
         let token = match token {
             Ok(token) => token,
             Err(e) => {

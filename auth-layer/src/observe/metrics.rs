@@ -6,7 +6,7 @@
 //! | name | kind | labels |
 //! |---|---|---|
 //! | `auth_requests_total` | counter | `outcome` (`allowed`, `anonymous`, `rejected`), `reason` (the [`ErrorKind::code`], on rejections) |
-//! | `auth_verify_duration_seconds` | histogram | — (token lookup and verification, verified-token cache included) |
+//! | `auth_verify_duration_seconds` | histogram | — (a full verification: a verified-token cache miss, or every token with the cache off) |
 //! | `auth_token_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `auth_revocation_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `auth_store_duration_seconds` | histogram | `store` (`revocation`, `session`), `op` |
@@ -57,7 +57,8 @@ use crate::error::ErrorKind;
 
 /// Requests by outcome and reason.
 pub const REQUESTS: &str = "auth_requests_total";
-/// Time to find and verify a request's token (a cache hit included).
+/// Time of a full verification (signature and claims): a verified-token
+/// cache miss, or every token with the cache off.
 pub const VERIFY_DURATION: &str = "auth_verify_duration_seconds";
 /// Verified-token cache lookups by result.
 pub const TOKEN_CACHE: &str = "auth_token_cache_total";
@@ -116,7 +117,7 @@ pub fn describe() {
     metrics::describe_histogram!(
         VERIFY_DURATION,
         Unit::Seconds,
-        "Time to find and verify a request's token, verified-token cache hits included."
+        "Time of a full token verification (signature and claims): verified-token cache misses, or every token with the cache off."
     );
     metrics::describe_counter!(
         TOKEN_CACHE,

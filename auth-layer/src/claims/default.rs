@@ -1,0 +1,136 @@
+//! [`DefaultClaims`]: the claims besides the registered ones, as compact JSON text.
+
+use super::*;
+
+/// The default claims type: every claim besides the registered ones (which
+/// are on the [`VerifiedToken`]: [`registered`](VerifiedToken::registered),
+/// [`subject`](VerifiedToken::subject)), kept as compact JSON text and read
+/// on demand. [`VerifiedToken::all_claims`] gives them all together.
+///
+/// ```
+/// use auth_layer::DefaultClaims;
+/// use serde_json::json;
+///
+/// let claims: DefaultClaims =
+///     serde_json::from_str(r#"{"sub":"a","tenant":{"id":7},"ver":2}"#).unwrap();
+/// assert_eq!(claims.get("tenant"), Some(json!({"id": 7})));
+/// assert_eq!(claims.get_as::<u64>("ver"), Some(2));
+/// assert_eq!(claims.to_map().len(), 2);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct DefaultClaims {
+    /// A JSON object, or nothing (no allocation) for `{}`.
+    json: Box<str>,
+}
+
+impl DefaultClaims {
+    /// The claim `name`, parsed; `None` when absent.
+    pub fn get(&self, name: &str) -> Option<serde_json::Value> {
+        self.get_as(name)
+    }
+
+    /// The claim `name` as `T`; `None` when absent or of another shape.
+    pub fn get_as<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        struct Find<'n, T>(&'n str, PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for Find<'_, T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if found.is_none() && key.0 == self.0 {
+                        found = Some(map.next_value::<T>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(found)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(self.object());
+        de.deserialize_map(Find(name, PhantomData)).ok().flatten()
+    }
+
+    /// Whether the token carries a claim `name` (besides the registered ones).
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_as::<IgnoredAny>(name).is_some()
+    }
+
+    /// Whether the token carries no claims besides the registered ones.
+    pub fn is_empty(&self) -> bool {
+        self.json.is_empty()
+    }
+
+    /// Every claim besides the registered ones, as a JSON map.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(self.object()).unwrap_or_default()
+    }
+
+    /// Every claim besides the registered ones, as JSON object text.
+    pub fn as_json(&self) -> &str {
+        self.object()
+    }
+
+    fn object(&self) -> &str {
+        if self.json.is_empty() {
+            "{}"
+        } else {
+            &self.json
+        }
+    }
+
+    /// Bytes these claims own on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        heap_chunk(self.json.len())
+    }
+}
+
+impl fmt::Debug for DefaultClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DefaultClaims")
+            .field(&self.to_map())
+            .finish()
+    }
+}
+
+impl Serialize for DefaultClaims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DefaultClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Others;
+        impl<'de> Visitor<'de> for Others {
+            type Value = DefaultClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if REGISTERED.contains(&&*key.0) {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    let value = map.next_value::<serde_json::Value>()?;
+                    out.push(if out.is_empty() { b'{' } else { b',' });
+                    serde_json::to_writer(&mut out, &*key.0).map_err(A::Error::custom)?;
+                    out.push(b':');
+                    serde_json::to_writer(&mut out, &value).map_err(A::Error::custom)?;
+                }
+                if !out.is_empty() {
+                    out.push(b'}');
+                }
+                let json = String::from_utf8(out).map_err(A::Error::custom)?;
+                Ok(DefaultClaims {
+                    json: json.into_boxed_str(),
+                })
+            }
+        }
+        d.deserialize_map(Others)
+    }
+}
