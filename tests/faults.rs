@@ -11,7 +11,8 @@
 //! - a JWKS endpoint down for several refresh intervals: the cached keys
 //!   keep verifying tokens;
 //! - a store that answers slowly: within the store timeout requests pass,
-//!   beyond it they get 503 after the timeout, not after the store.
+//!   beyond it they get 503 by the timeout, never after the store (after
+//!   the first timeout, misses are answered at once for the `Retry-After`).
 //!
 //! Each test prints a one-line report. Redis and PostgreSQL come from
 //! `AUTH_TEST_REDIS_URL` and `AUTH_TEST_DATABASE_URL`; a test whose service
