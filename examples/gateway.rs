@@ -354,13 +354,8 @@ async fn main() -> std::process::ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr = common::listen_address();
-    let listener = match TcpListener::bind(&addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("AUTH_LISTEN: cannot listen on {addr}: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(listener) = common::bind().await else {
+        return ExitCode::from(2);
     };
     match listener.local_addr() {
         Ok(local) => println!(

@@ -90,34 +90,28 @@ async fn main() -> ExitCode {
     auth_layer::observe::metrics::describe();
     tokio::spawn(upkeep(metrics.clone()));
 
-    let auth = match common::builder::<DefaultClaims>().await {
-        Ok(builder) => builder
-            .audit(audit)
-            .client_addr(|_headers, extensions| {
-                extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|info| info.0.ip())
-            })
-            .build(),
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let auth = match auth {
+    let configured = common::builder::<DefaultClaims>()
+        .await
+        .and_then(|builder| {
+            builder
+                .audit(audit)
+                .client_addr(|_headers, extensions| {
+                    extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|info| info.0.ip())
+                })
+                .build()
+                .map_err(|e| e.to_string())
+        });
+    let auth = match configured {
         Ok(auth) => auth.json_errors(),
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);
         }
     };
-    let addr = common::listen_address();
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("AUTH_LISTEN: cannot listen on {addr}: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(listener) = common::bind().await else {
+        return ExitCode::from(2);
     };
     let app = Router::new()
         .route("/protected", get(protected).layer(auth))

@@ -48,13 +48,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr = common::listen_address();
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("AUTH_LISTEN: cannot listen on {addr}: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(listener) = common::bind().await else {
+        return ExitCode::from(2);
     };
     let app = Router::new()
         .route("/protected", get(protected))

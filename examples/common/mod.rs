@@ -5,6 +5,20 @@
 use auth_layer::{AuthConfig, JwtAuth, JwtAuthBuilder};
 use serde::de::DeserializeOwned;
 
+/// A listener on [`listen_address`]; `None` (the reason printed) when the
+/// address cannot be bound.
+#[allow(dead_code, reason = "the actix and gRPC examples bind their own way")]
+pub(crate) async fn bind() -> Option<tokio::net::TcpListener> {
+    let addr = listen_address();
+    match tokio::net::TcpListener::bind(&addr).await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            eprintln!("AUTH_LISTEN: cannot listen on {addr}: {e}");
+            None
+        }
+    }
+}
+
 /// The address to listen on: `AUTH_LISTEN`, default `127.0.0.1:3000`.
 pub(crate) fn listen_address() -> String {
     std::env::var("AUTH_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
