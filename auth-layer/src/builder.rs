@@ -376,8 +376,9 @@ impl<C> JwtAuthBuilder<C> {
     }
 
     /// The memory budget of the verified-token cache, in bytes (default
-    /// 64 MiB; an entry costs about its token's length plus 1.7 KiB, so the
-    /// default holds about 30 000 tokens).
+    /// 64 MiB; an entry costs about 450 bytes with `DefaultClaims` and a
+    /// typical access token, so the default holds about 145 000 tokens;
+    /// the weigher counts each entry's own allocations).
     /// See [`Verifier::verify`].
     #[must_use]
     pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
