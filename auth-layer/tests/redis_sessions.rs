@@ -10,8 +10,6 @@
 
 mod session_common;
 
-use std::time::Duration;
-
 use auth_layer::clock::Clock;
 use auth_layer::revocation::RedisStore;
 use auth_layer::session::{EndReason, RedisSessionStore, SessionsBuilder, TokenHash};
@@ -35,10 +33,6 @@ async fn stores(url: &str) -> (RedisSessionStore, RedisStore) {
     (sessions, revocation)
 }
 
-async fn harness(test: &str) -> Option<Harness> {
-    harness_with(test, |b| b).await
-}
-
 async fn harness_with(
     test: &str,
     configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder,
@@ -48,100 +42,7 @@ async fn harness_with(
     Some(Harness::with(sessions, revocation, configure))
 }
 
-#[tokio::test]
-async fn rotation() {
-    let Some(h) = harness("rotation").await else {
-        return;
-    };
-    session_common::rotation(&h).await;
-}
-
-#[tokio::test]
-async fn reuse_revokes_the_family() {
-    let Some(h) = harness("reuse_revokes_the_family").await else {
-        return;
-    };
-    session_common::reuse_revokes_the_family(&h).await;
-}
-
-#[tokio::test]
-async fn grace_window() {
-    let grace = |b: SessionsBuilder| b.danger_reuse_grace(Duration::from_secs(5));
-    let Some(h) = harness_with("grace_window", grace).await else {
-        return;
-    };
-    session_common::grace_window(&h).await;
-}
-
-#[tokio::test]
-async fn absolute_and_idle_limits() {
-    let Some(h) = harness("absolute_and_idle_limits").await else {
-        return;
-    };
-    session_common::absolute_and_idle_limits(&h).await;
-}
-
-#[tokio::test]
-async fn version_bump_blocks_refresh() {
-    let Some(h) = harness("version_bump_blocks_refresh").await else {
-        return;
-    };
-    session_common::version_bump_blocks_refresh(&h).await;
-}
-
-#[tokio::test]
-async fn reauth_required() {
-    let Some(h) = harness("reauth_required").await else {
-        return;
-    };
-    session_common::reauth_required(&h).await;
-}
-
-#[tokio::test]
-async fn logout_one_and_everywhere() {
-    let Some(h) = harness("logout_one_and_everywhere").await else {
-        return;
-    };
-    session_common::logout_one_and_everywhere(&h).await;
-}
-
-#[tokio::test]
-async fn garbage_changes_nothing() {
-    let Some(h) = harness("garbage_changes_nothing").await else {
-        return;
-    };
-    session_common::garbage_changes_nothing(&h).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_refreshes_one_wins_the_rest_are_reuse() {
-    let Some(h) = harness("fifty_concurrent_refreshes_one_wins_the_rest_are_reuse").await else {
-        return;
-    };
-    session_common::concurrent_refreshes(&h, 50, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_refreshes_in_the_grace_window_are_duplicates() {
-    let grace = |b: SessionsBuilder| b.danger_reuse_grace(Duration::from_secs(5));
-    let Some(h) = harness_with(
-        "fifty_concurrent_refreshes_in_the_grace_window_are_duplicates",
-        grace,
-    )
-    .await
-    else {
-        return;
-    };
-    session_common::concurrent_refreshes(&h, 50, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refresh_throughput() {
-    let Some(h) = harness("refresh_throughput").await else {
-        return;
-    };
-    session_common::throughput(&h, "redis", 16, 50).await;
-}
+session_common::backend_scenarios!("redis");
 
 /// The keys are where the storage contract says, hold what it says, expire
 /// a day after the session, and never hold a token.

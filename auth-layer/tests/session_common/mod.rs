@@ -534,3 +534,107 @@ pub async fn throughput(h: &Harness, backend: &str, sessions: usize, rounds: usi
         total as f64 / elapsed.as_secs_f64()
     );
 }
+
+/// The scenarios above as `#[tokio::test]`s of a backend's test file, which
+/// defines `harness_with(test, configure) -> Option<Harness>` (`None`, with
+/// a printed line, when its service is not configured).
+#[allow(
+    unused_macros,
+    reason = "the memory backend's file runs the scenarios itself"
+)]
+macro_rules! backend_scenarios {
+    ($backend:literal) => {
+        async fn harness(test: &str) -> Option<$crate::session_common::Harness> {
+            harness_with(test, |b| b).await
+        }
+
+        /// A five-second reuse grace window.
+        fn grace(b: auth_layer::session::SessionsBuilder) -> auth_layer::session::SessionsBuilder {
+            b.danger_reuse_grace(std::time::Duration::from_secs(5))
+        }
+
+        #[tokio::test]
+        async fn rotation() {
+            if let Some(h) = harness("rotation").await {
+                $crate::session_common::rotation(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn reuse_revokes_the_family() {
+            if let Some(h) = harness("reuse_revokes_the_family").await {
+                $crate::session_common::reuse_revokes_the_family(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn grace_window() {
+            if let Some(h) = harness_with("grace_window", grace).await {
+                $crate::session_common::grace_window(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn absolute_and_idle_limits() {
+            if let Some(h) = harness("absolute_and_idle_limits").await {
+                $crate::session_common::absolute_and_idle_limits(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn version_bump_blocks_refresh() {
+            if let Some(h) = harness("version_bump_blocks_refresh").await {
+                $crate::session_common::version_bump_blocks_refresh(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn reauth_required() {
+            if let Some(h) = harness("reauth_required").await {
+                $crate::session_common::reauth_required(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn logout_one_and_everywhere() {
+            if let Some(h) = harness("logout_one_and_everywhere").await {
+                $crate::session_common::logout_one_and_everywhere(&h).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn garbage_changes_nothing() {
+            if let Some(h) = harness("garbage_changes_nothing").await {
+                $crate::session_common::garbage_changes_nothing(&h).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn fifty_concurrent_refreshes_one_wins_the_rest_are_reuse() {
+            let test = "fifty_concurrent_refreshes_one_wins_the_rest_are_reuse";
+            if let Some(h) = harness(test).await {
+                $crate::session_common::concurrent_refreshes(&h, 50, false).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn fifty_concurrent_refreshes_in_the_grace_window_are_duplicates() {
+            let test = "fifty_concurrent_refreshes_in_the_grace_window_are_duplicates";
+            if let Some(h) = harness_with(test, grace).await {
+                $crate::session_common::concurrent_refreshes(&h, 50, true).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn refresh_throughput() {
+            if let Some(h) = harness("refresh_throughput").await {
+                $crate::session_common::throughput(&h, $backend, 16, 50).await;
+            }
+        }
+    };
+}
+#[allow(
+    unused_imports,
+    reason = "the memory backend's file runs the scenarios itself"
+)]
+pub(crate) use backend_scenarios;
