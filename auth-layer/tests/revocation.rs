@@ -175,6 +175,11 @@ async fn store_down_is_503_with_retry_after_and_recovers_by_itself() {
         assert_eq!(res.headers()["retry-after"], "1");
         assert!(!res.headers().contains_key("www-authenticate"));
     }
+    assert_eq!(
+        store.queries(),
+        3,
+        "a store that answers with an error is asked again: only timeouts hold misses back"
+    );
     store.set_down(false);
     assert_eq!(
         send(&auth, &t).await.status(),
@@ -199,6 +204,51 @@ async fn a_slow_store_is_cut_off_at_the_timeout() {
         .await
         .expect("the request completes instead of hanging");
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// After a timeout, other misses do not each wait for the timeout: they are
+/// answered 503 at once, without asking the store, until the `Retry-After`
+/// has passed; then one request asks the store again.
+#[tokio::test]
+async fn after_a_timeout_misses_are_answered_at_once_until_the_retry_after() {
+    let store = TestStore {
+        delay: Some(Duration::from_secs(30)),
+        ..TestStore::default()
+    };
+    let cache = RevocationCache::builder(store.clone())
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let retry_after = cache.retry_after();
+    let auth = layer(cache);
+    let request = |name: &str| token(json!({"sub": unique(name), "exp": now() + 300}));
+
+    let started = std::time::Instant::now();
+    assert_eq!(send(&auth, &request("jill")).await.status(), 503);
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "the first waits the timeout"
+    );
+    for name in ["kate", "liam", "mona"] {
+        let started = std::time::Instant::now();
+        let res = send(&auth, &request(name)).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(kind(&res), Some(ErrorKind::StoreUnavailable));
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "{name} waited {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(store.queries(), 1, "the store is not asked while held back");
+
+    tokio::time::sleep(retry_after + Duration::from_millis(100)).await;
+    assert_eq!(send(&auth, &request("nina")).await.status(), 503);
+    assert_eq!(
+        store.queries(),
+        2,
+        "after the Retry-After, one request asks again"
+    );
 }
 
 #[tokio::test]
