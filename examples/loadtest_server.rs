@@ -26,7 +26,8 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use auth_layer::revocation::{MemoryStore, RevocationCache};
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::MemoryStore;
 use auth_layer::{Algorithm, JwtAuth, JwtAuthBuilder};
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
 use axum::{Router, routing::get};
@@ -35,12 +36,12 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 const SECRET: &[u8] = b"load-test-secret-of-at-least-32-bytes!";
 const ISSUER: &str = "https://issuer.example";
 const AUDIENCE: &str = "orders-api";
-const RSA_PRIVATE: &str = include_str!("../auth-layer/benches/keys/rsa_private.pem");
-const RSA_PUBLIC: &str = include_str!("../auth-layer/benches/keys/rsa_public.pem");
-const EC_PRIVATE: &str = include_str!("../auth-layer/benches/keys/ec_p256_private.pem");
-const EC_PUBLIC: &str = include_str!("../auth-layer/benches/keys/ec_p256_public.pem");
-const ED_PRIVATE: &str = include_str!("../auth-layer/benches/keys/ed25519_private.pem");
-const ED_PUBLIC: &str = include_str!("../auth-layer/benches/keys/ed25519_public.pem");
+const RSA_PRIVATE: &str = include_str!("../tests/keys/rsa_private.pem");
+const RSA_PUBLIC: &str = include_str!("../tests/keys/rsa_public.pem");
+const EC_PRIVATE: &str = include_str!("../tests/keys/ec_p256_private.pem");
+const EC_PUBLIC: &str = include_str!("../tests/keys/ec_p256_public.pem");
+const ED_PRIVATE: &str = include_str!("../tests/keys/ed25519_private.pem");
+const ED_PUBLIC: &str = include_str!("../tests/keys/ed25519_public.pem");
 
 /// The route, bare and behind the layer.
 async fn ok() -> &'static str {
@@ -139,7 +140,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "none" => None,
         "memory" => Some(RevocationCache::builder(MemoryStore::new())),
         url if url.starts_with("redis://") => Some(RevocationCache::builder(
-            auth_layer::revocation::connect(url).await?,
+            auth_layer::store::connect(url).await?,
         )),
         other => {
             return Err(

@@ -28,7 +28,8 @@
 //! | `AUTH_ACCESS_TTL_SECS` | 900 (15 minutes) |
 //! | `AUTH_IDLE_TIMEOUT_SECS` | 86400 (24 hours) |
 //! | `AUTH_SESSION_TTL_SECS` | 604800 (7 days) |
-//! | `AUTH_STORE_URL` | `memory:`; or `redis://…`, `postgres://…` for sessions and revocation |
+//! | `AUTH_STORE_URL` | `memory:`; or `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) for sessions and revocation: one store serves both |
+//! | `AUTH_STORE_CA_FILE` | none: the public roots; or a PEM file of the CA a TLS store's certificate is checked against |
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,6 +41,7 @@ use auth_layer::revocation::RevocationCache;
 use auth_layer::session::{
     LifetimePolicy, Refreshed, SessionError, SessionErrorKind, Sessions, SigningKey, TokenIssuer,
 };
+use auth_layer::store::StoreOptions;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) idle_timeout: Duration,
     pub(crate) session_ttl: Duration,
     pub(crate) store_url: String,
+    /// The CA certificates (PEM file) a TLS store is checked against.
+    pub(crate) store_ca_file: Option<String>,
     /// Username → password. A real service checks a password hash.
     pub(crate) users: HashMap<String, String>,
     /// `None`: the system clock. The demo and the tests move a manual one.
@@ -81,6 +85,7 @@ impl Settings {
             idle_timeout: Duration::from_secs(24 * 60 * 60),
             session_ttl: Duration::from_secs(7 * 24 * 60 * 60),
             store_url: "memory:".to_owned(),
+            store_ca_file: None,
             users: HashMap::from([("alice".to_owned(), "alice-password".to_owned())]),
             clock: None,
         }
@@ -117,6 +122,7 @@ impl Settings {
             idle_timeout: secs("AUTH_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
             session_ttl: secs("AUTH_SESSION_TTL_SECS", defaults.session_ttl)?,
             store_url: var("AUTH_STORE_URL").unwrap_or(defaults.store_url.clone()),
+            store_ca_file: var("AUTH_STORE_CA_FILE"),
             ..defaults
         })
     }
@@ -140,13 +146,16 @@ struct AppState {
     users: HashMap<String, String>,
 }
 
-/// Builds the app: stores from `AUTH_STORE_URL`, the issuer and the layer
-/// sharing one secret, one revocation cache and one clock.
+/// Builds the app: one store from `AUTH_STORE_URL` for sessions and
+/// revocation, the issuer and the layer sharing one secret, one revocation
+/// cache and one clock.
 pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
-    let revocation =
-        RevocationCache::builder(auth_layer::revocation::connect(&settings.store_url).await?)
-            .build()?;
-    let store = auth_layer::session::connect(&settings.store_url).await?;
+    let mut options = StoreOptions::new(&settings.store_url);
+    if let Some(ca) = &settings.store_ca_file {
+        options = options.ca_file(ca);
+    }
+    let store = options.connect().await?;
+    let revocation = RevocationCache::builder(store.clone()).build()?;
     let mut issuer = TokenIssuer::builder(SigningKey::hmac(&settings.secret)?)
         .issuer(ISSUER)
         .audience(AUDIENCE)

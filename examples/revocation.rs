@@ -20,7 +20,7 @@ const SECRET: &str = "revocation-example-secret-of-32-bytes!";
 
 /// One instance: its own store connection, its own cache, its own server.
 async fn instance(url: &str) -> Result<(String, RevocationCache), Box<dyn std::error::Error>> {
-    let store = auth_layer::revocation::connect(url).await?;
+    let store = auth_layer::store::connect(url).await?;
     let revocation = RevocationCache::builder(store)
         .ttl(Duration::from_secs(60))
         .build()?;

@@ -9,18 +9,15 @@
     reason = "test code: a failed step fails the test"
 )]
 
-#[path = "common/actix.rs"]
-mod actix;
-mod common;
-#[path = "common/matrix.rs"]
-mod matrix;
+use auth_tests as common;
+use auth_tests::matrix;
 
-use actix::actix_server;
 use actix_web::{App, HttpResponse, web};
 use auth_extract::actix::JwtAuthMiddleware;
 use auth_extract::{Claims, Require, RoleName, ScopeName, WithRole, WithScope};
 use auth_layer::observe::Outcome;
 use auth_layer::{DefaultClaims, JsonResponder, JwtAuth};
+use auth_tests::actix_server;
 use axum::Router;
 use axum::routing::get;
 use common::{SECRET, TestServer, claims, claims_with, hs256, serve_router, whoami};

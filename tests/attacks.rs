@@ -22,9 +22,8 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
-#[path = "common/idp.rs"]
-mod idp;
+use auth_tests as common;
+use auth_tests::idp;
 
 use auth_layer::{Algorithm, ErrorKind, JwtAuth, Key, TokenSource};
 use base64::Engine as _;

@@ -1,7 +1,7 @@
 //! The layer among other layers and routes: back-pressure, optional mode,
 //! per-route layers, handlers without a layer, plain tower services.
 
-mod common;
+use auth_tests as common;
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -16,7 +16,7 @@
 //!
 //! Each test prints a one-line report. Redis and PostgreSQL come from
 //! `AUTH_TEST_REDIS_URL` and `AUTH_TEST_DATABASE_URL`; a test whose service
-//! is not set is skipped with a printed line. The tests measure latencies
+//! is not configured shows as ignored. The tests measure latencies
 //! and recovery times, so they run one at a time.
 
 #![allow(
@@ -27,35 +27,30 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
-#[path = "common/idp.rs"]
-mod idp;
-#[path = "common/proxy.rs"]
-mod proxy;
+use auth_tests as common;
+use auth_tests::idp;
+use auth_tests::proxy;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth_layer::JwtAuth;
 use auth_layer::jwks::KeySource;
-use auth_layer::revocation::{PostgresStore, RedisStore, RevocationCache, RevocationStore};
+use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_tests::proxy::{postgres_via_proxy, redis_via_proxy};
+use auth_tests::services::{database_url, redis_url, unique};
 use common::{SECRET, TestServer, build, claims, hs256, key_file, mint_with, serve};
 use idp::idp;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use proxy::{Mode, Proxy};
 use serde_json::{Value, json};
-use sqlx::postgres::PgConnectOptions;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing_subscriber::layer::SubscriberExt as _;
-
-const REDIS: &str = "AUTH_TEST_REDIS_URL";
-const POSTGRES: &str = "AUTH_TEST_DATABASE_URL";
 
 /// One test at a time: they measure latencies and recovery times.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -66,25 +61,6 @@ const REQUEST_BOUND: Duration = Duration::from_secs(5);
 const CLIENTS: usize = 16;
 /// Revocation cache TTL of the store tests.
 const TTL: Duration = Duration::from_millis(200);
-
-/// The URL in `var`, or `None` after printing that `test` was skipped.
-fn service_url(var: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("skipped {test}: {var} is not set (set it to a real server)");
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{nanos}-{}", std::process::id())
-}
 
 // ---------------------------------------------------------------------------
 // Requests and what came back
@@ -321,47 +297,6 @@ impl Load {
 // The stores, through the proxy
 // ---------------------------------------------------------------------------
 
-/// `host:port` of a `redis://` TCP URL.
-fn redis_address(url: &str) -> Option<String> {
-    let client = redis::Client::open(url).ok()?;
-    match client.get_connection_info().addr() {
-        redis::ConnectionAddr::Tcp(host, port) => Some(format!("{host}:{port}")),
-        _ => None,
-    }
-}
-
-/// `url` with its host and port replaced by `127.0.0.1:{port}` (credentials
-/// and database kept).
-fn redis_via_port(url: &str, port: u16) -> Option<String> {
-    let rest = url.strip_prefix("redis://")?;
-    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-    let userinfo = authority.rfind('@').map_or("", |i| &authority[..=i]);
-    Some(format!("redis://{userinfo}127.0.0.1:{port}{path}"))
-}
-
-/// A proxy in front of the Redis at `url` and a store connected through it
-/// (with keys of its own); `None` when `url` is not a `redis://` TCP URL.
-async fn redis_via_proxy(url: &str) -> Option<(Proxy, RedisStore)> {
-    let proxy = Proxy::start(redis_address(url)?).await;
-    let proxied = redis_via_port(url, proxy.port())?;
-    let store = RedisStore::connect(&proxied)
-        .await
-        .expect("connect to Redis through the proxy")
-        .with_prefix(format!("{}:", unique("faults")))
-        .unwrap();
-    Some((proxy, store))
-}
-
-/// A proxy in front of the PostgreSQL at `url` and a store connected through it.
-async fn postgres_via_proxy(url: &str) -> (Proxy, PostgresStore) {
-    let options = PgConnectOptions::from_str(url).expect("a PostgreSQL URL");
-    let proxy = Proxy::start(format!("{}:{}", options.get_host(), options.get_port())).await;
-    let store = PostgresStore::connect_with(options.host("127.0.0.1").port(proxy.port()))
-        .await
-        .expect("connect to PostgreSQL through the proxy");
-    (proxy, store)
-}
-
 /// A server whose layer checks revocation through `cache`.
 async fn revocation_server(cache: RevocationCache) -> TestServer {
     serve(build(
@@ -499,24 +434,22 @@ async fn outage_under_load(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
 async fn redis_outage_under_load() {
-    let Some(url) = service_url(REDIS, "redis_outage_under_load") else {
-        return;
-    };
+    let url = redis_url();
     let _serial = SERIAL.lock().await;
-    let Some((mut proxy, store)) = redis_via_proxy(&url).await else {
-        eprintln!("skipped redis_outage_under_load: {REDIS} is not a redis:// TCP URL");
-        return;
-    };
+    let (mut proxy, store) = redis_via_proxy(&url).await;
     let timeout = Duration::from_millis(300);
     outage_under_load("redis", store, &mut proxy, timeout).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
 async fn postgres_outage_under_load() {
-    let Some(url) = service_url(POSTGRES, "postgres_outage_under_load") else {
-        return;
-    };
+    let url = database_url();
     let _serial = SERIAL.lock().await;
     let (mut proxy, store) = postgres_via_proxy(&url).await;
     let timeout = Duration::from_millis(500);
@@ -528,15 +461,11 @@ async fn postgres_outage_under_load() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
 async fn redis_outage_serves_bounded_stale() {
-    let Some(url) = service_url(REDIS, "redis_outage_serves_bounded_stale") else {
-        return;
-    };
+    let url = redis_url();
     let _serial = SERIAL.lock().await;
-    let Some((mut proxy, store)) = redis_via_proxy(&url).await else {
-        eprintln!("skipped redis_outage_serves_bounded_stale: {REDIS} is not a redis:// TCP URL");
-        return;
-    };
+    let (mut proxy, store) = redis_via_proxy(&url).await;
     let stale_for = Duration::from_secs(1);
     let bound = TTL + stale_for;
     // Timers and clocks differ by a few milliseconds, and an answer takes
@@ -951,15 +880,11 @@ async fn burst(server: &Arc<TestServer>, clients: usize, each: usize) -> Vec<Out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
 async fn slow_store_within_timeout() {
-    let Some(url) = service_url(REDIS, "slow_store_within_timeout") else {
-        return;
-    };
+    let url = redis_url();
     let _serial = SERIAL.lock().await;
-    let Some((mut proxy, store)) = redis_via_proxy(&url).await else {
-        eprintln!("skipped slow_store_within_timeout: {REDIS} is not a redis:// TCP URL");
-        return;
-    };
+    let (mut proxy, store) = redis_via_proxy(&url).await;
 
     // Slower than usual, but within the store timeout: every request passes.
     let (delay, timeout) = (Duration::from_millis(150), Duration::from_millis(500));

@@ -10,7 +10,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
+use auth_tests as common;
 #[path = "../examples/gateway.rs"]
 mod gateway;
 

@@ -7,9 +7,8 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
-#[path = "common/matrix.rs"]
-mod matrix;
+use auth_tests as common;
+use auth_tests::matrix;
 
 use auth_extract::Require;
 use auth_layer::{DefaultResponder, JwtAuth};

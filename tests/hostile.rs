@@ -6,7 +6,7 @@
 //! values, deep nesting and the like) are in `attacks.rs`; this file keeps
 //! the malformed inputs beyond them.
 
-mod common;
+use auth_tests as common;
 
 use auth_layer::{Algorithm, JwtAuth, TokenSource};
 use common::{

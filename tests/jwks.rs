@@ -12,9 +12,8 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
-#[path = "common/idp.rs"]
-mod idp;
+use auth_tests as common;
+use auth_tests::idp;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -13,21 +13,18 @@
     reason = "test helpers fail loudly"
 )]
 
-mod common;
-#[path = "common/idp.rs"]
-mod idp;
+use auth_tests as common;
+use auth_tests::idp;
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use auth_layer::JwtAuth;
 use auth_layer::jwks::KeySource;
-use auth_layer::revocation::{
-    BoxFuture, EventSender, MemoryStore, RevocationCache, RevocationStore, StoreError,
-};
-use auth_layer::session::{
-    MemorySessionStore, SessionErrorKind, Sessions, SigningKey, TokenIssuer,
-};
+use auth_layer::revocation::RevocationCache;
+use auth_layer::session::{SessionErrorKind, Sessions, SigningKey, TokenIssuer};
+use auth_layer::store::MemoryStore;
+use auth_tests::fake_store::FakeStore;
 use axum::http::{Request, Response};
 use base64::Engine;
 use common::{SECRET, claims_with, hs256, tower_request};
@@ -36,39 +33,11 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use serde_json::json;
 use tower::ServiceExt;
 
-/// A revocation store that is down.
-struct DownStore;
-
-fn down<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, StoreError>> {
-    Box::pin(async { Err(StoreError::unavailable(std::io::Error::other("down"))) })
-}
-
-impl RevocationStore for DownStore {
-    fn user_version<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        down()
-    }
-    fn session_revoked<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        down()
-    }
-    fn jti_denied<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async { Ok(false) })
-    }
-    fn bump_user_version<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        down()
-    }
-    fn revoke_session<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        down()
-    }
-    fn revoke_jti<'a>(
-        &'a self,
-        _: &'a str,
-        _: std::time::SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        down()
-    }
-    fn listen(&self, _: EventSender) -> Option<BoxFuture<'static, ()>> {
-        None
-    }
+/// A store that is down.
+fn down_store() -> FakeStore {
+    let store = FakeStore::new();
+    store.set_down(true);
+    store
 }
 
 async fn status_of(auth: &JwtAuth, token: Option<&str>) -> u16 {
@@ -117,7 +86,7 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
     // A store that is down: 503, one store error.
     let down = JwtAuth::builder()
         .hmac_secret(SECRET)
-        .revocation(RevocationCache::builder(DownStore).build().unwrap())
+        .revocation(RevocationCache::builder(down_store()).build().unwrap())
         .build()
         .unwrap();
     assert_eq!(status_of(&down, Some(&good)).await, 503);
@@ -147,7 +116,7 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
     let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
         .build()
         .unwrap();
-    let sessions = Sessions::builder(issuer, MemorySessionStore::new(), revocation)
+    let sessions = Sessions::builder(issuer, MemoryStore::new(), revocation)
         .build()
         .unwrap();
     let pair = sessions.login("gina", json!(null)).await.unwrap();

@@ -11,7 +11,7 @@
     reason = "test helpers fail loudly"
 )]
 
-mod common;
+use auth_tests as common;
 
 use std::convert::Infallible;
 use std::io;
@@ -19,7 +19,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use auth_layer::observe::{AuditEvent, Outcome};
-use auth_layer::revocation::{MemoryStore, RevocationCache};
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::MemoryStore;
 use auth_layer::{ErrorKind, JwtAuth, JwtAuthBuilder};
 use axum::Router;
 use axum::extract::ConnectInfo;

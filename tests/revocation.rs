@@ -2,8 +2,9 @@
 //! each with its own store connection and cache) sharing one store. A
 //! revocation through one is enforced by the other within 100 ms with a
 //! 60 s cache TTL; 100 concurrent requests for an uncached subject make one
-//! store query. Run against the in-memory store always, and against Redis
-//! and PostgreSQL when `AUTH_TEST_REDIS_URL` / `AUTH_TEST_DATABASE_URL` are set.
+//! store query. Each test runs against the in-memory store, Redis
+//! (`AUTH_TEST_REDIS_URL`) and PostgreSQL (`AUTH_TEST_DATABASE_URL`); the
+//! last two show as ignored where their service is not configured.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,97 +13,33 @@
     reason = "test helpers fail loudly"
 )]
 
-mod common;
-
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use auth_layer::JwtAuth;
-use auth_layer::revocation::{
-    BoxFuture, EventSender, MemoryStore, RevocationCache, RevocationStore, StoreError,
-};
+use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_layer::store::{self, AnyStore, MemoryStore};
+use auth_tests as common;
+use auth_tests::fake_store::FakeStore;
+use auth_tests::services::{database_url, redis_url, unique};
 use common::{SECRET, TestServer, build, claims_with, hs256, serve};
 use serde_json::json;
 
-/// Which store an instance talks to.
-#[derive(Clone)]
+/// A new connection to the store of `backend`, as a new instance would open.
+async fn connect(backend: &Backend) -> AnyStore {
+    match backend {
+        Backend::Memory(store) => AnyStore::Memory(store.clone()),
+        Backend::Redis => store::connect(&redis_url()).await.unwrap(),
+        Backend::Postgres => store::connect(&database_url()).await.unwrap(),
+    }
+}
+
+/// The store behind the instances of one test.
 enum Backend {
+    /// One memory store, shared as instances in one process would.
     Memory(MemoryStore),
-    Url(String),
-}
-
-impl Backend {
-    /// The backends this machine offers; prints which are skipped.
-    fn available() -> Vec<(&'static str, Backend)> {
-        let mut backends = vec![("memory", Backend::Memory(MemoryStore::new()))];
-        for (name, var) in [
-            ("redis", "AUTH_TEST_REDIS_URL"),
-            ("postgres", "AUTH_TEST_DATABASE_URL"),
-        ] {
-            match std::env::var(var) {
-                Ok(url) if !url.is_empty() => backends.push((name, Backend::Url(url))),
-                _ => eprintln!("skipped the {name} backend: {var} is not set"),
-            }
-        }
-        backends
-    }
-
-    /// A new connection, as a new instance would open.
-    async fn connect(&self) -> Box<dyn RevocationStore> {
-        match self {
-            Backend::Memory(store) => Box::new(store.clone()),
-            Backend::Url(url) => auth_layer::revocation::connect(url)
-                .await
-                .unwrap_or_else(|e| panic!("cannot reach {url}: {e}")),
-        }
-    }
-}
-
-/// Counts the reads that reach the store.
-struct Counting<S> {
-    inner: S,
-    reads: Arc<AtomicUsize>,
-}
-
-impl<S: RevocationStore> Counting<S> {
-    fn count<'a, T: 'a>(
-        &'a self,
-        read: impl FnOnce() -> BoxFuture<'a, T> + Send + 'a,
-    ) -> BoxFuture<'a, T> {
-        Box::pin(async move {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            read().await
-        })
-    }
-}
-
-impl<S: RevocationStore> RevocationStore for Counting<S> {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.count(|| self.inner.user_version(sub))
-    }
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.count(|| self.inner.session_revoked(sid))
-    }
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.count(|| self.inner.jti_denied(jti))
-    }
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.bump_user_version(sub)
-    }
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.revoke_session(sid)
-    }
-    fn revoke_jti<'a>(
-        &'a self,
-        jti: &'a str,
-        until: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.revoke_jti(jti, until)
-    }
-    fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
-        self.inner.listen(events)
-    }
+    Redis,
+    Postgres,
 }
 
 /// One instance: its own store connection and cache (TTL 60 s) behind a server.
@@ -119,19 +56,30 @@ async fn instance(store: impl RevocationStore) -> (TestServer, RevocationCache) 
     (serve(auth).await, cache)
 }
 
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{nanos}")
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_revocation_through_one_instance_is_enforced_by_the_other_within_100_ms() {
+    enforced_by_the_other_within_100_ms("memory", Backend::Memory(MemoryStore::new())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_through_one_instance_is_enforced_by_the_other_within_100_ms() {
-    for (name, backend) in Backend::available() {
-        let (a, cache_a) = instance(backend.connect().await).await;
-        let (b, _) = instance(backend.connect().await).await;
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn redis_a_revocation_through_one_instance_is_enforced_by_the_other_within_100_ms() {
+    enforced_by_the_other_within_100_ms("redis", Backend::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn postgres_a_revocation_through_one_instance_is_enforced_by_the_other_within_100_ms() {
+    enforced_by_the_other_within_100_ms("postgres", Backend::Postgres).await;
+}
+
+async fn enforced_by_the_other_within_100_ms(name: &str, backend: Backend) {
+    {
+        let (a, cache_a) = instance(connect(&backend).await).await;
+        let (b, _) = instance(connect(&backend).await).await;
         // Let both instances' event subscriptions settle.
         tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -173,14 +121,29 @@ async fn a_revocation_through_one_instance_is_enforced_by_the_other_within_100_m
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hundred_concurrent_requests_for_an_uncached_subject_make_one_store_query() {
-    for (name, backend) in Backend::available() {
-        let reads = Arc::new(AtomicUsize::new(0));
-        let store = Counting {
-            inner: backend.connect().await,
-            reads: Arc::clone(&reads),
-        };
-        let (server, _) = instance(store).await;
+async fn memory_a_hundred_concurrent_requests_for_an_uncached_subject_make_one_store_query() {
+    one_store_query("memory", Backend::Memory(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn redis_a_hundred_concurrent_requests_for_an_uncached_subject_make_one_store_query() {
+    one_store_query("redis", Backend::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn postgres_a_hundred_concurrent_requests_for_an_uncached_subject_make_one_store_query() {
+    one_store_query("postgres", Backend::Postgres).await;
+}
+
+async fn one_store_query(name: &str, backend: Backend) {
+    {
+        let store = FakeStore::wrap(connect(&backend).await);
+        let (server, _) = instance(store.clone()).await;
         let server = Arc::new(server);
         let sub = unique("bob");
         let token = Arc::new(hs256(&claims_with(&sub, json!({"ver": 0}))));
@@ -193,10 +156,6 @@ async fn a_hundred_concurrent_requests_for_an_uncached_subject_make_one_store_qu
         for request in requests {
             assert_eq!(request.await.unwrap(), 200, "{name}");
         }
-        assert_eq!(
-            reads.load(Ordering::SeqCst),
-            1,
-            "{name}: store reads for 100 requests"
-        );
+        assert_eq!(store.reads(), 1, "{name}: store reads for 100 requests");
     }
 }

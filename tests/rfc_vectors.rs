@@ -21,7 +21,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
-mod common;
+use auth_tests as common;
 
 use auth_layer::clock::ManualClock;
 use auth_layer::{Algorithm, JwtAuth, Key};

@@ -2,7 +2,7 @@
 //! `Authorization` header, cookies, custom headers and the query string, and
 //! the 400 answers for ambiguous requests.
 
-mod common;
+use auth_tests as common;
 
 use auth_layer::{JwtAuth, TokenSource};
 use axum::http::HeaderName;

@@ -2,7 +2,7 @@
 //! every supported algorithm accepted, and every way a token can be wrong
 //! answered with its status, `WWW-Authenticate` challenge and error code.
 
-mod common;
+use auth_tests as common;
 
 use std::time::Duration;
 

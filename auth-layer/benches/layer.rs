@@ -37,7 +37,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use auth_layer::revocation::{MemoryStore, RevocationCache};
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::MemoryStore;
 use auth_layer::{Algorithm, JwtAuth};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -115,8 +116,8 @@ fn layer(c: &mut Criterion) {
             .build()
             .unwrap()
     });
-    let rsa_private = include_bytes!("keys/rsa_private.pem");
-    let rsa_public: &[u8] = include_bytes!("keys/rsa_public.pem");
+    let rsa_private = include_bytes!("../../tests/keys/rsa_private.pem");
+    let rsa_public: &[u8] = include_bytes!("../../tests/keys/rsa_public.pem");
     let algorithms = [
         (
             "hs256",

@@ -18,23 +18,23 @@
 
 use std::time::{Duration, Instant};
 
-use auth_layer::revocation::{MemoryStore, RevocationCache, RevocationStore};
-use auth_layer::session::{
-    MemorySessionStore, SessionStore, Sessions, SigningKey, TokenIssuer, TokenPair,
-};
+use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_layer::session::{SessionStore, Sessions, SigningKey, TokenIssuer, TokenPair};
+use auth_layer::store::MemoryStore;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
 /// Sessions refreshing at once.
 const CONCURRENCY: u64 = 16;
 
-fn sessions(store: impl SessionStore, revocation: impl RevocationStore) -> Sessions {
+/// One store for sessions and revocation.
+fn sessions(store: impl SessionStore + RevocationStore + Clone) -> Sessions {
     let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
         .issuer("https://auth.bench")
         .audience("bench")
         .build()
         .unwrap();
-    let revocation = RevocationCache::builder(revocation).build().unwrap();
+    let revocation = RevocationCache::builder(store.clone()).build().unwrap();
     Sessions::builder(issuer, store, revocation)
         .build()
         .unwrap()
@@ -43,38 +43,25 @@ fn sessions(store: impl SessionStore, revocation: impl RevocationStore) -> Sessi
 /// The backends this machine offers.
 fn backends(runtime: &tokio::runtime::Runtime) -> Vec<(&'static str, Sessions)> {
     runtime.block_on(async {
-        let mut backends = vec![(
-            "memory",
-            sessions(MemorySessionStore::new(), MemoryStore::new()),
-        )];
+        let mut backends = vec![("memory", sessions(MemoryStore::new()))];
         #[cfg(feature = "redis")]
         if let Some(url) = std::env::var("AUTH_TEST_REDIS_URL")
             .ok()
             .filter(|u| !u.is_empty())
         {
-            use auth_layer::revocation::RedisStore;
-            use auth_layer::session::RedisSessionStore;
             let prefix = format!("bench-{}:", std::process::id());
-            let store = RedisSessionStore::connect(&url).await.unwrap();
-            let revocation = RedisStore::connect(&url).await.unwrap();
-            backends.push((
-                "redis",
-                sessions(
-                    store.with_prefix(prefix.clone()).unwrap(),
-                    revocation.with_prefix(prefix).unwrap(),
-                ),
-            ));
+            let store = auth_layer::store::RedisStore::connect(&url).await.unwrap();
+            backends.push(("redis", sessions(store.with_prefix(prefix).unwrap())));
         }
         #[cfg(feature = "postgres")]
         if let Some(url) = std::env::var("AUTH_TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())
         {
-            use auth_layer::revocation::PostgresStore;
-            use auth_layer::session::PostgresSessionStore;
-            let store = PostgresSessionStore::connect(&url).await.unwrap();
-            let revocation = PostgresStore::connect(&url).await.unwrap();
-            backends.push(("postgres", sessions(store, revocation)));
+            let store = auth_layer::store::PostgresStore::connect(&url)
+                .await
+                .unwrap();
+            backends.push(("postgres", sessions(store)));
         }
         backends
     })

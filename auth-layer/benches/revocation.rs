@@ -11,7 +11,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use auth_layer::JwtAuth;
-use auth_layer::revocation::{MemoryStore, RevocationCache};
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::MemoryStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{EncodingKey, Header, encode};
 

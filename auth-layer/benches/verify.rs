@@ -17,7 +17,7 @@
 //! cargo bench -p auth-layer --bench verify
 //! ```
 //!
-//! The keys in `benches/keys/` are public test keys, never to be used
+//! The keys in `tests/keys/` are public test keys, never to be used
 //! outside benchmarks.
 #![allow(missing_docs, reason = "criterion generates the entry point")]
 #![allow(
@@ -47,12 +47,12 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let rsa_private = include_bytes!("keys/rsa_private.pem");
-    let rsa_public: &[u8] = include_bytes!("keys/rsa_public.pem");
-    let ec_private = include_bytes!("keys/ec_p256_private.pem");
-    let ec_public: &[u8] = include_bytes!("keys/ec_p256_public.pem");
-    let ed_private = include_bytes!("keys/ed25519_private.pem");
-    let ed_public: &[u8] = include_bytes!("keys/ed25519_public.pem");
+    let rsa_private = include_bytes!("../../tests/keys/rsa_private.pem");
+    let rsa_public: &[u8] = include_bytes!("../../tests/keys/rsa_public.pem");
+    let ec_private = include_bytes!("../../tests/keys/ec_p256_private.pem");
+    let ec_public: &[u8] = include_bytes!("../../tests/keys/ec_p256_public.pem");
+    let ed_private = include_bytes!("../../tests/keys/ed25519_private.pem");
+    let ed_public: &[u8] = include_bytes!("../../tests/keys/ed25519_public.pem");
     vec![
         Case {
             name: "HS256",

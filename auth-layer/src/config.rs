@@ -11,7 +11,8 @@
 //! | `AUTH_TOKEN_TYPE` | required header `typ`, e.g. `at+jwt` |
 //! | `AUTH_JWKS_URL` | a JWKS URL to take keys from (feature `jwks`) |
 //! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, and accepted as `iss` (feature `jwks`) |
-//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `postgres://…` ([`AuthConfig::connect`]) |
+//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…`, `redis+cluster://host:port,…`, `postgres://…` ([`AuthConfig::connect`], [`store::connect`](crate::store::connect)) |
+//! | `AUTH_STORE_CA_FILE` | a PEM bundle of CA certificates for a store's TLS with a private CA ([`StoreOptions::ca_file`](crate::store::StoreOptions::ca_file)) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL in seconds (default 30) |
 //!
 //! Unset or empty variables keep the defaults; a malformed one is an error
@@ -77,9 +78,13 @@ pub struct AuthConfig {
     /// An OpenID Connect issuer to discover keys from (feature `jwks`); it
     /// is also accepted as `iss`.
     pub oidc_issuer: Option<String>,
-    /// The revocation store: `memory:` (the default), `redis://…` or
-    /// `postgres://…`; see [`revocation::connect`](crate::revocation::connect).
+    /// The revocation store: `memory:` (the default), `redis://…`,
+    /// `rediss://…`, `redis+cluster://…` or `postgres://…`; see
+    /// [`store::connect`](crate::store::connect).
     pub revocation_url: Option<String>,
+    /// CA certificates (a PEM file) the store's TLS is verified with,
+    /// instead of the public roots.
+    pub store_ca_file: Option<PathBuf>,
     /// The revocation cache TTL in seconds (default 30).
     pub revocation_ttl_secs: Option<u64>,
     #[serde(skip)]
@@ -87,10 +92,11 @@ pub struct AuthConfig {
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 11] = [
+const VARIABLES: [(&str, &str); 12] = [
     ("jwks_url", "AUTH_JWKS_URL"),
     ("oidc_issuer", "AUTH_OIDC_ISSUER"),
     ("revocation_url", "AUTH_REVOCATION_URL"),
+    ("store_ca_file", "AUTH_STORE_CA_FILE"),
     ("revocation_ttl_secs", "AUTH_REVOCATION_TTL_SECS"),
     ("hmac_secret", "AUTH_HMAC_SECRET"),
     ("public_key_file", "AUTH_PUBLIC_KEY_FILE"),
@@ -151,6 +157,7 @@ impl AuthConfig {
             jwks_url: get("AUTH_JWKS_URL").map(|v| v.trim().to_owned()),
             oidc_issuer: get("AUTH_OIDC_ISSUER").map(|v| v.trim().to_owned()),
             revocation_url: get("AUTH_REVOCATION_URL").map(|v| v.trim().to_owned()),
+            store_ca_file: get("AUTH_STORE_CA_FILE").map(|v| PathBuf::from(v.trim())),
             revocation_ttl_secs: seconds("AUTH_REVOCATION_TTL_SECS")?,
             from_env: true,
         })
@@ -180,9 +187,11 @@ impl AuthConfig {
         };
         let builder = self.key_sources(JwtAuthBuilder::new().config(self)).await?;
         let url = self.revocation_url.as_deref().unwrap_or("memory:");
-        let store = crate::revocation::connect(url)
-            .await
-            .map_err(named("revocation_url"))?;
+        let mut store = crate::store::StoreOptions::new(url);
+        if let Some(ca) = &self.store_ca_file {
+            store = store.ca_file(ca);
+        }
+        let store = store.connect().await.map_err(named("revocation_url"))?;
         let ttl = self
             .revocation_ttl_secs
             .map_or(crate::revocation::DEFAULT_TTL, Duration::from_secs);
@@ -326,6 +335,7 @@ impl fmt::Debug for AuthConfig {
                 "revocation_url",
                 &self.revocation_url.as_ref().map(|_| "[redacted]"),
             )
+            .field("store_ca_file", &self.store_ca_file)
             .field("revocation_ttl_secs", &self.revocation_ttl_secs)
             .finish()
     }

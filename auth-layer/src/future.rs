@@ -9,10 +9,10 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::backend::BoxFuture;
 use crate::error::AuthError;
 use crate::layer::JwtAuth;
 use crate::response::Responder;
-use crate::revocation::BoxFuture;
 
 pin_project! {
     /// The layer's answer: the inner service's future, the layer's own

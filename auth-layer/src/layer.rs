@@ -10,13 +10,14 @@ use http::{Extensions, HeaderMap, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
+use crate::backend::BoxFuture;
 use crate::builder::JwtAuthBuilder;
 use crate::claims::{DefaultClaims, VerifiedToken};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
 use crate::observe::{Observer, metrics};
 use crate::response::{DefaultResponder, JsonResponder, Rejection};
-use crate::revocation::{BoxFuture, Probe, RevocationCache};
+use crate::revocation::{Probe, RevocationCache};
 use crate::service::JwtAuthService;
 use crate::source::{self, TokenSource};
 use crate::verify::Verifier;

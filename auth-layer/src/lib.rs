@@ -30,7 +30,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
 mod backend;
 mod builder;
 mod claims;
@@ -51,6 +50,7 @@ pub mod revocation;
 mod service;
 pub mod session;
 mod source;
+pub mod store;
 mod token_cache;
 mod verify;
 

@@ -18,8 +18,12 @@ use tower::{Layer, ServiceExt, service_fn};
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
 const NOW: i64 = 1_800_000_000;
 
-fn testdata(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+fn test_key(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../tests/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn hs256(claims: serde_json::Value) -> String {
@@ -163,27 +167,27 @@ async fn every_key_format_verifies_its_own_tokens() {
     let cases: [(&str, Key, Algorithm, EncodingKey); 5] = [
         (
             "rsa pem",
-            Key::rsa_pem(testdata("rsa2048.pub.pem")).unwrap(),
+            Key::rsa_pem(test_key("rsa_public.pem")).unwrap(),
             Algorithm::PS256,
-            EncodingKey::from_rsa_pem(&testdata("rsa2048.key")).unwrap(),
+            EncodingKey::from_rsa_pem(&test_key("rsa_private.pem")).unwrap(),
         ),
         (
             "rsa der",
-            Key::public_key_der(testdata("rsa2048.pub.der")).unwrap(),
+            Key::public_key_der(test_key("rsa_public.der")).unwrap(),
             Algorithm::RS512,
-            EncodingKey::from_rsa_pem(&testdata("rsa2048.key")).unwrap(),
+            EncodingKey::from_rsa_pem(&test_key("rsa_private.pem")).unwrap(),
         ),
         (
             "ec p-384 pem",
-            Key::public_key_pem(testdata("ec384.pub.pem")).unwrap(),
+            Key::public_key_pem(test_key("ec_p384_public.pem")).unwrap(),
             Algorithm::ES384,
-            EncodingKey::from_ec_pem(&testdata("ec384.key")).unwrap(),
+            EncodingKey::from_ec_pem(&test_key("ec_p384_private.pem")).unwrap(),
         ),
         (
             "ed25519 der",
-            Key::public_key_der(testdata("ed25519.pub.der")).unwrap(),
+            Key::public_key_der(test_key("ed25519_public.der")).unwrap(),
             Algorithm::EdDSA,
-            EncodingKey::from_ed_pem(&testdata("ed25519.key")).unwrap(),
+            EncodingKey::from_ed_pem(&test_key("ed25519_private.pem")).unwrap(),
         ),
         (
             "oct jwk",
@@ -207,7 +211,7 @@ async fn every_key_format_verifies_its_own_tokens() {
 
 #[tokio::test]
 async fn ec_keys_are_pinned_to_their_curve() {
-    let key = Key::public_key_pem(testdata("ec256.pub.pem")).unwrap();
+    let key = Key::public_key_pem(test_key("ec_p256_public.pem")).unwrap();
     assert_eq!(key.algorithms(), [Algorithm::ES256]);
     let auth = JwtAuth::builder()
         .key(key)
@@ -217,7 +221,7 @@ async fn ec_keys_are_pinned_to_their_curve() {
     let token = encode(
         &Header::new(Algorithm::ES384),
         &json!({"exp": NOW + 60}),
-        &EncodingKey::from_ec_pem(&testdata("ec384.key")).unwrap(),
+        &EncodingKey::from_ec_pem(&test_key("ec_p384_private.pem")).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -228,7 +232,7 @@ async fn ec_keys_are_pinned_to_their_curve() {
 
 #[tokio::test]
 async fn a_public_key_never_acts_as_an_hmac_secret() {
-    let pem = testdata("rsa2048.pub.pem");
+    let pem = test_key("rsa_public.pem");
     let auth = JwtAuth::builder()
         .public_key_pem(&pem)
         .clock(ManualClock::new(NOW))
@@ -255,7 +259,7 @@ async fn kids_select_keys_and_unknown_kids_are_refused() {
                 .with_kid("b"),
         )
         .key(
-            Key::rsa_pem(testdata("rsa2048.pub.pem"))
+            Key::rsa_pem(test_key("rsa_public.pem"))
                 .unwrap()
                 .with_kid("r"),
         )
@@ -293,7 +297,7 @@ async fn kids_select_keys_and_unknown_kids_are_refused() {
 
 #[test]
 fn inconsistent_configurations_fail_at_build_with_the_fix() {
-    let rsa = testdata("rsa2048.pub.pem");
+    let rsa = test_key("rsa_public.pem");
     let cases: Vec<(&str, Result<JwtAuth, ConfigError>, &str)> = vec![
         (
             "no key",
@@ -330,7 +334,7 @@ fn inconsistent_configurations_fail_at_build_with_the_fix() {
         (
             "weak rsa",
             JwtAuth::builder()
-                .public_key_pem(testdata("rsa1024.pub.pem"))
+                .public_key_pem(test_key("rsa1024_public.pem"))
                 .build(),
             "invalid RSA public key: 1024 bits is too weak",
         ),
@@ -428,5 +432,5 @@ fn public_types_are_send_and_sync() {
         >,
     >();
     assert_send_sync::<auth_layer::revocation::RevocationCache>();
-    assert_send_sync::<auth_layer::revocation::MemoryStore>();
+    assert_send_sync::<auth_layer::store::MemoryStore>();
 }

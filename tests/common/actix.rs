@@ -1,28 +1,19 @@
 //! A real actix-web server on an ephemeral loopback port, in its own thread
 //! and actix `System`, for the tests that hold the actix adapter to the same
 //! answers as the tower layer.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a server that cannot start fails the test"
-)]
 
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
 
-use crate::common::TestServer;
+use crate::TestServer;
 
 /// Binds 127.0.0.1 at a port the OS picks and runs the server that `start`
 /// builds on it (in a thread with its own actix `System`, for the rest of
 /// the test process). `start` is typically
 /// `|l| Ok(HttpServer::new(factory).workers(1).disable_signals().listen(l)?.run())`;
 /// the [`actix_server!`] macro writes that.
-pub(crate) fn serve_actix(
+pub fn serve_actix(
     start: impl FnOnce(TcpListener) -> std::io::Result<Server> + Send + 'static,
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -36,6 +27,7 @@ pub(crate) fn serve_actix(
 
 /// Serves the app that `$factory` (an `App` factory closure) builds with one
 /// worker; evaluates to a [`TestServer`].
+#[macro_export]
 macro_rules! actix_server {
     ($factory:expr) => {
         $crate::actix::serve_actix(move |listener| {
@@ -47,4 +39,3 @@ macro_rules! actix_server {
         })
     };
 }
-pub(crate) use actix_server;

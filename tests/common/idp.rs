@@ -2,16 +2,6 @@
 //! path (JWKS, discovery documents, failures) and counts every hit, so a
 //! test can assert what was fetched, and that some URL never was.
 //!
-//! Included by the test binaries that need it with
-//! `#[path = "common/idp.rs"] mod idp;`.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the answers"
-)]
-#![allow(
-    clippy::unwrap_used,
-    reason = "test code: a poisoned lock or a bad header fails the test"
-)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +16,7 @@ use serde_json::Value;
 
 /// What the identity provider answers on a path.
 #[derive(Clone)]
-pub(crate) enum Answer {
+pub enum Answer {
     Json(Value, Option<&'static str>),
     Status(StatusCode),
     Garbage,
@@ -35,16 +25,16 @@ pub(crate) enum Answer {
 }
 
 #[derive(Default)]
-pub(crate) struct Idp {
+pub struct Idp {
     answers: Mutex<HashMap<String, Answer>>,
     hits: Mutex<HashMap<String, usize>>,
 }
 
 impl Idp {
-    pub(crate) fn set(&self, path: &str, answer: Answer) {
+    pub fn set(&self, path: &str, answer: Answer) {
         self.answers.lock().unwrap().insert(path.to_owned(), answer);
     }
-    pub(crate) fn hits(&self, path: &str) -> usize {
+    pub fn hits(&self, path: &str) -> usize {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 }
@@ -76,7 +66,7 @@ async fn answer(State(idp): State<Arc<Idp>>, Path(path): Path<String>) -> Respon
 }
 
 /// Starts an identity provider on 127.0.0.1 at a port the OS picks.
-pub(crate) async fn idp() -> (Arc<Idp>, String) {
+pub async fn idp() -> (Arc<Idp>, String) {
     let idp = Arc::new(Idp::default());
     let app = Router::new()
         .route("/{*path}", get(answer))

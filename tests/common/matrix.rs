@@ -2,51 +2,39 @@
 //! run against every adapter (the tower layer in axum, the actix-web
 //! middleware), so both are held to the same statuses, challenges and
 //! bodies, in HTTP and in gRPC form.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test code, compiled only into the tests: a failed step fails the test"
-)]
 
-use std::time::SystemTime;
+use auth_layer::revocation::{RevocationCache, RevocationStore};
 
-use auth_layer::revocation::{
-    BoxFuture, EventSender, MemoryStore, RevocationCache, RevocationStore, StoreError,
-};
+use crate::fake_store::FakeStore;
 use auth_layer::{Algorithm, DefaultClaims, JsonResponder, JwtAuth, TokenSource};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::common::{
+use crate::{
     Reply, SECRET, TestServer, b64, build, claims_with, hs256, merge, mint_with, now, raw_token,
     send, signed_json, signed_payload,
 };
 
 /// The accepted issuer.
-pub(crate) const ISSUER: &str = "https://issuer.example";
+pub const ISSUER: &str = "https://issuer.example";
 /// The accepted audience.
-pub(crate) const AUDIENCE: &str = "orders-api";
+pub const AUDIENCE: &str = "orders-api";
 /// The scope `/orders` requires.
-pub(crate) const ORDERS_SCOPE: &str = "orders:write";
+pub const ORDERS_SCOPE: &str = "orders:write";
 /// The role `/admin` requires.
-pub(crate) const ADMIN_ROLE: &str = "admin";
+pub const ADMIN_ROLE: &str = "admin";
 /// A subject whose tokens the store has revoked (version bumped to 1).
-pub(crate) const REVOKED: &str = "revoked-user";
+pub const REVOKED: &str = "revoked-user";
 /// A subject for which the store is down.
-pub(crate) const STORE_DOWN: &str = "store-down";
+pub const STORE_DOWN: &str = "store-down";
 
 /// The layer every adapter is built with: HS256 with [`SECRET`], issuer and
 /// audience checked, the bearer header and an `access_token` cookie as
 /// sources, a revocation store where [`REVOKED`] is revoked and
 /// [`STORE_DOWN`] cannot be looked up, JSON error bodies.
-pub(crate) async fn matrix_auth() -> JwtAuth<DefaultClaims, JsonResponder> {
-    let store = Outage(MemoryStore::new());
+pub async fn matrix_auth() -> JwtAuth<DefaultClaims, JsonResponder> {
+    let store = FakeStore::new();
+    store.fail_for(STORE_DOWN);
     store.bump_user_version(REVOKED).await.unwrap();
     let revocation = RevocationCache::builder(store).build().unwrap();
     build(
@@ -61,18 +49,18 @@ pub(crate) async fn matrix_auth() -> JwtAuth<DefaultClaims, JsonResponder> {
 }
 
 /// Claims the matrix servers accept for `sub`.
-pub(crate) fn good(sub: &str) -> Value {
+pub fn good(sub: &str) -> Value {
     claims_with(sub, json!({ "iss": ISSUER, "aud": AUDIENCE }))
 }
 
 /// `good(sub)` with `extra` merged in.
-pub(crate) fn good_with(sub: &str, extra: Value) -> Value {
+pub fn good_with(sub: &str, extra: Value) -> Value {
     merge(good(sub), extra)
 }
 
 /// What a row expects.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Expect {
+pub enum Expect {
     /// 200 from the handler, for this subject.
     Pass(&'static str),
     /// A rejection with this status and code.
@@ -80,9 +68,9 @@ pub(crate) enum Expect {
 }
 
 /// A request: path (with query) and headers.
-pub(crate) struct Call {
-    pub(crate) path: String,
-    pub(crate) headers: Vec<(&'static str, String)>,
+pub struct Call {
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Call {
@@ -107,15 +95,15 @@ impl Call {
 }
 
 /// One row: a name, the request, the answer.
-pub(crate) struct Row {
-    pub(crate) name: &'static str,
-    pub(crate) call: fn() -> Call,
-    pub(crate) expect: Expect,
+pub struct Row {
+    pub name: &'static str,
+    pub call: fn() -> Call,
+    pub expect: Expect,
 }
 
 /// The table. Routes: `/protected` (authentication only), `/orders`
 /// (requires scope [`ORDERS_SCOPE`]), `/admin` (requires role [`ADMIN_ROLE`]).
-pub(crate) fn rows() -> Vec<Row> {
+pub fn rows() -> Vec<Row> {
     use Expect::{Pass, Reject};
     vec![
         Row {
@@ -358,7 +346,7 @@ pub(crate) fn rows() -> Vec<Row> {
 }
 
 /// Sends `call` to `server`, as gRPC (`content-type: application/grpc`) if `grpc`.
-pub(crate) async fn run(server: &TestServer, call: &Call, grpc: bool) -> Reply {
+pub async fn run(server: &TestServer, call: &Call, grpc: bool) -> Reply {
     let mut request = server.get(&call.path);
     for (name, value) in &call.headers {
         request = request.header(*name, value);
@@ -372,7 +360,7 @@ pub(crate) async fn run(server: &TestServer, call: &Call, grpc: bool) -> Reply {
 /// Asserts that `reply` is the HTTP answer `expect` describes; returns the
 /// `error_description` of a rejection.
 #[track_caller]
-pub(crate) fn assert_http(name: &str, adapter: &str, reply: &Reply, expect: Expect) -> String {
+pub fn assert_http(name: &str, adapter: &str, reply: &Reply, expect: Expect) -> String {
     let what = format!("{name} ({adapter}): {reply:?}");
     match expect {
         Expect::Pass(sub) => {
@@ -428,13 +416,7 @@ pub(crate) fn assert_http(name: &str, adapter: &str, reply: &Reply, expect: Expe
 /// Asserts that `reply` is the gRPC answer to a request `expect` describes:
 /// a trailers-only 200 with `grpc-status` and the same description.
 #[track_caller]
-pub(crate) fn assert_grpc(
-    name: &str,
-    adapter: &str,
-    reply: &Reply,
-    expect: Expect,
-    description: &str,
-) {
+pub fn assert_grpc(name: &str, adapter: &str, reply: &Reply, expect: Expect, description: &str) {
     let what = format!("{name} ({adapter}, gRPC): {reply:?} {:?}", reply.headers);
     assert_eq!(reply.status, 200, "{what}");
     let Expect::Reject(status, _) = expect else {
@@ -458,7 +440,7 @@ pub(crate) fn assert_grpc(
 }
 
 /// What two adapters must agree on: everything but the handlers' own 200 bodies.
-pub(crate) fn comparable(reply: &Reply) -> Vec<Option<String>> {
+pub fn comparable(reply: &Reply) -> Vec<Option<String>> {
     let mut seen = vec![
         Some(reply.status.to_string()),
         reply.content_type.clone(),
@@ -473,42 +455,4 @@ pub(crate) fn comparable(reply: &Reply) -> Vec<Option<String>> {
         seen.push(Some(reply.body.clone()));
     }
     seen
-}
-
-/// A store that fails for [`STORE_DOWN`] and otherwise is the memory store.
-struct Outage(MemoryStore);
-
-fn down() -> StoreError {
-    StoreError::unavailable(std::io::Error::other("the store is down"))
-}
-
-impl RevocationStore for Outage {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        if sub == STORE_DOWN {
-            return Box::pin(async { Err(down()) });
-        }
-        self.0.user_version(sub)
-    }
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.0.session_revoked(sid)
-    }
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.0.jti_denied(jti)
-    }
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.0.bump_user_version(sub)
-    }
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.0.revoke_session(sid)
-    }
-    fn revoke_jti<'a>(
-        &'a self,
-        jti: &'a str,
-        until: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.0.revoke_jti(jti, until)
-    }
-    fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
-        self.0.listen(events)
-    }
 }

@@ -1,20 +1,30 @@
-//! Shared helpers for the end-to-end tests: test keys, token minting (valid
-//! and hostile), a real axum server on an ephemeral loopback port, and a
-//! real HTTP client with assertions on RFC 6750 rejections.
-//!
-//! Every test binary includes this module, and not every binary uses every
-//! helper.
+//! What the end-to-end tests share, compiled once as this package's
+//! library (`auth_tests`): test keys, token minting (valid and hostile), a
+//! real axum server on an ephemeral loopback port, a real HTTP client with
+//! assertions on RFC 6750 rejections, and, in the modules below, identity
+//! providers, stores and their faults, and the services the store tests
+//! use.
 #![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
+    missing_docs,
+    missing_debug_implementations,
+    reason = "test support: each helper says what it is for where it helps, and none is printed"
 )]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
-    reason = "test code, compiled only into the tests: a failed step fails the test, as in a #[test] fn"
+    reason = "test code, linked only into the tests: a failed step fails the test, as in a #[test] fn"
 )]
+
+pub mod actix;
+pub mod fake_store;
+pub mod idp;
+pub mod matrix;
+pub mod proxy;
+pub mod revocation_contract;
+pub mod services;
+pub mod session_scenarios;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,10 +40,10 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
 /// The HMAC secret of the HS* tests (at least 32 bytes, as the layer demands).
-pub(crate) const SECRET: &str = "end-to-end-test-secret-of-at-least-32-bytes";
+pub const SECRET: &str = "end-to-end-test-secret-of-at-least-32-bytes";
 
 /// Every algorithm the layer supports, with its JWA name.
-pub(crate) const ALGORITHMS: [(&str, Algorithm); 12] = [
+pub const ALGORITHMS: [(&str, Algorithm); 12] = [
     ("HS256", Algorithm::HS256),
     ("HS384", Algorithm::HS384),
     ("HS512", Algorithm::HS512),
@@ -53,7 +63,7 @@ pub(crate) const ALGORITHMS: [(&str, Algorithm); 12] = [
 // ---------------------------------------------------------------------------
 
 /// The bytes of a fixture file under `tests/keys/`.
-pub(crate) fn key_file(name: &str) -> Vec<u8> {
+pub fn key_file(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("keys")
         .join(name);
@@ -61,7 +71,7 @@ pub(crate) fn key_file(name: &str) -> Vec<u8> {
 }
 
 /// The public key (PEM) that verifies `alg`; `None` for the HMAC family.
-pub(crate) fn public_pem(alg: Algorithm) -> Option<Vec<u8>> {
+pub fn public_pem(alg: Algorithm) -> Option<Vec<u8>> {
     let name = match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
         Algorithm::ES256 => "ec_p256_public.pem",
@@ -73,7 +83,7 @@ pub(crate) fn public_pem(alg: Algorithm) -> Option<Vec<u8>> {
 }
 
 /// The key that signs `alg` tokens the test servers accept.
-pub(crate) fn signing_key(alg: Algorithm) -> EncodingKey {
+pub fn signing_key(alg: Algorithm) -> EncodingKey {
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             EncodingKey::from_secret(SECRET.as_bytes())
@@ -92,12 +102,12 @@ pub(crate) fn signing_key(alg: Algorithm) -> EncodingKey {
 }
 
 /// The second RSA key, which no test server trusts.
-pub(crate) fn other_rsa_key() -> EncodingKey {
+pub fn other_rsa_key() -> EncodingKey {
     EncodingKey::from_rsa_pem(&key_file("other_rsa_private.pem")).expect("other RSA key")
 }
 
 /// Seconds since the Unix epoch.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -106,22 +116,22 @@ pub(crate) fn now() -> i64 {
 }
 
 /// Claims a server accepts: `sub`, `iat` now, `exp` in ten minutes.
-pub(crate) fn claims(sub: &str) -> Value {
+pub fn claims(sub: &str) -> Value {
     claims_at(sub, now())
 }
 
 /// Like [`claims`], issued at `at` (for servers on a manual clock).
-pub(crate) fn claims_at(sub: &str, at: i64) -> Value {
+pub fn claims_at(sub: &str, at: i64) -> Value {
     json!({ "sub": sub, "iat": at, "exp": at + 600 })
 }
 
 /// `claims(sub)` with `extra`'s fields added or replaced (`null` removes one).
-pub(crate) fn claims_with(sub: &str, extra: Value) -> Value {
+pub fn claims_with(sub: &str, extra: Value) -> Value {
     merge(claims(sub), extra)
 }
 
 /// `base` with the fields of `extra` added or replaced; a `null` removes the field.
-pub(crate) fn merge(mut base: Value, extra: Value) -> Value {
+pub fn merge(mut base: Value, extra: Value) -> Value {
     let (Some(map), Value::Object(extra)) = (base.as_object_mut(), extra) else {
         panic!("merge expects two JSON objects");
     };
@@ -140,20 +150,20 @@ pub(crate) fn merge(mut base: Value, extra: Value) -> Value {
 // ---------------------------------------------------------------------------
 
 /// Builds the layer; a configuration the test gets wrong fails the test.
-pub(crate) fn build(builder: JwtAuthBuilder) -> JwtAuth {
+pub fn build(builder: JwtAuthBuilder) -> JwtAuth {
     builder
         .build()
         .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"))
 }
 
 /// A layer that trusts [`SECRET`] for HS256/384/512.
-pub(crate) fn hmac_auth() -> JwtAuth {
+pub fn hmac_auth() -> JwtAuth {
     build(JwtAuth::builder().hmac_secret(SECRET))
 }
 
 /// A layer that trusts [`SECRET`] and every public test key (RSA, P-256,
 /// P-384, Ed25519), none with a `kid`.
-pub(crate) fn every_key_auth() -> JwtAuth {
+pub fn every_key_auth() -> JwtAuth {
     build(
         JwtAuth::builder()
             .hmac_secret(SECRET)
@@ -169,39 +179,39 @@ pub(crate) fn every_key_auth() -> JwtAuth {
 // ---------------------------------------------------------------------------
 
 /// A valid token for `alg`, signed with the key the test servers trust.
-pub(crate) fn mint(alg: Algorithm, claims: &Value) -> String {
+pub fn mint(alg: Algorithm, claims: &Value) -> String {
     mint_with(&Header::new(alg), claims, &signing_key(alg))
 }
 
 /// An HS256 token signed with [`SECRET`].
-pub(crate) fn hs256(claims: &Value) -> String {
+pub fn hs256(claims: &Value) -> String {
     mint(Algorithm::HS256, claims)
 }
 
 /// A token with this header, signed with `key` by jsonwebtoken.
-pub(crate) fn mint_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+pub fn mint_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
     jsonwebtoken::encode(header, claims, key).expect("jsonwebtoken encodes the token")
 }
 
 /// base64url without padding, as JWS segments are encoded.
-pub(crate) fn b64(bytes: impl AsRef<[u8]>) -> String {
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Three segments joined by dots, taken as given.
-pub(crate) fn raw_token(header: &str, payload: &str, signature: &str) -> String {
+pub fn raw_token(header: &str, payload: &str, signature: &str) -> String {
     format!("{header}.{payload}.{signature}")
 }
 
 /// A token from literal header and payload JSON (any text, valid JSON or
 /// not) with a literal, already encoded signature segment.
-pub(crate) fn raw_json_token(header_json: &str, payload_json: &str, signature: &str) -> String {
+pub fn raw_json_token(header_json: &str, payload_json: &str, signature: &str) -> String {
     raw_token(&b64(header_json), &b64(payload_json), signature)
 }
 
 /// Signs two already encoded segments with the trusted key of `alg`, so the
 /// token passes the signature check and reaches what comes after it.
-pub(crate) fn sign_segments(alg: Algorithm, header_b64: &str, payload_b64: &str) -> String {
+pub fn sign_segments(alg: Algorithm, header_b64: &str, payload_b64: &str) -> String {
     let message = format!("{header_b64}.{payload_b64}");
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &signing_key(alg), alg)
         .expect("jsonwebtoken signs");
@@ -210,13 +220,13 @@ pub(crate) fn sign_segments(alg: Algorithm, header_b64: &str, payload_b64: &str)
 
 /// A correctly signed HS256 token from literal payload JSON, e.g. with
 /// duplicate or oddly typed claims.
-pub(crate) fn signed_payload(payload_json: &str) -> String {
+pub fn signed_payload(payload_json: &str) -> String {
     signed_json(r#"{"alg":"HS256","typ":"JWT"}"#, payload_json)
 }
 
 /// A correctly signed HS256 token from literal header and payload JSON. The
 /// header should name HS256 for the signature to verify.
-pub(crate) fn signed_json(header_json: &str, payload_json: &str) -> String {
+pub fn signed_json(header_json: &str, payload_json: &str) -> String {
     sign_segments(Algorithm::HS256, &b64(header_json), &b64(payload_json))
 }
 
@@ -225,7 +235,7 @@ pub(crate) fn signed_json(header_json: &str, payload_json: &str) -> String {
 // ---------------------------------------------------------------------------
 
 /// `GET /protected`: the subject, the algorithm and every claim, as JSON.
-pub(crate) async fn whoami(claims: Claims) -> Json<Value> {
+pub async fn whoami(claims: Claims) -> Json<Value> {
     let token = claims.token();
     Json(json!({
         "sub": token.subject(),
@@ -236,20 +246,20 @@ pub(crate) async fn whoami(claims: Claims) -> Json<Value> {
 }
 
 /// The router every verification test runs against: `GET /protected` behind `auth`.
-pub(crate) fn protected_app(auth: JwtAuth) -> Router {
+pub fn protected_app(auth: JwtAuth) -> Router {
     Router::new()
         .route("/protected", get(whoami))
         .layer(auth.json_errors())
 }
 
 /// Serves `auth` (with JSON error bodies) on `GET /protected`.
-pub(crate) async fn serve(auth: JwtAuth) -> TestServer {
+pub async fn serve(auth: JwtAuth) -> TestServer {
     serve_router(protected_app(auth)).await
 }
 
 /// Serves `router` on 127.0.0.1 at a port the OS picks. The server lives as
 /// long as the test's runtime.
-pub(crate) async fn serve_router(router: Router) -> TestServer {
+pub async fn serve_router(router: Router) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -259,14 +269,14 @@ pub(crate) async fn serve_router(router: Router) -> TestServer {
 }
 
 /// A running server and an HTTP client for it.
-pub(crate) struct TestServer {
+pub struct TestServer {
     base: String,
     client: reqwest::Client,
 }
 
 impl TestServer {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:1234`).
-    pub(crate) fn new(base: String) -> Self {
+    pub fn new(base: String) -> Self {
         // No proxy: the tests talk to loopback only, whatever the environment says.
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -276,22 +286,22 @@ impl TestServer {
     }
 
     /// The base URL, e.g. `http://127.0.0.1:1234`.
-    pub(crate) fn base(&self) -> &str {
+    pub fn base(&self) -> &str {
         &self.base
     }
 
     /// A GET request to `path_and_query` (e.g. `/protected?x=1`).
-    pub(crate) fn get(&self, path_and_query: &str) -> reqwest::RequestBuilder {
+    pub fn get(&self, path_and_query: &str) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path_and_query}", self.base))
     }
 
     /// `GET /protected` with `Authorization: Bearer <token>`.
-    pub(crate) async fn bearer(&self, token: &str) -> Reply {
+    pub async fn bearer(&self, token: &str) -> Reply {
         self.bearer_at("/protected", token).await
     }
 
     /// `GET path` with `Authorization: Bearer <token>`.
-    pub(crate) async fn bearer_at(&self, path: &str, token: &str) -> Reply {
+    pub async fn bearer_at(&self, path: &str, token: &str) -> Reply {
         send(
             self.get(path)
                 .header("authorization", format!("Bearer {token}")),
@@ -300,14 +310,14 @@ impl TestServer {
     }
 
     /// `GET path` without credentials.
-    pub(crate) async fn anonymous(&self, path: &str) -> Reply {
+    pub async fn anonymous(&self, path: &str) -> Reply {
         send(self.get(path)).await
     }
 }
 
 /// A request for calling a tower service directly, with `Authorization:
 /// Bearer <token>` if a token is given.
-pub(crate) fn tower_request(token: Option<&str>) -> axum::http::Request<String> {
+pub fn tower_request(token: Option<&str>) -> axum::http::Request<String> {
     let mut request = axum::http::Request::new(String::new());
     if let Some(token) = token {
         let value =
@@ -318,7 +328,7 @@ pub(crate) fn tower_request(token: Option<&str>) -> axum::http::Request<String> 
 }
 
 /// Sends the request and reads the whole answer.
-pub(crate) async fn send(request: reqwest::RequestBuilder) -> Reply {
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let response = request.send().await.expect("the server answers");
     let status = response.status().as_u16();
     let header = |name: &str| {
@@ -341,13 +351,13 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Reply {
 }
 
 /// An HTTP answer, read whole.
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) www_authenticate: Option<String>,
-    pub(crate) content_type: Option<String>,
+pub struct Reply {
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    pub content_type: Option<String>,
     /// Every response header.
-    pub(crate) headers: reqwest::header::HeaderMap,
-    pub(crate) body: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
 }
 
 impl fmt::Debug for Reply {
@@ -362,25 +372,25 @@ impl fmt::Debug for Reply {
 
 impl Reply {
     /// The value of header `name`, if present and ASCII.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The body as JSON.
-    pub(crate) fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self:?}"))
     }
 
     /// The `code` of a JSON rejection body, if any.
-    pub(crate) fn code(&self) -> Option<String> {
+    pub fn code(&self) -> Option<String> {
         let body: Value = serde_json::from_str(&self.body).ok()?;
         body.get("code")?.as_str().map(str::to_owned)
     }
 
     /// Asserts a 200 from [`whoami`] for subject `sub`; returns the body.
     #[track_caller]
-    pub(crate) fn assert_ok(&self, sub: &str) -> Value {
+    pub fn assert_ok(&self, sub: &str) -> Value {
         assert_eq!(self.status, 200, "expected 200: {self:?}");
         let body = self.json();
         assert_eq!(body["sub"], sub, "{self:?}");
@@ -390,7 +400,7 @@ impl Reply {
     /// Asserts the answer to a request without a token: 401 and a bare
     /// `Bearer realm="api"` challenge (RFC 6750 section 3.1: no error code).
     #[track_caller]
-    pub(crate) fn assert_missing(&self) {
+    pub fn assert_missing(&self) {
         assert_eq!(self.status, 401, "{self:?}");
         assert_eq!(
             self.www_authenticate.as_deref(),
@@ -404,7 +414,7 @@ impl Reply {
     /// 400 `invalid_request`), a `WWW-Authenticate` challenge naming the
     /// error and the same description as the JSON body, and the body's `code`.
     #[track_caller]
-    pub(crate) fn assert_rejected(&self, status: u16, code: &str) {
+    pub fn assert_rejected(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "expected {status} {code}: {self:?}");
         let error = match status {
             400 => "invalid_request",
@@ -434,7 +444,7 @@ impl Reply {
 
     /// Asserts a 401 `invalid_token` rejection with this code.
     #[track_caller]
-    pub(crate) fn assert_invalid(&self, code: &str) {
+    pub fn assert_invalid(&self, code: &str) {
         self.assert_rejected(401, code);
     }
 }

@@ -12,20 +12,9 @@
 //! The proxy keeps its port across modes, so clients configured with it
 //! reconnect to the same address when it comes back.
 //!
-//! Included by the test binaries that need it with
-//! `#[path = "common/proxy.rs"] mod proxy;`.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the modes"
-)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a proxy that cannot bind its port fails the test"
-)]
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,9 +25,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use auth_layer::store::{PostgresStore, RedisStore};
+use sqlx::postgres::PgConnectOptions;
+
+use crate::services::unique;
+
 /// What the proxy does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub enum Mode {
     /// Forward both ways without delay.
     Forward,
     /// Refuse new connections and close the open ones.
@@ -48,7 +42,7 @@ pub(crate) enum Mode {
 }
 
 /// A proxy on `127.0.0.1` at a port the OS picked, forwarding to `upstream`.
-pub(crate) struct Proxy {
+pub struct Proxy {
     addr: SocketAddr,
     upstream: String,
     shared: Arc<Shared>,
@@ -74,7 +68,7 @@ impl Shared {
 
 impl Proxy {
     /// Starts forwarding to `upstream` (`host:port`).
-    pub(crate) async fn start(upstream: impl Into<String>) -> Self {
+    pub async fn start(upstream: impl Into<String>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port for the proxy");
@@ -91,35 +85,46 @@ impl Proxy {
     }
 
     /// The address clients connect to.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The port clients connect to.
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.addr.port()
     }
 
     /// The current mode.
-    pub(crate) fn mode(&self) -> Mode {
+    pub fn mode(&self) -> Mode {
         self.mode
     }
 
     /// Connections accepted since the proxy started.
-    pub(crate) fn accepted(&self) -> usize {
+    pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
     }
 
     /// Switches to `mode`. Going [`Down`](Mode::Down) returns once the
     /// listening socket and every open connection are closed; coming back
     /// returns once the port accepts connections again.
-    pub(crate) async fn set(&mut self, mode: Mode) {
+    pub async fn set(&mut self, mode: Mode) {
         match mode {
             Mode::Down => self.take_down().await,
             Mode::Forward => self.bring_up(Duration::ZERO).await,
             Mode::Delayed(delay) => self.bring_up(delay).await,
         }
         self.mode = mode;
+    }
+
+    /// Cuts every open connection and keeps accepting new ones: what a
+    /// client sees when the service restarts quickly, or a middlebox drops
+    /// its connections.
+    pub async fn reset(&self) {
+        let connections: Vec<_> = self.shared.connections.lock().unwrap().drain(..).collect();
+        for connection in connections {
+            connection.abort();
+            let _ = connection.await;
+        }
     }
 
     async fn take_down(&mut self) {
@@ -176,6 +181,37 @@ impl Proxy {
             }
         })
     }
+}
+
+/// A proxy in front of the Redis at `url` (a `redis://` TCP URL) and a
+/// store connected through it, with keys of its own.
+pub async fn redis_via_proxy(url: &str) -> (Proxy, RedisStore) {
+    let client = redis::Client::open(url).expect("a Redis URL");
+    let redis::ConnectionAddr::Tcp(host, port) = client.get_connection_info().addr().clone() else {
+        panic!("AUTH_TEST_REDIS_URL must be a redis:// TCP URL to put a proxy in front of it");
+    };
+    let proxy = Proxy::start(format!("{host}:{port}")).await;
+    let rest = url.strip_prefix("redis://").expect("a redis:// URL");
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let userinfo = authority.rfind('@').map_or("", |i| &authority[..=i]);
+    let proxied = format!("redis://{userinfo}127.0.0.1:{}{path}", proxy.port());
+    let store = RedisStore::connect(&proxied)
+        .await
+        .expect("connect to Redis through the proxy")
+        .with_prefix(format!("{}:", unique("proxied")))
+        .unwrap();
+    (proxy, store)
+}
+
+/// A proxy in front of the PostgreSQL at `url` and a store connected
+/// through it.
+pub async fn postgres_via_proxy(url: &str) -> (Proxy, PostgresStore) {
+    let options = PgConnectOptions::from_str(url).expect("a PostgreSQL URL");
+    let proxy = Proxy::start(format!("{}:{}", options.get_host(), options.get_port())).await;
+    let store = PostgresStore::connect_with(options.host("127.0.0.1").port(proxy.port()))
+        .await
+        .expect("connect to PostgreSQL through the proxy");
+    (proxy, store)
 }
 
 impl Drop for Proxy {

@@ -4,10 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::SessionStore;
 use super::issuer::TokenIssuer;
 use super::outcome::SessionEvent;
 use super::sessions::{Hook, Inner, Sessions};
+use super::store::SessionStore;
+use crate::backend::DEFAULT_STORE_TIMEOUT;
 use crate::error::ConfigError;
 use crate::revocation::RevocationCache;
 
@@ -15,10 +16,21 @@ use crate::revocation::RevocationCache;
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// The default idle timeout: 24 hours without a refresh.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
-/// The default bound on one store call.
-pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The longest reuse grace window accepted.
 pub const MAX_REUSE_GRACE: Duration = Duration::from_secs(60);
+
+impl Sessions {
+    /// Starts a configuration; the defaults are a 7-day absolute lifetime,
+    /// a 24-hour idle timeout and no reuse grace window.
+    pub fn builder(
+        issuer: TokenIssuer,
+        store: impl SessionStore,
+        revocation: RevocationCache,
+    ) -> SessionsBuilder {
+        SessionsBuilder::new(issuer, Arc::new(store), revocation)
+    }
+}
 
 /// Configures [`Sessions`]; created by [`Sessions::builder`].
 pub struct SessionsBuilder {
@@ -33,11 +45,7 @@ pub struct SessionsBuilder {
 }
 
 impl SessionsBuilder {
-    pub(super) fn new(
-        issuer: TokenIssuer,
-        store: Arc<dyn SessionStore>,
-        revocation: RevocationCache,
-    ) -> Self {
+    fn new(issuer: TokenIssuer, store: Arc<dyn SessionStore>, revocation: RevocationCache) -> Self {
         Self {
             issuer,
             store,

@@ -4,6 +4,11 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::issuer::IssueError;
+
 /// Why a session operation failed, as a stable, machine-readable category.
 ///
 /// Every kind has one [`code`](Self::code) clients can act on and one
@@ -145,6 +150,31 @@ impl StdError for SessionError {
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
     }
+}
+
+/// `claims` as the JSON object an access token carries (`null` for none).
+pub(super) fn to_claims(claims: impl Serialize) -> Result<Map<String, Value>, SessionError> {
+    match serde_json::to_value(claims) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(issue_error(IssueError::NotAnObject)),
+        Err(e) => Err(SessionError::with_source(
+            SessionErrorKind::InvalidClaims,
+            e,
+        )),
+    }
+}
+
+pub(super) fn issue_error(e: IssueError) -> SessionError {
+    let kind = match e {
+        IssueError::ReservedClaim(_) | IssueError::NotAnObject => SessionErrorKind::InvalidClaims,
+        _ => SessionErrorKind::Internal,
+    };
+    SessionError::with_source(kind, e)
+}
+
+pub(super) fn internal(e: getrandom::Error) -> SessionError {
+    issue_error(IssueError::Random(e))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! What [`Sessions`](super::Sessions) hands back: token pairs, refresh
 //! results and events.
 
-use super::SessionRecord;
 use super::access_token::AccessToken;
+use super::store::SessionRecord;
 use super::token::RefreshToken;
 
 /// An access token and the refresh token that replaces it, with the session

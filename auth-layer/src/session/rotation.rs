@@ -1,7 +1,7 @@
 //! The rotation decision, shared by the stores that decide in Rust (memory,
 //! PostgreSQL); the Redis Lua script follows the same table.
 
-use super::{RotateOutcome, Rotation, SessionRecord};
+use super::store::{RotateOutcome, Rotation, SessionRecord};
 
 /// What the store knows about the presented token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,22 +1,16 @@
 //! [`Sessions`]: login, rotating refresh, logout, logout everywhere.
 
-use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use super::access_token::{AccessToken, TokenRequest};
-use super::builder::SessionsBuilder;
-use super::error::{SessionError, SessionErrorKind};
-use super::issuer::{IssueError, TokenIssuer};
-use super::outcome::{Refreshed, SessionEvent, TokenPair};
+use super::error::{SessionError, internal, issue_error, to_claims};
+use super::issuer::TokenIssuer;
+use super::outcome::{SessionEvent, TokenPair};
+use super::store::{EndReason, SessionRecord, SessionStore};
 use super::token::{RefreshToken, new_session_id};
-use super::{EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, SessionStoreError};
-use crate::observe::metrics;
 use crate::revocation::RevocationCache;
 
 pub(super) type Hook = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
@@ -48,16 +42,6 @@ pub(super) struct Inner {
 }
 
 impl Sessions {
-    /// Starts a configuration; the defaults are a 7-day absolute lifetime,
-    /// a 24-hour idle timeout and no reuse grace window.
-    pub fn builder(
-        issuer: TokenIssuer,
-        store: impl SessionStore,
-        revocation: RevocationCache,
-    ) -> SessionsBuilder {
-        SessionsBuilder::new(issuer, Arc::new(store), revocation)
-    }
-
     /// Starts a session for `subject` (already authenticated by you) whose
     /// access tokens carry `claims` (a JSON object, or `null` for none), and
     /// returns its first access and refresh tokens.
@@ -100,100 +84,6 @@ impl Sessions {
             subject: session.subject.clone(),
         });
         Ok(TokenPair::new(access, refresh, session))
-    }
-
-    /// Rotates the presented refresh token: it is spent, and a new access
-    /// and refresh token are returned ([`Refreshed::Rotated`]). Within the
-    /// grace window, a racing duplicate gets [`Refreshed::Duplicate`]: an
-    /// access token, no refresh token.
-    ///
-    /// # Errors
-    /// `refresh_invalid` (nothing changed), `refresh_reused` (the session
-    /// is now revoked), `session_expired`, `session_idle`,
-    /// `reauth_required`, `session_revoked`, `store_unavailable`.
-    pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
-        let span = tracing::debug_span!(target: "auth_layer", "refresh");
-        let result = tracing::Instrument::instrument(self.rotate(presented), span).await;
-        metrics::refresh(match &result {
-            Ok(Refreshed::Rotated(_)) => "rotated",
-            Ok(Refreshed::Duplicate { .. }) => "duplicate",
-            Err(e) if e.kind() == SessionErrorKind::RefreshReused => "reuse_detected",
-            Err(e) => e.code(),
-        });
-        result
-    }
-
-    async fn rotate(&self, presented: &str) -> Result<Refreshed, SessionError> {
-        let inner = &*self.inner;
-        let Some(token) = RefreshToken::parse(presented) else {
-            tracing::debug!("refresh refused: not a refresh token");
-            return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
-        };
-        let sid = token.session_id();
-        let Some(session) = self.bounded("session", inner.store.session(sid)).await? else {
-            tracing::debug!("refresh refused: no such session");
-            return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
-        };
-        let current = self
-            .bounded(
-                "user_version",
-                inner.revocation.store().user_version(&session.subject),
-            )
-            .await?;
-        let next = RefreshToken::generate(sid).map_err(internal)?;
-        let rotation = Rotation {
-            sid,
-            presented: token.hash(),
-            next: next.hash(),
-            now: inner.issuer.now(),
-            idle_timeout: inner.idle,
-            grace: inner.grace,
-            min_version: current,
-        };
-        let refused = |kind: SessionErrorKind| {
-            tracing::debug!(%sid, reason = kind.code(), "refresh refused");
-            Err(SessionError::new(kind))
-        };
-        match self
-            .bounded("rotate", inner.store.rotate(&rotation))
-            .await?
-        {
-            RotateOutcome::Rotated(session) => {
-                let access = self.mint(&session)?;
-                self.emit(SessionEvent::Refreshed {
-                    sid: session.sid.clone(),
-                    subject: session.subject.clone(),
-                });
-                Ok(Refreshed::Rotated(TokenPair::new(access, next, session)))
-            }
-            RotateOutcome::Duplicate(session) => {
-                let access = self.mint(&session)?;
-                self.emit(SessionEvent::DuplicateRefresh {
-                    sid: session.sid.clone(),
-                    subject: session.subject.clone(),
-                });
-                Ok(Refreshed::Duplicate { access, session })
-            }
-            RotateOutcome::Reused(session) => {
-                // Idempotent, so a failure here is repaired by the next attempt.
-                self.bounded("revoke_session", inner.revocation.revoke_session(sid))
-                    .await?;
-                self.emit(SessionEvent::ReuseDetected {
-                    sid: session.sid,
-                    subject: session.subject,
-                });
-                Err(SessionError::new(SessionErrorKind::RefreshReused))
-            }
-            RotateOutcome::Ended(session) => refused(match session.ended {
-                Some(EndReason::Reuse) => SessionErrorKind::RefreshReused,
-                Some(EndReason::LogoutAll | EndReason::Reauth) => SessionErrorKind::ReauthRequired,
-                _ => SessionErrorKind::SessionRevoked,
-            }),
-            RotateOutcome::Expired(_) => refused(SessionErrorKind::SessionExpired),
-            RotateOutcome::Idle(_) => refused(SessionErrorKind::SessionIdle),
-            RotateOutcome::VersionBumped(_) => refused(SessionErrorKind::ReauthRequired),
-            RotateOutcome::Unknown => refused(SessionErrorKind::RefreshInvalid),
-        }
     }
 
     /// Ends the session `sid` and revokes it, so its access tokens stop
@@ -286,95 +176,6 @@ impl Sessions {
     pub fn revocation(&self) -> &RevocationCache {
         &self.inner.revocation
     }
-
-    fn mint(&self, session: &SessionRecord) -> Result<AccessToken, SessionError> {
-        let request = TokenRequest::new(session.subject.as_str())
-            .version(session.version)
-            .session(session.sid.as_str())
-            .claims(session.claims.clone());
-        self.inner.issuer.issue(&request).map_err(issue_error)
-    }
-
-    /// One store call, bounded by the store timeout.
-    async fn bounded<T, E>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = Result<T, E>>,
-    ) -> Result<T, SessionError>
-    where
-        E: StdError + Send + Sync + 'static,
-    {
-        let timeout = self.inner.timeout;
-        let failed = |e: &dyn StdError| {
-            tracing::warn!(error = %e, "session operation failed: store unavailable");
-        };
-        let started = Instant::now();
-        let answer = tokio::time::timeout(timeout, call).await;
-        let error = match &answer {
-            Ok(Ok(_)) => None,
-            Ok(Err(_)) => Some("unavailable"),
-            Err(_) => Some("timeout"),
-        };
-        metrics::store_call("session", op, started.elapsed(), error);
-        match answer {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                failed(&e);
-                Err(SessionError::with_source(
-                    SessionErrorKind::StoreUnavailable,
-                    e,
-                ))
-            }
-            Err(_) => {
-                let e = SessionStoreError::Timeout(timeout);
-                failed(&e);
-                Err(SessionError::with_source(
-                    SessionErrorKind::StoreUnavailable,
-                    e,
-                ))
-            }
-        }
-    }
-
-    fn emit(&self, event: SessionEvent) {
-        if let SessionEvent::ReuseDetected { sid, subject } = &event {
-            tracing::warn!(
-                event = event.name(),
-                %sid,
-                %subject,
-                "refresh token reuse detected: the session is revoked"
-            );
-        } else {
-            tracing::info!(event = event.name(), details = ?event, "session event");
-        }
-        if let Some(hook) = &self.inner.hook {
-            hook(&event);
-        }
-    }
-}
-
-fn to_claims(claims: impl Serialize) -> Result<Map<String, Value>, SessionError> {
-    match serde_json::to_value(claims) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(issue_error(IssueError::NotAnObject)),
-        Err(e) => Err(SessionError::with_source(
-            SessionErrorKind::InvalidClaims,
-            e,
-        )),
-    }
-}
-
-fn issue_error(e: IssueError) -> SessionError {
-    let kind = match e {
-        IssueError::ReservedClaim(_) | IssueError::NotAnObject => SessionErrorKind::InvalidClaims,
-        _ => SessionErrorKind::Internal,
-    };
-    SessionError::with_source(kind, e)
-}
-
-fn internal(e: getrandom::Error) -> SessionError {
-    issue_error(IssueError::Random(e))
 }
 
 impl fmt::Debug for Sessions {

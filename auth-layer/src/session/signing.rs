@@ -23,7 +23,7 @@ use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
 /// let key = SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap().with_kid("2026-11");
 /// assert_eq!((key.algorithm(), key.kid()), (Algorithm::HS256, Some("2026-11")));
 ///
-/// let pem = std::fs::read("testdata/ec384.key").unwrap();
+/// let pem = std::fs::read("../tests/keys/ec_p384_private.pem").unwrap();
 /// assert_eq!(SigningKey::private_key_pem(&pem).unwrap().algorithm(), Algorithm::ES384);
 /// assert!(SigningKey::hmac("short").is_err());
 /// ```
@@ -207,23 +207,27 @@ impl fmt::Debug for SigningKey {
 mod tests {
     use super::*;
 
-    fn testdata(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    fn test_key(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../tests/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn every_key_kind_is_pinned_to_its_algorithm() {
         let cases = [
-            ("rsa2048.key", Algorithm::RS256),
-            ("ec256.key", Algorithm::ES256),
-            ("ec384.key", Algorithm::ES384),
-            ("ed25519.key", Algorithm::EdDSA),
+            ("rsa_private.pem", Algorithm::RS256),
+            ("ec_p256_private.pem", Algorithm::ES256),
+            ("ec_p384_private.pem", Algorithm::ES384),
+            ("ed25519_private.pem", Algorithm::EdDSA),
         ];
         for (file, alg) in cases {
-            let key = SigningKey::private_key_pem(testdata(file)).unwrap();
+            let key = SigningKey::private_key_pem(test_key(file)).unwrap();
             assert_eq!(key.algorithm(), alg, "{file}");
         }
-        let rsa = SigningKey::rsa_pem(testdata("rsa2048.key")).unwrap();
+        let rsa = SigningKey::rsa_pem(test_key("rsa_private.pem")).unwrap();
         assert_eq!(
             rsa.with_algorithm(Algorithm::PS256).unwrap().algorithm(),
             Algorithm::PS256
@@ -232,7 +236,7 @@ mod tests {
 
     #[test]
     fn keys_that_cannot_sign_an_algorithm_are_refused() {
-        let ec256 = SigningKey::ec_pem(testdata("ec256.key")).unwrap();
+        let ec256 = SigningKey::ec_pem(test_key("ec_p256_private.pem")).unwrap();
         assert!(
             ec256.clone().with_algorithm(Algorithm::ES384).is_err(),
             "other curve"
@@ -244,15 +248,15 @@ mod tests {
         let hmac = SigningKey::hmac([1u8; 32]).unwrap();
         assert!(hmac.with_algorithm(Algorithm::HS512).is_ok());
         assert!(
-            SigningKey::hmac(testdata("ec256.key")).is_err(),
+            SigningKey::hmac(test_key("ec_p256_private.pem")).is_err(),
             "a PEM as HMAC secret"
         );
         assert!(
-            SigningKey::rsa_pem(testdata("rsa1024.key")).is_err(),
+            SigningKey::rsa_pem(test_key("rsa1024_private.pem")).is_err(),
             "weak RSA"
         );
         assert!(
-            SigningKey::private_key_pem(testdata("rsa2048.pub.pem")).is_err(),
+            SigningKey::private_key_pem(test_key("rsa_public.pem")).is_err(),
             "a public key"
         );
     }

@@ -30,8 +30,8 @@ const MAX_SESSION_ID_LEN: usize = 128;
 /// #     auth_layer::session::TokenIssuer::builder(
 /// #         auth_layer::session::SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap(),
 /// #     ).build().unwrap(),
-/// #     auth_layer::session::MemorySessionStore::new(),
-/// #     auth_layer::revocation::RevocationCache::builder(auth_layer::revocation::MemoryStore::new()).build().unwrap(),
+/// #     auth_layer::store::MemoryStore::new(),
+/// #     auth_layer::revocation::RevocationCache::builder(auth_layer::store::MemoryStore::new()).build().unwrap(),
 /// # ).build().unwrap();
 /// let pair = sessions.login("alice", serde_json::json!({})).await.unwrap();
 /// let refresh = pair.refresh_token();

@@ -1,0 +1,155 @@
+//! [`RevocationCacheBuilder`]: the cache's settings, checked once, and the
+//! event listener it starts.
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::cache::{Inner, RevocationCache};
+use super::event::RevocationEvent;
+use super::lookup::{Breaker, Lookup};
+use super::store::RevocationStore;
+use crate::backend::DEFAULT_STORE_TIMEOUT;
+use crate::error::ConfigError;
+
+/// The default cache TTL: the longest a revoked token can pass on an
+/// instance that missed the revocation event.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+/// The default number of entries per cache.
+pub const DEFAULT_CAPACITY: u64 = 100_000;
+/// How long after a failed store call misses answer at once (and the
+/// `Retry-After` of the 503): one request then tries the store again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Configures a [`RevocationCache`].
+pub struct RevocationCacheBuilder {
+    store: Arc<dyn RevocationStore>,
+    ttl: Duration,
+    capacity: u64,
+    timeout: Duration,
+    serve_stale_for: Option<Duration>,
+    check_jti: bool,
+}
+
+impl RevocationCacheBuilder {
+    pub(super) fn new(store: Arc<dyn RevocationStore>) -> Self {
+        Self {
+            store,
+            ttl: DEFAULT_TTL,
+            capacity: DEFAULT_CAPACITY,
+            timeout: DEFAULT_STORE_TIMEOUT,
+            serve_stale_for: None,
+            check_jti: false,
+        }
+    }
+
+    /// How long an answer is cached (default 30 s): the upper bound on how
+    /// long a revoked token can still pass when no invalidation event arrives.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Entries per cache (default 100 000).
+    #[must_use]
+    pub fn capacity(mut self, entries: u64) -> Self {
+        self.capacity = entries;
+        self
+    }
+
+    /// The longest one store query may take (default 2 s); a slower store is
+    /// treated as down. After a timeout, misses are answered at once (503,
+    /// or the last known answer) for one second, then one request tries the
+    /// store again: an outage does not make every request wait this long.
+    #[must_use]
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// While the store is down, keep answering from the last known answer
+    /// for at most `extra` beyond the TTL (off by default: fail closed with
+    /// 503). The bound is exact: no answer is served older than TTL + `extra`.
+    #[must_use]
+    pub fn serve_stale_for(mut self, extra: Duration) -> Self {
+        self.serve_stale_for = Some(extra);
+        self
+    }
+
+    /// Also check the `jti` denylist on every request (off by default: it
+    /// costs one store query per new token).
+    #[must_use]
+    pub fn check_jti(mut self, on: bool) -> Self {
+        self.check_jti = on;
+        self
+    }
+
+    /// Builds the caches and starts listening to the store's events.
+    ///
+    /// # Errors
+    /// A zero TTL, capacity or timeout, or no tokio runtime to run the
+    /// listener on (call it from inside the runtime, e.g. in `#[tokio::main]`).
+    pub fn build(self) -> Result<RevocationCache, ConfigError> {
+        if self.ttl.is_zero() {
+            return Err(ConfigError::setting("revocation ttl", "must be above zero"));
+        }
+        if self.capacity == 0 {
+            return Err(ConfigError::setting(
+                "revocation capacity",
+                "must be above zero",
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::setting(
+                "revocation store_timeout",
+                "must be above zero",
+            ));
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ConfigError::setting(
+                "revocation",
+                "RevocationCache::build must run inside a tokio runtime (it starts the revocation-event listener)",
+            )
+        })?;
+        let stale = self.serve_stale_for;
+        let store = self.store;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RevocationEvent>();
+        let listener = store.listen(tx);
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let weak = weak.clone();
+            let mut tasks = vec![runtime.spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    let Some(inner) = weak.upgrade() else { return };
+                    tracing::debug!(?event, "revocation event");
+                    inner.invalidate(&event).await;
+                }
+            })];
+            tasks.extend(listener.map(|l| runtime.spawn(l)));
+            Inner {
+                users: Lookup::new("auth-user-versions", self.ttl, self.capacity, stale),
+                sessions: Lookup::new("auth-revoked-sessions", self.ttl, self.capacity, stale),
+                jtis: Lookup::new("auth-denied-jtis", self.ttl, self.capacity, stale),
+                store,
+                check_jti: self.check_jti,
+                timeout: self.timeout,
+                retry_after: RETRY_AFTER,
+                breaker: Breaker::new(RETRY_AFTER),
+                tasks,
+            }
+        });
+        Ok(RevocationCache { inner })
+    }
+}
+
+impl fmt::Debug for RevocationCacheBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationCacheBuilder")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("timeout", &self.timeout)
+            .field("serve_stale_for", &self.serve_stale_for)
+            .field("check_jti", &self.check_jti)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,253 @@
+//! [`SessionStore`]: where sessions and refresh-token hashes live, and the
+//! records it exchanges with [`Sessions`](super::Sessions).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::token::TokenHash;
+use crate::backend::{BoxFuture, StoreError};
+
+/// How long a store keeps a session after its absolute expiry, so that a
+/// late refresh is told `session_expired` (and a late reuse is still
+/// recognised) rather than `refresh_invalid`. After that the session and
+/// its tokens are deleted.
+pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Where sessions and refresh-token hashes live. Object-safe;
+/// implementations are cheap-to-clone handles.
+///
+/// Every method is one atomic step in the store: in particular
+/// [`rotate`](Self::rotate) decides and writes in one step (a Lua script in
+/// Redis, one transaction holding the session row in PostgreSQL), so two
+/// concurrent rotations with one token cannot both succeed. Times are Unix
+/// seconds from the caller's clock, never the store's.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new, live session whose current refresh token hashes to `token`.
+    fn create<'a>(
+        &'a self,
+        session: &'a SessionRecord,
+        token: TokenHash,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The session `sid`, if the store still holds it.
+    fn session<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>>;
+
+    /// Atomically: finds the presented token in session `rotation.sid` and
+    /// decides as [`RotateOutcome`] documents. Only
+    /// [`Rotated`](RotateOutcome::Rotated) (the presented token becomes spent,
+    /// `next` becomes current, `last_used_at` becomes `now`) and a first
+    /// [`Reused`](RotateOutcome::Reused) (the session is ended with
+    /// [`EndReason::Reuse`]) write anything.
+    fn rotate<'a>(
+        &'a self,
+        rotation: &'a Rotation<'a>,
+    ) -> BoxFuture<'a, Result<RotateOutcome, StoreError>>;
+
+    /// Ends the session `sid` for `reason` (a session already ended keeps its
+    /// first reason) and returns it as it now is; `None` if unknown.
+    fn end<'a>(
+        &'a self,
+        sid: &'a str,
+        reason: EndReason,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>>;
+
+    /// Ends every live session of `subject` for `reason` and returns their ids.
+    fn end_all<'a>(
+        &'a self,
+        subject: &'a str,
+        reason: EndReason,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+}
+
+macro_rules! forward_store {
+    ($ty:ty) => {
+        impl SessionStore for $ty {
+            fn create<'a>(
+                &'a self,
+                session: &'a SessionRecord,
+                token: TokenHash,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                (**self).create(session, token)
+            }
+            fn session<'a>(
+                &'a self,
+                sid: &'a str,
+            ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+                (**self).session(sid)
+            }
+            fn rotate<'a>(
+                &'a self,
+                rotation: &'a Rotation<'a>,
+            ) -> BoxFuture<'a, Result<RotateOutcome, StoreError>> {
+                (**self).rotate(rotation)
+            }
+            fn end<'a>(
+                &'a self,
+                sid: &'a str,
+                reason: EndReason,
+                now: i64,
+            ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+                (**self).end(sid, reason, now)
+            }
+            fn end_all<'a>(
+                &'a self,
+                subject: &'a str,
+                reason: EndReason,
+                now: i64,
+            ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+                (**self).end_all(subject, reason, now)
+            }
+        }
+    };
+}
+
+forward_store!(Box<dyn SessionStore>);
+forward_store!(Arc<dyn SessionStore>);
+
+/// A session as stored: who, with which claims, since when, until when.
+///
+/// Holds no token: the store keeps refresh tokens only as [`TokenHash`]es.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session id: access tokens carry it as `sid`.
+    pub sid: String,
+    /// The subject (`sub`) the session belongs to.
+    pub subject: String,
+    /// The caller's claims given at login, put into every access token of
+    /// the session.
+    pub claims: Map<String, Value>,
+    /// The subject's token version at login (`ver` in its access tokens);
+    /// once the subject's current version is higher, the session cannot
+    /// refresh.
+    pub version: u64,
+    /// When the session started (Unix seconds).
+    pub created_at: i64,
+    /// The absolute end of the session (Unix seconds): no refresh from then on.
+    pub expires_at: i64,
+    /// The login or the last rotation (Unix seconds); the idle timeout
+    /// counts from here.
+    pub last_used_at: i64,
+    /// Why the session ended; `None` while it is live.
+    pub ended: Option<EndReason>,
+}
+
+/// Why a session ended. Stored as the string of [`as_str`](Self::as_str).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// `logout`: the user logged out of this session.
+    Logout,
+    /// `logout_all`: the user logged out everywhere (the token version was bumped).
+    LogoutAll,
+    /// `reuse`: a spent refresh token of the session was presented again.
+    Reuse,
+    /// `reauth`: the subject must authenticate again.
+    Reauth,
+    /// `revoked`: ended by someone else (an administrator, another
+    /// service); also how any other stored value reads.
+    Revoked,
+}
+
+impl EndReason {
+    /// The stored form: `logout`, `logout_all`, `reuse`, `reauth` or `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Reuse => "reuse",
+            Self::Reauth => "reauth",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Reads a stored reason; anything unknown is [`Revoked`](Self::Revoked).
+    pub fn parse(stored: &str) -> Self {
+        match stored {
+            "logout" => Self::Logout,
+            "logout_all" => Self::LogoutAll,
+            "reuse" => Self::Reuse,
+            "reauth" => Self::Reauth,
+            _ => Self::Revoked,
+        }
+    }
+}
+
+/// One refresh, as [`SessionStore::rotate`] receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    /// The session the presented token names.
+    pub sid: &'a str,
+    /// The hash of the presented token.
+    pub presented: TokenHash,
+    /// The hash of the token that replaces it.
+    pub next: TokenHash,
+    /// The caller's time (Unix seconds).
+    pub now: i64,
+    /// Seconds without a rotation after which the session is idle.
+    pub idle_timeout: i64,
+    /// Seconds after a rotation during which the token it spent is answered
+    /// as a duplicate rather than reuse; 0 turns the window off.
+    pub grace: i64,
+    /// The subject's current token version: a session with a lower version
+    /// cannot refresh.
+    pub min_version: u64,
+}
+
+/// What [`SessionStore::rotate`] decided. Every variant but `Unknown` holds
+/// the session as it is after the call.
+///
+/// The decision, in order:
+/// 1. the session or the presented token is not in the store → `Unknown`;
+/// 2. the token is spent: within the grace window after its rotation, if
+///    it is the most recently spent token and the session is live and
+///    otherwise refreshable → `Duplicate` (nothing written); otherwise
+///    → `Reused` (a live session is ended with [`EndReason::Reuse`]);
+/// 3. the token is current: session ended → `Ended`; `now >= expires_at`
+///    → `Expired`; `now >= last_used_at + idle_timeout` → `Idle`; session
+///    version below `min_version` → `VersionBumped`; otherwise → `Rotated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The presented token is spent, `next` is current.
+    Rotated(SessionRecord),
+    /// A racing duplicate within the grace window: nothing changed.
+    Duplicate(SessionRecord),
+    /// The presented token was already spent.
+    Reused(SessionRecord),
+    /// The session had ended (see its `ended`).
+    Ended(SessionRecord),
+    /// The session is past its absolute lifetime.
+    Expired(SessionRecord),
+    /// The session went unused longer than the idle timeout.
+    Idle(SessionRecord),
+    /// The subject's token version was bumped after the session started.
+    VersionBumped(SessionRecord),
+    /// No such session or token.
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_reasons_round_trip_and_unknown_reads_as_revoked() {
+        for reason in [
+            EndReason::Logout,
+            EndReason::LogoutAll,
+            EndReason::Reuse,
+            EndReason::Reauth,
+            EndReason::Revoked,
+        ] {
+            assert_eq!(EndReason::parse(reason.as_str()), reason);
+        }
+        assert_eq!(EndReason::parse("banned-by-admin"), EndReason::Revoked);
+    }
+}

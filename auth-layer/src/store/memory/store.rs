@@ -1,0 +1,132 @@
+//! [`MemoryStore`]: its state and the locks around it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use tokio::sync::broadcast;
+
+use crate::revocation::RevocationEvent;
+use crate::session::{SessionRecord, TokenHash};
+
+/// Revocations and sessions in this process's memory: the embedded default,
+/// implementing [`RevocationStore`](crate::revocation::RevocationStore) and
+/// [`SessionStore`](crate::session::SessionStore). Clones share the data.
+///
+/// Every operation holds one lock for its whole decision, which is what
+/// makes rotation atomic here. A session is forgotten one day
+/// ([`RETENTION_AFTER_EXPIRY`](crate::session::RETENTION_AFTER_EXPIRY))
+/// after its absolute expiry, swept as new sessions start; a denied `jti`
+/// is forgotten once its token has expired.
+///
+/// ```
+/// use auth_layer::revocation::RevocationStore;
+/// use auth_layer::session::SessionStore;
+/// use auth_layer::store::MemoryStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.bump_user_version("alice").await.unwrap(), 1);
+/// assert!(store.session("s1").await.unwrap().is_none());
+/// assert_eq!(store.sessions(), 0);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    pub(super) revocations: Arc<Mutex<Revocations>>,
+    pub(super) sessions: Arc<Mutex<Sessions>>,
+    pub(super) events: broadcast::Sender<RevocationEvent>,
+}
+
+/// What revocation keeps.
+#[derive(Default)]
+pub(super) struct Revocations {
+    pub(super) versions: HashMap<String, u64>,
+    pub(super) sessions: HashSet<String>,
+    pub(super) jtis: HashMap<String, SystemTime>,
+}
+
+/// What sessions keep.
+#[derive(Default)]
+pub(super) struct Sessions {
+    pub(super) by_sid: HashMap<String, Entry>,
+    pub(super) by_subject: HashMap<String, HashSet<String>>,
+    /// (forget at, sid), to sweep without scanning.
+    pub(super) expiry: BTreeSet<(i64, String)>,
+}
+
+/// One session and its refresh-token hashes.
+pub(super) struct Entry {
+    pub(super) record: SessionRecord,
+    pub(super) current: TokenHash,
+    /// Spent token → when it was spent.
+    pub(super) spent: HashMap<TokenHash, i64>,
+    /// The most recently spent token.
+    pub(super) latest_spent: Option<TokenHash>,
+}
+
+impl MemoryStore {
+    /// An empty store: every subject at version 0, nothing revoked, no session.
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            revocations: Arc::default(),
+            sessions: Arc::default(),
+            events,
+        }
+    }
+
+    /// Sessions held, live or ended but not yet forgotten.
+    ///
+    /// ```
+    /// assert_eq!(auth_layer::store::MemoryStore::new().sessions(), 0);
+    /// ```
+    pub fn sessions(&self) -> usize {
+        self.session_state().by_sid.len()
+    }
+
+    // Every update completes under its lock before any code that could
+    // panic runs, so a poisoned lock still guards consistent maps.
+    pub(super) fn revocation_state(&self) -> MutexGuard<'_, Revocations> {
+        self.revocations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn session_state(&self) -> MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn publish(&self, event: RevocationEvent) {
+        // No receiver is fine: nobody caches.
+        let _ = self.events.send(event);
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (subjects, revoked_sessions, denied_jtis) = {
+            let state = self.revocation_state();
+            (state.versions.len(), state.sessions.len(), state.jtis.len())
+        };
+        let (sessions, session_subjects) = {
+            let state = self.session_state();
+            (state.by_sid.len(), state.by_subject.len())
+        };
+        f.debug_struct("MemoryStore")
+            .field("subjects", &subjects)
+            .field("revoked_sessions", &revoked_sessions)
+            .field("denied_jtis", &denied_jtis)
+            .field("sessions", &sessions)
+            .field("session_subjects", &session_subjects)
+            .finish()
+    }
+}

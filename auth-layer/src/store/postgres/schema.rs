@@ -1,0 +1,87 @@
+//! The schema: one file of SQL, created once, only when something is missing.
+
+use super::store::PostgresStore;
+use crate::backend::StoreError;
+
+/// Key of the transaction-level advisory lock held while creating the
+/// schema (the bytes of `authrevk`).
+const SCHEMA_LOCK: i64 = 7_022_647_185_898_829_419;
+/// The schema, run by [`PostgresStore::migrate`].
+pub(super) const SCHEMA: &str = include_str!("schema.sql");
+/// Every table and index [`SCHEMA`] creates: when all exist, no DDL runs.
+const RELATIONS: [&str; 9] = [
+    "auth_user_versions",
+    "auth_revoked_sessions",
+    "auth_denied_jtis",
+    "auth_denied_jtis_expires_at_idx",
+    "auth_sessions",
+    "auth_sessions_live_subject_idx",
+    "auth_sessions_expires_at_idx",
+    "auth_refresh_tokens",
+    "auth_refresh_tokens_sid_idx",
+];
+impl PostgresStore {
+    /// Creates the tables and indexes of the contract if any is missing
+    /// ([`SCHEMA`](Self::SCHEMA)), inside a transaction holding
+    /// `pg_advisory_xact_lock(7022647185898829419)` so instances starting
+    /// together do not race. When everything exists it runs no DDL at all,
+    /// so an instance starting never takes table locks that running
+    /// rotations would wait on. It keeps no bookkeeping table of its own (in
+    /// particular not sqlx's `_sqlx_migrations`, which belongs to the
+    /// application). Where the application role may not create tables, run
+    /// [`SCHEMA`](Self::SCHEMA) once with a privileged role.
+    ///
+    /// ```no_run
+    /// # async fn run(store: auth_layer::store::PostgresStore) -> Result<(), auth_layer::store::StoreError> {
+    /// store.migrate().await?;
+    /// store.migrate().await?; // does nothing the second time
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The database cannot be reached, or the role may not create tables.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrate = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(SCHEMA_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let complete: bool = sqlx::query_scalar(
+                "SELECT bool_and(to_regclass(r) IS NOT NULL) FROM unnest($1::text[]) AS r",
+            )
+            .bind(&RELATIONS[..])
+            .fetch_one(&mut *tx)
+            .await?;
+            if !complete {
+                sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        };
+        migrate.await.map_err(StoreError::unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_creates_every_relation_of_the_contract_idempotently() {
+        for relation in RELATIONS {
+            let table = format!("CREATE TABLE IF NOT EXISTS {relation} (");
+            let index = format!("CREATE INDEX IF NOT EXISTS {relation}\n");
+            assert!(
+                SCHEMA.contains(&table) || SCHEMA.contains(&index),
+                "{relation}"
+            );
+        }
+        assert_eq!(
+            SCHEMA.matches("CREATE ").count(),
+            RELATIONS.len(),
+            "every relation is listed"
+        );
+        assert!(!SCHEMA.contains("_sqlx_migrations"));
+    }
+}

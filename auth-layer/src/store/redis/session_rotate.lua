@@ -1,0 +1,56 @@
+-- Rotates a refresh token atomically: KEYS[1] the session hash.
+-- ARGV: presented (hex), next (hex), now, idle timeout, grace, min version.
+-- Answers {status, sub, claims, ver, created_at, expires_at, last_used_at,
+-- ended} with status rotated, duplicate, reused, ended, expired, idle or
+-- version_bumped, or {"unknown"}. The same decision table as
+-- RotateOutcome's documentation. Running the same rotation again (a retry
+-- whose first answer was lost: presented is the last spent token and next
+-- is current, the session live) answers rotated again and writes nothing.
+local key = KEYS[1]
+local f = redis.call('HMGET', key, 'sub', 'claims', 'ver', 'created_at', 'expires_at',
+  'last_used_at', 'ended', 'token', 'prev')
+if not f[1] then
+  return {'unknown'}
+end
+local presented, now = ARGV[1], tonumber(ARGV[3])
+
+local function answer(status)
+  return {status, f[1], f[2], f[3], f[4], f[5], f[6], f[7] or ''}
+end
+
+local function refusal()
+  if f[7] then return 'ended' end
+  if now >= tonumber(f[5]) then return 'expired' end
+  if now >= tonumber(f[6]) + tonumber(ARGV[4]) then return 'idle' end
+  if tonumber(f[3]) < tonumber(ARGV[6]) then return 'version_bumped' end
+  return nil
+end
+
+if f[9] == presented and f[8] == ARGV[2] and not f[7] then
+  return answer('rotated')
+end
+
+if f[8] == presented then
+  local refused = refusal()
+  if refused then return answer(refused) end
+  redis.call('HSET', key, 'token', ARGV[2], 'prev', presented, 'spent:' .. presented, ARGV[3],
+    'last_used_at', ARGV[3])
+  f[6] = ARGV[3]
+  return answer('rotated')
+end
+
+local spent_at = redis.call('HGET', key, 'spent:' .. presented)
+if not spent_at then
+  return {'unknown'}
+end
+local grace = tonumber(ARGV[5])
+if not f[7] and f[9] == presented and grace > 0 and now < tonumber(spent_at) + grace then
+  local refused = refusal()
+  if refused then return answer(refused) end
+  return answer('duplicate')
+end
+if not f[7] then
+  redis.call('HSET', key, 'ended', 'reuse', 'ended_at', ARGV[3])
+  f[7] = 'reuse'
+end
+return answer('reused')

@@ -1,0 +1,192 @@
+//! [`FakeStore`]: a store for the tests that need no service, or that need
+//! a real one to misbehave on cue: it wraps a store (the memory store
+//! unless told otherwise), counts the reads, and fails or slows down when a
+//! test says so.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use auth_layer::revocation::{EventSender, RevocationStore};
+use auth_layer::session::{
+    EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, TokenHash,
+};
+use auth_layer::store::{BoxFuture, MemoryStore, StoreError};
+
+/// A store that behaves like `S` until a test switches a fault on:
+/// [`set_down`](Self::set_down) (every call fails, as when the server is
+/// gone), [`set_delay`](Self::set_delay) (every read answers late) or
+/// [`fail_for`](Self::fail_for) (reads of one subject, session or token id
+/// fail). Clones share the faults and the counters.
+#[derive(Clone)]
+pub struct FakeStore<S = MemoryStore> {
+    inner: S,
+    faults: Arc<Faults>,
+}
+
+#[derive(Default)]
+struct Faults {
+    reads: AtomicUsize,
+    down: AtomicBool,
+    delay_micros: AtomicU64,
+    failing: Mutex<HashSet<String>>,
+}
+
+impl FakeStore {
+    /// The memory store, with no fault.
+    pub fn new() -> Self {
+        Self::wrap(MemoryStore::new())
+    }
+}
+
+impl Default for FakeStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> FakeStore<S> {
+    /// `store`, with no fault.
+    pub fn wrap(store: S) -> Self {
+        Self {
+            inner: store,
+            faults: Arc::default(),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Reads made so far: versions, revoked sessions, denied ids, sessions.
+    pub fn reads(&self) -> usize {
+        self.faults.reads.load(Ordering::SeqCst)
+    }
+
+    /// Every call fails from now on (`true`) or works again (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.faults.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Every read waits `delay` before it answers.
+    pub fn set_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.faults.delay_micros.store(micros, Ordering::SeqCst);
+    }
+
+    /// Reads of `key` (a subject, session id or token id) fail.
+    pub fn fail_for(&self, key: &str) {
+        self.faults.failing.lock().unwrap().insert(key.to_owned());
+    }
+}
+
+impl<S: Send + Sync> FakeStore<S> {
+    fn failure(&self, key: &str) -> Option<StoreError> {
+        let failing = self.faults.down.load(Ordering::SeqCst)
+            || self.faults.failing.lock().unwrap().contains(key);
+        failing.then(|| {
+            StoreError::unavailable(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "the store is down",
+            ))
+        })
+    }
+
+    /// A read of `key`: counted, delayed, failed or passed on.
+    fn read<'a, T: Send + 'a>(
+        &'a self,
+        key: &'a str,
+        call: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async move {
+            self.faults.reads.fetch_add(1, Ordering::SeqCst);
+            let delay = Duration::from_micros(self.faults.delay_micros.load(Ordering::SeqCst));
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            match self.failure(key) {
+                Some(error) => Err(error),
+                None => call.await,
+            }
+        })
+    }
+
+    /// A write: failed while the store is down, else passed on.
+    fn write<'a, T: Send + 'a>(
+        &'a self,
+        call: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        match self.failure("") {
+            Some(error) => Box::pin(async move { Err(error) }),
+            None => call,
+        }
+    }
+}
+
+impl<S: RevocationStore> RevocationStore for FakeStore<S> {
+    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.read(sub, self.inner.user_version(sub))
+    }
+    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(sid, self.inner.session_revoked(sid))
+    }
+    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(jti, self.inner.jti_denied(jti))
+    }
+    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.write(self.inner.bump_user_version(sub))
+    }
+    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.write(self.inner.revoke_session(sid))
+    }
+    fn revoke_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.write(self.inner.revoke_jti(jti, until))
+    }
+    fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
+        self.inner.listen(events)
+    }
+}
+
+impl<S: SessionStore> SessionStore for FakeStore<S> {
+    fn create<'a>(
+        &'a self,
+        session: &'a SessionRecord,
+        token: TokenHash,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.write(self.inner.create(session, token))
+    }
+    fn session<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        self.read(sid, self.inner.session(sid))
+    }
+    fn rotate<'a>(
+        &'a self,
+        rotation: &'a Rotation<'a>,
+    ) -> BoxFuture<'a, Result<RotateOutcome, StoreError>> {
+        self.write(self.inner.rotate(rotation))
+    }
+    fn end<'a>(
+        &'a self,
+        sid: &'a str,
+        reason: EndReason,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        self.write(self.inner.end(sid, reason, now))
+    }
+    fn end_all<'a>(
+        &'a self,
+        subject: &'a str,
+        reason: EndReason,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        self.write(self.inner.end_all(subject, reason, now))
+    }
+}

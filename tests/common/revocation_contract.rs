@@ -1,0 +1,188 @@
+//! The contract every revocation store keeps, run against each backend.
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
+use auth_layer::{ErrorKind, JwtAuth};
+use http::{Request, Response, StatusCode};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::json;
+use tower::{Layer, ServiceExt, service_fn};
+
+pub const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
+
+pub use crate::services::unique;
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn token(claims: serde_json::Value) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+pub fn layer(cache: RevocationCache) -> JwtAuth {
+    JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .revocation(cache)
+        .build()
+        .unwrap()
+}
+
+/// Sends one request through the layer in front of an echo service.
+pub async fn send(auth: &JwtAuth, token: &str) -> Response<String> {
+    let svc = auth.layer(service_fn(|_req: Request<()>| async {
+        Ok::<_, Infallible>(Response::new("ok".to_owned()))
+    }));
+    let req = Request::builder()
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
+    svc.oneshot(req).await.unwrap()
+}
+
+pub fn kind(res: &Response<String>) -> Option<ErrorKind> {
+    res.extensions()
+        .get::<auth_layer::AuthError>()
+        .map(auth_layer::AuthError::kind)
+}
+
+/// Reads, writes and events of a store, as every backend must behave.
+pub async fn store_contract(store: impl RevocationStore + Clone) {
+    let sub = unique("user");
+    let sid = unique("session");
+    let jti = unique("jti");
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::spawn(store.listen(tx).expect("a shared store publishes events"));
+    // Give the subscription a moment to be established before publishing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_eq!(
+        store.user_version(&sub).await.unwrap(),
+        0,
+        "an unseen subject has version 0"
+    );
+    assert_eq!(store.bump_user_version(&sub).await.unwrap(), 1);
+    assert_eq!(store.bump_user_version(&sub).await.unwrap(), 2);
+    assert_eq!(store.user_version(&sub).await.unwrap(), 2);
+
+    assert!(!store.session_revoked(&sid).await.unwrap());
+    store.revoke_session(&sid).await.unwrap();
+    assert!(store.session_revoked(&sid).await.unwrap());
+
+    assert!(!store.jti_denied(&jti).await.unwrap());
+    store
+        .revoke_jti(&jti, SystemTime::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(store.jti_denied(&jti).await.unwrap());
+    let expired = unique("jti-expired");
+    store
+        .revoke_jti(&expired, SystemTime::now() - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        !store.jti_denied(&expired).await.unwrap(),
+        "a denial ends with the token"
+    );
+
+    let mut heard = Vec::new();
+    while heard.len() < 5 {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("event within 5 s");
+        heard.push(event.unwrap());
+    }
+    let expected = [
+        RevocationEvent::User { sub: sub.clone() },
+        RevocationEvent::User { sub: sub.clone() },
+        RevocationEvent::Session { sid: sid.clone() },
+        RevocationEvent::Jti { jti: jti.clone() },
+    ];
+    for e in expected {
+        assert!(heard.contains(&e), "{e:?} not in {heard:?}");
+    }
+    listener.abort();
+}
+
+/// Version bump, session revoke and jti denial each reject an existing token through the layer.
+pub async fn layer_contract(store: impl RevocationStore + Clone) {
+    let cache = RevocationCache::builder(store)
+        .ttl(Duration::from_secs(60))
+        .check_jti(true)
+        .build()
+        .unwrap();
+    let auth = layer(cache.clone());
+    let exp = now() + 300;
+
+    let sub = unique("alice");
+    let t = token(json!({"sub": sub, "ver": 0, "exp": exp}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    cache.bump_user_version(&sub).await.unwrap();
+    let res = send(&auth, &t).await;
+    assert_eq!(
+        (res.status(), kind(&res)),
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked))
+    );
+    let fresh = token(json!({"sub": sub, "ver": 1, "exp": exp}));
+    assert_eq!(
+        send(&auth, &fresh).await.status(),
+        StatusCode::OK,
+        "a token with the new version passes"
+    );
+
+    let sid = unique("sid");
+    let t = token(json!({"sub": unique("bob"), "sid": sid, "exp": exp}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    cache.revoke_session(&sid).await.unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+
+    let jti = unique("jti");
+    let t = token(json!({"sub": unique("carol"), "jti": jti, "exp": exp}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    cache
+        .revoke_jti(&jti, SystemTime::now() + Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+}
+
+/// A revocation through one cache reaches another cache on the same store
+/// through the store's events, long before the TTL. Returns the time it took.
+pub async fn propagation(store_a: impl RevocationStore, store_b: impl RevocationStore) -> Duration {
+    let ttl = Duration::from_secs(60);
+    let a = RevocationCache::builder(store_a).ttl(ttl).build().unwrap();
+    let b = RevocationCache::builder(store_b).ttl(ttl).build().unwrap();
+    let (auth_a, auth_b) = (layer(a.clone()), layer(b));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sub = unique("dave");
+    let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    assert_eq!(send(&auth_a, &t).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&auth_b, &t).await.status(),
+        StatusCode::OK,
+        "b now caches version 0"
+    );
+
+    let start = std::time::Instant::now();
+    a.bump_user_version(&sub).await.unwrap();
+    loop {
+        if kind(&send(&auth_b, &t).await) == Some(ErrorKind::Revoked) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "b did not reject within 100 ms (TTL 60 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}

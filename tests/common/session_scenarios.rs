@@ -1,0 +1,610 @@
+//! The behaviour every session store gives, run against each backend
+//! through `Sessions` and the layer: rotation, reuse, limits, logout,
+//! garbage, concurrency.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_layer::clock::ManualClock;
+use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_layer::session::{
+    EndReason, LifetimePolicy, Refreshed, SessionErrorKind, SessionEvent, SessionStore, Sessions,
+    SessionsBuilder, SigningKey, TokenIssuer, TokenPair,
+};
+use auth_layer::{ErrorKind, JwtAuth};
+use http::{Request, Response, StatusCode};
+use serde_json::json;
+use tower::{Layer, ServiceExt, service_fn};
+
+pub const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
+pub const ISSUER: &str = "https://auth.test";
+pub const AUDIENCE: &str = "test-api";
+const HOUR: i64 = 3600;
+
+pub use crate::services::unique;
+
+/// One service instance: sessions and the layer on one manual clock.
+pub struct Harness {
+    pub sessions: Sessions,
+    pub auth: JwtAuth,
+    pub clock: ManualClock,
+    pub revocation: RevocationCache,
+    events: Arc<Mutex<Vec<SessionEvent>>>,
+}
+
+impl Harness {
+    /// Default policy: 15 min access tokens, 7 days, 24 h idle, no grace.
+    pub fn new(store: impl SessionStore + RevocationStore + Clone) -> Self {
+        Self::with(store, |b| b)
+    }
+
+    /// One store for both: sessions and the revocation cache.
+    pub fn with(
+        store: impl SessionStore + RevocationStore + Clone,
+        configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder,
+    ) -> Self {
+        let now = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        let clock = ManualClock::new(now);
+        let revocation = RevocationCache::builder(store.clone())
+            .ttl(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .lifetimes(LifetimePolicy::default().role("admin", Duration::from_secs(300)))
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        let sessions = configure(
+            Sessions::builder(issuer, store, revocation.clone())
+                .on_event(move |e| seen.lock().unwrap().push(e.clone())),
+        )
+        .build()
+        .unwrap();
+        let auth = JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .token_type("at+jwt")
+            .required_claims(["sub", "iat", "nbf", "jti"])
+            .clock(clock.clone())
+            .revocation(revocation.clone())
+            .build()
+            .unwrap();
+        Self {
+            sessions,
+            auth,
+            clock,
+            revocation,
+            events,
+        }
+    }
+
+    /// One request through the layer: its status and rejection kind.
+    pub async fn call(&self, access: &str) -> (StatusCode, Option<ErrorKind>) {
+        let svc = self.auth.layer(service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+        let req = Request::builder()
+            .header("authorization", format!("Bearer {access}"))
+            .body(())
+            .unwrap();
+        let res = svc.oneshot(req).await.unwrap();
+        let kind = res
+            .extensions()
+            .get::<auth_layer::AuthError>()
+            .map(auth_layer::AuthError::kind);
+        (res.status(), kind)
+    }
+
+    pub async fn passes(&self, pair: &TokenPair) -> bool {
+        self.call(pair.access_token().as_str()).await == (StatusCode::OK, None)
+    }
+
+    pub async fn revoked(&self, access: &str) -> bool {
+        self.call(access).await == (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked))
+    }
+
+    pub async fn login(&self, subject: &str) -> TokenPair {
+        self.sessions.login(subject, json!({})).await.unwrap()
+    }
+
+    /// A refresh that must rotate.
+    pub async fn rotate(&self, pair: &TokenPair) -> TokenPair {
+        match self
+            .sessions
+            .refresh(pair.refresh_token().as_str())
+            .await
+            .unwrap()
+        {
+            Refreshed::Rotated(next) => next,
+            other => panic!("expected a rotation, got {other:?}"),
+        }
+    }
+
+    /// The error kind of a refresh that must fail.
+    pub async fn refused(&self, refresh: &str) -> SessionErrorKind {
+        self.sessions.refresh(refresh).await.unwrap_err().kind()
+    }
+
+    /// How many events of this name were emitted for `sid` (or any
+    /// session when `sid` is empty).
+    pub fn events(&self, name: &str, sid: &str) -> usize {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .filter(|e| e.name() == name)
+            .filter(|e| match e {
+                SessionEvent::ReuseDetected { sid: s, .. }
+                | SessionEvent::Refreshed { sid: s, .. }
+                | SessionEvent::DuplicateRefresh { sid: s, .. }
+                | SessionEvent::LoggedIn { sid: s, .. } => sid.is_empty() || s == sid,
+                _ => sid.is_empty(),
+            })
+            .count()
+    }
+}
+
+/// A refresh returns a new pair; the old refresh token is spent, the new
+/// access token passes the layer, claims and version carry over.
+pub async fn rotation(h: &Harness) {
+    let sub = unique("alice");
+    let first = h
+        .sessions
+        .login(&sub, json!({"roles": ["reader"], "tenant": "t1"}))
+        .await
+        .unwrap();
+    assert!(h.passes(&first).await);
+    h.clock.advance(60);
+    let second = h.rotate(&first).await;
+    assert_eq!(second.session_id(), first.session_id(), "same session");
+    assert_ne!(second.refresh_token(), first.refresh_token());
+    assert_ne!(second.access_token().jti(), first.access_token().jti());
+    assert_eq!(
+        second.session().last_used_at,
+        first.session().created_at + 60
+    );
+    assert!(h.passes(&second).await);
+    let verified = h
+        .auth
+        .verifier()
+        .verify(second.access_token().as_str())
+        .unwrap();
+    assert_eq!(verified.subject(), Some(sub.as_str()));
+    assert_eq!(verified.session_id(), Some(first.session_id()));
+    assert_eq!(verified.claims().get("tenant"), Some(json!("t1")));
+    assert!(verified.has_role("reader"));
+    let third = h.rotate(&second).await;
+    assert!(h.passes(&third).await);
+    assert_eq!(h.events("refreshed", first.session_id()), 2);
+}
+
+/// A spent refresh token presented again revokes the whole family: the live
+/// access token gets 401 through the layer, the newest refresh token stops
+/// working, and `reuse_detected` is emitted.
+pub async fn reuse_revokes_the_family(h: &Harness) {
+    let sub = unique("bob");
+    let stolen = h.login(&sub).await;
+    let legit = h.rotate(&stolen).await;
+    let newest = h.rotate(&legit).await;
+    assert!(h.passes(&newest).await);
+    let other_session = h.login(&sub).await;
+
+    assert_eq!(
+        h.refused(stolen.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused
+    );
+    assert_eq!(h.events("reuse_detected", stolen.session_id()), 1);
+    assert!(
+        h.revoked(newest.access_token().as_str()).await,
+        "the live access token of the family is revoked"
+    );
+    assert_eq!(
+        h.refused(newest.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused,
+        "the newest refresh token dies with its family"
+    );
+    let session = h
+        .sessions
+        .session(stolen.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.ended, Some(EndReason::Reuse));
+    assert!(
+        h.passes(&other_session).await,
+        "another session of the same user is untouched"
+    );
+    h.rotate(&other_session).await;
+}
+
+/// With a grace window, the most recently spent token presented within the
+/// window gets an access token and no refresh token, without revoking;
+/// after the window, or for an older token, it is reuse.
+pub async fn grace_window(h: &Harness) {
+    let first = h.login(&unique("carol")).await;
+    let second = h.rotate(&first).await;
+    h.clock.advance(3);
+    let duplicate = h
+        .sessions
+        .refresh(first.refresh_token().as_str())
+        .await
+        .unwrap();
+    let Refreshed::Duplicate { access, session } = &duplicate else {
+        panic!("expected a duplicate answer, got {duplicate:?}");
+    };
+    assert!(duplicate.refresh_token().is_none());
+    assert_eq!(session.ended, None);
+    assert_eq!(h.call(access.as_str()).await, (StatusCode::OK, None));
+    assert!(h.passes(&second).await, "the session lives on");
+    let third = h.rotate(&second).await;
+    assert_eq!(
+        h.refused(first.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused,
+        "an older spent token is reuse even within the window"
+    );
+    assert!(h.revoked(third.access_token().as_str()).await);
+
+    let fourth = h.login(&unique("carol")).await;
+    let fifth = h.rotate(&fourth).await;
+    h.clock.advance(10);
+    assert_eq!(
+        h.refused(fourth.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused,
+        "after the window it is reuse"
+    );
+    assert!(h.revoked(fifth.access_token().as_str()).await);
+}
+
+/// The access token expires after 15 minutes and a refresh brings a new
+/// one; the session dies after 24 h idle, and after 7 days whatever happens.
+pub async fn absolute_and_idle_limits(h: &Harness) {
+    let pair = h.login(&unique("dave")).await;
+    h.clock.advance(17 * 60);
+    assert_eq!(
+        h.call(pair.access_token().as_str()).await,
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::Expired))
+    );
+    let pair = h.rotate(&pair).await;
+    assert!(h.passes(&pair).await);
+
+    // Idle: one second short of 24 h still refreshes; 24 h does not.
+    h.clock.advance(24 * HOUR - 1);
+    let pair = h.rotate(&pair).await;
+    h.clock.advance(24 * HOUR);
+    assert_eq!(
+        h.refused(pair.refresh_token().as_str()).await,
+        SessionErrorKind::SessionIdle
+    );
+
+    // Absolute: refreshing every 23 h keeps the session going for 7 days, not longer.
+    let mut pair = h.login(&unique("dave")).await;
+    let started = pair.session().created_at;
+    let mut rotations = 0;
+    let refused = loop {
+        assert!(rotations <= 8, "the session outlived 7 days");
+        h.clock.advance(23 * HOUR);
+        match h.sessions.refresh(pair.refresh_token().as_str()).await {
+            Ok(refreshed) => pair = refreshed.into_pair().unwrap(),
+            Err(e) => break e.kind(),
+        }
+        rotations += 1;
+    };
+    assert_eq!(refused, SessionErrorKind::SessionExpired);
+    assert_eq!(
+        rotations, 7,
+        "23 h x 7 = 161 h < 168 h; the 8th at 184 h is past"
+    );
+    assert_eq!(pair.session().expires_at, started + 7 * 24 * HOUR);
+}
+
+/// A bumped version (by any service writing the revocation store) blocks
+/// refresh; a new login works.
+pub async fn version_bump_blocks_refresh(h: &Harness) {
+    let sub = unique("erin");
+    let pair = h.login(&sub).await;
+    h.revocation.bump_user_version(&sub).await.unwrap();
+    assert!(h.revoked(pair.access_token().as_str()).await);
+    assert_eq!(
+        h.refused(pair.refresh_token().as_str()).await,
+        SessionErrorKind::ReauthRequired
+    );
+    let again = h.login(&sub).await;
+    assert!(
+        h.passes(&again).await,
+        "a new login carries the new version"
+    );
+    let verified = h
+        .auth
+        .verifier()
+        .verify(again.access_token().as_str())
+        .unwrap();
+    assert_eq!(verified.version(), Some(1));
+    h.rotate(&again).await;
+}
+
+/// A subject flagged "re-authentication required" cannot refresh any
+/// session; its next login can.
+pub async fn reauth_required(h: &Harness) {
+    let sub = unique("frank");
+    let a = h.login(&sub).await;
+    let b = h.login(&sub).await;
+    assert_eq!(h.sessions.require_reauth(&sub).await.unwrap(), 2);
+    for pair in [&a, &b] {
+        assert_eq!(
+            h.refused(pair.refresh_token().as_str()).await,
+            SessionErrorKind::ReauthRequired
+        );
+    }
+    let again = h.login(&sub).await;
+    h.rotate(&again).await;
+}
+
+/// `logout` ends one session (its access token too); `logout_all` ends
+/// every session and every access token of the subject.
+pub async fn logout_one_and_everywhere(h: &Harness) {
+    let sub = unique("grace");
+    let phone = h.login(&sub).await;
+    let laptop = h.login(&sub).await;
+    let tablet = h.login(&sub).await;
+
+    assert!(h.sessions.logout(phone.session_id()).await.unwrap());
+    assert!(h.revoked(phone.access_token().as_str()).await);
+    assert_eq!(
+        h.refused(phone.refresh_token().as_str()).await,
+        SessionErrorKind::SessionRevoked
+    );
+    assert!(h.passes(&laptop).await, "other sessions are untouched");
+
+    assert_eq!(h.sessions.logout_all(&sub).await.unwrap(), 2);
+    for pair in [&laptop, &tablet] {
+        assert!(h.revoked(pair.access_token().as_str()).await);
+        assert_eq!(
+            h.refused(pair.refresh_token().as_str()).await,
+            SessionErrorKind::ReauthRequired
+        );
+    }
+    let again = h.login(&sub).await;
+    assert!(h.passes(&again).await);
+    h.rotate(&again).await;
+}
+
+/// Bad, garbage and forged refresh tokens get `refresh_invalid` and change
+/// nothing: the real token still rotates afterwards and no reuse is seen.
+pub async fn garbage_changes_nothing(h: &Harness) {
+    let pair = h.login(&unique("heidi")).await;
+    let real = pair.refresh_token().as_str().to_owned();
+    let sid = pair.session_id().to_owned();
+    let secret = real.split_once('.').unwrap().1.to_owned();
+    let mut flipped = real.clone().into_bytes();
+    let last = flipped.last_mut().unwrap();
+    *last = if *last == b'A' { b'B' } else { b'A' };
+    let garbage: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("words", "not a refresh token".into()),
+        ("a jwt", pair.access_token().as_str().into()),
+        ("no session", secret.clone()),
+        ("unknown session", format!("{}.{secret}", unique("nope"))),
+        (
+            "real session, other secret",
+            format!("{sid}.{}", "A".repeat(43)),
+        ),
+        ("one character changed", String::from_utf8(flipped).unwrap()),
+        ("truncated", real[..real.len() - 1].to_owned()),
+        ("extended", format!("{real}A")),
+        ("huge", "A".repeat(1 << 20)),
+        ("control characters", "\0\r\n.\u{7f}".into()),
+    ];
+    for (name, token) in &garbage {
+        let err = h.sessions.refresh(token).await.unwrap_err();
+        assert_eq!(err.kind(), SessionErrorKind::RefreshInvalid, "{name}");
+        assert_eq!(err.code(), "refresh_invalid");
+        assert_eq!(err.kind().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(h.events("reuse_detected", ""), 0);
+    let before = h.sessions.session(&sid).await.unwrap().unwrap();
+    assert_eq!(before.ended, None);
+    assert_eq!(before.last_used_at, pair.session().last_used_at);
+    assert!(h.passes(&pair).await);
+    h.rotate(&pair).await;
+}
+
+/// Many concurrent refreshes with one token: exactly one rotates. Without
+/// a grace window every other one is reuse (and the session is revoked);
+/// with one, every other one is a duplicate (and the session lives).
+pub async fn concurrent_refreshes(h: &Harness, n: usize, grace: bool) {
+    let pair = h.login(&unique("ivan")).await;
+    let token = pair.refresh_token().as_str().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let sessions = h.sessions.clone();
+        let token = token.clone();
+        tasks.spawn(async move { sessions.refresh(&token).await });
+    }
+    let mut outcomes: HashMap<&str, usize> = HashMap::new();
+    let mut winner = None;
+    while let Some(result) = tasks.join_next().await {
+        let name = match result.unwrap() {
+            Ok(Refreshed::Rotated(next)) => {
+                winner = Some(next);
+                "rotated"
+            }
+            Ok(Refreshed::Duplicate { .. }) => "duplicate",
+            Ok(_) => "other",
+            Err(e) => {
+                if e.kind() == SessionErrorKind::StoreUnavailable {
+                    eprintln!("store error: {:?}", std::error::Error::source(&e));
+                }
+                e.code()
+            }
+        };
+        *outcomes.entry(name).or_default() += 1;
+    }
+    eprintln!("{n} concurrent refreshes with one token: {outcomes:?}");
+    assert_eq!(outcomes.get("rotated"), Some(&1), "{outcomes:?}");
+    let winner = winner.unwrap();
+    let session = h
+        .sessions
+        .session(pair.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    if grace {
+        assert_eq!(outcomes.get("duplicate"), Some(&(n - 1)), "{outcomes:?}");
+        assert_eq!(session.ended, None);
+        assert!(h.passes(&winner).await);
+        h.rotate(&winner).await;
+    } else {
+        assert_eq!(
+            outcomes.get("refresh_reused"),
+            Some(&(n - 1)),
+            "{outcomes:?}"
+        );
+        assert_eq!(session.ended, Some(EndReason::Reuse));
+        assert!(h.revoked(winner.access_token().as_str()).await);
+        assert_eq!(h.events("reuse_detected", pair.session_id()), n - 1);
+    }
+}
+
+/// Refreshes per second: `sessions` sessions refreshing concurrently,
+/// `rounds` times each. Printed, never asserted.
+pub async fn throughput(h: &Harness, backend: &str, sessions: usize, rounds: usize) {
+    let mut pairs = Vec::new();
+    for _ in 0..sessions {
+        pairs.push(h.login(&unique("load")).await);
+    }
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut pair in pairs {
+        let sessions = h.sessions.clone();
+        tasks.spawn(async move {
+            for _ in 0..rounds {
+                pair = sessions
+                    .refresh(pair.refresh_token().as_str())
+                    .await
+                    .unwrap()
+                    .into_pair()
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let elapsed = start.elapsed();
+    let total = sessions * rounds;
+    eprintln!(
+        "{backend}: {total} refreshes ({sessions} sessions in parallel) in {elapsed:?}: {:.0} refreshes/s (debug build)",
+        total as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// The scenarios above as `#[tokio::test]`s, for the test file of one
+/// backend, which defines `async fn harness_with(configure) -> Harness`.
+/// The attributes after the name go on every test, e.g. the `ignore` of a
+/// backend whose service is not configured:
+///
+/// ```ignore
+/// auth_tests::backend_scenarios!("redis" #[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]);
+/// ```
+#[macro_export]
+macro_rules! backend_scenarios {
+    ($backend:literal $(#[$attr:meta])*) => {
+        async fn harness() -> $crate::session_scenarios::Harness {
+            harness_with(|b| b).await
+        }
+
+        /// A five-second reuse grace window.
+        fn grace(b: auth_layer::session::SessionsBuilder) -> auth_layer::session::SessionsBuilder {
+            b.danger_reuse_grace(std::time::Duration::from_secs(5))
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn rotation() {
+            let h = harness().await;
+            $crate::session_scenarios::rotation(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn reuse_revokes_the_family() {
+            let h = harness().await;
+            $crate::session_scenarios::reuse_revokes_the_family(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn grace_window() {
+            let h = harness_with(grace).await;
+            $crate::session_scenarios::grace_window(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn absolute_and_idle_limits() {
+            let h = harness().await;
+            $crate::session_scenarios::absolute_and_idle_limits(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn version_bump_blocks_refresh() {
+            let h = harness().await;
+            $crate::session_scenarios::version_bump_blocks_refresh(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn reauth_required() {
+            let h = harness().await;
+            $crate::session_scenarios::reauth_required(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn logout_one_and_everywhere() {
+            let h = harness().await;
+            $crate::session_scenarios::logout_one_and_everywhere(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn garbage_changes_nothing() {
+            let h = harness().await;
+            $crate::session_scenarios::garbage_changes_nothing(&h).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])*
+        async fn fifty_concurrent_refreshes_one_wins_the_rest_are_reuse() {
+            let h = harness().await;
+            $crate::session_scenarios::concurrent_refreshes(&h, 50, false).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])*
+        async fn fifty_concurrent_refreshes_in_the_grace_window_are_duplicates() {
+            let h = harness_with(grace).await;
+            $crate::session_scenarios::concurrent_refreshes(&h, 50, true).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn refresh_throughput() {
+            let h = harness().await;
+            $crate::session_scenarios::throughput(&h, $backend, 16, 50).await;
+        }
+    };
+}

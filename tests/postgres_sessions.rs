@@ -1,0 +1,152 @@
+//! Sessions in PostgreSQL against a real server: set
+//! `AUTH_TEST_DATABASE_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`);
+//! without it every test shows as ignored. Subjects are unique per test, so the
+//! tests share the tables and run in parallel.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::str::FromStr;
+
+use auth_layer::session::{EndReason, SessionErrorKind, SessionStore, SessionsBuilder};
+use auth_layer::store::PostgresStore;
+use auth_tests::services::{database_url, unique};
+use auth_tests::session_scenarios::Harness;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+
+async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {
+    let store = PostgresStore::connect(&database_url())
+        .await
+        .expect("connect to AUTH_TEST_DATABASE_URL");
+    Harness::with(store, configure)
+}
+
+auth_tests::backend_scenarios!("postgres" #[cfg_attr(not(postgres_service), ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL")]);
+
+/// The rows are where the storage contract says, hold hashes only, and a
+/// session ended by another service's `UPDATE` is honoured.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn rows_follow_the_documented_layout() {
+    let url = database_url();
+    let h = harness().await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    let sub = unique("peggy");
+    let first = h.login(&sub).await;
+    let second = h.rotate(&first).await;
+    let sid = first.session_id();
+
+    let (subject, claims, version, ended): (String, String, i64, Option<String>) = sqlx::query_as(
+        "SELECT subject, claims::text, version, ended_reason FROM auth_sessions WHERE sid = $1",
+    )
+    .bind(sid)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (subject.as_str(), claims.as_str(), version, ended),
+        (sub.as_str(), "{}", 0, None)
+    );
+
+    let tokens: Vec<(Vec<u8>, bool, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT token_hash, spent_at IS NOT NULL, replaced_by FROM auth_refresh_tokens \
+         WHERE sid = $1 ORDER BY issued_at, spent_at NULLS LAST",
+    )
+    .bind(sid)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let first_hash = first.refresh_token().hash().as_bytes().to_vec();
+    let second_hash = second.refresh_token().hash().as_bytes().to_vec();
+    assert_eq!(
+        tokens,
+        [
+            (first_hash.clone(), true, Some(second_hash.clone())),
+            (second_hash.clone(), false, None)
+        ]
+    );
+    let digest: Vec<u8> = sqlx::query_scalar("SELECT sha256(convert_to($1, 'UTF8'))")
+        .bind(second.refresh_token().as_str())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        digest, second_hash,
+        "token_hash is the SHA-256 of the whole token"
+    );
+
+    sqlx::query("UPDATE auth_sessions SET ended_at = now(), ended_reason = 'revoked' WHERE sid = $1 AND ended_at IS NULL")
+        .bind(sid)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.refused(second.refresh_token().as_str()).await,
+        SessionErrorKind::SessionRevoked
+    );
+    let session = h.sessions.session(sid).await.unwrap().unwrap();
+    assert_eq!(session.ended, Some(EndReason::Revoked));
+}
+
+/// Two instances creating the schema at once, in a fresh schema, both
+/// succeed; running it again changes nothing; sessions a day past their
+/// expiry are swept with their tokens.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn migration_is_idempotent_and_old_sessions_are_swept() {
+    let url = database_url();
+    let schema = unique("auth_sessions_migration").replace('-', "_");
+    let admin = PgPool::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let (a, b) = tokio::join!(
+        PostgresStore::connect_with(options.clone()),
+        PostgresStore::connect_with(options.clone())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    a.migrate().await.unwrap();
+    b.migrate().await.unwrap();
+
+    let h = Harness::new(a.clone());
+    let old = h.login("quinn").await;
+    // Eight days later (one past the 7-day lifetime plus the one-day
+    // retention, and a second), a new login sweeps the old session.
+    h.clock.advance(8 * 24 * 3600 + 1);
+    assert_eq!(
+        h.refused(old.refresh_token().as_str()).await,
+        SessionErrorKind::SessionExpired,
+        "still known as expired within the retention"
+    );
+    h.login("quinn").await;
+    assert!(b.session(old.session_id()).await.unwrap().is_none());
+    let orphans: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {schema}.auth_refresh_tokens WHERE sid = $1"
+    ))
+    .bind(old.session_id())
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0, "its tokens went with it");
+    assert_eq!(
+        h.refused(old.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshInvalid
+    );
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

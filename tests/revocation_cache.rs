@@ -1,0 +1,277 @@
+//! Revocation through the layer with the in-memory store, and the cache's
+//! behaviour towards any store: coalesced misses, failure policy, timeouts.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use std::time::Duration;
+
+use auth_layer::ErrorKind;
+use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_layer::store::MemoryStore;
+use auth_tests::fake_store::FakeStore;
+use auth_tests::revocation_contract as common;
+use common::{kind, layer, now, send, token, unique};
+use http::StatusCode;
+use serde_json::json;
+
+fn cache(store: impl RevocationStore) -> RevocationCache {
+    RevocationCache::builder(store)
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_store_contract() {
+    common::store_contract(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn bump_revoke_session_and_deny_jti_reject_existing_tokens() {
+    common::layer_contract(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn two_caches_on_one_memory_store_hear_each_other() {
+    let store = MemoryStore::new();
+    let took = common::propagation(store.clone(), store).await;
+    eprintln!("memory propagation: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_for_one_subject_make_one_store_query() {
+    let store = FakeStore::new();
+    store.set_delay(Duration::from_millis(50));
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("eve"), "exp": now() + 300}));
+    let requests = (0..100).map(|_| {
+        let (auth, t) = (auth.clone(), t.clone());
+        tokio::spawn(async move { send(&auth, &t).await.status() })
+    });
+    for r in requests.collect::<Vec<_>>() {
+        assert_eq!(r.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_answer_does_not_ask_the_store() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("frank"), "sid": unique("s"), "exp": now() + 300}));
+    for _ in 0..5 {
+        assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        store.reads(),
+        2,
+        "one version and one session lookup, then cache hits"
+    );
+}
+
+#[tokio::test]
+async fn jti_is_only_checked_when_enabled() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("gina"), "jti": unique("j"), "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.reads(), 1, "only the version");
+}
+
+#[tokio::test]
+async fn a_token_without_sub_or_sid_needs_no_store() {
+    let store = FakeStore::new();
+    store.set_down(true);
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.reads(), 0);
+}
+
+#[tokio::test]
+async fn store_down_is_503_with_retry_after_and_recovers_by_itself() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let t = token(json!({"sub": unique("hank"), "exp": now() + 300}));
+    store.set_down(true);
+    for _ in 0..3 {
+        let res = send(&auth, &t).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "never 401, never a pass"
+        );
+        assert_eq!(kind(&res), Some(ErrorKind::StoreUnavailable));
+        assert_eq!(res.headers()["retry-after"], "1");
+        assert!(!res.headers().contains_key("www-authenticate"));
+    }
+    assert_eq!(
+        store.reads(),
+        3,
+        "a store that answers with an error is asked again: only timeouts hold misses back"
+    );
+    store.set_down(false);
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::OK,
+        "errors are not cached"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_store_is_cut_off_at_the_timeout() {
+    let store = FakeStore::new();
+    store.set_delay(Duration::from_secs(30));
+    let cache = RevocationCache::builder(store)
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let auth = layer(cache);
+    let t = token(json!({"sub": unique("ian"), "exp": now() + 300}));
+    let res = tokio::time::timeout(Duration::from_secs(10), send(&auth, &t))
+        .await
+        .expect("the request completes instead of hanging");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// After a timeout, other misses do not each wait for the timeout: they are
+/// answered 503 at once, without asking the store, until the `Retry-After`
+/// has passed; then one request asks the store again.
+#[tokio::test]
+async fn after_a_timeout_misses_are_answered_at_once_until_the_retry_after() {
+    let store = FakeStore::new();
+    store.set_delay(Duration::from_secs(30));
+    let cache = RevocationCache::builder(store.clone())
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let retry_after = cache.retry_after();
+    let auth = layer(cache);
+    let request = |name: &str| token(json!({"sub": unique(name), "exp": now() + 300}));
+
+    assert_eq!(send(&auth, &request("jill")).await.status(), 503);
+    assert_eq!(store.reads(), 1, "the first asks the store and times out");
+    for name in ["kate", "liam", "mona"] {
+        let res = send(&auth, &request(name)).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(kind(&res), Some(ErrorKind::StoreUnavailable));
+    }
+    assert_eq!(
+        store.reads(),
+        1,
+        "held back: answered without asking (or waiting for) the store"
+    );
+
+    tokio::time::sleep(retry_after + Duration::from_millis(100)).await;
+    assert_eq!(send(&auth, &request("nina")).await.status(), 503);
+    assert_eq!(
+        store.reads(),
+        2,
+        "after the Retry-After, one request asks again"
+    );
+}
+
+#[tokio::test]
+async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
+    let store = FakeStore::new();
+    let revocation = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(200))
+        .serve_stale_for(Duration::from_millis(600))
+        .build()
+        .unwrap();
+    let auth = layer(revocation);
+    let sub = unique("judy");
+    store.inner().bump_user_version(&sub).await.unwrap();
+    // Let the bump's own invalidation event pass before the answer is cached.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let current = token(json!({"sub": sub, "ver": 1, "exp": now() + 300}));
+    let old = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    assert_eq!(send(&auth, &current).await.status(), StatusCode::OK);
+
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(300)).await; // past the TTL, within TTL + 600 ms
+    assert_eq!(
+        send(&auth, &current).await.status(),
+        StatusCode::OK,
+        "last known version 1"
+    );
+    assert_eq!(
+        kind(&send(&auth, &old).await),
+        Some(ErrorKind::Revoked),
+        "still enforced"
+    );
+
+    tokio::time::sleep(Duration::from_millis(700)).await; // past TTL + 600 ms
+    assert_eq!(
+        send(&auth, &current).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
+    let store = FakeStore::new();
+    let revocation = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let auth = layer(revocation);
+    let t = token(json!({"sub": unique("kim"), "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "fail closed"
+    );
+}
+
+#[tokio::test]
+async fn configured_claim_names_are_used() {
+    let store = MemoryStore::new();
+    let revocation = cache(store.clone());
+    let auth = auth_layer::JwtAuth::builder()
+        .hmac_secret(common::SECRET)
+        .revocation(revocation.clone())
+        .version_claim("tv")
+        .session_claim("session")
+        .build()
+        .unwrap();
+    let (sub, sid) = (unique("leo"), unique("s"));
+    let t = token(json!({"sub": sub, "tv": 1, "session": sid, "exp": now() + 300}));
+    revocation.bump_user_version(&sub).await.unwrap();
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::OK,
+        "tv 1 == current version 1"
+    );
+    revocation.revoke_session(&sid).await.unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+}
+
+#[test]
+fn building_outside_a_runtime_is_a_clear_error() {
+    let err = RevocationCache::builder(MemoryStore::new())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
+}
+
+#[tokio::test]
+async fn a_resubscribed_listener_drops_every_cached_answer() {
+    // Revocations published while a listener was disconnected were missed;
+    // after it subscribes again the cache must not trust what it holds.
+    let store = FakeStore::new();
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
+    let sub = unique("mia");
+    let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    let queries = store.reads();
+    revocation
+        .invalidate(&auth_layer::revocation::RevocationEvent::Resubscribed)
+        .await;
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(store.reads(), queries + 1, "the answer was asked again");
+}

@@ -1,0 +1,306 @@
+//! Sessions with the in-memory stores: every rule of rotation, reuse,
+//! limits and logout; the issuer's tokens with every key kind; and no
+//! token ever reaching the logs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use auth_tests::session_scenarios as session_common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use auth_layer::revocation::RevocationCache;
+use auth_layer::session::{
+    AccessToken, LifetimePolicy, RefreshToken, SessionError, SessionErrorKind, Sessions,
+    SessionsBuilder, SigningKey, TokenIssuer, TokenPair, TokenRequest,
+};
+use auth_layer::store::MemoryStore;
+use auth_layer::{Algorithm, JwtAuth};
+use serde_json::json;
+use session_common::{AUDIENCE, Harness, ISSUER, SECRET};
+
+/// Every test of this binary logs into [`logs`], set up before anything logs.
+async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {
+    logs();
+    Harness::with(MemoryStore::new(), configure)
+}
+
+/// The process-wide `tracing` output, at every level. Process-wide because
+/// a thread-local subscriber misses events whose callsites another test's
+/// thread registered first.
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(logs.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+}
+
+auth_tests::backend_scenarios!("memory");
+
+#[tokio::test]
+async fn lifetimes_follow_the_policy() {
+    let h = harness().await;
+    let cases = [
+        ("default", json!({}), 900),
+        ("admin", json!({"roles": ["admin"]}), 300),
+    ];
+    for (name, claims, lifetime) in cases {
+        let pair = h.sessions.login("judy", claims).await.unwrap();
+        assert_eq!(
+            pair.access_token().expires_in().as_secs(),
+            lifetime,
+            "{name}"
+        );
+        let verified = h
+            .auth
+            .verifier()
+            .verify(pair.access_token().as_str())
+            .unwrap();
+        let registered = verified.registered();
+        let (iat, exp) = (registered.iat().unwrap(), registered.exp().unwrap());
+        assert_eq!(exp - iat, i64::try_from(lifetime).unwrap(), "{name}");
+        // The refreshed token keeps the session's claims, so the same lifetime.
+        let next = h.rotate(&pair).await;
+        assert_eq!(
+            next.access_token().expires_in().as_secs(),
+            lifetime,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn claims_the_issuer_sets_cannot_be_given_at_login() {
+    let h = harness().await;
+    for claims in [
+        json!({"sub": "mallory"}),
+        json!({"ver": 99}),
+        json!({"sid": "x"}),
+        json!([1]),
+    ] {
+        let err = h.sessions.login("judy", claims.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), SessionErrorKind::InvalidClaims, "{claims}");
+    }
+    assert!(
+        h.sessions
+            .login("judy", serde_json::Value::Null)
+            .await
+            .is_ok()
+    );
+}
+
+/// Tokens signed with every private-key kind pass a layer holding the
+/// public key, with `typ` `at+jwt` and the key's `kid`.
+#[test]
+fn every_signing_key_kind_is_accepted_by_the_layer() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/keys");
+    let read = |name: &str| std::fs::read(format!("{dir}/{name}")).unwrap();
+    let cases = [
+        (
+            "RS256",
+            "rsa_private.pem",
+            "rsa_public.pem",
+            Algorithm::RS256,
+        ),
+        (
+            "ES256",
+            "ec_p256_private.pem",
+            "ec_p256_public.pem",
+            Algorithm::ES256,
+        ),
+        (
+            "ES384",
+            "ec_p384_private.pem",
+            "ec_p384_public.pem",
+            Algorithm::ES384,
+        ),
+        (
+            "EdDSA",
+            "ed25519_private.pem",
+            "ed25519_public.pem",
+            Algorithm::EdDSA,
+        ),
+    ];
+    for (name, private, public, alg) in cases {
+        let key = SigningKey::private_key_pem(read(private))
+            .unwrap()
+            .with_kid(name);
+        let issuer = TokenIssuer::builder(key)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .build()
+            .unwrap();
+        let token = issuer
+            .issue(&TokenRequest::new("kim").version(0).session("s1"))
+            .unwrap();
+        let auth = JwtAuth::builder()
+            .key(
+                auth_layer::Key::public_key_pem(read(public))
+                    .unwrap()
+                    .with_kid(name),
+            )
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .token_type("at+jwt")
+            .build()
+            .unwrap();
+        let verified = auth.verifier().verify(token.as_str()).unwrap();
+        assert_eq!(verified.algorithm(), alg, "{name}");
+        assert_eq!(verified.key_id(), Some(name), "{name}");
+        assert_eq!(verified.subject(), Some("kim"), "{name}");
+    }
+}
+
+/// The configuration is refused at build time with a message naming the setting.
+#[tokio::test]
+async fn bad_configurations_are_refused_at_build() {
+    let issuer = || {
+        TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+            .build()
+            .unwrap()
+    };
+    let cache = || {
+        RevocationCache::builder(MemoryStore::new())
+            .build()
+            .unwrap()
+    };
+    let sessions = || Sessions::builder(issuer(), MemoryStore::new(), cache());
+    let cases = [
+        (
+            "danger_reuse_grace",
+            sessions()
+                .danger_reuse_grace(Duration::from_secs(61))
+                .build()
+                .map(drop),
+        ),
+        (
+            "absolute_lifetime",
+            sessions()
+                .absolute_lifetime(Duration::ZERO)
+                .build()
+                .map(drop),
+        ),
+        (
+            "idle_timeout",
+            sessions()
+                .idle_timeout(Duration::from_millis(10))
+                .build()
+                .map(drop),
+        ),
+        (
+            "access token lifetime",
+            TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+                .lifetimes(LifetimePolicy::new(Duration::ZERO))
+                .build()
+                .map(drop),
+        ),
+    ];
+    for (setting, built) in cases {
+        let message = built.unwrap_err().to_string();
+        assert!(message.contains(setting), "{setting}: {message}");
+    }
+}
+
+/// Every token handed out, refresh or access, never reaches the logs, at
+/// any level, through any path (login, refresh, reuse, garbage, logout).
+#[tokio::test]
+async fn tokens_never_reach_the_logs() {
+    let h = harness().await;
+    let subject = session_common::unique("leo");
+    let subject = subject.as_str();
+    let first = h.login(subject).await;
+    let second = h.rotate(&first).await;
+    assert!(h.passes(&second).await);
+    let forged = format!("{}.{}", first.session_id(), "A".repeat(43));
+    assert!(h.sessions.refresh(&forged).await.is_err());
+    assert!(h.sessions.refresh("garbage").await.is_err());
+    assert!(
+        h.sessions
+            .refresh(first.refresh_token().as_str())
+            .await
+            .is_err()
+    );
+    assert!(
+        h.sessions
+            .refresh(second.refresh_token().as_str())
+            .await
+            .is_err()
+    );
+    let third = h.login(subject).await;
+    h.sessions.logout(third.session_id()).await.unwrap();
+    h.sessions.logout_all(subject).await.unwrap();
+
+    let mut tokens = vec![forged];
+    for pair in [&first, &second, &third] {
+        tokens.push(pair.refresh_token().as_str().to_owned());
+        tokens.push(pair.access_token().as_str().to_owned());
+    }
+    let text = logs().text();
+    assert!(text.contains("reuse_detected"), "the capture works: {text}");
+    assert!(text.contains("logged_out_everywhere"), "{text}");
+    for token in &tokens {
+        let secret = token.rsplit('.').next().unwrap();
+        assert!(
+            !text.contains(token.as_str()),
+            "a token was logged:\n{text}"
+        );
+        assert!(
+            !text.contains(secret),
+            "a token's secret part was logged:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Sessions>();
+    assert_send_sync::<TokenIssuer>();
+    assert_send_sync::<TokenPair>();
+    assert_send_sync::<RefreshToken>();
+    assert_send_sync::<AccessToken>();
+    assert_send_sync::<SessionError>();
+    assert_send_sync::<MemoryStore>();
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}

@@ -1,0 +1,229 @@
+//! The verified-token cache: what it must never change about verification.
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use auth_tests::revocation_contract as common;
+
+use std::time::Duration;
+
+use auth_layer::clock::ManualClock;
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::MemoryStore;
+use auth_layer::{ErrorKind, JwtAuth};
+use common::{SECRET, kind, send};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::json;
+
+const NOW: i64 = 1_800_000_000;
+
+fn token(claims: serde_json::Value) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn auth(clock: &ManualClock) -> JwtAuth {
+    JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_cached_token_still_expires() {
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "a", "exp": NOW + 10}));
+    assert!(auth.verifier().verify(&t).is_ok());
+    assert_eq!(auth.verifier().cached_tokens(), 1);
+    clock.advance(71); // past exp + 60 s leeway
+    assert_eq!(
+        auth.verifier().verify(&t).unwrap_err().kind(),
+        ErrorKind::Expired
+    );
+}
+
+#[test]
+fn a_cached_token_is_not_valid_before_its_nbf() {
+    // Verified while valid, then the clock is set back before `nbf`.
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "a", "nbf": NOW - 10, "exp": NOW + 600}));
+    assert!(auth.verifier().verify(&t).is_ok());
+    clock.set(NOW - 100);
+    assert_eq!(
+        auth.verifier().verify(&t).unwrap_err().kind(),
+        ErrorKind::NotYetValid
+    );
+}
+
+#[test]
+fn a_token_differing_in_one_signature_bit_is_verified_in_full() {
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "a", "exp": NOW + 600}));
+    assert!(auth.verifier().verify(&t).is_ok());
+    // Flip one bit of the signature's last full byte: the first character
+    // of the last four keeps the length and the base64url alphabet.
+    let mut bytes = t.clone().into_bytes();
+    let i = bytes.len() - 4;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    assert_ne!(tampered, t);
+    assert_eq!(
+        auth.verifier().verify(&tampered).unwrap_err().kind(),
+        ErrorKind::InvalidSignature
+    );
+    assert_eq!(
+        auth.verifier().cached_tokens(),
+        1,
+        "the failure is not cached"
+    );
+    assert!(
+        auth.verifier().verify(&t).is_ok(),
+        "the original still passes"
+    );
+}
+
+#[test]
+fn the_cache_respects_its_memory_budget() {
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(ManualClock::new(NOW))
+        .token_cache_max_bytes(20 * 1024)
+        .build()
+        .unwrap();
+    for i in 0..500 {
+        let t = token(json!({"sub": format!("user-{i}"), "exp": NOW + 600}));
+        assert!(auth.verifier().verify(&t).is_ok());
+    }
+    let (entries, bytes) = (
+        auth.verifier().cached_tokens(),
+        auth.verifier().cached_bytes(),
+    );
+    assert!(bytes <= 20 * 1024, "{bytes} bytes cached");
+    assert!(entries > 0 && entries < 500, "{entries} entries");
+}
+
+#[test]
+fn a_disabled_cache_keeps_nothing() {
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(ManualClock::new(NOW))
+        .disable_token_cache()
+        .build()
+        .unwrap();
+    let t = token(json!({"sub": "a", "exp": NOW + 600}));
+    assert!(auth.verifier().verify(&t).is_ok());
+    assert_eq!(auth.verifier().cached_tokens(), 0);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_still_checked_for_revocation() {
+    let revocation = RevocationCache::builder(MemoryStore::new())
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .revocation(revocation.clone())
+        .build()
+        .unwrap();
+    let t = common::token(json!({"sub": "zoe", "ver": 0, "exp": common::now() + 300}));
+    assert_eq!(send(&auth, &t).await.status(), http::StatusCode::OK);
+    assert_eq!(auth.verifier().cached_tokens(), 1);
+    revocation.bump_user_version("zoe").await.unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+}
+
+#[test]
+fn concurrent_first_requests_with_one_token_never_fail() {
+    let auth = auth(&ManualClock::new(NOW));
+    let t = token(json!({"sub": "a", "exp": NOW + 600}));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| (0..200).all(|_| auth.verifier().verify(&t).is_ok())))
+            .collect();
+        for h in handles {
+            assert!(h.join().unwrap());
+        }
+    });
+    assert_eq!(auth.verifier().cached_tokens(), 1);
+}
+
+#[test]
+fn a_zero_budget_is_refused_with_the_fix() {
+    let err = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .token_cache_max_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("disable_token_cache()"), "{err}");
+}
+
+#[test]
+fn an_entry_ends_at_its_maximum_age_on_the_verifiers_clock() {
+    let clock = ManualClock::new(NOW);
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(clock.clone())
+        .token_cache_max_age(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let t = token(json!({"sub": "a", "exp": NOW + 3600}));
+    let first = auth.verifier().verify(&t).unwrap();
+    // A hit hands out the cached token itself.
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), hit.claims()));
+    clock.advance(59);
+    let still = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), still.claims()));
+    clock.advance(1); // the maximum age, by the verifier's clock
+    let again = auth.verifier().verify(&t).unwrap();
+    assert!(
+        !std::ptr::eq(first.claims(), again.claims()),
+        "verified again"
+    );
+    assert_eq!(auth.verifier().cached_tokens(), 1);
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(
+        std::ptr::eq(again.claims(), hit.claims()),
+        "and cached again"
+    );
+}
+
+#[test]
+fn an_entry_ends_at_exp_plus_leeway_and_is_not_cached_after() {
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "a", "exp": NOW + 10}));
+    let first = auth.verifier().verify(&t).unwrap();
+    clock.advance(69); // exp + leeway - 1: still valid, still cached
+    let hit = auth.verifier().verify(&t).unwrap();
+    assert!(std::ptr::eq(first.claims(), hit.claims()));
+    clock.advance(1); // exp + leeway: valid for this second, no longer cached
+    assert!(auth.verifier().verify(&t).is_ok());
+    assert_eq!(auth.verifier().cached_tokens(), 0);
+}
+
+#[test]
+fn the_budget_counts_what_an_entry_costs() {
+    let auth = auth(&ManualClock::new(NOW));
+    for i in 0..100 {
+        let t = token(json!({
+            "iss": "https://issuer.example", "sub": format!("user-{i:010}"),
+            "exp": NOW + 600, "jti": format!("{i:016x}"), "ver": 0, "scope": "orders:read",
+        }));
+        assert!(auth.verifier().verify(&t).is_ok());
+    }
+    let per_entry = auth.verifier().cached_bytes() / auth.verifier().cached_tokens();
+    // An entry with `DefaultClaims`: the table's slot, the shared token and
+    // its few allocations (`BENCHMARKS.md`: about 400 bytes resident).
+    assert!(
+        (300..600).contains(&per_entry),
+        "{per_entry} bytes per entry"
+    );
+}
