@@ -385,3 +385,48 @@ async fn a_terminated_listener_connection_is_replaced() {
     let new = backend_pid(a.pool(), &name, Some(old)).await;
     assert_ne!(new, old);
 }
+
+/// The database restarted, or a proxy dropped the pool's connections, while
+/// the server stays up: the first requests afterwards (a revocation
+/// lookup, a refresh, a logout, a login) get their answers, not a 503.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn the_first_requests_after_a_reset_connection_are_answered() {
+    let (proxy, store) = postgres_via_proxy(&database_url()).await;
+    let cache = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let auth = common::layer(cache.clone());
+    let sessions = common::sessions(store, cache);
+    let first = common::token(json!({"sub": common::unique("before"), "exp": common::now() + 300}));
+    assert_eq!(common::send(&auth, &first).await.status(), StatusCode::OK);
+    let pair = sessions
+        .login(&common::unique("rosa"), json!({}))
+        .await
+        .unwrap();
+
+    proxy.reset().await;
+    let after = common::token(json!({"sub": common::unique("after"), "exp": common::now() + 300}));
+    let res = common::send(&auth, &after).await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", common::kind(&res));
+    proxy.reset().await;
+    let next = sessions
+        .refresh(pair.refresh_token().as_str())
+        .await
+        .expect("a refresh after the reset")
+        .into_pair()
+        .unwrap();
+    proxy.reset().await;
+    assert!(sessions.logout(next.session_id()).await.unwrap());
+    proxy.reset().await;
+    assert!(
+        sessions
+            .login(&common::unique("rosa"), json!({}))
+            .await
+            .is_ok()
+    );
+}

@@ -1,8 +1,8 @@
 //! The `refresh_flow` example end to end: its own router on an ephemeral
 //! loopback port, a real HTTP client, a manual clock. Every rule of
-//! sessions and refresh tokens as a client sees it, against the in-memory
-//! store always and against Redis and PostgreSQL when
-//! `AUTH_TEST_REDIS_URL` / `AUTH_TEST_DATABASE_URL` are set.
+//! sessions and refresh tokens as a client sees it, against every store:
+//! memory, Redis, PostgreSQL, and a Redis Cluster and a TLS Redis that the
+//! tests start themselves.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -25,19 +25,38 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_layer::clock::ManualClock;
 use auth_layer::session::Sessions;
+use auth_tests::servers::{RedisCluster, RedisServer, ScratchDir, TestCa};
+use auth_tests::services::{database_url, redis_url};
 use refresh_flow::{REFRESH_COOKIE, Settings};
 use serde_json::{Value, json};
 
-/// The stores this machine offers; prints which are skipped.
-fn backends() -> Vec<String> {
-    let mut urls = vec!["memory:".to_owned()];
-    for var in ["AUTH_TEST_REDIS_URL", "AUTH_TEST_DATABASE_URL"] {
-        match std::env::var(var) {
-            Ok(url) if !url.is_empty() => urls.push(url),
-            _ => eprintln!("skipped a backend: {var} is not set"),
+/// The store the app keeps sessions and revocations in, as
+/// `AUTH_STORE_URL` and `AUTH_STORE_CA_FILE` name it.
+#[derive(Clone)]
+struct Store {
+    url: String,
+    ca_file: Option<String>,
+}
+
+impl Store {
+    fn url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ca_file: None,
         }
     }
-    urls
+
+    fn memory() -> Self {
+        Self::url("memory:")
+    }
+
+    fn redis() -> Self {
+        Self::url(redis_url())
+    }
+
+    fn postgres() -> Self {
+        Self::url(database_url())
+    }
 }
 
 fn unique(prefix: &str) -> String {
@@ -60,11 +79,11 @@ struct Server {
 }
 
 impl Server {
-    async fn start(store_url: &str) -> Self {
-        Self::with(store_url, |_| {}).await
+    async fn start(store: &Store) -> Self {
+        Self::with(store, |_| {}).await
     }
 
-    async fn with(store_url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
+    async fn with(store: &Store, configure: impl FnOnce(&mut Settings)) -> Self {
         logs();
         let user = unique("user");
         let password = unique("password");
@@ -76,7 +95,8 @@ impl Server {
         );
         let clock = ManualClock::new(now.unwrap());
         let mut settings = Settings::new(refresh_flow::random_secret().unwrap());
-        settings.store_url = store_url.to_owned();
+        settings.store_url = store.url.clone();
+        settings.store_ca_file = store.ca_file.clone();
         settings.users = [(user.clone(), password.clone())].into();
         settings.clock = Some(clock.clone());
         configure(&mut settings);
@@ -91,7 +111,7 @@ impl Server {
             sessions: app.sessions,
             user,
             password,
-            store: store_url.split(':').next().unwrap_or_default().to_owned(),
+            store: store.url.split(':').next().unwrap_or_default().to_owned(),
         }
     }
 
@@ -221,41 +241,38 @@ impl fmt::Debug for Answer {
     }
 }
 
-#[tokio::test]
-async fn login_answers_a_bearer_token_and_a_strict_refresh_cookie() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let answer = server.post_login(&server.user, &server.password).await;
-        assert_eq!(answer.status, 200, "{answer:?}");
-        assert_eq!(answer.body["token_type"], "Bearer");
-        assert_eq!(answer.body["expires_in"], 900);
-        assert_eq!(answer.cache_control.as_deref(), Some("no-store"));
-        let [set_cookie] = answer.set_cookies.as_slice() else {
-            panic!("one Set-Cookie: {answer:?}");
-        };
-        for attribute in [
-            "; Path=/refresh;",
-            "; Max-Age=604800;",
-            "; HttpOnly;",
-            "; Secure;",
-            "; SameSite=Strict",
-        ] {
-            assert!(
-                set_cookie.contains(attribute),
-                "{attribute} in {set_cookie}"
-            );
-        }
-        let me = server.me(&answer.access()).await;
-        assert_eq!(me.status, 200, "{me:?}");
-        assert_eq!(me.body["sub"], server.user);
-        assert_eq!(me.body["ver"], 0);
-        assert!(me.body["sid"].is_string());
+async fn login_answers_a_bearer_token_and_a_strict_refresh_cookie(store: &Store) {
+    let server = Server::start(store).await;
+    let answer = server.post_login(&server.user, &server.password).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.body["expires_in"], 900);
+    assert_eq!(answer.cache_control.as_deref(), Some("no-store"));
+    let [set_cookie] = answer.set_cookies.as_slice() else {
+        panic!("one Set-Cookie: {answer:?}");
+    };
+    for attribute in [
+        "; Path=/refresh;",
+        "; Max-Age=604800;",
+        "; HttpOnly;",
+        "; Secure;",
+        "; SameSite=Strict",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
     }
+    let me = server.me(&answer.access()).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.body["sub"], server.user);
+    assert_eq!(me.body["ver"], 0);
+    assert!(me.body["sid"].is_string());
 }
 
 #[tokio::test]
 async fn wrong_credentials_get_401_and_no_cookie() {
-    let server = Server::start("memory:").await;
+    let server = Server::start(&Store::memory()).await;
     for (user, password) in [
         (server.user.as_str(), "wrong"),
         ("nobody", server.password.as_str()),
@@ -270,257 +287,331 @@ async fn wrong_credentials_get_401_and_no_cookie() {
     }
 }
 
-#[tokio::test]
-async fn refresh_rotates_the_cookie_and_answers_a_new_access_token() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (first_access, first_cookie) = server.login().await;
-        let answer = server.refresh(Some(&first_cookie)).await;
-        assert_eq!(answer.status, 200, "{answer:?}");
-        assert_eq!(answer.body["token_type"], "Bearer");
-        assert_eq!(answer.body["expires_in"], 900);
-        let (second_access, second_cookie) = (answer.access(), answer.cookie().unwrap());
-        assert_ne!(second_cookie, first_cookie);
-        assert_ne!(second_access, first_access);
-        let me = server.me(&second_access).await;
-        assert_eq!(me.status, 200, "{me:?}");
-        server.rotate(&second_cookie).await;
-    }
+async fn refresh_rotates_the_cookie_and_answers_a_new_access_token(store: &Store) {
+    let server = Server::start(store).await;
+    let (first_access, first_cookie) = server.login().await;
+    let answer = server.refresh(Some(&first_cookie)).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.body["expires_in"], 900);
+    let (second_access, second_cookie) = (answer.access(), answer.cookie().unwrap());
+    assert_ne!(second_cookie, first_cookie);
+    assert_ne!(second_access, first_access);
+    let me = server.me(&second_access).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    server.rotate(&second_cookie).await;
 }
 
 /// The story's core: a replayed refresh cookie kills the session, and its
 /// live access token gets 401 through the layer at once.
-#[tokio::test]
-async fn a_replayed_refresh_cookie_revokes_the_session() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (_, stolen) = server.login().await;
-        let (access, newest) = server.rotate(&stolen).await;
-        assert_eq!(server.me(&access).await.status, 200);
-        server.refused(&server.refresh(Some(&stolen)).await, "refresh_reused");
-        let me = server.me(&access).await;
-        assert_eq!(
-            (me.status, me.code()),
-            (401, Some("token_revoked")),
-            "[{url}] {me:?}"
-        );
-        server.refused(&server.refresh(Some(&newest)).await, "refresh_reused");
-        let (again, _) = server.login().await;
-        assert_eq!(
-            server.me(&again).await.status,
-            200,
-            "logging in again works"
-        );
-    }
+async fn a_replayed_refresh_cookie_revokes_the_session(store: &Store) {
+    let url = &store.url;
+    let server = Server::start(store).await;
+    let (_, stolen) = server.login().await;
+    let (access, newest) = server.rotate(&stolen).await;
+    assert_eq!(server.me(&access).await.status, 200);
+    server.refused(&server.refresh(Some(&stolen)).await, "refresh_reused");
+    let me = server.me(&access).await;
+    assert_eq!(
+        (me.status, me.code()),
+        (401, Some("token_revoked")),
+        "[{url}] {me:?}"
+    );
+    server.refused(&server.refresh(Some(&newest)).await, "refresh_reused");
+    let (again, _) = server.login().await;
+    assert_eq!(
+        server.me(&again).await.status,
+        200,
+        "logging in again works"
+    );
 }
 
-#[tokio::test]
-async fn an_expired_access_token_is_replaced_by_refreshing() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (access, cookie) = server.login().await;
-        server.clock.advance(15 * 60 + 61);
-        let me = server.me(&access).await;
-        assert_eq!(
-            (me.status, me.code()),
-            (401, Some("token_expired")),
-            "{me:?}"
-        );
-        let (access, _) = server.rotate(&cookie).await;
-        assert_eq!(server.me(&access).await.status, 200);
-    }
+async fn an_expired_access_token_is_replaced_by_refreshing(store: &Store) {
+    let server = Server::start(store).await;
+    let (access, cookie) = server.login().await;
+    server.clock.advance(15 * 60 + 61);
+    let me = server.me(&access).await;
+    assert_eq!(
+        (me.status, me.code()),
+        (401, Some("token_expired")),
+        "{me:?}"
+    );
+    let (access, _) = server.rotate(&cookie).await;
+    assert_eq!(server.me(&access).await.status, 200);
 }
 
 /// The idle timeout and absolute lifetime, shortened as
 /// `AUTH_IDLE_TIMEOUT_SECS` / `AUTH_SESSION_TTL_SECS` would.
-#[tokio::test]
-async fn idle_and_absolute_limits_end_the_session() {
-    for url in backends() {
-        let server = Server::with(&url, |s| {
-            s.access_ttl = Duration::from_secs(30);
-            s.idle_timeout = Duration::from_secs(60);
-            s.session_ttl = Duration::from_secs(300);
-        })
-        .await;
-        let (_, cookie) = server.login().await;
-        server.clock.advance(59);
-        let (_, cookie) = server.rotate(&cookie).await;
-        server.clock.advance(60);
-        server.refused(&server.refresh(Some(&cookie)).await, "session_idle");
+async fn idle_and_absolute_limits_end_the_session(store: &Store) {
+    let server = Server::with(store, |s| {
+        s.access_ttl = Duration::from_secs(30);
+        s.idle_timeout = Duration::from_secs(60);
+        s.session_ttl = Duration::from_secs(300);
+    })
+    .await;
+    let (_, cookie) = server.login().await;
+    server.clock.advance(59);
+    let (_, cookie) = server.rotate(&cookie).await;
+    server.clock.advance(60);
+    server.refused(&server.refresh(Some(&cookie)).await, "session_idle");
 
-        let (_, mut cookie) = server.login().await;
-        let mut rotations = 0;
-        loop {
-            assert!(rotations < 10, "the session outlived 300 s");
-            server.clock.advance(50);
-            let answer = server.refresh(Some(&cookie)).await;
-            if answer.status != 200 {
-                server.refused(&answer, "session_expired");
-                break;
-            }
-            cookie = answer.cookie().unwrap();
-            rotations += 1;
+    let (_, mut cookie) = server.login().await;
+    let mut rotations = 0;
+    loop {
+        assert!(rotations < 10, "the session outlived 300 s");
+        server.clock.advance(50);
+        let answer = server.refresh(Some(&cookie)).await;
+        if answer.status != 200 {
+            server.refused(&answer, "session_expired");
+            break;
         }
-        assert_eq!(
-            rotations, 5,
-            "refreshes at 50, 100, ... 250 s; 300 s is the end"
-        );
+        cookie = answer.cookie().unwrap();
+        rotations += 1;
     }
+    assert_eq!(
+        rotations, 5,
+        "refreshes at 50, 100, ... 250 s; 300 s is the end"
+    );
 }
 
-#[tokio::test]
-async fn logout_ends_one_session_and_logout_all_ends_them_all() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (phone, phone_cookie) = server.login().await;
-        let (laptop, laptop_cookie) = server.login().await;
-        let (tablet, tablet_cookie) = server.login().await;
+async fn logout_ends_one_session_and_logout_all_ends_them_all(store: &Store) {
+    let url = &store.url;
+    let server = Server::start(store).await;
+    let (phone, phone_cookie) = server.login().await;
+    let (laptop, laptop_cookie) = server.login().await;
+    let (tablet, tablet_cookie) = server.login().await;
 
-        let answer = server.post("/logout", &phone).await;
-        assert_eq!(answer.status, 204, "{answer:?}");
-        assert!(answer.set_cookies.iter().any(|c| c.contains("Max-Age=0")));
-        let me = server.me(&phone).await;
-        assert_eq!((me.status, me.code()), (401, Some("token_revoked")));
-        server.refused(
-            &server.refresh(Some(&phone_cookie)).await,
-            "session_revoked",
-        );
+    let answer = server.post("/logout", &phone).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    assert!(answer.set_cookies.iter().any(|c| c.contains("Max-Age=0")));
+    let me = server.me(&phone).await;
+    assert_eq!((me.status, me.code()), (401, Some("token_revoked")));
+    server.refused(
+        &server.refresh(Some(&phone_cookie)).await,
+        "session_revoked",
+    );
+    assert_eq!(
+        server.me(&laptop).await.status,
+        200,
+        "other sessions live on"
+    );
+
+    let answer = server.post("/logout-all", &laptop).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["sessions_ended"], 2);
+    for (access, cookie) in [(&laptop, &laptop_cookie), (&tablet, &tablet_cookie)] {
+        let me = server.me(access).await;
         assert_eq!(
-            server.me(&laptop).await.status,
-            200,
-            "other sessions live on"
+            (me.status, me.code()),
+            (401, Some("token_revoked")),
+            "[{url}]"
         );
-
-        let answer = server.post("/logout-all", &laptop).await;
-        assert_eq!(answer.status, 200, "{answer:?}");
-        assert_eq!(answer.body["sessions_ended"], 2);
-        for (access, cookie) in [(&laptop, &laptop_cookie), (&tablet, &tablet_cookie)] {
-            let me = server.me(access).await;
-            assert_eq!(
-                (me.status, me.code()),
-                (401, Some("token_revoked")),
-                "[{url}]"
-            );
-            server.refused(&server.refresh(Some(cookie)).await, "reauth_required");
-        }
-        let (again, cookie) = server.login().await;
-        assert_eq!(server.me(&again).await.status, 200);
-        server.rotate(&cookie).await;
+        server.refused(&server.refresh(Some(cookie)).await, "reauth_required");
     }
+    let (again, cookie) = server.login().await;
+    assert_eq!(server.me(&again).await.status, 200);
+    server.rotate(&cookie).await;
 }
 
 /// A user whose version was bumped elsewhere (e.g. a password change
 /// service writing the revocation store) cannot refresh.
-#[tokio::test]
-async fn a_bumped_version_blocks_refresh() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (_, cookie) = server.login().await;
-        server
-            .sessions
-            .revocation()
-            .bump_user_version(&server.user)
-            .await
-            .unwrap();
-        server.refused(&server.refresh(Some(&cookie)).await, "reauth_required");
-    }
+async fn a_bumped_version_blocks_refresh(store: &Store) {
+    let server = Server::start(store).await;
+    let (_, cookie) = server.login().await;
+    server
+        .sessions
+        .revocation()
+        .bump_user_version(&server.user)
+        .await
+        .unwrap();
+    server.refused(&server.refresh(Some(&cookie)).await, "reauth_required");
 }
 
-#[tokio::test]
-async fn garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (access, cookie) = server.login().await;
-        let sid = cookie.split_once('.').unwrap().0.to_owned();
-        let answer = server.refresh(None).await;
-        assert_eq!(
-            (answer.status, answer.code()),
-            (401, Some("refresh_invalid")),
-            "no cookie"
-        );
-        for garbage in [
-            String::new(),
-            "garbage".to_owned(),
-            access.clone(),
-            format!("{sid}.{}", "A".repeat(43)),
-            format!("{}.{}", unique("nope"), "A".repeat(43)),
-            format!("{cookie}A"),
-            "%00%0d%0a".to_owned(),
-        ] {
-            let answer = server.refresh(Some(&garbage)).await;
-            server.refused(&answer, "refresh_invalid");
-        }
-        assert_eq!(
-            server.me(&access).await.status,
-            200,
-            "[{url}] nothing changed"
-        );
-        server.rotate(&cookie).await;
+async fn garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing(store: &Store) {
+    let url = &store.url;
+    let server = Server::start(store).await;
+    let (access, cookie) = server.login().await;
+    let sid = cookie.split_once('.').unwrap().0.to_owned();
+    let answer = server.refresh(None).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, Some("refresh_invalid")),
+        "no cookie"
+    );
+    for garbage in [
+        String::new(),
+        "garbage".to_owned(),
+        access.clone(),
+        format!("{sid}.{}", "A".repeat(43)),
+        format!("{}.{}", unique("nope"), "A".repeat(43)),
+        format!("{cookie}A"),
+        "%00%0d%0a".to_owned(),
+    ] {
+        let answer = server.refresh(Some(&garbage)).await;
+        server.refused(&answer, "refresh_invalid");
     }
+    assert_eq!(
+        server.me(&access).await.status,
+        200,
+        "[{url}] nothing changed"
+    );
+    server.rotate(&cookie).await;
 }
 
 /// 50 browsers tabs refreshing at once with one cookie: exactly one gets
 /// the new pair; the others are reuse, so the session is revoked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_refreshes_over_http_one_wins() {
-    for url in backends() {
-        let server = Arc::new(Server::start(&url).await);
-        let (_, cookie) = server.login().await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..50 {
-            let (server, cookie) = (Arc::clone(&server), cookie.clone());
-            tasks.spawn(async move { server.refresh(Some(&cookie)).await });
-        }
-        let (mut ok, mut reused) = (Vec::new(), 0);
-        while let Some(answer) = tasks.join_next().await {
-            let answer = answer.unwrap();
-            match (answer.status, answer.code()) {
-                (200, _) => ok.push(answer),
-                (401, Some("refresh_reused")) => reused += 1,
-                _ => panic!("[{url}] unexpected {answer:?}"),
-            }
-        }
-        assert_eq!((ok.len(), reused), (1, 49), "[{url}]");
-        let me = server.me(&ok[0].access()).await;
-        assert_eq!(
-            me.code(),
-            Some("token_revoked"),
-            "[{url}] the family is revoked"
-        );
+async fn fifty_concurrent_refreshes_over_http_one_wins(store: &Store) {
+    let url = &store.url;
+    let server = Arc::new(Server::start(store).await);
+    let (_, cookie) = server.login().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (server, cookie) = (Arc::clone(&server), cookie.clone());
+        tasks.spawn(async move { server.refresh(Some(&cookie)).await });
     }
+    let (mut ok, mut reused) = (Vec::new(), 0);
+    while let Some(answer) = tasks.join_next().await {
+        let answer = answer.unwrap();
+        match (answer.status, answer.code()) {
+            (200, _) => ok.push(answer),
+            (401, Some("refresh_reused")) => reused += 1,
+            _ => panic!("[{url}] unexpected {answer:?}"),
+        }
+    }
+    assert_eq!((ok.len(), reused), (1, 49), "[{url}]");
+    let me = server.me(&ok[0].access()).await;
+    assert_eq!(
+        me.code(),
+        Some("token_revoked"),
+        "[{url}] the family is revoked"
+    );
 }
 
 /// No refresh token and no access token appears in anything logged, at any
 /// level, by the app, the layer, axum, hyper or the store clients.
-#[tokio::test]
-async fn tokens_never_reach_the_logs() {
-    for url in backends() {
-        let server = Server::start(&url).await;
-        let (access, first) = server.login().await;
-        let (second_access, second) = server.rotate(&first).await;
-        server.refresh(Some(&first)).await;
-        server.refresh(Some(&format!("{first}A"))).await;
-        let (third_access, third) = server.login().await;
-        server.post("/logout", &third_access).await;
-        server.me(&second_access).await;
-        let text = logs().text();
-        assert!(text.contains("reuse_detected"), "the capture works");
-        for token in [
-            &access,
-            &first,
-            &second_access,
-            &second,
-            &third_access,
-            &third,
-        ] {
-            let secret = token.rsplit('.').next().unwrap();
-            assert!(!text.contains(token.as_str()), "[{url}] a token was logged");
-            assert!(
-                !text.contains(secret),
-                "[{url}] a token's secret part was logged"
-            );
-        }
+async fn tokens_never_reach_the_logs(store: &Store) {
+    let url = &store.url;
+    let server = Server::start(store).await;
+    let (access, first) = server.login().await;
+    let (second_access, second) = server.rotate(&first).await;
+    server.refresh(Some(&first)).await;
+    server.refresh(Some(&format!("{first}A"))).await;
+    let (third_access, third) = server.login().await;
+    server.post("/logout", &third_access).await;
+    server.me(&second_access).await;
+    let text = logs().text();
+    assert!(text.contains("reuse_detected"), "the capture works");
+    for token in [
+        &access,
+        &first,
+        &second_access,
+        &second,
+        &third_access,
+        &third,
+    ] {
+        let secret = token.rsplit('.').next().unwrap();
+        assert!(!text.contains(token.as_str()), "[{url}] a token was logged");
+        assert!(
+            !text.contains(secret),
+            "[{url}] a token's secret part was logged"
+        );
     }
+}
+
+/// Each scenario above as one test per store: memory, Redis
+/// (`AUTH_TEST_REDIS_URL`) and PostgreSQL (`AUTH_TEST_DATABASE_URL`); the
+/// last two show as ignored where their service is not configured.
+macro_rules! on_every_store {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario(&super::Store::memory()).await;
+                }
+            )*
+        }
+
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+                async fn $scenario() {
+                    super::$scenario(&super::Store::redis()).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(postgres_service), ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL")]
+                async fn $scenario() {
+                    super::$scenario(&super::Store::postgres()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    login_answers_a_bearer_token_and_a_strict_refresh_cookie,
+    refresh_rotates_the_cookie_and_answers_a_new_access_token,
+    a_replayed_refresh_cookie_revokes_the_session,
+    an_expired_access_token_is_replaced_by_refreshing,
+    idle_and_absolute_limits_end_the_session,
+    logout_ends_one_session_and_logout_all_ends_them_all,
+    a_bumped_version_blocks_refresh,
+    garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing,
+    fifty_concurrent_refreshes_over_http_one_wins,
+    tokens_never_reach_the_logs,
+);
+
+/// The whole story (login, refresh, expiry, reuse revoking the family and
+/// its live access token, logout and logout everywhere) on a Redis Cluster
+/// the test starts: `AUTH_STORE_URL=redis+cluster://…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn the_whole_flow_on_a_redis_cluster() {
+    let cluster = RedisCluster::start(None).await;
+    let store = Store::url(cluster.url());
+    whole_flow(&store).await;
+}
+
+/// The same over TLS with a private CA: `AUTH_STORE_URL=rediss://…` and
+/// `AUTH_STORE_CA_FILE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn the_whole_flow_over_tls_with_a_private_ca() {
+    let ca = TestCa::new("refresh flow CA");
+    let server = RedisServer::start_tls(&ca).await;
+    let dir = ScratchDir::new("refresh-flow-ca");
+    let settings = Settings::from_lookup(|name| match name {
+        "AUTH_HMAC_SECRET" => Some("a-secret-of-at-least-thirty-two-bytes!".to_owned()),
+        "AUTH_STORE_URL" => Some(server.url()),
+        "AUTH_STORE_CA_FILE" => Some(ca.write(dir.path(), "ca.pem").display().to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let store = Store {
+        url: settings.store_url,
+        ca_file: settings.store_ca_file,
+    };
+    whole_flow(&store).await;
+}
+
+async fn whole_flow(store: &Store) {
+    refresh_rotates_the_cookie_and_answers_a_new_access_token(store).await;
+    an_expired_access_token_is_replaced_by_refreshing(store).await;
+    a_replayed_refresh_cookie_revokes_the_session(store).await;
+    logout_ends_one_session_and_logout_all_ends_them_all(store).await;
+    fifty_concurrent_refreshes_over_http_one_wins(store).await;
 }
 
 #[tokio::test]
@@ -538,7 +629,11 @@ fn settings_come_from_the_documented_variables() {
         ("AUTH_ACCESS_TTL_SECS", "60"),
         ("AUTH_IDLE_TIMEOUT_SECS", "120"),
         ("AUTH_SESSION_TTL_SECS", "600"),
-        ("AUTH_STORE_URL", "redis://127.0.0.1:6379"),
+        (
+            "AUTH_STORE_URL",
+            "rediss+cluster://10.0.0.1:6380,10.0.0.2:6380",
+        ),
+        ("AUTH_STORE_CA_FILE", "/etc/ssl/private/redis-ca.pem"),
     ];
     let lookup = |name: &str| {
         vars.iter()
@@ -556,12 +651,17 @@ fn settings_come_from_the_documented_variables() {
             Duration::from_secs(600)
         )
     );
-    assert_eq!(s.store_url, "redis://127.0.0.1:6379");
+    assert_eq!(s.store_url, "rediss+cluster://10.0.0.1:6380,10.0.0.2:6380");
+    assert_eq!(
+        s.store_ca_file.as_deref(),
+        Some("/etc/ssl/private/redis-ca.pem")
+    );
 
     let defaults = Settings::from_lookup(|_| None).unwrap();
     assert_eq!(defaults.listen, "127.0.0.1:3000");
     assert_eq!(defaults.secret.len(), 32, "a generated secret");
     assert_eq!(defaults.access_ttl, Duration::from_secs(900));
+    assert_eq!(defaults.store_ca_file, None);
     assert_eq!(defaults.idle_timeout, Duration::from_secs(86_400));
     assert_eq!(defaults.session_ttl, Duration::from_secs(604_800));
     assert_eq!(defaults.store_url, "memory:");

@@ -16,11 +16,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_layer::JwtAuth;
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::{self, AnyStore, MemoryStore};
+use auth_layer::{AuthConfig, JwtAuth};
 use auth_tests as common;
 use auth_tests::fake_store::FakeStore;
+use auth_tests::servers::RedisCluster;
 use auth_tests::services::{database_url, redis_url, unique};
 use common::{SECRET, TestServer, build, claims_with, hs256, serve};
 use serde_json::json;
@@ -118,6 +119,67 @@ async fn enforced_by_the_other_within_100_ms(name: &str, backend: Backend) {
             a.bearer(&token).await.assert_rejected(401, "token_revoked");
         }
     }
+}
+
+/// The `server` example's configuration (`AuthConfig`, as its `AUTH_*`
+/// variables give it) with `AUTH_REVOCATION_URL=redis+cluster://…`: two
+/// instances subscribed to different nodes, and a revocation written by
+/// another process's store handle is enforced by both within 100 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn the_server_example_enforces_revocations_over_a_redis_cluster() {
+    let cluster = RedisCluster::start(None).await;
+    let ports = cluster.ports();
+    let instance = |seeds: Vec<u16>| {
+        let url = cluster.url_with(seeds);
+        async move {
+            let config = AuthConfig::from_lookup(|name| match name {
+                "AUTH_HMAC_SECRET" => Some(SECRET.to_owned()),
+                "AUTH_REVOCATION_URL" => Some(url.clone()),
+                "AUTH_REVOCATION_TTL_SECS" => Some("60".to_owned()),
+                _ => None,
+            })
+            .unwrap();
+            serve(build(config.connect().await.unwrap())).await
+        }
+    };
+    let a = instance(vec![ports[0], ports[1]]).await;
+    let b = instance(vec![ports[2], ports[1]]).await;
+    let admin = RevocationCache::builder(store::connect(&cluster.url()).await.unwrap())
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let sub = unique("alice");
+    let token = hs256(&claims_with(&sub, json!({"ver": 0})));
+    a.bearer(&token).await.assert_ok(&sub);
+    b.bearer(&token).await.assert_ok(&sub);
+    let start = Instant::now();
+    admin.bump_user_version(&sub).await.unwrap();
+    for server in [&a, &b] {
+        loop {
+            let reply = server.bearer(&token).await;
+            if reply.status == 401 {
+                reply.assert_rejected(401, "token_revoked");
+                break;
+            }
+            assert_eq!(reply.status, 200, "{reply:?}");
+            assert!(
+                start.elapsed() < Duration::from_millis(100),
+                "an instance still accepts a revoked token after 100 ms"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    eprintln!(
+        "cluster: both instances refuse the revoked token {:?} after the revocation",
+        start.elapsed()
+    );
+    let fresh = hs256(&claims_with(&sub, json!({"ver": 1})));
+    a.bearer(&fresh).await.assert_ok(&sub);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

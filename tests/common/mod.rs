@@ -23,6 +23,7 @@ pub mod idp;
 pub mod matrix;
 pub mod proxy;
 pub mod revocation_contract;
+pub mod servers;
 pub mod services;
 pub mod session_scenarios;
 

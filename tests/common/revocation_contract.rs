@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
+use auth_layer::session::{SessionStore, Sessions, SigningKey, TokenIssuer};
 use auth_layer::{ErrorKind, JwtAuth};
 use http::{Request, Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header, encode};
@@ -34,6 +35,17 @@ pub fn layer(cache: RevocationCache) -> JwtAuth {
     JwtAuth::builder()
         .hmac_secret(SECRET)
         .revocation(cache)
+        .build()
+        .unwrap()
+}
+
+/// Sessions on `store`, revoking through `revocation`, with an issuer the
+/// [`layer`] accepts.
+pub fn sessions(store: impl SessionStore, revocation: RevocationCache) -> Sessions {
+    let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+        .build()
+        .unwrap();
+    Sessions::builder(issuer, store, revocation)
         .build()
         .unwrap()
 }

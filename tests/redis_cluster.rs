@@ -1,0 +1,215 @@
+//! The Redis store on a real Redis Cluster that each test starts itself
+//! (three primaries, three replicas, on loopback; `redis-server` from
+//! `AUTH_TEST_REDIS_SERVER`): the store contract, every session rule,
+//! revocation events between instances subscribed to different nodes, a
+//! primary failing over under load, and the same over TLS.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::time::Duration;
+
+use auth_layer::ErrorKind;
+use auth_layer::revocation::RevocationCache;
+use auth_layer::store::{RedisStore, StoreOptions};
+use auth_tests::revocation_contract::{self as contract, kind, now, send, token};
+use auth_tests::servers::{RedisCluster, TestCa};
+use auth_tests::services::unique;
+use auth_tests::session_scenarios::{self as scenarios, Harness};
+use http::StatusCode;
+use serde_json::json;
+use tokio::time::Instant;
+
+/// A store on `url` with a prefix no other test uses.
+async fn store(url: &str) -> RedisStore {
+    RedisStore::connect(url)
+        .await
+        .expect("connect to the cluster")
+        .with_prefix(format!("{}:", unique("c")))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn the_store_contract_holds_on_a_cluster() {
+    let cluster = RedisCluster::start(None).await;
+    let store = store(&cluster.url()).await;
+    assert!(store.is_cluster());
+    contract::store_contract(store.clone()).await;
+    contract::layer_contract(store).await;
+}
+
+/// Every session rule, each scenario on keys of its own: the scripts touch
+/// one key each, so none is refused as CROSSSLOT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn sessions_keep_every_rule_on_a_cluster() {
+    let cluster = RedisCluster::start(None).await;
+    let url = cluster.url();
+    let harness = || async { Harness::new(store(&url).await) };
+    let grace = || async {
+        Harness::with(store(&url).await, |b| {
+            b.danger_reuse_grace(Duration::from_secs(5))
+        })
+    };
+    scenarios::rotation(&harness().await).await;
+    scenarios::reuse_revokes_the_family(&harness().await).await;
+    scenarios::grace_window(&grace().await).await;
+    scenarios::absolute_and_idle_limits(&harness().await).await;
+    scenarios::version_bump_blocks_refresh(&harness().await).await;
+    scenarios::reauth_required(&harness().await).await;
+    scenarios::logout_one_and_everywhere(&harness().await).await;
+    scenarios::garbage_changes_nothing(&harness().await).await;
+    scenarios::concurrent_refreshes(&harness().await, 50, false).await;
+    scenarios::concurrent_refreshes(&grace().await, 50, true).await;
+}
+
+/// Two instances whose event subscriptions sit on different nodes (each
+/// subscribes to the first seed node that answers): a revocation through
+/// one reaches the other through the cluster bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn revocations_reach_instances_subscribed_to_other_nodes() {
+    let cluster = RedisCluster::start(None).await;
+    let ports = cluster.ports();
+    let a = store(&cluster.url_with(vec![ports[0], ports[1]])).await;
+    let b = RedisStore::connect(&cluster.url_with(vec![ports[2], ports[1]]))
+        .await
+        .unwrap()
+        .with_prefix(a.prefix())
+        .unwrap();
+    let took = contract::propagation(a, b).await;
+    eprintln!("cluster: a revocation reached an instance on another node after {took:?}");
+}
+
+/// A primary crashes while requests come in: until its replica is promoted,
+/// every answer is the right one or a 503. A revoked token is never let
+/// through (no wrong 200), a valid one never refused (no wrong 401), and
+/// once the cluster has settled both are answered right again, and new
+/// revocations work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
+    let mut cluster = RedisCluster::start(None).await;
+    let store = store(&cluster.url()).await;
+    // A short TTL, so that requests keep reading the store during the failover.
+    let cache = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(100))
+        .store_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let auth = contract::layer(cache.clone());
+
+    let revoked = unique("revoked");
+    let version_key = format!("{}ver:{revoked}", store.prefix());
+    let (primary, replica) = cluster.shard_of(&version_key);
+    cache.bump_user_version(&revoked).await.unwrap();
+    // Replication is asynchronous: wait until the replica holds the
+    // revocation, which is what a failover can promise to keep.
+    let start = Instant::now();
+    while cluster.replica_get(replica, &version_key).as_deref() != Some("1") {
+        assert!(start.elapsed() < Duration::from_secs(10), "replicated");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let old = token(json!({"sub": revoked, "ver": 0, "exp": now() + 600}));
+    let valid = |i: usize| token(json!({"sub": format!("{revoked}-ok-{i}"), "exp": now() + 600}));
+    assert_eq!(kind(&send(&auth, &old).await), Some(ErrorKind::Revoked));
+    assert_eq!(send(&auth, &valid(0)).await.status(), StatusCode::OK);
+
+    cluster.kill(primary);
+    let killed = Instant::now();
+    let (mut unavailable, mut right, mut settled_at) = (0, 0, None);
+    let mut i = 0;
+    while killed.elapsed() < Duration::from_secs(30) {
+        i += 1;
+        let res = send(&auth, &old).await;
+        match (res.status(), kind(&res)) {
+            (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked)) => right += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, Some(ErrorKind::StoreUnavailable)) => {
+                unavailable += 1;
+            }
+            other => panic!("the revoked token after {:?}: {other:?}", killed.elapsed()),
+        }
+        let res = send(&auth, &valid(i)).await;
+        match (res.status(), kind(&res)) {
+            (StatusCode::OK, None) => right += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, Some(ErrorKind::StoreUnavailable)) => {
+                unavailable += 1;
+            }
+            other => panic!("a valid token after {:?}: {other:?}", killed.elapsed()),
+        }
+        if settled_at.is_none()
+            && cluster
+                .ask(replica, &["INFO", "replication"])
+                .contains("role:master")
+        {
+            settled_at = Some(killed.elapsed());
+        }
+        if let Some(at) = settled_at
+            && killed.elapsed() > at + Duration::from_secs(3)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let promoted = settled_at.expect("the replica was promoted within 30 s");
+    eprintln!(
+        "failover: replica promoted {promoted:?} after the primary died; {right} right answers, \
+         {unavailable} 503s, no wrong answer"
+    );
+    cluster.settled().await;
+    assert_eq!(kind(&send(&auth, &old).await), Some(ErrorKind::Revoked));
+    assert_eq!(send(&auth, &valid(0)).await.status(), StatusCode::OK);
+    let later = unique("later");
+    let t = token(json!({"sub": later, "ver": 0, "exp": now() + 600}));
+    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    cache.bump_user_version(&later).await.unwrap();
+    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+}
+
+/// `rediss+cluster://` with the cluster's private CA: the contract holds
+/// over TLS; with another CA, start-up fails with an error naming the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "needs redis-server: set AUTH_TEST_REDIS_SERVER"
+)]
+async fn a_tls_cluster_with_its_ca_and_not_without() {
+    let ca = TestCa::new("cluster test CA");
+    let cluster = RedisCluster::start(Some(&ca)).await;
+    let url = cluster.url();
+    assert!(url.starts_with("rediss+cluster://"), "{url}");
+    let store = StoreOptions::new(&url)
+        .ca_file(cluster.ca_file().unwrap())
+        .connect()
+        .await
+        .unwrap();
+    contract::layer_contract(store).await;
+
+    let dir = auth_tests::servers::ScratchDir::new("other-ca");
+    let other = TestCa::new("another CA").write(dir.path(), "other.pem");
+    let options = StoreOptions::new(&url).ca_file(other);
+    let error = tokio::time::timeout(Duration::from_secs(10), options.connect())
+        .await
+        .expect("refused, not hung")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(&url), "{error}");
+    eprintln!("another CA: {error}");
+}
