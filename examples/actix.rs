@@ -14,7 +14,7 @@
 //! | `AUTH_HMAC_SECRET`, `AUTH_PUBLIC_KEY_FILE` | keys (at least one) |
 //! | `AUTH_ALGORITHMS`, `AUTH_ISSUER`, `AUTH_AUDIENCE` | comma lists |
 //! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
-//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `postgres://…` |
+//! | `AUTH_REVOCATION_URL`, `AUTH_STORE_CA_FILE` | revocation store and its private CA, as for the `server` example (`memory:`, `redis://…`, `rediss://…`, `redis+cluster://…`, `postgres://…`) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30) |
 //!
 //! A malformed variable stops the server at start with a message naming it.

@@ -15,7 +15,7 @@
 //! | `AUTH_CLAIM_HEADERS` | comma list of `claim=header`: each claim of the verified token is sent to the upstream in that header (default `sub=x-auth-subject`); strings as they are, numbers and booleans as text, arrays of strings joined by spaces, anything else as JSON |
 //! | `AUTH_FORWARD_AUTHORIZATION` | `true` to forward the client's `Authorization` header; `false` (default) strips it |
 //! | `AUTH_HMAC_SECRET`, `AUTH_PUBLIC_KEY_FILE`, `AUTH_ALGORITHMS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | verification, as for the `server` example |
-//! | `AUTH_REVOCATION_URL`, `AUTH_REVOCATION_TTL_SECS` | revocation, as for the `server` example |
+//! | `AUTH_REVOCATION_URL`, `AUTH_REVOCATION_TTL_SECS`, `AUTH_STORE_CA_FILE` | revocation, as for the `server` example |
 //!
 //! What the upstream receives:
 //!

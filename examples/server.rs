@@ -14,7 +14,8 @@
 //! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
 //! | `AUTH_JWKS_URL` | a JWKS URL to take keys from, refreshed in the background |
 //! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, accepted as `iss` |
-//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `postgres://…` |
+//! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port…`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) |
+//! | `AUTH_STORE_CA_FILE` | a PEM file of the CA a TLS store's certificate is checked against (default: the public roots) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30): the longest a revoked token can pass when an event is lost |
 //!
 //! A malformed variable stops the server at start with a message naming it.

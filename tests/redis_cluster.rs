@@ -123,8 +123,16 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
     // Replication is asynchronous: wait until the replica holds the
     // revocation, which is what a failover can promise to keep.
     let start = Instant::now();
-    while cluster.replica_get(replica, &version_key).as_deref() != Some("1") {
-        assert!(start.elapsed() < Duration::from_secs(10), "replicated");
+    loop {
+        let held = cluster.replica_get(replica, &version_key);
+        if held.as_deref() == Some("1") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the replica at {replica} (of {primary}) holds {held:?} for {version_key}: {}",
+            cluster.ask(replica, &["CLUSTER", "NODES"])
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let old = token(json!({"sub": revoked, "ver": 0, "exp": now() + 600}));

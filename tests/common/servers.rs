@@ -223,6 +223,8 @@ impl RedisCluster {
                 "1000",
                 "--cluster-replica-validity-factor",
                 "0",
+                "--repl-diskless-sync-delay",
+                "0",
             ]
             .map(String::from)
             .to_vec();
@@ -390,8 +392,8 @@ impl RedisCluster {
         }
     }
 
-    /// Waits until every running node says the cluster is up and every
-    /// running primary's replica is online.
+    /// Waits until every running node says the cluster is up and, while all
+    /// six run, every primary's replica is in sync.
     pub async fn settled(&self) {
         let start = Instant::now();
         loop {
@@ -400,9 +402,11 @@ impl RedisCluster {
                     .contains("cluster_state:ok")
             }) && self.ports().iter().all(|port| {
                 let info = self.ask(*port, &["INFO", "replication"]);
+                // A primary's replica has finished its first sync
+                // (`state=online`), unless a node was killed.
                 !info.contains("role:master")
-                    || info.contains("connected_slaves:1")
-                    || info.contains("connected_slaves:0") && self.ports().len() < 6
+                    || info.contains("connected_slaves:1") && info.contains("state=online")
+                    || self.ports().len() < 6
             });
             if ok {
                 return;

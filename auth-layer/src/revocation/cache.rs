@@ -20,6 +20,22 @@ use crate::error::{AuthError, ErrorKind};
 /// One moka cache per concern (user versions, revoked sessions, denied token
 /// ids), each with the configured TTL and capacity. Concurrent misses for one
 /// key make one store query. Cheap to clone; clones share the caches.
+///
+/// ```
+/// use auth_layer::revocation::RevocationCache;
+/// use auth_layer::store::MemoryStore;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let cache = RevocationCache::builder(MemoryStore::new())
+///     .ttl(Duration::from_secs(10))
+///     .build()
+///     .unwrap();
+/// cache.revoke_session("s1").await.unwrap();
+/// assert!(cache.store().session_revoked("s1").await.unwrap());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RevocationCache {
     pub(super) inner: Arc<Inner>,

@@ -23,6 +23,29 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Redis, one transaction holding the session row in PostgreSQL), so two
 /// concurrent rotations with one token cannot both succeed. Times are Unix
 /// seconds from the caller's clock, never the store's.
+///
+/// ```
+/// use auth_layer::session::{EndReason, SessionRecord, SessionStore, TokenHash};
+/// use auth_layer::store::MemoryStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = MemoryStore::new();
+/// let session = SessionRecord {
+///     sid: "s1".into(),
+///     subject: "alice".into(),
+///     claims: serde_json::Map::new(),
+///     version: 0,
+///     created_at: 1_000,
+///     expires_at: 2_000,
+///     last_used_at: 1_000,
+///     ended: None,
+/// };
+/// store.create(&session, TokenHash::of("s1.secret")).await.unwrap();
+/// let ended = store.end("s1", EndReason::Logout, 1_500).await.unwrap().unwrap();
+/// assert_eq!(ended.ended, Some(EndReason::Logout));
+/// # }
+/// ```
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new, live session whose current refresh token hashes to `token`.
     fn create<'a>(
