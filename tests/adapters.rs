@@ -19,8 +19,10 @@ use actix::actix_server;
 use actix_web::{App, HttpResponse, web};
 use auth_extract::actix::JwtAuthMiddleware;
 use auth_extract::{Claims, Require, RoleName, ScopeName, WithRole, WithScope};
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
 use auth_layer::observe::Outcome;
-use auth_layer::{DefaultClaims, JsonResponder, JwtAuth};
+use auth_layer::response::JsonResponder;
 use axum::Router;
 use axum::routing::get;
 use common::{SECRET, TestServer, claims, claims_with, hs256, serve_router, whoami};
@@ -33,7 +35,7 @@ async fn whoami_actix(claims: Claims) -> HttpResponse {
     let token = claims.token();
     HttpResponse::Ok().json(json!({
         "sub": token.subject(),
-        "alg": auth_layer::algorithm_name(token.algorithm()),
+        "alg": auth_layer::keys::algorithm_name(token.algorithm()),
         "kid": token.key_id(),
         "claims": token.all_claims(),
     }))

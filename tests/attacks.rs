@@ -26,7 +26,9 @@ mod common;
 #[path = "common/idp.rs"]
 mod idp;
 
-use auth_layer::{Algorithm, ErrorKind, JwtAuth, Key, TokenSource};
+use auth_layer::keys::{Algorithm, Key};
+use auth_layer::source::TokenSource;
+use auth_layer::{ErrorKind, JwtAuth};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::{

@@ -20,8 +20,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth_layer::JwtAuth;
 use auth_layer::jwks::KeySource;
-use auth_layer::{Algorithm, JwtAuth, TrustedIssuer};
+use auth_layer::keys::{Algorithm, TrustedIssuer};
 use axum::http::StatusCode;
 use common::{TestServer, build, claims, key_file, mint_with, other_rsa_key, serve};
 use idp::{Answer, idp};
@@ -516,7 +517,7 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
         ("AUTH_AUDIENCE", "orders-api".to_owned()),
     ]);
-    let config = auth_layer::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let server = serve(config.connect().await.unwrap().build().unwrap()).await;
     let from_idp =
         json!({"sub": "kim", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
@@ -537,7 +538,7 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         .assert_rejected(401, "invalid_issuer");
 
     let bad = HashMap::from([("AUTH_OIDC_ISSUER", format!("{base}/missing"))]);
-    let config = auth_layer::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();
     let err = config.connect().await.map(drop).unwrap_err().to_string();
     assert!(err.starts_with("AUTH_OIDC_ISSUER:"), "{err}");
 }

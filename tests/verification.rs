@@ -7,8 +7,9 @@ mod common;
 use std::time::Duration;
 
 use auth_extract::Claims;
+use auth_layer::JwtAuth;
 use auth_layer::clock::ManualClock;
-use auth_layer::{Algorithm, JwtAuth, Key};
+use auth_layer::keys::{Algorithm, Key};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::{

@@ -1,9 +1,9 @@
 //! Scope and role guards: [`Require`] as a tower layer (axum, tonic) or an
 //! actix-web middleware, and [`WithScope`] / [`WithRole`] as extractors.
 //!
-//! Both read the [`Grants`](auth_layer::Grants) the `JwtAuth` layer parsed
+//! Both read the [`Grants`](auth_layer::claims::Grants) the `JwtAuth` layer parsed
 //! from the token (`scope`/`scp`, `roles`) and decide with
-//! [`auth_layer::Requirement::check`]; neither verifies anything. A token
+//! [`auth_layer::require::Requirement::check`]; neither verifies anything. A token
 //! without the grant gets 403 `insufficient_scope` with the `scope`
 //! attribute (or code `insufficient_role`); a gRPC call gets `grpc-status` 7.
 //!
@@ -43,10 +43,10 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use auth_layer::{
-    AuthError, DefaultClaims, DefaultResponder, Grants, JwtAuth, Rejection, Requirement, Responder,
-    Unauthenticated,
-};
+use auth_layer::claims::{DefaultClaims, Grants, Unauthenticated};
+use auth_layer::require::Requirement;
+use auth_layer::response::{DefaultResponder, Rejection, Responder};
+use auth_layer::{AuthError, JwtAuth};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -391,7 +391,7 @@ impl GrantRejection {
                 HeaderValue::from_static("application/grpc"),
             );
         }
-        auth_layer::JsonResponder.respond(Rejection::without_realm(error, &headers))
+        auth_layer::response::JsonResponder.respond(Rejection::without_realm(error, &headers))
     }
 }
 
@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn public_types_are_send_and_sync() {
         assert_send_sync::<Require>();
-        assert_send_sync::<Require<DefaultClaims, auth_layer::JsonResponder>>();
+        assert_send_sync::<Require<DefaultClaims, auth_layer::response::JsonResponder>>();
         assert_send_sync::<RequireService<()>>();
         assert_send_sync::<WithScope<Scope>>();
         assert_send_sync::<GrantRejection>();

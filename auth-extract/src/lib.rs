@@ -48,7 +48,8 @@ use std::any::type_name;
 use std::fmt;
 use std::ops::Deref;
 
-use auth_layer::{DefaultClaims, Grants, RegisteredClaims, VerifiedToken};
+use auth_layer::VerifiedToken;
+use auth_layer::claims::{DefaultClaims, Grants, RegisteredClaims};
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -173,7 +174,9 @@ pub(crate) fn from_extensions<C: Send + Sync + 'static>(
 ) -> Result<Option<Claims<C>>, ClaimsRejection> {
     lookup(
         extensions.get::<VerifiedToken<C>>(),
-        extensions.get::<auth_layer::Unauthenticated>().is_some(),
+        extensions
+            .get::<auth_layer::claims::Unauthenticated>()
+            .is_some(),
     )
 }
 

@@ -37,8 +37,9 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use auth_layer::JwtAuth;
+use auth_layer::keys::Algorithm;
 use auth_layer::revocation::{MemoryStore, RevocationCache};
-use auth_layer::{Algorithm, JwtAuth};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response, header::AUTHORIZATION};

@@ -20,7 +20,7 @@ use auth_layer::session::{
     AccessToken, LifetimePolicy, MemorySessionStore, RefreshToken, SessionError, SessionErrorKind,
     Sessions, SessionsBuilder, SigningKey, TokenIssuer, TokenPair, TokenRequest,
 };
-use auth_layer::{Algorithm, JwtAuth};
+use auth_layer::{JwtAuth, keys::Algorithm};
 use serde_json::json;
 use session_common::{AUDIENCE, Harness, ISSUER, SECRET};
 
@@ -186,7 +186,7 @@ fn every_signing_key_kind_is_accepted_by_the_layer() {
             .unwrap();
         let auth = JwtAuth::builder()
             .key(
-                auth_layer::Key::public_key_pem(read(public))
+                auth_layer::keys::Key::public_key_pem(read(public))
                     .unwrap()
                     .with_kid(name),
             )

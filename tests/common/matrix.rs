@@ -16,10 +16,14 @@
 
 use std::time::SystemTime;
 
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
+use auth_layer::keys::Algorithm;
+use auth_layer::response::JsonResponder;
 use auth_layer::revocation::{
     BoxFuture, EventSender, MemoryStore, RevocationCache, RevocationStore, StoreError,
 };
-use auth_layer::{Algorithm, DefaultClaims, JsonResponder, JwtAuth, TokenSource};
+use auth_layer::source::TokenSource;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 

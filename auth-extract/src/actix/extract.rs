@@ -7,7 +7,8 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header as actix_header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use auth_layer::{Unauthenticated, VerifiedToken};
+use auth_layer::VerifiedToken;
+use auth_layer::claims::Unauthenticated;
 
 use super::convert::{to_actix_response, to_actix_status};
 use crate::guard::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};

@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, ResponseError};
-use auth_layer::{DefaultClaims, DefaultResponder, Grants, Responder, Unauthenticated};
+use auth_layer::claims::{DefaultClaims, Grants, Unauthenticated};
+use auth_layer::response::{DefaultResponder, Responder};
 
 use super::LocalBoxFuture;
 use super::convert::{respond, to_http_headers};

@@ -1,11 +1,11 @@
 //! actix-web 4: [`JwtAuthMiddleware`], the middleware built from the same
-//! [`JwtAuth`] as the tower layer, and the `Claims<C>`, `Option<Claims<C>>`,
+//! [`JwtAuth`](auth_layer::JwtAuth) as the tower layer, and the `Claims<C>`, `Option<Claims<C>>`,
 //! `WithScope` and `WithRole` extractors via `FromRequest`.
 //!
 //! actix-web does not use tower, so the middleware calls
-//! [`JwtAuth::authenticate_request`], the core's one entry point (with the
+//! [`JwtAuth::authenticate_request`](auth_layer::JwtAuth::authenticate_request), the core's one entry point (with the
 //! peer's `SocketAddr` in the extensions, for the audit hook), and turns its
-//! [`Rejection`] into an `HttpResponse` with the same status, headers and
+//! [`Rejection`](auth_layer::response::Rejection) into an `HttpResponse` with the same status, headers and
 //! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
 //! gRPC calls). A [`Require`](crate::Require) guard is an actix middleware
 //! too; wrap it before the authentication middleware, so it runs after it.
