@@ -11,8 +11,8 @@ mod common;
 #[path = "common/matrix.rs"]
 mod matrix;
 
-use auth_extract::Require;
 use auth_layer::JwtAuth;
+use auth_layer::require::Require;
 use auth_layer::response::DefaultResponder;
 use common::{SECRET, claims, claims_with, hs256, now};
 use matrix::{ORDERS_SCOPE, REVOKED, STORE_DOWN, good, good_with, matrix_auth};

@@ -10,9 +10,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use auth_layer::VerifiedToken;
 use auth_layer::claims::Unauthenticated;
 
-use super::convert::{to_actix_response, to_actix_status};
-use crate::guard::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
-use crate::{Claims, ClaimsRejection, lookup};
+use crate::actix::convert::{to_actix_response, to_actix_status};
+use crate::claims::{Claims, ClaimsRejection, lookup};
+use crate::grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
 
 impl<C: Send + Sync + 'static> FromRequest for Claims<C> {
     type Error = ClaimsRejection;

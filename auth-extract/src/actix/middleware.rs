@@ -13,8 +13,10 @@ use auth_layer::claims::{DefaultClaims, Unauthenticated};
 use auth_layer::response::{DefaultResponder, Responder};
 use serde::de::DeserializeOwned;
 
-use super::LocalBoxFuture;
-use super::convert::{respond, to_http_headers, to_http_uri};
+use crate::actix::convert::{respond, to_http_headers, to_http_uri};
+
+/// The boxed, `!Send` future actix-web services return.
+pub(super) type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 
 /// The actix-web middleware of a [`JwtAuth`]: `App::new().wrap(JwtAuthMiddleware::new(auth))`,
 /// or on a `web::scope` / resource.

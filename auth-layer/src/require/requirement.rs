@@ -2,9 +2,10 @@
 //!
 //! The check reads the [`Grants`] the layer parsed from `scope`/`scp` and
 //! `roles`, never your claims type, so one guard serves every `C`. The
-//! framework adapters (`auth_extract::Require` for tower/axum and
-//! actix-web, the `WithScope`/`WithRole` extractors) call
-//! [`Requirement::check`]; they do not inspect tokens themselves.
+//! [`Require`](crate::require::Require) guard and the framework adapters
+//! (`auth_extract`'s actix-web middleware and `WithScope`/`WithRole`
+//! extractors) call [`Requirement::check`]; they do not inspect tokens
+//! themselves.
 //!
 //! ```
 //! use auth_layer::{ErrorKind, JwtAuth};
