@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_extract::Claims;
 use auth_extract::actix::JwtAuthMiddleware;
-use auth_layer::DefaultClaims;
+use auth_layer::claims::DefaultClaims;
 use serde_json::json;
 
 async fn protected(claims: Claims) -> HttpResponse {

@@ -47,7 +47,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use auth_layer::{JsonResponder, JwtAuth, Rejection, Responder, VerifiedToken};
+use auth_layer::response::{JsonResponder, Rejection, Responder};
+use auth_layer::{JwtAuth, VerifiedToken};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};

@@ -17,7 +17,7 @@ mod common;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use auth_layer::DefaultClaims;
+use auth_layer::claims::DefaultClaims;
 use tonic::transport::Server;
 
 #[tokio::main]

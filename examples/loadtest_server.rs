@@ -26,9 +26,10 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
-use auth_layer::{Algorithm, JwtAuth, JwtAuthBuilder};
+use auth_layer::{JwtAuth, JwtAuthBuilder};
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
 use axum::{Router, routing::get};
 use jsonwebtoken::{EncodingKey, Header, encode};

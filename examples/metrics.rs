@@ -40,7 +40,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use auth_extract::Claims;
-use auth_layer::DefaultClaims;
+use auth_layer::claims::DefaultClaims;
 use auth_layer::observe::AuditEvent;
 use axum::extract::ConnectInfo;
 use axum::{Json, Router, routing::get};

@@ -25,7 +25,7 @@ mod common;
 use std::process::ExitCode;
 
 use auth_extract::Claims;
-use auth_layer::DefaultClaims;
+use auth_layer::claims::DefaultClaims;
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 

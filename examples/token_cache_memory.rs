@@ -21,7 +21,8 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use auth_layer::{DefaultClaims, JwtAuth};
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

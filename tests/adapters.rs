@@ -13,10 +13,13 @@ use auth_tests as common;
 use auth_tests::matrix;
 
 use actix_web::{App, HttpResponse, web};
-use auth_extract::actix::JwtAuthMiddleware;
-use auth_extract::{Claims, Require, RoleName, ScopeName, WithRole, WithScope};
+use auth_extract::actix::{JwtAuthMiddleware, RequireMiddleware};
+use auth_extract::{Claims, RoleName, ScopeName, WithRole, WithScope};
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
 use auth_layer::observe::Outcome;
-use auth_layer::{DefaultClaims, JsonResponder, JwtAuth};
+use auth_layer::require::Require;
+use auth_layer::response::JsonResponder;
 use auth_tests::actix_server;
 use axum::Router;
 use axum::routing::get;
@@ -30,7 +33,7 @@ async fn whoami_actix(claims: Claims) -> HttpResponse {
     let token = claims.token();
     HttpResponse::Ok().json(json!({
         "sub": token.subject(),
-        "alg": auth_layer::algorithm_name(token.algorithm()),
+        "alg": auth_layer::keys::algorithm_name(token.algorithm()),
         "kid": token.key_id(),
         "claims": token.all_claims(),
     }))
@@ -59,12 +62,12 @@ fn actix_matrix_server(auth: JwtAuth<DefaultClaims, JsonResponder>) -> TestServe
             .route("/protected", web::get().to(whoami_actix))
             .service(
                 web::resource("/orders")
-                    .wrap(Require::scope(&auth, ORDERS_SCOPE))
+                    .wrap(RequireMiddleware::new(Require::scope(&auth, ORDERS_SCOPE)))
                     .route(web::get().to(whoami_actix)),
             )
             .service(
                 web::resource("/admin")
-                    .wrap(Require::role(&auth, ADMIN_ROLE))
+                    .wrap(RequireMiddleware::new(Require::role(&auth, ADMIN_ROLE)))
                     .route(web::get().to(whoami_actix)),
             )
             .wrap(JwtAuthMiddleware::new(auth.clone()))
@@ -345,7 +348,7 @@ async fn a_guard_without_the_layer_answers_500_in_both_frameworks() {
         get(|| async { "reached" }).route_layer(Require::scope(&auth, "orders:write")),
     ))
     .await;
-    let guard = Require::scope(&auth, "orders:write");
+    let guard = RequireMiddleware::new(Require::scope(&auth, "orders:write"));
     let actix = actix_server!(move || {
         App::new()
             .route("/orders", web::get().to(|| async { "reached" }))

@@ -25,7 +25,9 @@
 use auth_tests as common;
 use auth_tests::idp;
 
-use auth_layer::{Algorithm, ErrorKind, JwtAuth, Key, TokenSource};
+use auth_layer::keys::{Algorithm, Key};
+use auth_layer::source::TokenSource;
+use auth_layer::{ErrorKind, JwtAuth};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::{

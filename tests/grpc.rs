@@ -10,8 +10,9 @@
 use auth_tests as common;
 use auth_tests::matrix;
 
-use auth_extract::Require;
-use auth_layer::{DefaultResponder, JwtAuth};
+use auth_layer::JwtAuth;
+use auth_layer::require::Require;
+use auth_layer::response::DefaultResponder;
 use common::{SECRET, claims, claims_with, hs256, now};
 use matrix::{ORDERS_SCOPE, REVOKED, STORE_DOWN, good, good_with, matrix_auth};
 use serde_json::json;

@@ -8,7 +8,9 @@
 
 use auth_tests as common;
 
-use auth_layer::{Algorithm, JwtAuth, TokenSource};
+use auth_layer::JwtAuth;
+use auth_layer::keys::Algorithm;
+use auth_layer::source::TokenSource;
 use common::{
     SECRET, b64, claims, hs256, raw_json_token, raw_token, send, serve, sign_segments, signed_json,
     signed_payload,

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_layer::jwks::KeySource;
-use auth_layer::{Algorithm, JwtAuth, TrustedIssuer};
+use auth_layer::JwtAuth;
+use auth_layer::jwks::{FetchError, KeySource};
+use auth_layer::keys::{Algorithm, TrustedIssuer};
 use axum::http::StatusCode;
 use common::{TestServer, build, claims, key_file, mint_with, other_rsa_key, serve};
 use idp::{Answer, idp};
@@ -57,15 +58,19 @@ async fn server(source: KeySource) -> TestServer {
     serve(build(JwtAuth::builder().key_source(source))).await
 }
 
-/// Waits (bounded) until `check` holds.
+/// Waits until `check` holds; gives up after 10 s so that a test that
+/// would wait for ever fails instead.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{what}: not within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let wait = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .is_err()
+    {
+        panic!("{what}: not within 10 s");
     }
 }
 
@@ -258,13 +263,12 @@ async fn a_failing_endpoint_keeps_the_last_good_keys() {
     ];
     for (name, answer) in failures {
         idp.set("/jwks", answer);
-        let started = Instant::now();
         let err = source.refresh().await.expect_err(name);
         eprintln!("{name}: {err}");
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{name}: the fetch is bounded"
-        );
+        if name == "slow" {
+            // The fetch is bounded: the timeout cut it, not the server's answer.
+            assert!(matches!(err, FetchError::Timeout(_)), "{name}: {err}");
+        }
         server.bearer(&t).await.assert_ok("frank");
         assert_eq!(source.key_ids(), [Some("r1".to_owned())], "{name}");
     }
@@ -515,7 +519,7 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
         ("AUTH_AUDIENCE", "orders-api".to_owned()),
     ]);
-    let config = auth_layer::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let server = serve(config.connect().await.unwrap().build().unwrap()).await;
     let from_idp =
         json!({"sub": "kim", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
@@ -536,7 +540,7 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         .assert_rejected(401, "invalid_issuer");
 
     let bad = HashMap::from([("AUTH_OIDC_ISSUER", format!("{base}/missing"))]);
-    let config = auth_layer::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();
     let err = config.connect().await.map(drop).unwrap_err().to_string();
     assert!(err.starts_with("AUTH_OIDC_ISSUER:"), "{err}");
 }

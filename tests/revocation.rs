@@ -16,9 +16,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth_layer::JwtAuth;
+use auth_layer::config::AuthConfig;
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::{self, AnyStore, MemoryStore};
-use auth_layer::{AuthConfig, JwtAuth};
 use auth_tests as common;
 use auth_tests::fake_store::FakeStore;
 use auth_tests::servers::RedisCluster;

@@ -23,8 +23,9 @@
 
 use auth_tests as common;
 
+use auth_layer::JwtAuth;
 use auth_layer::clock::ManualClock;
-use auth_layer::{Algorithm, JwtAuth, Key};
+use auth_layer::keys::{Algorithm, Key};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Reply, TestServer, b64, build, serve};

@@ -21,7 +21,7 @@ use auth_layer::session::{
     SessionsBuilder, SigningKey, TokenIssuer, TokenPair, TokenRequest,
 };
 use auth_layer::store::MemoryStore;
-use auth_layer::{Algorithm, JwtAuth};
+use auth_layer::{JwtAuth, keys::Algorithm};
 use serde_json::json;
 use session_common::{AUDIENCE, Harness, ISSUER, SECRET};
 
@@ -148,7 +148,7 @@ fn every_signing_key_kind_is_accepted_by_the_layer() {
             .unwrap();
         let auth = JwtAuth::builder()
             .key(
-                auth_layer::Key::public_key_pem(read(public))
+                auth_layer::keys::Key::public_key_pem(read(public))
                     .unwrap()
                     .with_kid(name),
             )

@@ -4,7 +4,8 @@
 
 use auth_tests as common;
 
-use auth_layer::{JwtAuth, TokenSource};
+use auth_layer::JwtAuth;
+use auth_layer::source::TokenSource;
 use axum::http::HeaderName;
 use common::{SECRET, TestServer, build, claims, hmac_auth, hs256, send, serve};
 

@@ -12,8 +12,9 @@
 
 use std::time::Duration;
 
+use auth_layer::ConfigError;
+use auth_layer::config::AuthConfig;
 use auth_layer::store::{AnyStore, StoreOptions};
-use auth_layer::{AuthConfig, ConfigError};
 use auth_tests::revocation_contract as contract;
 use auth_tests::servers::{PostgresServer, RedisServer, ScratchDir, TestCa};
 

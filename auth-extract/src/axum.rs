@@ -5,8 +5,8 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::guard::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
-use crate::{Claims, ClaimsRejection, from_extensions};
+use crate::claims::{Claims, ClaimsRejection, from_extensions};
+use crate::grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
 
 impl<S, C> FromRequestParts<S> for Claims<C>
 where

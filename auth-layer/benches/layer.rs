@@ -37,9 +37,10 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use auth_layer::JwtAuth;
+use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
-use auth_layer::{Algorithm, JwtAuth};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response, header::AUTHORIZATION};

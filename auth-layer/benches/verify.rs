@@ -29,7 +29,9 @@
 
 use std::hint::black_box;
 
-use auth_layer::{Algorithm, DefaultClaims, JwtAuth};
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
+use auth_layer::keys::Algorithm;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 

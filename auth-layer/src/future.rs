@@ -18,6 +18,29 @@ pin_project! {
     /// The layer's answer: the inner service's future, the layer's own
     /// rejection, or (only when the revocation cache missed) a store query
     /// first. Nothing is boxed unless the store must be asked.
+    ///
+    /// # Panics
+    /// When polled again after it completed, as tower-http's futures do.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, Service, ServiceExt, service_fn};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .build()
+    ///     .unwrap();
+    /// let mut svc = auth.layer(service_fn(|_req: Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+    /// }));
+    /// // The layer decides in `call`; the future hands the answer out.
+    /// let future = svc.ready().await.unwrap().call(Request::new(()));
+    /// assert_eq!(future.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    /// # }
+    /// ```
     pub struct ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>>,

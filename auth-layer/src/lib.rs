@@ -7,6 +7,14 @@
 //! 400 for ambiguous requests; a machine-readable [`ErrorKind::code`] tells
 //! clients to refresh (`token_expired`) rather than log in again.
 //!
+//! The crate root holds the paved path: [`JwtAuth`] and its
+//! [`JwtAuthBuilder`], [`JwtAuthService`], [`VerifiedToken`] and the errors.
+//! Everything else has one home in a module: [`keys`], [`claims`],
+//! [`verify`], [`source`], [`response`], [`require`] (scope and role
+//! guards), [`config`], [`observe`], [`clock`], [`future`],
+//! [`revocation`], [`session`], [`store`] (memory, Redis, PostgreSQL), and
+//! `jwks` (feature `jwks`).
+//!
 //! ```
 //! use auth_layer::JwtAuth;
 //! use http::{Request, Response, StatusCode};
@@ -32,43 +40,28 @@
 
 mod backend;
 mod builder;
-mod claims;
+pub mod claims;
 pub mod clock;
-mod config;
+pub mod config;
+mod decide;
 mod error;
 pub mod future;
-mod grants;
-mod guard;
-mod issuer;
 #[cfg(feature = "jwks")]
 pub mod jwks;
-mod keys;
+pub mod keys;
 mod layer;
 pub mod observe;
-mod response;
+pub mod require;
+pub mod response;
 pub mod revocation;
 mod service;
 pub mod session;
-mod source;
+pub mod source;
 pub mod store;
-mod token_cache;
-mod verify;
+pub mod verify;
 
-pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwtAuthBuilder, MAX_LEEWAY};
-pub use claims::{Audience, DefaultClaims, RegisteredClaims, Unauthenticated, VerifiedToken};
-pub use config::AuthConfig;
+pub use builder::JwtAuthBuilder;
+pub use claims::verified::VerifiedToken;
 pub use error::{AuthError, ConfigError, ErrorKind};
-pub use grants::{ClaimList, Grants};
-pub use guard::Requirement;
-pub use issuer::TrustedIssuer;
-pub use jsonwebtoken::{Algorithm, AlgorithmFamily};
-pub use keys::{Key, MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
 pub use layer::JwtAuth;
-pub use response::{DefaultResponder, JsonResponder, Rejection, Responder};
 pub use service::JwtAuthService;
-pub use source::TokenSource;
-pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE};
-pub use verify::{RequiredClaim, Verifier};
-
-/// Re-exported so `Key::jwk` callers need no direct dependency.
-pub use jsonwebtoken::jwk;

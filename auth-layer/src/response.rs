@@ -1,6 +1,6 @@
 //! Rejections as HTTP answers (RFC 6750 section 3).
 //!
-//! One function maps an [`ErrorKind`](crate::ErrorKind) to status, RFC 6750
+//! One function maps an [`ErrorKind`] to status, RFC 6750
 //! error code and `WWW-Authenticate`; a [`Responder`] decides the body. The
 //! default sends an empty body; [`JsonResponder`] adds
 //! `{"error","error_description","code"}`; any
@@ -14,7 +14,8 @@
 //! server can use the layer as it is.
 //!
 //! ```
-//! use auth_layer::{JwtAuth, Rejection};
+//! use auth_layer::JwtAuth;
+//! use auth_layer::response::Rejection;
 //! use http::Response;
 //!
 //! let auth = JwtAuth::builder()
@@ -69,7 +70,8 @@ impl<'a> Rejection<'a> {
     /// Inside a layer, use [`JwtAuth::rejection`](crate::JwtAuth::rejection).
     ///
     /// ```
-    /// use auth_layer::{AuthError, Rejection};
+    /// use auth_layer::AuthError;
+    /// use auth_layer::response::Rejection;
     /// use http::HeaderMap;
     ///
     /// let error = AuthError::insufficient_scope("orders:write");

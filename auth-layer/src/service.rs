@@ -1,28 +1,59 @@
-//! [`JwtAuthService`], the `Service` the layer wraps around yours.
+//! [`JwtAuthService`], the `Service` the layer wraps around yours, and the
+//! `Layer` impl of [`JwtAuth`] that makes it.
 
 use std::fmt;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
+use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::claims::{DefaultClaims, Unauthenticated};
+use crate::decide::Decision;
 use crate::future::ResponseFuture;
-use crate::layer::{Decision, JwtAuth};
+use crate::layer::JwtAuth;
 use crate::response::{DefaultResponder, Responder};
+
+impl<S, C, R: Clone> Layer<S> for JwtAuth<C, R> {
+    type Service = JwtAuthService<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuthService::new(inner, self.clone())
+    }
+}
 
 /// The tower `Service` produced by [`JwtAuth`]: verifies, then calls `S`
 /// with the [`VerifiedToken`](crate::VerifiedToken) (and its
-/// [`Grants`](crate::Grants), for guards that do not know the claims type)
-/// in the request extensions, or answers the rejection itself.
+/// [`Grants`](crate::claims::Grants), for guards that do not know the
+/// claims type) in the request extensions, or answers the rejection itself.
+///
+/// ```
+/// use auth_layer::{JwtAuth, JwtAuthService};
+/// use http::{Request, Response, StatusCode};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let auth = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .build()
+///     .unwrap();
+/// let svc: JwtAuthService<_> = auth.layer(service_fn(|_req: Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+/// }));
+/// let req = Request::builder().header("authorization", "Basic YWxpY2U6c2VjcmV0").body(()).unwrap();
+/// let res = svc.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "another scheme is no bearer token");
+/// # }
+/// ```
 pub struct JwtAuthService<S, C = DefaultClaims, R = DefaultResponder> {
     inner: S,
     auth: JwtAuth<C, R>,
 }
 
 impl<S, C, R> JwtAuthService<S, C, R> {
-    /// Wraps `inner`.
+    /// Wraps `inner`; the same as `auth.layer(inner)`.
     pub fn new(inner: S, auth: JwtAuth<C, R>) -> Self {
         Self { inner, auth }
     }

@@ -7,7 +7,8 @@
 //! query is a configured source (RFC 6750 section 2.3 discourages it).
 //!
 //! ```
-//! use auth_layer::{JwtAuth, TokenSource};
+//! use auth_layer::JwtAuth;
+//! use auth_layer::source::TokenSource;
 //!
 //! let auth = JwtAuth::builder()
 //!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")

@@ -9,7 +9,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use auth_layer::clock::ManualClock;
-use auth_layer::{Algorithm, ConfigError, ErrorKind, JwtAuth, Key, VerifiedToken};
+use auth_layer::keys::{Algorithm, Key};
+use auth_layer::{ConfigError, ErrorKind, JwtAuth, VerifiedToken};
 use http::{Request, Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
@@ -427,8 +428,8 @@ fn public_types_are_send_and_sync() {
         auth_layer::future::ResponseFuture<
             Svc,
             (),
-            auth_layer::DefaultClaims,
-            auth_layer::DefaultResponder,
+            auth_layer::claims::DefaultClaims,
+            auth_layer::response::DefaultResponder,
         >,
     >();
     assert_send_sync::<auth_layer::revocation::RevocationCache>();

@@ -2,7 +2,8 @@
 //! layer configured from the `AUTH_*` variables, with the revocation store
 //! they name, so every example answers alike for the same environment.
 
-use auth_layer::{AuthConfig, JwtAuth, JwtAuthBuilder};
+use auth_layer::config::AuthConfig;
+use auth_layer::{JwtAuth, JwtAuthBuilder};
 use serde::de::DeserializeOwned;
 
 /// A listener on [`listen_address`]; `None` (the reason printed) when the

@@ -23,7 +23,9 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
 use auth_layer::clock::ManualClock;
-use auth_layer::{Algorithm, ErrorKind, JwtAuth, JwtAuthService, Key, TokenSource};
+use auth_layer::keys::{Algorithm, Key};
+use auth_layer::source::TokenSource;
+use auth_layer::{ErrorKind, JwtAuth, JwtAuthService};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderValue, Request, Response, Uri};

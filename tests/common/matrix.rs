@@ -5,8 +5,13 @@
 
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 
+use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
+use auth_layer::keys::Algorithm;
+use auth_layer::response::JsonResponder;
+use auth_layer::source::TokenSource;
+
 use crate::fake_store::FakeStore;
-use auth_layer::{Algorithm, DefaultClaims, JsonResponder, JwtAuth, TokenSource};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 

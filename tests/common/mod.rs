@@ -32,7 +32,8 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth_extract::Claims;
-use auth_layer::{Algorithm, JwtAuth, JwtAuthBuilder, algorithm_name};
+use auth_layer::keys::{Algorithm, algorithm_name};
+use auth_layer::{JwtAuth, JwtAuthBuilder};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;

@@ -515,7 +515,7 @@ pub async fn throughput(h: &Harness, backend: &str, sessions: usize, rounds: usi
 /// The attributes after the name go on every test, e.g. the `ignore` of a
 /// backend whose service is not configured:
 ///
-/// ```ignore
+/// ```text
 /// auth_tests::backend_scenarios!("redis" #[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]);
 /// ```
 #[macro_export]

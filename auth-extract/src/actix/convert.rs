@@ -4,7 +4,8 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header as actix_header;
-use auth_layer::{AuthError, JwtAuth, Rejection, Responder};
+use auth_layer::response::{Rejection, Responder};
+use auth_layer::{AuthError, JwtAuth};
 
 /// The responder's answer to `error`, as an actix-web response.
 pub(super) fn respond<C, R: Responder<String>>(

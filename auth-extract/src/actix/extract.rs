@@ -7,11 +7,12 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header as actix_header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use auth_layer::{Unauthenticated, VerifiedToken};
+use auth_layer::VerifiedToken;
+use auth_layer::claims::Unauthenticated;
 
-use super::convert::{to_actix_response, to_actix_status};
-use crate::guard::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
-use crate::{Claims, ClaimsRejection, lookup};
+use crate::actix::convert::{to_actix_response, to_actix_status};
+use crate::claims::{Claims, ClaimsRejection, lookup};
+use crate::grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
 
 impl<C: Send + Sync + 'static> FromRequest for Claims<C> {
     type Error = ClaimsRejection;

@@ -8,20 +8,25 @@ use std::task::{Context, Poll};
 use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use auth_layer::{DefaultClaims, DefaultResponder, JwtAuth, Responder, Unauthenticated};
+use auth_layer::JwtAuth;
+use auth_layer::claims::{DefaultClaims, Unauthenticated};
+use auth_layer::response::{DefaultResponder, Responder};
 use serde::de::DeserializeOwned;
 
-use super::LocalBoxFuture;
-use super::convert::{respond, to_http_headers, to_http_uri};
+use crate::actix::convert::{respond, to_http_headers, to_http_uri};
+
+/// The boxed, `!Send` future actix-web services return.
+pub(super) type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 
 /// The actix-web middleware of a [`JwtAuth`]: `App::new().wrap(JwtAuthMiddleware::new(auth))`,
 /// or on a `web::scope` / resource.
 ///
 /// A verified request reaches the handler with the
-/// [`VerifiedToken<C>`] (and its [`Grants`]) in its extensions; any other is
+/// [`VerifiedToken<C>`](auth_layer::VerifiedToken) (and its
+/// [`Grants`](auth_layer::claims::Grants)) in its extensions; any other is
 /// answered by the middleware exactly as the tower layer answers it.
 /// The responder must build `http::Response<String>` bodies:
-/// [`DefaultResponder`], [`JsonResponder`](auth_layer::JsonResponder) and
+/// [`DefaultResponder`], [`JsonResponder`](auth_layer::response::JsonResponder) and
 /// closures returning `Response<String>` do.
 pub struct JwtAuthMiddleware<C = DefaultClaims, R = DefaultResponder> {
     auth: JwtAuth<C, R>,

@@ -1,14 +1,15 @@
 //! actix-web 4: [`JwtAuthMiddleware`], the middleware built from the same
-//! [`JwtAuth`] as the tower layer, and the `Claims<C>`, `Option<Claims<C>>`,
+//! [`JwtAuth`](auth_layer::JwtAuth) as the tower layer, and the `Claims<C>`, `Option<Claims<C>>`,
 //! `WithScope` and `WithRole` extractors via `FromRequest`.
 //!
 //! actix-web does not use tower, so the middleware calls
-//! [`JwtAuth::authenticate_request`], the core's one entry point (with the
+//! [`JwtAuth::authenticate_request`](auth_layer::JwtAuth::authenticate_request), the core's one entry point (with the
 //! peer's `SocketAddr` in the extensions, for the audit hook), and turns its
-//! [`Rejection`] into an `HttpResponse` with the same status, headers and
+//! [`Rejection`](auth_layer::response::Rejection) into an `HttpResponse` with the same status, headers and
 //! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
-//! gRPC calls). A [`Require`](crate::Require) guard is an actix middleware
-//! too; wrap it before the authentication middleware, so it runs after it.
+//! gRPC calls). A [`Require`](auth_layer::require::Require) guard is an
+//! actix middleware too, as [`RequireMiddleware`]; wrap it before the
+//! authentication middleware, so it runs after it.
 //!
 //! actix-web 4 still uses `http` 0.2 types: headers are copied to `http` 1
 //! by their bytes (names of standard headers without allocating), once per
@@ -17,9 +18,9 @@
 //! ```
 //! use actix_web::{App, HttpServer, web};
 //! use auth_extract::Claims;
-//! use auth_extract::Require;
-//! use auth_extract::actix::JwtAuthMiddleware;
+//! use auth_extract::actix::{JwtAuthMiddleware, RequireMiddleware};
 //! use auth_layer::JwtAuth;
+//! use auth_layer::require::Require;
 //!
 //! async fn me(claims: Claims) -> String {
 //!     format!("hello {}", claims.subject().unwrap_or("anonymous"))
@@ -37,7 +38,7 @@
 //!         .route("/me", web::get().to(me))
 //!         .service(
 //!             web::scope("/orders")
-//!                 .wrap(Require::scope(&auth, "orders:write"))
+//!                 .wrap(RequireMiddleware::new(Require::scope(&auth, "orders:write")))
 //!                 .route("", web::post().to(me)),
 //!         )
 //!         .wrap(JwtAuthMiddleware::new(auth.clone()))
@@ -56,11 +57,8 @@
 
 mod convert;
 mod extract;
-mod guard;
 mod middleware;
+mod require;
 
-pub use guard::RequireMiddleware;
 pub use middleware::{JwtAuthMiddleware, JwtAuthMiddlewareService};
-
-/// The boxed, `!Send` future actix-web services return.
-type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+pub use require::{RequireMiddleware, RequireMiddlewareService};

@@ -1,14 +1,24 @@
 //! [`DefaultClaims`]: the claims besides the registered ones, as compact JSON text.
 
-use super::*;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeOwned, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::claims::borrowed::Text;
+use crate::claims::heap::heap_chunk;
+use crate::claims::names::REGISTERED;
 
 /// The default claims type: every claim besides the registered ones (which
-/// are on the [`VerifiedToken`]: [`registered`](VerifiedToken::registered),
-/// [`subject`](VerifiedToken::subject)), kept as compact JSON text and read
-/// on demand. [`VerifiedToken::all_claims`] gives them all together.
+/// are on the [`VerifiedToken`](crate::VerifiedToken):
+/// [`registered`](crate::VerifiedToken::registered),
+/// [`subject`](crate::VerifiedToken::subject)), kept as compact JSON text and
+/// read on demand. [`VerifiedToken::all_claims`](crate::VerifiedToken::all_claims)
+/// gives them all together.
 ///
 /// ```
-/// use auth_layer::DefaultClaims;
+/// use auth_layer::claims::DefaultClaims;
 /// use serde_json::json;
 ///
 /// let claims: DefaultClaims =
@@ -132,5 +142,27 @@ impl<'de> Deserialize<'de> for DefaultClaims {
             }
         }
         d.deserialize_map(Others)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_claims_keep_the_others_once_and_compactly() {
+        let json = r#"{"iss":"i","sub":"a","aud":["x"],"exp":5,"jti":"j","ver":2,"scope":"r w","tenant":{"id":7},"s":"caf\u00e9"}"#;
+        let claims: DefaultClaims = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            serde_json::to_value(&claims).unwrap(),
+            serde_json::json!({"ver": 2, "scope": "r w", "tenant": {"id": 7}, "s": "caf\u{e9}"})
+        );
+        assert_eq!(claims.get_as::<u64>("ver"), Some(2));
+        assert_eq!(claims.get_as::<u64>("scope"), None, "of another shape");
+        assert!(claims.contains("tenant") && !claims.contains("sub") && !claims.contains("x"));
+        let empty: DefaultClaims = serde_json::from_str(r#"{"sub":"a"}"#).unwrap();
+        assert!(empty.is_empty() && empty.heap_bytes() == 0);
+        assert_eq!(empty.as_json(), "{}");
+        assert!(serde_json::from_str::<DefaultClaims>("[1]").is_err());
     }
 }

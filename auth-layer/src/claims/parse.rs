@@ -1,6 +1,18 @@
 //! The one-pass reading of the registered, revocation and grant claims.
 
-use super::*;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::claims::borrowed::{Parts, Text};
+use crate::claims::grants::{Grants, ListBuilder};
+use crate::claims::interner::Interner;
+use crate::claims::lists::ListSeed;
+use crate::claims::names::ClaimNames;
+use crate::claims::registered::RegisteredClaims;
+use crate::claims::verified::VersionAndGrants;
 
 /// Reads the registered claims, the revocation claims and the grants
 /// (`scope`, `scp`, `roles`) in one pass over the payload; other claims are
@@ -10,7 +22,7 @@ pub(crate) fn parse_registered(
     payload: &[u8],
     names: &ClaimNames,
     interner: &Interner,
-) -> Result<(RegisteredClaims, SessionClaims), serde_json::Error> {
+) -> Result<(RegisteredClaims, VersionAndGrants), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let value = ClaimsSeed {
         names,
@@ -23,10 +35,23 @@ pub(crate) fn parse_registered(
 }
 
 /// The one-pass reader; `session: false` reads the registered claims only.
-pub(super) struct ClaimsSeed<'n> {
-    pub(super) names: &'n ClaimNames,
-    pub(super) interner: &'n Interner,
-    pub(super) session: bool,
+struct ClaimsSeed<'n> {
+    names: &'n ClaimNames,
+    interner: &'n Interner,
+    session: bool,
+}
+
+impl<'de> Deserialize<'de> for RegisteredClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let names = ClaimNames::default();
+        let (registered, _) = ClaimsSeed {
+            names: &names,
+            interner: &Interner::default(),
+            session: false,
+        }
+        .deserialize(d)?;
+        Ok(registered)
+    }
 }
 
 struct Date;
@@ -39,7 +64,7 @@ impl<'de> DeserializeSeed<'de> for Date {
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = (RegisteredClaims, SessionClaims);
+    type Value = (RegisteredClaims, VersionAndGrants);
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
@@ -50,7 +75,7 @@ fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A:
 }
 
 impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = (RegisteredClaims, SessionClaims);
+    type Value = (RegisteredClaims, VersionAndGrants);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object of claims")
@@ -70,7 +95,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             Ok(())
         }
         let mut r = Parts::default();
-        let mut s = SessionClaims::default();
+        let mut s = VersionAndGrants::default();
         let (mut scopes, mut roles) = (ListBuilder::default(), ListBuilder::default());
         let mut seen = [false; 12];
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
@@ -166,4 +191,90 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
         }
     }
     d.deserialize_any(Visitor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(json: &str) -> Result<RegisteredClaims, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn numeric_dates_accept_integers_and_floats_only() {
+        assert_eq!(
+            reg(r#"{"exp":1700000000}"#).unwrap().exp(),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            reg(r#"{"exp":1700000000.9}"#).unwrap().exp(),
+            Some(1_700_000_000)
+        );
+        assert_eq!(reg(r#"{"exp":-5}"#).unwrap().exp(), Some(-5));
+        assert_eq!(reg(r#"{"exp":1e300}"#).unwrap().exp(), Some(i64::MAX));
+        assert_eq!(
+            reg(r#"{"exp":18446744073709551615}"#).unwrap().exp(),
+            Some(i64::MAX)
+        );
+        assert!(reg(r#"{"exp":"1700000000"}"#).is_err());
+        assert!(reg(r#"{"exp":true}"#).is_err());
+        assert_eq!(reg(r#"{}"#).unwrap().exp(), None);
+    }
+
+    #[test]
+    fn duplicate_claim_names_are_refused() {
+        assert!(reg(r#"{"sub":"a","sub":"b"}"#).is_err());
+        let names = ClaimNames::default();
+        for json in [
+            r#"{"sub":"a","sub":"b"}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"ver":1,"ver":1}"#,
+        ] {
+            assert!(
+                parse_registered(json.as_bytes(), &names, &Interner::default()).is_err(),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_reads_registered_and_revocation_claims() {
+        let names = ClaimNames {
+            version: "tv".into(),
+            session: "session".into(),
+        };
+        let json = br#"{"sub":"alice","exp":10.5,"aud":["a"],"tv":3,"session":"s1","ver":"ignored","x":{"y":[1]}}"#;
+        let (r, s) = parse_registered(json, &names, &Interner::default()).unwrap();
+        assert_eq!(
+            (r.sub(), r.exp(), s.ver, r.sid()),
+            (Some("alice"), Some(10), Some(3), Some("s1"))
+        );
+        for bad in [
+            &br#"{"tv":"3"}"#[..],
+            br#"{"tv":-1}"#,
+            br#"[1]"#,
+            br#"{"exp":"soon"}"#,
+            br#"{} x"#,
+        ] {
+            assert!(
+                parse_registered(bad, &names, &Interner::default()).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn audience_is_string_or_array() {
+        let one = reg(r#"{"aud":"api"}"#).unwrap().aud().unwrap().clone();
+        let many = reg(r#"{"aud":["x","api"]}"#)
+            .unwrap()
+            .aud()
+            .unwrap()
+            .clone();
+        assert!(one.contains("api") && many.contains("api") && !many.contains("y"));
+        assert_eq!(many.iter().collect::<Vec<_>>(), ["x", "api"]);
+        assert!(reg(r#"{"aud":5}"#).is_err());
+    }
 }

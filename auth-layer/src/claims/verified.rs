@@ -1,11 +1,52 @@
-//! [`VerifiedToken`]: what the layer hands to handlers.
+//! What the layer stores in the request extensions: a [`VerifiedToken`],
+//! or [`Unauthenticated`] when optional mode let a request without a token
+//! through.
 
-use super::*;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Weak};
+
+use jsonwebtoken::Algorithm;
+
+use crate::claims::default::DefaultClaims;
+use crate::claims::grants::{ClaimList, Grants};
+use crate::claims::heap::heap_chunk;
+use crate::claims::registered::RegisteredClaims;
+use crate::keys::Key;
 
 /// A token that passed every check, as stored in the request extensions.
 ///
 /// Holds your claims type `C` (reachable through `Deref`), the registered
 /// claims, and the header facts that selected the key. Cheap to clone.
+///
+/// ```
+/// use auth_layer::{JwtAuth, VerifiedToken};
+/// use http::{Request, Response, StatusCode};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let auth = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .build()
+///     .unwrap();
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::default(),
+///     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "scope": "orders:read" }),
+///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+/// )
+/// .unwrap();
+/// let svc = auth.layer(service_fn(|req: Request<()>| async move {
+///     let token = req.extensions().get::<VerifiedToken>().unwrap();
+///     assert!(token.has_scope("orders:read"));
+///     Ok::<_, std::convert::Infallible>(Response::new(token.subject().unwrap_or("").to_owned()))
+/// }));
+/// let req = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+/// let res = svc.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::OK);
+/// assert_eq!(res.body(), "alice");
+/// # }
+/// ```
 pub struct VerifiedToken<C = DefaultClaims> {
     inner: Arc<Inner<C>>,
 }
@@ -34,10 +75,10 @@ pub(crate) struct CacheFacts {
 }
 
 /// The claims the layer reads besides the registered ones: the token
-/// version (the session id is kept with the registered claims' text) and the
-/// grants (`scope`/`scp`, `roles`).
+/// version and the grants (`scope`/`scp`, `roles`). The session id is kept
+/// with the registered claims' text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct SessionClaims {
+pub(crate) struct VersionAndGrants {
     pub(crate) ver: Option<u64>,
     pub(crate) grants: Grants,
 }
@@ -46,7 +87,7 @@ impl<C> VerifiedToken<C> {
     pub(crate) fn new(
         claims: C,
         registered: RegisteredClaims,
-        session: SessionClaims,
+        extra: VersionAndGrants,
         algorithm: Algorithm,
         kid: Option<Arc<str>>,
         cache: CacheFacts,
@@ -55,8 +96,8 @@ impl<C> VerifiedToken<C> {
             inner: Arc::new(Inner {
                 claims,
                 registered,
-                ver: session.ver,
-                grants: session.grants,
+                ver: extra.ver,
+                grants: extra.grants,
                 algorithm,
                 kid,
                 cache,
@@ -71,10 +112,10 @@ impl<C> VerifiedToken<C> {
 
     /// Bytes of the shared allocation of a token and what the verifier
     /// keeps on the heap for it (not counting what `C` owns).
-    pub(crate) fn own_bytes(registered: &RegisteredClaims, session: &SessionClaims) -> usize {
+    pub(crate) fn own_bytes(registered: &RegisteredClaims, extra: &VersionAndGrants) -> usize {
         heap_chunk(2 * size_of::<usize>() + size_of::<Inner<C>>())
             + registered.heap_bytes()
-            + session.grants.heap_bytes()
+            + extra.grants.heap_bytes()
     }
 
     /// The token version claim (`ver` unless configured otherwise), if any.
@@ -187,5 +228,53 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
             .field("algorithm", &self.inner.algorithm)
             .field("kid", &self.inner.kid)
             .finish()
+    }
+}
+
+/// Marker the layer stores in optional mode when a request had no token, so
+/// extractors can tell "no token" from "layer missing".
+///
+/// ```
+/// use auth_layer::JwtAuth;
+/// use auth_layer::claims::Unauthenticated;
+/// use http::{Request, Response};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let auth = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .optional()
+///     .build()
+///     .unwrap();
+/// let svc = auth.layer(service_fn(|req: Request<()>| async move {
+///     let anonymous = req.extensions().get::<Unauthenticated>().is_some();
+///     Ok::<_, std::convert::Infallible>(Response::new(anonymous))
+/// }));
+/// let res = svc.oneshot(Request::new(())).await.unwrap();
+/// assert!(*res.body());
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthenticated;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_token_derefs_to_claims_and_clones_cheaply() {
+        let t = VerifiedToken::new(
+            7_u32,
+            RegisteredClaims::default(),
+            VersionAndGrants::default(),
+            Algorithm::HS256,
+            None,
+            CacheFacts::default(),
+        );
+        let u = t.clone();
+        assert_eq!(*u, 7);
+        // The clone shares the claims: the same allocation, not a copy.
+        assert!(std::ptr::eq(&*t, &*u));
     }
 }

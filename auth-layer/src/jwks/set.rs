@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::FetchError;
+use crate::jwks::fetch::FetchError;
 use crate::keys::Key;
 
 #[derive(Deserialize)]

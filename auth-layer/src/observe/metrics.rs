@@ -52,8 +52,8 @@ use std::time::{Duration, Instant};
 
 use metrics::{Key, Label, Level, Metadata, Unit};
 
-use super::Outcome;
 use crate::error::ErrorKind;
+use crate::observe::audit::Outcome;
 
 /// Requests by outcome and reason.
 pub const REQUESTS: &str = "auth_requests_total";
@@ -196,6 +196,10 @@ pub(crate) fn store_call(
     }
 }
 
+#[cfg_attr(
+    not(feature = "jwks"),
+    expect(dead_code, reason = "recorded by key sources (feature `jwks`)")
+)]
 pub(crate) fn jwks_fetch(result: &'static str) {
     metrics::counter!(JWKS_FETCHES, "result" => result).increment(1);
 }

@@ -17,7 +17,7 @@ use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
 /// cannot sign is refused at start-up, never at the first login.
 ///
 /// ```
-/// use auth_layer::Algorithm;
+/// use auth_layer::keys::Algorithm;
 /// use auth_layer::session::SigningKey;
 ///
 /// let key = SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap().with_kid("2026-11");

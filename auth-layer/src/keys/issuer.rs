@@ -1,22 +1,5 @@
-//! Several issuers at once: the token's `iss` picks the keys and audiences.
-//!
-//! ```
-//! use auth_layer::{JwtAuth, Key, TrustedIssuer};
-//!
-//! let auth = JwtAuth::builder()
-//!     .trusted_issuer(
-//!         TrustedIssuer::new("https://tenant-a.example")
-//!             .key(Key::hmac("tenant-a-secret-of-at-least-32-bytes").unwrap())
-//!             .audience("orders-api"),
-//!     )
-//!     .trusted_issuer(
-//!         TrustedIssuer::new("https://tenant-b.example")
-//!             .key(Key::hmac("tenant-b-secret-of-at-least-32-bytes").unwrap()),
-//!     )
-//!     .build()
-//!     .unwrap();
-//! # let _ = auth;
-//! ```
+//! Keys per issuer: [`TrustedIssuer`] as configured, and the
+//! [`IssuerKeys`] the verifier picks by a token's `iss`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,11 +9,39 @@ use jsonwebtoken::Algorithm;
 use crate::error::{AuthError, ErrorKind};
 #[cfg(feature = "jwks")]
 use crate::jwks::KeySource;
-use crate::keys::{Key, KeySet};
+use crate::keys::key::Key;
+use crate::keys::set::KeySet;
 
 /// An issuer whose tokens are verified with its own keys and audiences.
 /// A token whose `iss` names no trusted issuer is rejected before any key
 /// is looked up or fetched.
+///
+/// ```
+/// use auth_layer::{ErrorKind, JwtAuth};
+/// use auth_layer::keys::{Key, TrustedIssuer};
+///
+/// let auth = JwtAuth::builder()
+///     .trusted_issuer(
+///         TrustedIssuer::new("https://tenant-a.example")
+///             .key(Key::hmac("tenant-a-secret-of-at-least-32-bytes").unwrap())
+///             .audience("orders-api"),
+///     )
+///     .trusted_issuer(
+///         TrustedIssuer::new("https://tenant-b.example")
+///             .key(Key::hmac("tenant-b-secret-of-at-least-32-bytes").unwrap()),
+///     )
+///     .build()
+///     .unwrap();
+/// // Tenant A's key, but an issuer nobody trusts.
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::default(),
+///     &serde_json::json!({ "iss": "https://tenant-c.example", "exp": 4_000_000_000_u64 }),
+///     &jsonwebtoken::EncodingKey::from_secret(b"tenant-a-secret-of-at-least-32-bytes"),
+/// )
+/// .unwrap();
+/// let err = auth.verifier().verify(&token).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
+/// ```
 pub struct TrustedIssuer {
     pub(crate) issuer: String,
     pub(crate) keys: Vec<Key>,
@@ -87,7 +98,7 @@ impl fmt::Debug for TrustedIssuer {
 
 /// The keys and audiences that apply to one issuer (or, with `issuer`
 /// `None`, to every token).
-pub(crate) struct Scope {
+pub(crate) struct IssuerKeys {
     pub(crate) issuer: Option<String>,
     pub(crate) keys: KeySet,
     #[cfg(feature = "jwks")]
@@ -95,7 +106,24 @@ pub(crate) struct Scope {
     pub(crate) audiences: Option<Vec<String>>,
 }
 
-impl Scope {
+impl IssuerKeys {
+    /// The keys for a token from `iss`: the only entry when it applies to
+    /// every token, else the trusted issuer's own.
+    pub(crate) fn for_issuer<'a>(
+        all: &'a [IssuerKeys],
+        iss: Option<&str>,
+    ) -> Result<&'a IssuerKeys, AuthError> {
+        match all {
+            [only] if only.issuer.is_none() => Ok(only),
+            all => all
+                .iter()
+                .find(|s| s.issuer.as_deref() == iss && iss.is_some())
+                .ok_or_else(|| {
+                    AuthError::new(ErrorKind::InvalidIssuer, "token issuer is not trusted")
+                }),
+        }
+    }
+
     /// The key for a token: a configured key, else one from a key source
     /// (an unknown `kid` asks the sources to fetch again, rate-limited).
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<Key>, AuthError> {
@@ -123,9 +151,9 @@ impl Scope {
     }
 }
 
-impl fmt::Debug for Scope {
+impl fmt::Debug for IssuerKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = f.debug_struct("Scope");
+        let mut s = f.debug_struct("IssuerKeys");
         s.field("issuer", &self.issuer).field("keys", &self.keys);
         #[cfg(feature = "jwks")]
         s.field("sources", &self.sources);

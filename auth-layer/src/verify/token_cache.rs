@@ -41,13 +41,16 @@
 //! # let _ = auth;
 //! ```
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
 
-use crate::claims::VerifiedToken;
+use crate::claims::{DefaultClaims, RegisteredClaims, VerifiedToken, VersionAndGrants, heap_chunk};
+use crate::keys::Key;
 
 /// The default memory budget of the verified-token cache.
 pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -59,7 +62,7 @@ pub const DEFAULT_TOKEN_CACHE_MAX_AGE: std::time::Duration = std::time::Duration
 /// the key and the `Arc` in the table, the hash index, the slack of the
 /// tables' growth and the eviction policy's ghost entries, as measured
 /// resident (`BENCHMARKS.md`, "Memory of the verified-token cache").
-pub(crate) const ENTRY_OVERHEAD: u32 = 96;
+const ENTRY_OVERHEAD: u32 = 96;
 
 /// A cache entry's weight: what the verifier measured when it built the token.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +81,38 @@ pub(crate) struct TokenCache<C> {
 /// The cache key of a token: its SHA-256.
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// What a verified token costs as an entry, in bytes: the cache's own
+/// structures, the token's shared allocation and what the verifier keeps
+/// for it, its `kid` unless shared with the key that verified it, and the
+/// claims (measured for [`DefaultClaims`]; another claims type keeps at
+/// most the claims' text, in a few allocations: counted as the payload's
+/// size, to err on the safe side of the memory budget).
+pub(crate) fn entry_weight<C: 'static>(
+    claims: &C,
+    payload_len: usize,
+    registered: &RegisteredClaims,
+    extra: &VersionAndGrants,
+    kid: Option<&Arc<str>>,
+    key: &Key,
+) -> u32 {
+    let claims_bytes = match (claims as &dyn Any).downcast_ref::<DefaultClaims>() {
+        Some(default) => default.heap_bytes(),
+        None if size_of::<C>() == 0 => 0,
+        None => heap_chunk(payload_len),
+    };
+    let weight = usize::try_from(ENTRY_OVERHEAD).unwrap_or(usize::MAX)
+        + VerifiedToken::<C>::own_bytes(registered, extra)
+        + kid.map_or(0, |k| {
+            if key.shared_kid().is_some_and(|s| Arc::ptr_eq(s, k)) {
+                0
+            } else {
+                heap_chunk(2 * size_of::<usize>() + k.len())
+            }
+        })
+        + claims_bytes;
+    u32::try_from(weight).unwrap_or(u32::MAX)
 }
 
 /// The weight of a typical entry, to size the table's shards.

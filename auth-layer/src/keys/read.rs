@@ -1,22 +1,5 @@
-//! Verification keys, each pinned to its algorithm family.
-//!
-//! A [`Key`] is built from an HMAC secret, a public key (PEM, DER or JWK) and
-//! optionally named with a `kid`. Its family is fixed by the constructor, so an
-//! HMAC secret never verifies an RSA/EC/EdDSA token and a public key never acts
-//! as an HMAC secret, whatever the token's header says.
-//!
-//! ```
-//! use auth_layer::{Algorithm, Key};
-//!
-//! let hmac = Key::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap();
-//! assert_eq!(hmac.algorithms(), [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]);
-//!
-//! let pinned = Key::hmac("a-secret-of-at-least-thirty-two-bytes!")
-//!     .unwrap()
-//!     .with_kid("2026-11")
-//!     .with_algorithms([Algorithm::HS256]);
-//! assert_eq!(pinned.kid(), Some("2026-11"));
-//! ```
+//! Key material read into a [`Key`]: HMAC secrets, PEM, DER and JWK, with
+//! the strength checks (HMAC length, RSA size, EC curve).
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,28 +8,15 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::error::ConfigError;
+use crate::keys::algorithm::parse_algorithm;
+use crate::keys::key::Key;
 
 /// The shortest HMAC secret accepted, in bytes (RFC 7518 section 3.2 asks for
 /// at least the hash size; 32 bytes covers HS256).
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 /// The shortest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
-
-/// One verification key, pinned to the algorithms of its family.
-#[derive(Clone)]
-pub struct Key {
-    kid: Option<Arc<str>>,
-    /// The JWK this key was read from, to recognise it across refreshes.
-    #[cfg_attr(
-        not(feature = "jwks"),
-        expect(dead_code, reason = "read by key sources")
-    )]
-    fingerprint: Option<String>,
-    family: AlgorithmFamily,
-    algorithms: Vec<Algorithm>,
-    decoding: DecodingKey,
-}
 
 impl Key {
     /// An HMAC secret for HS256/384/512. Its bytes are the key.
@@ -202,74 +172,6 @@ impl Key {
         Self::jwk(&jwk)
     }
 
-    /// Names the key; tokens whose header carries this `kid` select it.
-    #[must_use]
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(Arc::from(kid.into()));
-        self
-    }
-
-    /// Narrows the algorithms this key verifies. Algorithms outside the key's
-    /// family are dropped: a key can never be used across families.
-    #[must_use]
-    pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        let family = self.family;
-        self.algorithms = algorithms
-            .into_iter()
-            .filter(|a| a.family() == family)
-            .collect();
-        self
-    }
-
-    /// The key's `kid`, if named.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
-    }
-
-    /// The key's `kid`, shared with the tokens it verifies.
-    pub(crate) fn shared_kid(&self) -> Option<&Arc<str>> {
-        self.kid.as_ref()
-    }
-
-    /// The algorithms this key verifies.
-    pub fn algorithms(&self) -> &[Algorithm] {
-        &self.algorithms
-    }
-
-    /// The key's family.
-    pub fn family(&self) -> AlgorithmFamily {
-        self.family
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn fingerprint(&self) -> Option<&str> {
-        self.fingerprint.as_deref()
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn with_fingerprint(mut self, fingerprint: String) -> Self {
-        self.fingerprint = Some(fingerprint);
-        self
-    }
-
-    pub(crate) fn decoding(&self) -> &DecodingKey {
-        &self.decoding
-    }
-
-    pub(crate) fn retain_algorithms(&mut self, allowed: &[Algorithm]) {
-        self.algorithms.retain(|a| allowed.contains(a));
-    }
-
-    fn from_decoding(decoding: DecodingKey, family: AlgorithmFamily) -> Self {
-        Self {
-            kid: None,
-            fingerprint: None,
-            family,
-            algorithms: family.algorithms().to_vec(),
-            decoding,
-        }
-    }
-
     fn ec(key: DecodingKey) -> Result<Self, ConfigError> {
         // The stored form is the uncompressed SEC1 point: 65 bytes on P-256, 97 on P-384.
         let alg = match key.try_get_as_bytes().map(<[u8]>::len) {
@@ -296,137 +198,6 @@ impl Key {
                 reason: "only Ed25519 keys (32 bytes) are supported".into(),
             }),
         }
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("kid", &self.kid)
-            .field("family", &family_name(self.family))
-            .field("algorithms", &self.algorithms)
-            .field("material", &"[redacted]")
-            .finish()
-    }
-}
-
-/// The configured keys; selects the one that may verify a given token.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct KeySet {
-    keys: Vec<Arc<Key>>,
-}
-
-impl KeySet {
-    pub(crate) fn new(keys: Vec<Key>) -> Self {
-        Self {
-            keys: keys.into_iter().map(Arc::new).collect(),
-        }
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn from_shared(keys: Vec<Arc<Key>>) -> Self {
-        Self { keys }
-    }
-
-    pub(crate) fn keys(&self) -> &[Arc<Key>] {
-        &self.keys
-    }
-
-    /// The key for a token signed with `alg` naming `kid`: the key with that
-    /// `kid`; else the only key without a `kid` that verifies `alg`; else, for
-    /// a token without `kid`, the only key at all that verifies `alg`.
-    pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Arc<Key>, AuthError> {
-        if let Some(kid) = kid
-            && let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
-        {
-            return if key.algorithms.contains(&alg) {
-                Ok(key)
-            } else {
-                Err(AuthError::new(
-                    ErrorKind::AlgorithmNotAllowed,
-                    "the token's algorithm is not allowed for the key its kid names",
-                ))
-            };
-        }
-        if let Some(key) = only(
-            self.keys
-                .iter()
-                .filter(|k| k.kid.is_none() && k.algorithms.contains(&alg)),
-        )? {
-            return Ok(key);
-        }
-        if kid.is_some() {
-            return Err(AuthError::new(
-                ErrorKind::UnknownKey,
-                "no key matches the token's kid",
-            ));
-        }
-        only(self.keys.iter().filter(|k| k.algorithms.contains(&alg)))?.ok_or_else(|| {
-            AuthError::new(
-                ErrorKind::UnknownKey,
-                "no key verifies the token's algorithm",
-            )
-        })
-    }
-}
-
-fn only<'a>(
-    mut keys: impl Iterator<Item = &'a Arc<Key>>,
-) -> Result<Option<&'a Arc<Key>>, AuthError> {
-    match (keys.next(), keys.next()) {
-        (first, None) => Ok(first),
-        (Some(_), Some(_)) => Err(AuthError::new(
-            ErrorKind::UnknownKey,
-            "the token has no kid and several keys could verify it",
-        )),
-        (None, Some(_)) => Ok(None),
-    }
-}
-
-/// The name used in messages, e.g. `"HS256"`.
-pub fn algorithm_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "unknown",
-    }
-}
-
-/// Parses an algorithm name exactly as JWA spells it (case-sensitive).
-pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return None,
-    })
-}
-
-pub(crate) fn family_name(family: AlgorithmFamily) -> &'static str {
-    match family {
-        AlgorithmFamily::Hmac => "HMAC",
-        AlgorithmFamily::Rsa => "RSA",
-        AlgorithmFamily::Ec => "EC",
-        AlgorithmFamily::Ed => "EdDSA",
     }
 }
 

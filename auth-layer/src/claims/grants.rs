@@ -1,12 +1,11 @@
 //! What a token grants, whatever the claims type: its scopes (`scope`,
-//! `scp`) and roles (`roles`), read during the one-pass claim parse in
-//! [`claims`](crate::claims) and checked by guards.
+//! `scp`) and roles (`roles`), read during the one-pass claim parse and
+//! checked by requirements.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer};
+use crate::claims::heap::heap_chunk;
 
 /// The values of a list claim such as `scope` or `roles`, in token order: a
 /// view into the token's [`Grants`], cheap to copy.
@@ -100,7 +99,7 @@ pub(crate) struct ListBuilder {
 }
 
 impl ListBuilder {
-    fn push(&mut self, item: &str) {
+    pub(crate) fn push(&mut self, item: &str) {
         // An item too long to encode (over a megabyte) is dropped: a token
         // grants less, never more.
         if let (false, Some(len)) = (item.is_empty(), length_char(item.len())) {
@@ -123,6 +122,20 @@ impl ListBuilder {
 ///
 /// Scopes and roles share one allocation: the number of scopes, then each
 /// item preceded by its length (one `char` each).
+///
+/// ```
+/// # use auth_layer::JwtAuth;
+/// # let auth = JwtAuth::builder().hmac_secret("a-secret-of-at-least-thirty-two-bytes!").build().unwrap();
+/// # let token = jsonwebtoken::encode(
+/// #     &jsonwebtoken::Header::default(),
+/// #     &serde_json::json!({ "exp": 4_000_000_000_u64, "scope": "orders:read", "roles": ["Org Admin"] }),
+/// #     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+/// # ).unwrap();
+/// let verified = auth.verifier().verify(&token).unwrap();
+/// let grants = verified.grants();
+/// assert!(grants.has_scope("orders:read") && !grants.has_scope("orders:write"));
+/// assert!(grants.has_role("Org Admin") && !grants.has_role("Admin"));
+/// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     inner: Option<Arc<str>>,
@@ -151,9 +164,9 @@ impl Grants {
 
     /// Bytes this value owns on the heap (0 without grants).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.inner.as_ref().map_or(0, |text| {
-            crate::claims::heap_chunk(2 * size_of::<usize>() + text.len())
-        })
+        self.inner
+            .as_ref()
+            .map_or(0, |text| heap_chunk(2 * size_of::<usize>() + text.len()))
     }
 
     fn lists(&self) -> (ClaimList<'_>, ClaimList<'_>) {
@@ -208,143 +221,6 @@ impl fmt::Debug for Grants {
             .field("scopes", &self.scopes())
             .field("roles", &self.roles())
             .finish()
-    }
-}
-
-/// Appends a list claim's items to `list`: a string (split on spaces when
-/// `split`, as `scope` is; one item otherwise, as a role), or an array of
-/// strings. Anything else (`null`, a number, an object, non-string array
-/// items) adds nothing, without failing the token: such claims were never
-/// read before and may carry something else in some deployments.
-pub(crate) struct ListSeed<'l> {
-    pub(crate) list: &'l mut ListBuilder,
-    pub(crate) split: bool,
-}
-
-impl ListSeed<'_> {
-    fn add(&mut self, value: &str) {
-        if self.split {
-            value.split(' ').for_each(|item| self.list.push(item));
-        } else {
-            self.list.push(value);
-        }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ListSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or an array of strings")
-    }
-
-    fn visit_str<E: serde::de::Error>(mut self, v: &str) -> Result<(), E> {
-        self.add(v);
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<ListItem<'de>>()? {
-            if let ListItem::Text(text) = item {
-                // Items of an array are taken whole: `scp: ["a b"]` is one
-                // (odd) scope, never two.
-                self.list.push(&text);
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-/// One array item of a list claim: text (borrowed when unescaped) or
-/// something that is skipped.
-enum ListItem<'de> {
-    Text(Cow<'de, str>),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for ListItem<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Item;
-        impl<'de> serde::de::Visitor<'de> for Item {
-            type Value = ListItem<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(ListItem::Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(ListItem::Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Self::Value, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ListItem::Other)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                while m
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListItem::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-        }
-        d.deserialize_any(Item)
     }
 }
 

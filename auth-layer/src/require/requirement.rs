@@ -2,12 +2,14 @@
 //!
 //! The check reads the [`Grants`] the layer parsed from `scope`/`scp` and
 //! `roles`, never your claims type, so one guard serves every `C`. The
-//! framework adapters (`auth_extract::Require` for tower/axum and actix-web,
-//! the `WithScope`/`WithRole` extractors) call [`Requirement::check`]; they
-//! do not inspect tokens themselves.
+//! [`Require`](crate::require::Require) guard and the framework adapters
+//! (`auth_extract`'s actix-web middleware and `WithScope`/`WithRole`
+//! extractors) call [`Requirement::check`]; they do not inspect tokens
+//! themselves.
 //!
 //! ```
-//! use auth_layer::{ErrorKind, JwtAuth, Requirement};
+//! use auth_layer::{ErrorKind, JwtAuth};
+//! use auth_layer::require::Requirement;
 //!
 //! let auth = JwtAuth::builder()
 //!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
@@ -32,10 +34,17 @@
 
 use std::borrow::Cow;
 
+use crate::claims::Grants;
 use crate::error::AuthError;
-use crate::grants::Grants;
 
 /// A scope or a role that a request's token must grant.
+///
+/// ```
+/// use auth_layer::require::Requirement;
+///
+/// assert_eq!(Requirement::scope("orders:write"), Requirement::Scope("orders:write".into()));
+/// assert!(Requirement::role("admin").check(None).is_err(), "no token grants nothing");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Requirement {

@@ -1,0 +1,284 @@
+//! Scope and role extractors: [`WithScope`] and [`WithRole`] are
+//! [`Claims<C>`] of a token that grants a scope or role known at compile
+//! time; otherwise the extraction fails with [`GrantRejection`].
+//!
+//! They read the [`Grants`](auth_layer::claims::Grants) the `JwtAuth`
+//! layer parsed from the token (`scope`/`scp`, `roles`) and decide with
+//! [`Requirement::check`]; neither verifies anything. A token without the
+//! grant gets 403 `insufficient_scope` (code `insufficient_role` for a
+//! role); a gRPC call gets `grpc-status` 7. For a whole route with the
+//! layer's exact answer, use [`auth_layer::require::Require`].
+//!
+//! ```
+//! use auth_extract::{Claims, ScopeName, WithScope};
+//! use auth_layer::JwtAuth;
+//! use auth_layer::require::Require;
+//! use axum::{Router, body::Body, routing::{get, post}};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//!
+//! struct OrdersRead;
+//! impl ScopeName for OrdersRead {
+//!     const NAME: &'static str = "orders:read";
+//! }
+//!
+//! async fn list(claims: WithScope<OrdersRead>) -> String {
+//!     format!("orders of {:?}", claims.subject())
+//! }
+//! async fn create(claims: Claims) -> String {
+//!     format!("created by {:?}", claims.subject())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .build()
+//!     .unwrap();
+//! let app: Router = Router::new()
+//!     .route("/orders", get(list))
+//!     .route("/orders", post(create).route_layer(Require::scope(&auth, "orders:write")))
+//!     .layer(auth);
+//! let token = jsonwebtoken::encode(
+//!     &jsonwebtoken::Header::default(),
+//!     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "scope": "orders:write" }),
+//!     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+//! )
+//! .unwrap();
+//! let request = |method: &str| {
+//!     Request::builder()
+//!         .method(method)
+//!         .uri("/orders")
+//!         .header("authorization", format!("Bearer {token}"))
+//!         .body(Body::empty())
+//!         .unwrap()
+//! };
+//! assert_eq!(app.clone().oneshot(request("POST")).await.unwrap().status(), StatusCode::OK);
+//! assert_eq!(app.oneshot(request("GET")).await.unwrap().status(), StatusCode::FORBIDDEN);
+//! # }
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use auth_layer::AuthError;
+use auth_layer::claims::DefaultClaims;
+use auth_layer::require::Requirement;
+use auth_layer::response::{JsonResponder, Rejection, Responder};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::claims::{Claims, ClaimsRejection};
+
+/// A scope known at compile time, for the [`WithScope`] extractor.
+pub trait ScopeName: Send + Sync + 'static {
+    /// The scope, e.g. `"orders:write"`.
+    const NAME: &'static str;
+}
+
+/// A role known at compile time, for the [`WithRole`] extractor.
+pub trait RoleName: Send + Sync + 'static {
+    /// The role, e.g. `"admin"`.
+    const NAME: &'static str;
+}
+
+/// [`Claims<C>`] of a token that grants the scope `S`; otherwise the
+/// extraction fails with 403 `insufficient_scope`. Dereferences to `C`.
+///
+/// The rejection is built outside the layer, so its challenge has no realm
+/// and its body is always JSON; use [`Require`](auth_layer::require::Require)
+/// for the layer's exact answer.
+pub struct WithScope<S, C = DefaultClaims> {
+    claims: Claims<C>,
+    _scope: PhantomData<fn() -> S>,
+}
+
+/// [`Claims<C>`] of a token that grants the role `R`; otherwise the
+/// extraction fails with 403 (code `insufficient_role`). Dereferences to `C`.
+///
+/// ```
+/// use auth_extract::{RoleName, WithRole};
+/// use auth_layer::JwtAuth;
+/// use axum::{Router, body::Body, routing::get};
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+///
+/// struct Admin;
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let auth = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .build()
+///     .unwrap();
+/// let app: Router = Router::new()
+///     .route("/audit", get(|admin: WithRole<Admin>| async move { format!("{:?}", admin.subject()) }))
+///     .layer(auth);
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::default(),
+///     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "roles": ["reader"] }),
+///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+/// )
+/// .unwrap();
+/// let request = Request::builder()
+///     .uri("/audit")
+///     .header("authorization", format!("Bearer {token}"))
+///     .body(Body::empty())
+///     .unwrap();
+/// let res = app.oneshot(request).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+/// # }
+/// ```
+pub struct WithRole<R, C = DefaultClaims> {
+    claims: Claims<C>,
+    _role: PhantomData<fn() -> R>,
+}
+
+macro_rules! guarded_claims {
+    ($name:ident, $param:ident, $field:ident, $trait:ident, $requirement:ident) => {
+        impl<$param: $trait, C> $name<$param, C> {
+            /// Checks `claims` against the compile-time requirement.
+            pub(crate) fn check(
+                claims: Option<Claims<C>>,
+                request_headers: &HeaderMap,
+            ) -> Result<Self, GrantRejection> {
+                let grants = claims.as_ref().map(|c| c.token().grants());
+                match Requirement::$requirement($param::NAME).check(grants) {
+                    Ok(()) => match claims {
+                        Some(claims) => Ok(Self {
+                            claims,
+                            $field: PhantomData,
+                        }),
+                        None => Err(GrantRejection::Claims(ClaimsRejection::Unauthenticated)),
+                    },
+                    Err(error) => Err(GrantRejection::denied(error, request_headers)),
+                }
+            }
+
+            /// The claims.
+            pub fn claims(&self) -> &Claims<C> {
+                &self.claims
+            }
+
+            /// Unwraps the claims.
+            pub fn into_claims(self) -> Claims<C> {
+                self.claims
+            }
+
+            /// The `sub` claim, if any.
+            pub fn subject(&self) -> Option<&str> {
+                self.claims.subject()
+            }
+        }
+
+        impl<$param, C> Deref for $name<$param, C> {
+            type Target = C;
+
+            fn deref(&self) -> &C {
+                self.claims.0.claims()
+            }
+        }
+
+        impl<$param, C> Clone for $name<$param, C> {
+            fn clone(&self) -> Self {
+                Self {
+                    claims: self.claims.clone(),
+                    $field: PhantomData,
+                }
+            }
+        }
+
+        impl<$param, C: fmt::Debug> fmt::Debug for $name<$param, C> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name))
+                    .field(&self.claims)
+                    .finish()
+            }
+        }
+    };
+}
+
+guarded_claims!(WithScope, S, _scope, ScopeName, scope);
+guarded_claims!(WithRole, R, _role, RoleName, role);
+
+/// Why [`WithScope`] or [`WithRole`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum GrantRejection {
+    /// No claims: no layer (500) or optional mode without a token (401).
+    Claims(ClaimsRejection),
+    /// The token lacks the scope or role: 403.
+    Denied {
+        /// Why, with the required scope or role.
+        error: AuthError,
+        /// Whether the request was a gRPC call (answered with `grpc-status` 7).
+        grpc: bool,
+    },
+}
+
+impl GrantRejection {
+    fn denied(error: AuthError, request_headers: &HeaderMap) -> Self {
+        let grpc = Rejection::without_realm(&error, request_headers).is_grpc();
+        Self::Denied { error, grpc }
+    }
+
+    /// The status to answer with (200 for a denied gRPC call).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Claims(rejection) => rejection.status(),
+            Self::Denied { grpc: true, .. } => StatusCode::OK,
+            Self::Denied { error, .. } => error.kind().status(),
+        }
+    }
+
+    /// The denial as an `http` response: the same headers as the layer's
+    /// (without a realm) and a JSON body (empty for gRPC).
+    pub(crate) fn denied_response(error: &AuthError, grpc: bool) -> Response<String> {
+        let mut headers = HeaderMap::new();
+        if grpc {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+        }
+        JsonResponder.respond(Rejection::without_realm(error, &headers))
+    }
+}
+
+impl From<ClaimsRejection> for GrantRejection {
+    fn from(rejection: ClaimsRejection) -> Self {
+        Self::Claims(rejection)
+    }
+}
+
+impl fmt::Display for GrantRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Claims(rejection) => rejection.fmt(f),
+            Self::Denied { error, .. } => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for GrantRejection {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    struct Scope;
+    impl ScopeName for Scope {
+        const NAME: &'static str = "s";
+    }
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<WithScope<Scope>>();
+        assert_send_sync::<GrantRejection>();
+    }
+}

@@ -1,0 +1,158 @@
+//! The builder's settings for how requests are handled: where the token
+//! is found, the realm, optional mode, revocation, the verified-token cache,
+//! and what is reported (audit hook, client address, subjects in logs).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::builder::build::JwtAuthBuilder;
+use crate::observe::AuditEvent;
+use crate::revocation::RevocationCache;
+use crate::source::TokenSource;
+use crate::verify::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE};
+
+impl<C> JwtAuthBuilder<C> {
+    /// Adds a place to look for the token; the first call replaces the
+    /// default (`Authorization: Bearer`). Sources are tried in order.
+    #[must_use]
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.settings
+            .sources
+            .get_or_insert_with(Vec::new)
+            .push(source);
+        self
+    }
+
+    /// Sets the places to look for the token, in order.
+    #[must_use]
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.settings.sources = Some(sources.into_iter().collect());
+        self
+    }
+
+    /// The `realm` in `WWW-Authenticate` challenges (default `api`).
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.settings.realm = realm.into();
+        self
+    }
+
+    /// Optional authentication: a request without a token passes through
+    /// unauthenticated (handlers see no claims); a bad token is still rejected.
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.settings.optional = true;
+        self
+    }
+
+    /// Checks every token against this revocation cache (and its store):
+    /// `ver` below the subject's current version, a revoked `sid`, or (if
+    /// enabled) a denied `jti` is answered 401 `token_revoked`; a store that
+    /// cannot answer, 503. See [`revocation`](crate::revocation).
+    #[must_use]
+    pub fn revocation(mut self, cache: RevocationCache) -> Self {
+        self.settings.revocation = Some(cache);
+        self
+    }
+
+    /// Calls `hook` with every decision (allowed, anonymous, rejected with
+    /// its reason), the verified subject, token id and session id, and the
+    /// client address when known: for security logging. The hook runs on
+    /// the request's task; keep it quick (hand slow work to a channel).
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .audit(|event| {
+    ///         if let Some(reason) = event.reason() {
+    ///             eprintln!("rejected {reason} from {:?}", event.client_addr());
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn audit(mut self, hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.settings.observer.audit = Some(Arc::new(hook));
+        self
+    }
+
+    /// How the audit hook learns the client's address. By default it is the
+    /// `std::net::SocketAddr` in the request's extensions, if a server put
+    /// one there (the actix-web middleware does). With axum, read its
+    /// `ConnectInfo` (serve with `into_make_service_with_connect_info`);
+    /// behind a proxy you trust, read its forwarding header instead.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use axum::extract::ConnectInfo;
+    /// use std::net::SocketAddr;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .audit(|event| eprintln!("{event:?}"))
+    ///     .client_addr(|_headers, extensions| {
+    ///         extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn client_addr(
+        mut self,
+        resolve: impl Fn(&http::HeaderMap, &http::Extensions) -> Option<std::net::IpAddr>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.settings.observer.client_addr = Some(Arc::new(resolve));
+        self
+    }
+
+    /// Adds the subject (`sub`) and token id (`jti`) of verified tokens to
+    /// the layer's `tracing` events. Off by default: a subject is personal
+    /// data in many deployments. The token itself is never logged.
+    #[must_use]
+    pub fn log_subjects(mut self, on: bool) -> Self {
+        self.settings.observer.log_subjects = on;
+        self
+    }
+
+    /// The memory budget of the verified-token cache, in bytes (default
+    /// 64 MiB; an entry costs about 450 bytes with `DefaultClaims` and a
+    /// typical access token, so the default holds about 145 000 tokens;
+    /// the weigher counts each entry's own allocations).
+    /// See [`Verifier::verify`](crate::verify::Verifier::verify).
+    #[must_use]
+    pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
+        let age = self
+            .settings
+            .token_cache
+            .map_or(DEFAULT_TOKEN_CACHE_MAX_AGE, |(_, age)| age);
+        self.settings.token_cache = Some((bytes, age));
+        self
+    }
+
+    /// The longest a verified token stays cached (default 10 min); it never
+    /// outlives its own `exp` either.
+    #[must_use]
+    pub fn token_cache_max_age(mut self, age: Duration) -> Self {
+        let bytes = self
+            .settings
+            .token_cache
+            .map_or(DEFAULT_TOKEN_CACHE_BYTES, |(bytes, _)| bytes);
+        self.settings.token_cache = Some((bytes, age));
+        self
+    }
+
+    /// Verifies every request's signature in full (no verified-token cache).
+    #[must_use]
+    pub fn disable_token_cache(mut self) -> Self {
+        self.settings.token_cache = None;
+        self
+    }
+}

@@ -1,0 +1,190 @@
+//! [`Settings`]: what a [`JwtAuthBuilder`](crate::JwtAuthBuilder) collects,
+//! whatever its claims type, and the checks `build()` runs on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::claims::ClaimNames;
+use crate::clock::{Clock, SystemClock};
+use crate::error::ConfigError;
+use crate::keys::{IssuerKeys, KeyConfig, default_algorithms};
+use crate::observe::Observer;
+use crate::revocation::RevocationCache;
+use crate::source::TokenSource;
+use crate::verify::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_BYTES,
+    DEFAULT_TOKEN_CACHE_MAX_AGE, MAX_LEEWAY, RequiredClaim, Rules,
+};
+
+/// The builder's configuration: not generic, so `claims::<C>()` moves it
+/// whole and its checks are compiled once.
+pub(crate) struct Settings {
+    pub(crate) keys: KeyConfig,
+    /// Problems found while configuring (a key that could not be read),
+    /// reported by `build()`.
+    pub(crate) errors: Vec<ConfigError>,
+    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway: Duration,
+    pub(crate) required: Vec<String>,
+    pub(crate) exp_optional: bool,
+    pub(crate) token_type: Option<String>,
+    pub(crate) sources: Option<Vec<TokenSource>>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) realm: String,
+    pub(crate) optional: bool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) revocation: Option<RevocationCache>,
+    pub(crate) observer: Observer,
+    pub(crate) claim_names: ClaimNames,
+    /// The verified-token cache's memory budget and maximum age; `None`
+    /// when disabled.
+    pub(crate) token_cache: Option<(u64, Duration)>,
+}
+
+/// The settings, checked: what the verifier and the layer are made of.
+pub(crate) struct Checked {
+    pub(crate) issuer_keys: Vec<IssuerKeys>,
+    pub(crate) rules: Rules,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) token_cache: Option<(u64, Duration)>,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) realm: String,
+    pub(crate) optional: bool,
+    pub(crate) revocation: Option<RevocationCache>,
+    pub(crate) observer: Observer,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            keys: KeyConfig::default(),
+            errors: Vec::new(),
+            algorithms: None,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            required: Vec::new(),
+            exp_optional: false,
+            token_type: None,
+            sources: None,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            realm: "api".to_owned(),
+            optional: false,
+            clock: Arc::new(SystemClock),
+            revocation: None,
+            observer: Observer::default(),
+            claim_names: ClaimNames::default(),
+            token_cache: Some((DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE)),
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the settings; the first problem found is the error (see
+    /// [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build)).
+    pub(crate) fn check(mut self) -> Result<Checked, ConfigError> {
+        if !self.errors.is_empty() {
+            return Err(self.errors.swap_remove(0));
+        }
+        let issuer_keys = self
+            .keys
+            .issuer_keys(&self.issuers, self.algorithms.as_deref())?;
+        let algorithms = match self.algorithms {
+            Some(allowed) => allowed,
+            None => default_algorithms(&issuer_keys),
+        };
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                secs: self.leeway.as_secs(),
+                max: MAX_LEEWAY.as_secs(),
+            });
+        }
+        let required = required_claims(&self.required, self.exp_optional)?;
+        if !is_header_safe(&self.realm) {
+            return Err(ConfigError::setting(
+                "realm",
+                "must be printable ASCII without `\"` or `\\`",
+            ));
+        }
+        if let Some(typ) = &self.token_type
+            && (typ.trim().is_empty() || !is_header_safe(typ))
+        {
+            return Err(ConfigError::setting(
+                "token_type",
+                "must be a non-empty media type such as at+jwt",
+            ));
+        }
+        if self.max_token_bytes == 0 {
+            return Err(ConfigError::setting("max_token_bytes", "must be above 0"));
+        }
+        self.claim_names.check()?;
+        let sources = self.sources.unwrap_or_else(|| vec![TokenSource::Bearer]);
+        if sources.is_empty() {
+            return Err(ConfigError::setting(
+                "token_sources",
+                "at least one token source is needed",
+            ));
+        }
+        if let Some((bytes, age)) = self.token_cache
+            && (bytes == 0 || age.is_zero())
+        {
+            return Err(ConfigError::setting(
+                "token_cache",
+                "a zero budget or age caches nothing: use disable_token_cache() instead",
+            ));
+        }
+        Ok(Checked {
+            issuer_keys,
+            rules: Rules {
+                algorithms,
+                issuers: self.issuers,
+                audiences: self.audiences,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(0),
+                required,
+                token_type: self.token_type,
+                max_token_bytes: self.max_token_bytes,
+                claim_names: self.claim_names,
+            },
+            clock: self.clock,
+            token_cache: self.token_cache,
+            sources,
+            realm: self.realm,
+            optional: self.optional,
+            revocation: self.revocation,
+            observer: self.observer,
+        })
+    }
+}
+
+/// `exp` (unless optional) and the named registered claims, each once.
+fn required_claims(
+    names: &[String],
+    exp_optional: bool,
+) -> Result<Vec<RequiredClaim>, ConfigError> {
+    let mut required = if exp_optional {
+        Vec::new()
+    } else {
+        vec![RequiredClaim::Exp]
+    };
+    for name in names {
+        let claim = RequiredClaim::from_name(name).ok_or_else(|| {
+            ConfigError::setting(
+                "required_claims",
+                format!("{name:?} is not a registered claim; use exp, nbf, iat, iss, sub, aud or jti (other claims are required by your claims type)"),
+            )
+        })?;
+        if !required.contains(&claim) {
+            required.push(claim);
+        }
+    }
+    Ok(required)
+}
+
+fn is_header_safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+}

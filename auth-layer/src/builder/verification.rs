@@ -1,0 +1,183 @@
+//! The builder's settings for what a token must be: keys, algorithms,
+//! issuers, audiences, leeway, required claims, token type, size, clock and
+//! the names of the revocation claims.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::builder::build::JwtAuthBuilder;
+use crate::clock::Clock;
+use crate::error::ConfigError;
+#[cfg(feature = "jwks")]
+use crate::jwks::KeySource;
+use crate::keys::{Key, TrustedIssuer};
+
+impl<C> JwtAuthBuilder<C> {
+    /// Adds a key.
+    #[must_use]
+    pub fn key(mut self, key: Key) -> Self {
+        self.settings.keys.keys.push(key);
+        self
+    }
+
+    /// Adds a key, or remembers why it could not be made, for `build()` to report.
+    #[must_use]
+    pub fn try_key(mut self, key: Result<Key, ConfigError>) -> Self {
+        match key {
+            Ok(key) => self.settings.keys.keys.push(key),
+            Err(e) => self.settings.errors.push(e),
+        }
+        self
+    }
+
+    /// Adds keys.
+    #[must_use]
+    pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.settings.keys.keys.extend(keys);
+        self
+    }
+
+    /// Adds an HMAC secret (HS256/384/512); see [`Key::hmac`].
+    #[must_use]
+    pub fn hmac_secret(self, secret: impl AsRef<[u8]>) -> Self {
+        self.try_key(Key::hmac(secret))
+    }
+
+    /// Adds an RSA, EC or Ed25519 public key in PEM; see [`Key::public_key_pem`].
+    #[must_use]
+    pub fn public_key_pem(self, pem: impl AsRef<[u8]>) -> Self {
+        self.try_key(Key::public_key_pem(pem))
+    }
+
+    /// Adds a JSON Web Key given as JSON; see [`Key::jwk`].
+    #[must_use]
+    pub fn jwk(self, json: &str) -> Self {
+        self.try_key(Key::jwk_json(json))
+    }
+
+    /// Restricts the accepted algorithms. By default every algorithm of every
+    /// configured key's family is accepted (each key stays pinned to its family).
+    #[must_use]
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.settings.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Accepts tokens from this issuer (`iss`); may be called several times.
+    /// With no issuer configured, `iss` is not checked.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.settings.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens from these issuers.
+    #[must_use]
+    pub fn issuers<I: Into<String>>(mut self, issuers: impl IntoIterator<Item = I>) -> Self {
+        self.settings
+            .issuers
+            .extend(issuers.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts tokens whose `aud` names this audience; may be called several times.
+    /// With no audience configured, tokens that carry an `aud` are rejected
+    /// (RFC 7519 section 4.1.3).
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.settings.audiences.push(audience.into());
+        self
+    }
+
+    /// Accepts tokens for these audiences.
+    #[must_use]
+    pub fn audiences<I: Into<String>>(mut self, audiences: impl IntoIterator<Item = I>) -> Self {
+        self.settings
+            .audiences
+            .extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 300 s).
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.settings.leeway = leeway;
+        self
+    }
+
+    /// Requires these registered claims (`exp`, `nbf`, `iat`, `iss`, `sub`,
+    /// `aud`, `jti`) in addition to `exp`, which is always required unless
+    /// [`danger_exp_optional`](Self::danger_exp_optional) is set.
+    #[must_use]
+    pub fn required_claims<I: Into<String>>(mut self, claims: impl IntoIterator<Item = I>) -> Self {
+        self.settings
+            .required
+            .extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts tokens without `exp`. Such tokens never expire: only for
+    /// tokens that are revoked by other means.
+    #[must_use]
+    pub fn danger_exp_optional(mut self) -> Self {
+        self.settings.exp_optional = true;
+        self
+    }
+
+    /// Requires the header `typ`, e.g. `at+jwt` for RFC 9068 access tokens
+    /// (compared case-insensitively, `application/` prefix optional).
+    #[must_use]
+    pub fn token_type(mut self, typ: impl Into<String>) -> Self {
+        self.settings.token_type = Some(typ.into());
+        self
+    }
+
+    /// The largest token accepted, in bytes (default 8 KiB); checked before decoding.
+    #[must_use]
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_token_bytes = bytes;
+        self
+    }
+
+    /// The clock used for `exp`, `nbf` and `iat` (for tests).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.settings.clock = Arc::new(clock);
+        self
+    }
+
+    /// The name of the token-version claim (default `ver`).
+    #[must_use]
+    pub fn version_claim(mut self, name: impl Into<String>) -> Self {
+        self.settings.claim_names.version = name.into();
+        self
+    }
+
+    /// The name of the session-id claim (default `sid`).
+    #[must_use]
+    pub fn session_claim(mut self, name: impl Into<String>) -> Self {
+        self.settings.claim_names.session = name.into();
+        self
+    }
+
+    /// Trusts the keys of a JWKS URL or OIDC issuer, kept fresh in the
+    /// background; see [`jwks`](crate::jwks).
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn key_source(mut self, source: KeySource) -> Self {
+        self.settings.keys.sources.push(source);
+        self
+    }
+
+    /// Trusts a further issuer with its own keys and audiences: the token's
+    /// `iss` then picks them, and a token from any other issuer is rejected
+    /// before a key is looked up. With trusted issuers, keys and issuers are
+    /// configured per issuer only.
+    #[must_use]
+    pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.settings.keys.trusted.push(issuer);
+        self
+    }
+}

@@ -1,0 +1,201 @@
+//! [`ErrorKind`]: why a request was rejected, and its HTTP answer.
+
+use std::fmt;
+
+/// Why a request was rejected, as a stable, machine-readable category.
+///
+/// Every kind maps to exactly one HTTP answer (see [`ErrorKind::status`]) and
+/// one stable [`code`](ErrorKind::code) that clients can act on, for example
+/// refreshing on `token_expired` rather than sending the user to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request carried no token at all.
+    MissingToken,
+    /// The request carried two different tokens (for example a header and a cookie).
+    MultipleTokens,
+    /// A token was sent in the query string, which is not an allowed source.
+    TokenInQuery,
+    /// The token is longer than the configured maximum.
+    TokenTooLarge,
+    /// The token is not a compact JWS: wrong number of segments, bad base64url, bad JSON.
+    Malformed,
+    /// The header names an algorithm that is unknown or not allowed (including `none`).
+    AlgorithmNotAllowed,
+    /// No configured key matches the token's `kid` and algorithm.
+    UnknownKey,
+    /// The signature does not verify with the selected key.
+    InvalidSignature,
+    /// The header lists a `crit` extension this verifier does not understand.
+    UnsupportedCritical,
+    /// The token's `typ` header is not the expected token type.
+    InvalidTokenType,
+    /// The claims are not a JSON object of the expected shape, or a registered claim has the wrong type.
+    InvalidClaims,
+    /// A claim the configuration requires is absent.
+    MissingClaim,
+    /// The token has expired (`exp` plus leeway is in the past).
+    Expired,
+    /// The token is not valid yet (`nbf` minus leeway is in the future).
+    NotYetValid,
+    /// The token claims to be issued in the future (`iat` minus leeway).
+    IssuedInFuture,
+    /// The `iss` claim is missing or not one of the accepted issuers.
+    InvalidIssuer,
+    /// The `aud` claim is missing or names none of the accepted audiences.
+    InvalidAudience,
+    /// The token was revoked: its `ver` is below the subject's current
+    /// version, its session was revoked, or its `jti` is denied.
+    Revoked,
+    /// The revocation store could not answer and no usable cached answer
+    /// exists: 503 with `Retry-After` (the user did nothing wrong; the
+    /// request is not let through either).
+    StoreUnavailable,
+    /// The token is valid but lacks the scope the route requires: 403 with
+    /// RFC 6750 `insufficient_scope` and the required `scope` attribute.
+    InsufficientScope,
+    /// The token is valid but lacks the role the route requires: 403 with
+    /// RFC 6750 `insufficient_scope` (the closest standard error).
+    InsufficientRole,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
+    #[cfg_attr(
+        not(feature = "metrics"),
+        allow(dead_code, reason = "indexes the metric keys")
+    )]
+    pub(crate) const ALL: [Self; 21] = [
+        Self::MissingToken,
+        Self::MultipleTokens,
+        Self::TokenInQuery,
+        Self::TokenTooLarge,
+        Self::Malformed,
+        Self::AlgorithmNotAllowed,
+        Self::UnknownKey,
+        Self::InvalidSignature,
+        Self::UnsupportedCritical,
+        Self::InvalidTokenType,
+        Self::InvalidClaims,
+        Self::MissingClaim,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+        Self::InvalidIssuer,
+        Self::InvalidAudience,
+        Self::Revoked,
+        Self::StoreUnavailable,
+        Self::InsufficientScope,
+        Self::InsufficientRole,
+    ];
+
+    /// The HTTP status this kind is answered with.
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Self::MultipleTokens | Self::TokenInQuery => http::StatusCode::BAD_REQUEST,
+            Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientScope | Self::InsufficientRole => http::StatusCode::FORBIDDEN,
+            _ => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error` attribute, or `None` when the request had no
+    /// token (RFC 6750 section 3.1: no error code then) or the failure is
+    /// not the client's (503).
+    pub fn rfc6750_error(self) -> Option<&'static str> {
+        match self {
+            Self::MissingToken | Self::StoreUnavailable => None,
+            Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
+            Self::InsufficientScope | Self::InsufficientRole => Some("insufficient_scope"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// The gRPC status code a gRPC request is answered with: 16
+    /// `UNAUTHENTICATED` for the 401 and 400 kinds, 7 `PERMISSION_DENIED`
+    /// for the 403 kinds, 14 `UNAVAILABLE` for the store outage.
+    pub fn grpc_status(self) -> i32 {
+        match self.status() {
+            http::StatusCode::FORBIDDEN => 7,
+            http::StatusCode::SERVICE_UNAVAILABLE => 14,
+            _ => 16,
+        }
+    }
+
+    /// A stable, machine-readable code; `token_expired` is distinct from
+    /// every other failure so clients know to refresh.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "token_missing",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::TokenInQuery => "token_in_query",
+            Self::TokenTooLarge => "token_too_large",
+            Self::Malformed => "token_malformed",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnknownKey => "unknown_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::UnsupportedCritical => "unsupported_crit",
+            Self::InvalidTokenType => "invalid_token_type",
+            Self::InvalidClaims => "invalid_claims",
+            Self::MissingClaim => "missing_claim",
+            Self::Expired => "token_expired",
+            Self::NotYetValid => "token_not_yet_valid",
+            Self::IssuedInFuture => "token_issued_in_future",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::Revoked => "token_revoked",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientRole => "insufficient_role",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_kind_once_at_its_index() {
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind} is out of place");
+        }
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len(), "two kinds share a code");
+    }
+
+    #[test]
+    fn expired_has_its_own_code_so_clients_refresh() {
+        let codes: Vec<_> = [
+            ErrorKind::Expired,
+            ErrorKind::InvalidSignature,
+            ErrorKind::Malformed,
+        ]
+        .iter()
+        .map(|k| k.code())
+        .collect();
+        assert_eq!(
+            codes,
+            ["token_expired", "invalid_signature", "token_malformed"]
+        );
+    }
+
+    #[test]
+    fn missing_token_has_no_rfc6750_error_code() {
+        assert_eq!(ErrorKind::MissingToken.rfc6750_error(), None);
+        assert_eq!(
+            ErrorKind::MultipleTokens.rfc6750_error(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            ErrorKind::MultipleTokens.status(),
+            http::StatusCode::BAD_REQUEST
+        );
+    }
+}
