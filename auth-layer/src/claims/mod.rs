@@ -61,7 +61,7 @@ pub use default::DefaultClaims;
 pub use grants::{ClaimList, Grants};
 pub(crate) use heap::heap_chunk;
 pub(crate) use interner::Interner;
-pub(crate) use names::ClaimNames;
+pub(crate) use names::{ClaimNames, REGISTERED};
 pub(crate) use parse::parse_registered;
 pub use registered::RegisteredClaims;
 pub use verified::Unauthenticated;

@@ -21,6 +21,13 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 /// `Retry-After` of the 503): one request then tries the store again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+impl RevocationCache {
+    /// Starts a cache in front of `store`.
+    pub fn builder(store: impl RevocationStore) -> RevocationCacheBuilder {
+        RevocationCacheBuilder::new(Arc::new(store))
+    }
+}
+
 /// Configures a [`RevocationCache`].
 pub struct RevocationCacheBuilder {
     store: Arc<dyn RevocationStore>,
@@ -32,7 +39,7 @@ pub struct RevocationCacheBuilder {
 }
 
 impl RevocationCacheBuilder {
-    pub(super) fn new(store: Arc<dyn RevocationStore>) -> Self {
+    fn new(store: Arc<dyn RevocationStore>) -> Self {
         Self {
             store,
             ttl: DEFAULT_TTL,

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 
-use super::builder::RevocationCacheBuilder;
 use super::event::RevocationEvent;
 use super::lookup::{Breaker, Lookup};
 use super::store::RevocationStore;
@@ -70,11 +69,6 @@ pub(crate) enum Probe {
 }
 
 impl RevocationCache {
-    /// Starts a cache in front of `store`.
-    pub fn builder(store: impl RevocationStore) -> RevocationCacheBuilder {
-        RevocationCacheBuilder::new(Arc::new(store))
-    }
-
     /// The store behind the cache.
     pub fn store(&self) -> &dyn RevocationStore {
         &*self.inner.store

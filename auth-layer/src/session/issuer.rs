@@ -10,13 +10,11 @@ use super::access_token::{AccessToken, TokenRequest};
 use super::lifetime::LifetimePolicy;
 use super::signing::SigningKey;
 use super::token::new_jti;
-use crate::clock::{Clock, SystemClock};
-use crate::error::ConfigError;
+use crate::claims::{ClaimNames, REGISTERED};
+use crate::clock::Clock;
 
 /// The `typ` header of every access token (RFC 9068).
 const TOKEN_TYPE: &str = "at+jwt";
-/// Claims the issuer always sets itself.
-const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 /// Mints access tokens: `typ` `at+jwt`, signed with the configured
 /// [`SigningKey`] (its `kid` in the header), carrying `iss`, `aud` (when
@@ -56,33 +54,20 @@ const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 /// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    key: SigningKey,
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    lifetimes: LifetimePolicy,
-    clock: Arc<dyn Clock>,
-    version_claim: String,
-    session_claim: String,
+/// The checked configuration, built by [`TokenIssuerBuilder`](super::TokenIssuerBuilder).
+pub(super) struct Inner {
+    pub(super) key: SigningKey,
+    pub(super) issuer: Option<String>,
+    pub(super) audiences: Vec<String>,
+    pub(super) lifetimes: LifetimePolicy,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) names: ClaimNames,
 }
 
 impl TokenIssuer {
-    /// Starts an issuer signing with `key`.
-    pub fn builder(key: SigningKey) -> TokenIssuerBuilder {
-        TokenIssuerBuilder {
-            key,
-            issuer: None,
-            audiences: Vec::new(),
-            lifetimes: LifetimePolicy::default(),
-            clock: Arc::new(SystemClock),
-            version_claim: "ver".to_owned(),
-            session_claim: "sid".to_owned(),
-        }
-    }
-
     /// Mints an access token for `request`.
     ///
     /// # Errors
@@ -115,10 +100,10 @@ impl TokenIssuer {
         claims.insert("exp".into(), expires_at.into());
         claims.insert("jti".into(), jti.as_str().into());
         if let Some(version) = request.version {
-            claims.insert(inner.version_claim.clone(), version.into());
+            claims.insert(inner.names.version.clone(), version.into());
         }
         if let Some(sid) = &request.session {
-            claims.insert(inner.session_claim.clone(), sid.as_str().into());
+            claims.insert(inner.names.session.clone(), sid.as_str().into());
         }
         claims.extend(request.claims.iter().map(|(k, v)| (k.clone(), v.clone())));
 
@@ -140,7 +125,7 @@ impl TokenIssuer {
     pub(crate) fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), IssueError> {
         let inner = &*self.inner;
         let reserved = |name: &str| {
-            REGISTERED.contains(&name) || name == inner.version_claim || name == inner.session_claim
+            REGISTERED.contains(&name) || name == inner.names.version || name == inner.names.session
         };
         match claims.keys().find(|name| reserved(name)) {
             Some(name) => Err(IssueError::ReservedClaim(name.clone())),
@@ -172,123 +157,6 @@ impl fmt::Debug for TokenIssuer {
             .field("issuer", &inner.issuer)
             .field("audiences", &inner.audiences)
             .field("lifetimes", &inner.lifetimes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Configures a [`TokenIssuer`]; created by [`TokenIssuer::builder`].
-pub struct TokenIssuerBuilder {
-    key: SigningKey,
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    lifetimes: LifetimePolicy,
-    clock: Arc<dyn Clock>,
-    version_claim: String,
-    session_claim: String,
-}
-
-impl TokenIssuerBuilder {
-    /// The `iss` of every token (not set by default; the layer can check it
-    /// with [`JwtAuthBuilder::issuer`](crate::JwtAuthBuilder::issuer)).
-    #[must_use]
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
-
-    /// Adds an audience to `aud` (one audience is written as a string,
-    /// several as an array; none by default).
-    #[must_use]
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-
-    /// How long tokens live (default: 15 minutes for every token).
-    #[must_use]
-    pub fn lifetimes(mut self, policy: LifetimePolicy) -> Self {
-        self.lifetimes = policy;
-        self
-    }
-
-    /// Where `iat` and `exp` come from (default: the system clock); e.g. a
-    /// [`ManualClock`](crate::clock::ManualClock) in tests. [`Sessions`](super::Sessions)
-    /// uses the same clock for session lifetimes.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// The name of the token-version claim (default `ver`), as configured
-    /// on the layer with [`version_claim`](crate::JwtAuthBuilder::version_claim).
-    #[must_use]
-    pub fn version_claim(mut self, name: impl Into<String>) -> Self {
-        self.version_claim = name.into();
-        self
-    }
-
-    /// The name of the session-id claim (default `sid`), as configured on
-    /// the layer with [`session_claim`](crate::JwtAuthBuilder::session_claim).
-    #[must_use]
-    pub fn session_claim(mut self, name: impl Into<String>) -> Self {
-        self.session_claim = name.into();
-        self
-    }
-
-    /// Checks the configuration and builds the issuer.
-    ///
-    /// # Errors
-    /// A lifetime under one second, an empty issuer or audience, or a
-    /// version/session claim name that is empty, registered, or shared.
-    pub fn build(self) -> Result<TokenIssuer, ConfigError> {
-        self.lifetimes.check()?;
-        if self.issuer.as_deref() == Some("") {
-            return Err(ConfigError::setting("issuer", "must not be empty"));
-        }
-        if self.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::setting("audience", "must not be empty"));
-        }
-        for (setting, name) in [
-            ("version_claim", &self.version_claim),
-            ("session_claim", &self.session_claim),
-        ] {
-            if name.is_empty() || REGISTERED.contains(&name.as_str()) {
-                return Err(ConfigError::setting(
-                    setting,
-                    format!(
-                        "{name:?} cannot be used: pick a name that is not empty and not a registered claim"
-                    ),
-                ));
-            }
-        }
-        if self.version_claim == self.session_claim {
-            return Err(ConfigError::setting(
-                "session_claim",
-                "must differ from version_claim",
-            ));
-        }
-        Ok(TokenIssuer {
-            inner: Arc::new(Inner {
-                key: self.key,
-                issuer: self.issuer,
-                audiences: self.audiences,
-                lifetimes: self.lifetimes,
-                clock: self.clock,
-                version_claim: self.version_claim,
-                session_claim: self.session_claim,
-            }),
-        })
-    }
-}
-
-impl fmt::Debug for TokenIssuerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenIssuerBuilder")
-            .field("key", &self.key)
-            .field("issuer", &self.issuer)
-            .field("audiences", &self.audiences)
-            .field("lifetimes", &self.lifetimes)
             .finish_non_exhaustive()
     }
 }

@@ -86,6 +86,7 @@ mod builder;
 mod calls;
 mod error;
 mod issuer;
+mod issuer_builder;
 mod lifetime;
 mod outcome;
 mod refresh;
@@ -100,7 +101,8 @@ pub use builder::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, MAX_REUSE_GRACE, SessionsBuilder,
 };
 pub use error::{SessionError, SessionErrorKind};
-pub use issuer::{IssueError, TokenIssuer, TokenIssuerBuilder};
+pub use issuer::{IssueError, TokenIssuer};
+pub use issuer_builder::TokenIssuerBuilder;
 pub use lifetime::{DEFAULT_ACCESS_LIFETIME, LifetimePolicy};
 pub use outcome::{Refreshed, SessionEvent, TokenPair};
 pub use sessions::Sessions;

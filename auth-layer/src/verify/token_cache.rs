@@ -1,8 +1,7 @@
 //! The verified-token cache: a token seen before skips the signature check.
 //!
 //! Signature verification dominates the cost of a request with asymmetric
-//! keys (about 16 µs for RS256, 35 µs for ES256 against a few µs for a whole
-//! axum route). The cache keys entries by the SHA-256 of the token's bytes —
+//! keys (`BENCHMARKS.md` has the figures). The cache keys entries by the SHA-256 of the token's bytes —
 //! a token that differs in any byte, one signature bit included, is a miss —
 //! and holds the verified token. An entry never outlives the token's `exp`
 //! (plus leeway) nor the configured maximum age, and is ignored once the key
@@ -18,15 +17,12 @@
 //! past its end of life that is never asked for again is not swept: it
 //! waits for eviction, within the memory budget like any other.
 //!
-//! Why the SHA-256 and not the token itself as key: both were measured
-//! (`BENCHMARKS.md`, 2026-11-23). The token as key saves the digest on a hit
-//! (HS256 hit 78 ns instead of 230, RS256 100 ns instead of 379: SHA-256
-//! costs about 0.5 ns per token byte) but keeps every token's bytes a second
-//! time: 762 bytes per entry with `DefaultClaims` instead of 458. A million
-//! tokens must fit in 400 MB, 400 bytes an entry, which a 300-byte token
-//! kept whole leaves no room for; the 32-byte digest does. The digest keeps
-//! the memory target within reach at a cost of 150 to 280 ns per hit. A
-//! digest collision would need a SHA-256 second preimage.
+//! Why the SHA-256 and not the token itself as key: the token as key saves
+//! the digest on a hit but keeps every token's bytes a second time, which a
+//! memory budget of about 400 bytes per entry leaves no room for; the
+//! 32-byte digest does. Both were measured (`BENCHMARKS.md`, "Where the
+//! time goes": cache hit). A digest collision would need a SHA-256 second
+//! preimage.
 //!
 //! ```
 //! use auth_layer::JwtAuth;
