@@ -9,13 +9,11 @@
     reason = "tests fail loudly"
 )]
 
-use std::str::FromStr;
-
 use auth_layer::session::{EndReason, SessionErrorKind, SessionStore, SessionsBuilder};
 use auth_layer::store::PostgresStore;
-use auth_tests::services::{database_url, unique};
+use auth_tests::services::{database_url, fresh_postgres_schema, unique};
 use auth_tests::session_scenarios::Harness;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgPool;
 
 async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {
     let store = PostgresStore::connect(&database_url())
@@ -104,15 +102,7 @@ async fn rows_follow_the_documented_layout() {
 )]
 async fn migration_is_idempotent_and_old_sessions_are_swept() {
     let url = database_url();
-    let schema = unique("auth_sessions_migration").replace('-', "_");
-    let admin = PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
+    let (admin, options, schema) = fresh_postgres_schema(&url).await;
     let (a, b) = tokio::join!(
         PostgresStore::connect_with(options.clone()),
         PostgresStore::connect_with(options.clone())

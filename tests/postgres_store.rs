@@ -9,7 +9,6 @@
     reason = "tests fail loudly"
 )]
 
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use auth_layer::ErrorKind;
@@ -17,10 +16,10 @@ use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
 use auth_layer::store::PostgresStore;
 use auth_tests::proxy::{Mode, postgres_via_proxy};
 use auth_tests::revocation_contract as common;
-use auth_tests::services::database_url;
+use auth_tests::services::{database_url, fresh_postgres_schema};
 use http::StatusCode;
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgPool;
 
 async fn store(url: &str) -> PostgresStore {
     PostgresStore::connect(url)
@@ -57,15 +56,7 @@ async fn migration_is_idempotent_and_safe_to_run_concurrently() {
     let url = database_url();
     // A schema of its own, so the tables really are created by the two
     // instances racing, whatever earlier runs left in the database.
-    let schema = common::unique("auth_migration").replace('-', "_");
-    let admin = PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
+    let (admin, options, schema) = fresh_postgres_schema(&url).await;
     let (a, b) = tokio::join!(
         PostgresStore::connect_with(options.clone()),
         PostgresStore::connect_with(options.clone())
@@ -386,9 +377,9 @@ async fn a_terminated_listener_connection_is_replaced() {
     assert_ne!(new, old);
 }
 
-/// The database restarted, or a proxy dropped the pool's connections, while
-/// the server stays up: the first requests afterwards (a revocation
-/// lookup, a refresh, a logout, a login) get their answers, not a 503.
+/// The database restarted, or a proxy dropped the pool's connections,
+/// while the server stays up: the first requests afterwards are answered,
+/// not 503 (a pooled connection is checked before use).
 #[tokio::test]
 #[cfg_attr(
     not(postgres_service),
@@ -396,37 +387,5 @@ async fn a_terminated_listener_connection_is_replaced() {
 )]
 async fn the_first_requests_after_a_reset_connection_are_answered() {
     let (proxy, store) = postgres_via_proxy(&database_url()).await;
-    let cache = RevocationCache::builder(store.clone())
-        .ttl(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let auth = common::layer(cache.clone());
-    let sessions = common::sessions(store, cache);
-    let first = common::token(json!({"sub": common::unique("before"), "exp": common::now() + 300}));
-    assert_eq!(common::send(&auth, &first).await.status(), StatusCode::OK);
-    let pair = sessions
-        .login(&common::unique("rosa"), json!({}))
-        .await
-        .unwrap();
-
-    proxy.reset().await;
-    let after = common::token(json!({"sub": common::unique("after"), "exp": common::now() + 300}));
-    let res = common::send(&auth, &after).await;
-    assert_eq!(res.status(), StatusCode::OK, "{:?}", common::kind(&res));
-    proxy.reset().await;
-    let next = sessions
-        .refresh(pair.refresh_token().as_str())
-        .await
-        .expect("a refresh after the reset")
-        .into_pair()
-        .unwrap();
-    proxy.reset().await;
-    assert!(sessions.logout(next.session_id()).await.unwrap());
-    proxy.reset().await;
-    assert!(
-        sessions
-            .login(&common::unique("rosa"), json!({}))
-            .await
-            .is_ok()
-    );
+    common::answers_after_resets(&proxy, store).await;
 }

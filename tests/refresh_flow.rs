@@ -19,12 +19,12 @@
 mod refresh_flow;
 
 use std::fmt;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_layer::clock::ManualClock;
 use auth_layer::session::Sessions;
+use auth_tests::logs::logs;
 use auth_tests::servers::{RedisCluster, RedisServer, ScratchDir, TestCa};
 use auth_tests::services::{database_url, redis_url};
 use refresh_flow::{REFRESH_COOKIE, Settings};
@@ -674,49 +674,4 @@ fn settings_come_from_the_documented_variables() {
             .to_string()
             .contains("AUTH_IDLE_TIMEOUT_SECS")
     );
-}
-
-/// The process-wide `tracing` output at every level, installed before the
-/// first server starts (a thread-local subscriber would miss the server's
-/// tasks on other threads).
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self {
-        self.clone()
-    }
 }

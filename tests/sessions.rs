@@ -11,8 +11,6 @@
 
 use auth_tests::session_scenarios as session_common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use auth_layer::revocation::RevocationCache;
@@ -22,6 +20,7 @@ use auth_layer::session::{
 };
 use auth_layer::store::MemoryStore;
 use auth_layer::{JwtAuth, keys::Algorithm};
+use auth_tests::logs::logs;
 use serde_json::json;
 use session_common::{AUDIENCE, Harness, ISSUER, SECRET};
 
@@ -29,23 +28,6 @@ use session_common::{AUDIENCE, Harness, ISSUER, SECRET};
 async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {
     logs();
     Harness::with(MemoryStore::new(), configure)
-}
-
-/// The process-wide `tracing` output, at every level. Process-wide because
-/// a thread-local subscriber misses events whose callsites another test's
-/// thread registered first.
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
 }
 
 auth_tests::backend_scenarios!("memory");
@@ -274,33 +256,4 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<AccessToken>();
     assert_send_sync::<SessionError>();
     assert_send_sync::<MemoryStore>();
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self {
-        self.clone()
-    }
 }

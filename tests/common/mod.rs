@@ -20,6 +20,7 @@
 pub mod actix;
 pub mod fake_store;
 pub mod idp;
+pub mod logs;
 pub mod matrix;
 pub mod proxy;
 pub mod revocation_contract;

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
 use auth_layer::session::{SessionStore, Sessions, SigningKey, TokenIssuer};
+
+use crate::proxy::Proxy;
 use auth_layer::{ErrorKind, JwtAuth};
 use http::{Request, Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header, encode};
@@ -197,4 +199,37 @@ pub async fn propagation(store_a: impl RevocationStore, store_b: impl Revocation
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+}
+
+/// After each reset of every connection through `proxy` (the service stays
+/// up), the next store call is answered: a revocation lookup through the
+/// layer, a refresh, a logout and a login each get their answer, not a 503.
+pub async fn answers_after_resets(
+    proxy: &Proxy,
+    store: impl RevocationStore + SessionStore + Clone,
+) {
+    let cache = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let auth = layer(cache.clone());
+    let sessions = sessions(store, cache);
+    let fresh = || token(json!({"sub": unique("after"), "exp": now() + 300}));
+    assert_eq!(send(&auth, &fresh()).await.status(), StatusCode::OK);
+    let pair = sessions.login(&unique("rosa"), json!({})).await.unwrap();
+
+    proxy.reset().await;
+    let res = send(&auth, &fresh()).await;
+    assert_eq!(res.status(), StatusCode::OK, "a lookup: {:?}", kind(&res));
+    proxy.reset().await;
+    let next = sessions
+        .refresh(pair.refresh_token().as_str())
+        .await
+        .expect("a refresh after the reset")
+        .into_pair()
+        .unwrap();
+    proxy.reset().await;
+    assert!(sessions.logout(next.session_id()).await.unwrap());
+    proxy.reset().await;
+    assert!(sessions.login(&unique("rosa"), json!({})).await.is_ok());
 }

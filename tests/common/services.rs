@@ -46,3 +46,21 @@ pub fn unique(prefix: &str) -> String {
         .as_nanos();
     format!("{prefix}-{nanos}-{}", std::process::id())
 }
+
+/// A schema of its own in the database at `url` (so tables really are
+/// created, whatever earlier runs left): a pool on the database, options
+/// whose `search_path` is the new schema, and its name.
+pub async fn fresh_postgres_schema(
+    url: &str,
+) -> (sqlx::PgPool, sqlx::postgres::PgConnectOptions, String) {
+    let schema = unique("auth_schema").replace('-', "_");
+    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    (admin, options, schema)
+}
