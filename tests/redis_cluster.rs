@@ -135,6 +135,25 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Another instance, whose event subscription sits on the primary about
+    // to die (its first seed node), caching for a minute: only events can
+    // tell it of a revocation.
+    let others: Vec<u16> = cluster
+        .ports()
+        .into_iter()
+        .filter(|p| *p != primary)
+        .collect();
+    let listening = RedisStore::connect(&cluster.url_with(vec![primary, others[0]]))
+        .await
+        .unwrap()
+        .with_prefix(store.prefix())
+        .unwrap();
+    let listening = contract::layer(
+        RevocationCache::builder(listening)
+            .ttl(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    );
     let old = token(json!({"sub": revoked, "ver": 0, "exp": now() + 600}));
     let valid = |i: usize| token(json!({"sub": format!("{revoked}-ok-{i}"), "exp": now() + 600}));
     assert_eq!(kind(&send(&auth, &old).await), Some(ErrorKind::Revoked));
@@ -184,11 +203,47 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
     cluster.settled().await;
     assert_eq!(kind(&send(&auth, &old).await), Some(ErrorKind::Revoked));
     assert_eq!(send(&auth, &valid(0)).await.status(), StatusCode::OK);
+
+    // Writes to the promoted node's slots work (its script cache started
+    // empty): the same subject bumped again, a session there revoked.
+    let second = token(json!({"sub": revoked, "ver": 1, "exp": now() + 600}));
+    assert_eq!(send(&auth, &second).await.status(), StatusCode::OK);
+    assert_eq!(cache.bump_user_version(&revoked).await.unwrap(), 2);
+    assert_eq!(kind(&send(&auth, &second).await), Some(ErrorKind::Revoked));
+    let sid = (0..)
+        .map(|i| format!("{revoked}-sid-{i}"))
+        .find(|sid| {
+            cluster
+                .primary_of(&format!("{}sid:{sid}", store.prefix()))
+                .1
+                == replica
+        })
+        .unwrap();
+    let in_session = token(json!({"sub": unique("s"), "sid": sid, "exp": now() + 600}));
+    assert_eq!(send(&auth, &in_session).await.status(), StatusCode::OK);
+    cache.revoke_session(&sid).await.unwrap();
+    assert_eq!(
+        kind(&send(&auth, &in_session).await),
+        Some(ErrorKind::Revoked)
+    );
+
+    // The instance whose subscription died with its node hears again.
     let later = unique("later");
     let t = token(json!({"sub": later, "ver": 0, "exp": now() + 600}));
-    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    assert_eq!(send(&listening, &t).await.status(), StatusCode::OK);
     cache.bump_user_version(&later).await.unwrap();
-    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+    let bumped = Instant::now();
+    while kind(&send(&listening, &t).await) != Some(ErrorKind::Revoked) {
+        assert!(
+            bumped.elapsed() < Duration::from_secs(10),
+            "the instance subscribed to the dead node never heard of the revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "failover: the instance subscribed to the dead node heard a revocation {:?} after it",
+        bumped.elapsed()
+    );
 }
 
 /// `rediss+cluster://` with the cluster's private CA: the contract holds

@@ -350,3 +350,68 @@ async fn the_first_requests_after_a_reset_connection_are_answered() {
     let (proxy, store) = redis_via_proxy(&redis_url()).await;
     common::answers_after_resets(&proxy, store).await;
 }
+
+/// The connection breaks after Redis did what was asked and before its
+/// answer arrives: the command is sent again, and every write still counts
+/// once. A bump raises the version by one, a login's session is created
+/// once, a rotation answers as the rotation it repeats (not reuse, which
+/// would end the user's own session), a logout ends the session.
+#[tokio::test]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn a_write_whose_answer_was_lost_counts_once() {
+    let url = redis_url();
+    let (proxy, proxied) = redis_via_proxy(&url).await;
+    // Revocations on a connection of their own: the proxy carries only the
+    // calls under test, so "the next answer" is theirs.
+    let direct = twin(&url, &proxied).await;
+    let cache = RevocationCache::builder(direct)
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let sessions = common::sessions(proxied.clone(), cache);
+    // Every script once, so the server knows them: the answers dropped
+    // below are then those of the writes, not a NOSCRIPT asking for them.
+    proxied
+        .bump_user_version(&common::unique("warm"))
+        .await
+        .unwrap();
+    let warm = sessions
+        .login(&common::unique("warm"), json!({}))
+        .await
+        .unwrap();
+    sessions
+        .refresh(warm.refresh_token().as_str())
+        .await
+        .unwrap();
+    sessions.logout(warm.session_id()).await.unwrap();
+
+    let sub = common::unique("lost");
+    proxy.drop_answer(2); // the GET of the version read passes, the script's answer is lost
+    assert_eq!(proxied.bump_user_version(&sub).await.unwrap(), 1);
+    assert_eq!(proxied.user_version(&sub).await.unwrap(), 1, "bumped once");
+    let sub = common::unique("lost");
+
+    proxy.drop_answer(2); // the session hash, after the subject's index
+    let pair = sessions.login(&sub, json!({})).await.unwrap();
+    assert!(sessions.session(pair.session_id()).await.unwrap().is_some());
+
+    proxy.drop_answer(2); // the rotation, after the session's read
+    let next = sessions
+        .refresh(pair.refresh_token().as_str())
+        .await
+        .expect("the rotation, not reuse")
+        .into_pair()
+        .unwrap();
+    let live = sessions.session(pair.session_id()).await.unwrap().unwrap();
+    assert_eq!(live.ended, None, "the session lives on");
+    let after = sessions
+        .refresh(next.refresh_token().as_str())
+        .await
+        .expect("the new refresh token is the current one");
+
+    proxy.drop_answer(1); // ending the session
+    assert!(sessions.logout(pair.session_id()).await.unwrap());
+    let ended = sessions.session(pair.session_id()).await.unwrap().unwrap();
+    assert_eq!(ended.ended, Some(auth_layer::session::EndReason::Logout));
+    drop(after);
+}

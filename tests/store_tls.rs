@@ -109,17 +109,21 @@ async fn postgres_over_tls_with_a_private_ca() {
         .unwrap();
     contract::layer_contract(store).await;
 
+    // Another CA: refused, whether the URL asks for verify-full or only
+    // for require (a CA file makes require check the chain, as libpq does).
     let other = TestCa::new("another CA").write(dir.path(), "other.pem");
-    let error = connect(&server.url("sslmode=verify-full"), Some(&other))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.starts_with("postgres store: cannot connect to postgres://postgres@127.0.0.1:"),
-        "{error}"
-    );
-    assert!(error.contains("UnknownIssuer"), "{error}");
-    eprintln!("{error}");
+    for mode in ["sslmode=verify-full", "sslmode=require"] {
+        let error = connect(&server.url(mode), Some(&other))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("postgres store: cannot connect to postgres://postgres@127.0.0.1:"),
+            "{error}"
+        );
+        assert!(error.contains("UnknownIssuer"), "{mode}: {error}");
+        eprintln!("{error}");
+    }
     let error = connect(&server.url("sslmode=disable"), None)
         .await
         .unwrap_err()

@@ -10,7 +10,9 @@
 //!   client sends is forwarded at once.
 //!
 //! The proxy keeps its port across modes, so clients configured with it
-//! reconnect to the same address when it comes back.
+//! reconnect to the same address when it comes back. [`Proxy::reset`]
+//! cuts the open connections between requests; [`Proxy::drop_answer`] cuts
+//! one between a request and its answer.
 //!
 
 use std::net::SocketAddr;
@@ -47,15 +49,15 @@ pub struct Proxy {
     upstream: String,
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
-    mode: Mode,
 }
 
 #[derive(Default)]
 struct Shared {
     /// The latency added to the service's answers, in microseconds.
     delay_micros: AtomicU64,
-    /// Connections accepted since the proxy started.
-    accepted: AtomicUsize,
+    /// Answers still to pass before the one to drop; 0 when none is to be
+    /// dropped.
+    drop_answer: AtomicUsize,
     /// The tasks relaying the open connections.
     connections: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -78,7 +80,6 @@ impl Proxy {
             upstream: upstream.into(),
             shared: Arc::default(),
             accept: None,
-            mode: Mode::Forward,
         };
         proxy.accept = Some(proxy.serve(listener));
         proxy
@@ -94,14 +95,12 @@ impl Proxy {
         self.addr.port()
     }
 
-    /// The current mode.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    /// Connections accepted since the proxy started.
-    pub fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
+    /// The `nth` answer the service sends from now on (1 for the next one)
+    /// does not reach its client: its connection is closed instead, after
+    /// the service has done what was asked. What a client sees when a
+    /// connection breaks between a request and its answer.
+    pub fn drop_answer(&self, nth: usize) {
+        self.shared.drop_answer.store(nth, Ordering::SeqCst);
     }
 
     /// Switches to `mode`. Going [`Down`](Mode::Down) returns once the
@@ -113,7 +112,6 @@ impl Proxy {
             Mode::Forward => self.bring_up(Duration::ZERO).await,
             Mode::Delayed(delay) => self.bring_up(delay).await,
         }
-        self.mode = mode;
     }
 
     /// Cuts every open connection and keeps accepting new ones: what a
@@ -172,7 +170,6 @@ impl Proxy {
                         continue;
                     }
                 };
-                shared.accepted.fetch_add(1, Ordering::SeqCst);
                 let connection =
                     tokio::spawn(relay(inbound, upstream.clone(), Arc::clone(&shared)));
                 let mut connections = shared.connections.lock().unwrap();
@@ -272,6 +269,13 @@ async fn answers(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: Arc<Sh
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            let dropped = shared
+                .drop_answer
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok_and(|n| n == 1);
+            if dropped {
+                return;
+            }
             let due = Instant::now() + shared.delay();
             let chunk = buf.get(..n).unwrap_or_default().to_vec();
             if tx.send((due, chunk)).is_err() {

@@ -77,8 +77,26 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
     let jti = unique("jti");
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let listener = tokio::spawn(store.listen(tx).expect("a shared store publishes events"));
-    // Give the subscription a moment to be established before publishing.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The subscription is up once a probe revocation comes back through it.
+    let start = std::time::Instant::now();
+    loop {
+        let probe = unique("probe");
+        store.revoke_session(&probe).await.unwrap();
+        let heard = tokio::time::timeout(Duration::from_millis(200), async {
+            while let Some(event) = events.recv().await {
+                if event == (RevocationEvent::Session { sid: probe.clone() }) {
+                    return;
+                }
+            }
+        });
+        if heard.await.is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the store's events never arrived"
+        );
+    }
 
     assert_eq!(
         store.user_version(&sub).await.unwrap(),
@@ -109,21 +127,24 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
         "a denial ends with the token"
     );
 
-    let mut heard = Vec::new();
-    while heard.len() < 5 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("event within 5 s");
-        heard.push(event.unwrap());
-    }
-    let expected = [
+    // Every write was published: two bumps, the session, both denials.
+    let mut expected = vec![
         RevocationEvent::User { sub: sub.clone() },
         RevocationEvent::User { sub: sub.clone() },
         RevocationEvent::Session { sid: sid.clone() },
         RevocationEvent::Jti { jti: jti.clone() },
+        RevocationEvent::Jti {
+            jti: expired.clone(),
+        },
     ];
-    for e in expected {
-        assert!(heard.contains(&e), "{e:?} not in {heard:?}");
+    while !expected.is_empty() {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("not heard within 5 s: {expected:?}"))
+            .unwrap();
+        if let Some(i) = expected.iter().position(|e| *e == event) {
+            expected.remove(i);
+        }
     }
     listener.abort();
 }
@@ -170,6 +191,34 @@ pub async fn layer_contract(store: impl RevocationStore + Clone) {
     assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
 }
 
+/// Returns once a revocation through `a` reaches `b` through the store's
+/// events (with a long TTL nothing else can make `b` refuse a token it
+/// cached): `b`'s subscription is up. Panics after 10 s.
+pub async fn until_heard(a: &RevocationCache, b: &JwtAuth) {
+    let start = std::time::Instant::now();
+    loop {
+        let sub = unique("probe");
+        let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+        assert_eq!(
+            send(b, &t).await.status(),
+            StatusCode::OK,
+            "b caches version 0"
+        );
+        a.bump_user_version(&sub).await.unwrap();
+        let bumped = std::time::Instant::now();
+        while bumped.elapsed() < Duration::from_millis(200) {
+            if kind(&send(b, &t).await) == Some(ErrorKind::Revoked) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no event reached b within 10 s: its subscription is not up"
+        );
+    }
+}
+
 /// A revocation through one cache reaches another cache on the same store
 /// through the store's events, long before the TTL. Returns the time it took.
 pub async fn propagation(store_a: impl RevocationStore, store_b: impl RevocationStore) -> Duration {
@@ -177,7 +226,7 @@ pub async fn propagation(store_a: impl RevocationStore, store_b: impl Revocation
     let a = RevocationCache::builder(store_a).ttl(ttl).build().unwrap();
     let b = RevocationCache::builder(store_b).ttl(ttl).build().unwrap();
     let (auth_a, auth_b) = (layer(a.clone()), layer(b));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_heard(&a, &auth_b).await;
     let sub = unique("dave");
     let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
     assert_eq!(send(&auth_a, &t).await.status(), StatusCode::OK);

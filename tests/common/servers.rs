@@ -352,6 +352,19 @@ impl RedisCluster {
 
     /// The port of the primary serving `key`, and of its replica.
     pub fn shard_of(&self, key: &str) -> (u16, u16) {
+        let (id, primary) = self.primary_of(key);
+        let nodes = self.ask(self.ports()[0], &["CLUSTER", "NODES"]);
+        let replica = nodes
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f[3] == id)
+            .map(|f| port_of(f[1]))
+            .unwrap_or_else(|| panic!("the primary of {key} has no replica"));
+        (primary, replica)
+    }
+
+    /// The node id and port of the primary serving `key`.
+    pub fn primary_of(&self, key: &str) -> (String, u16) {
         let any = self.ports()[0];
         let slot: u16 = self
             .ask(any, &["CLUSTER", "KEYSLOT", key])
@@ -359,7 +372,6 @@ impl RedisCluster {
             .parse()
             .unwrap();
         let nodes = self.ask(any, &["CLUSTER", "NODES"]);
-        let mut primary = None;
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if !fields[2].contains("master") || fields[2].contains("fail") {
@@ -370,17 +382,10 @@ impl RedisCluster {
                 matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if f <= slot && slot <= t)
             });
             if serves {
-                primary = Some((fields[0].to_owned(), port_of(fields[1])));
+                return (fields[0].to_owned(), port_of(fields[1]));
             }
         }
-        let (id, primary) = primary.unwrap_or_else(|| panic!("no primary serves slot {slot}"));
-        let replica = nodes
-            .lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>())
-            .find(|f| f[3] == id)
-            .map(|f| port_of(f[1]))
-            .unwrap_or_else(|| panic!("the primary of slot {slot} has no replica"));
-        (primary, replica)
+        panic!("no primary serves slot {slot}")
     }
 
     /// Kills the node at `port` (a crash: no goodbye to the cluster).
@@ -503,11 +508,17 @@ impl PostgresServer {
             cert.display(),
             key.display()
         );
+        // From here on, a panic stops the server on the way out.
+        let server = Self {
+            port,
+            data: data.clone(),
+            dir,
+        };
         let started = run("pg_ctl")
             .arg("-D")
             .arg(&data)
             .args(["-l"])
-            .arg(dir.path().join("postgres.log"))
+            .arg(server.dir.path().join("postgres.log"))
             .args(["-o", &options, "-w", "start"])
             .output()
             .unwrap();
@@ -517,7 +528,7 @@ impl PostgresServer {
             String::from_utf8_lossy(&started.stdout)
         );
         listening(port, "the TLS PostgreSQL").await;
-        Self { port, data, dir }
+        server
     }
 
     /// `postgres://postgres@127.0.0.1:{port}/postgres` with `query`
@@ -551,6 +562,5 @@ impl Drop for PostgresServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let _ = self.dir.path();
     }
 }

@@ -32,8 +32,8 @@ fn required(variable: &str) -> String {
     match std::env::var(variable) {
         Ok(value) if !value.trim().is_empty() => value.trim().to_owned(),
         _ => panic!(
-            "{variable} is not set, but this test binary was built with it: \
-             rebuild (cargo test) or set it again"
+            "{variable} is not set: this test needs it (it is ignored where the \
+             variable was unset when the tests were built)"
         ),
     }
 }

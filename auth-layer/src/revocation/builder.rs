@@ -17,7 +17,7 @@ use crate::error::ConfigError;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 /// The default number of entries per cache.
 pub const DEFAULT_CAPACITY: u64 = 100_000;
-/// How long after a failed store call misses answer at once (and the
+/// How long after a store call timed out misses answer at once (and the
 /// `Retry-After` of the 503): one request then tries the store again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 

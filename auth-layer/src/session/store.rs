@@ -18,10 +18,13 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Where sessions and refresh-token hashes live. Object-safe;
 /// implementations are cheap-to-clone handles.
 ///
-/// Every method is one atomic step in the store: in particular
-/// [`rotate`](Self::rotate) decides and writes in one step (a Lua script in
-/// Redis, one transaction holding the session row in PostgreSQL), so two
-/// concurrent rotations with one token cannot both succeed. Times are Unix
+/// [`rotate`](Self::rotate) and [`end`](Self::end) are each one atomic step
+/// in the store (a Lua script in Redis, one transaction in PostgreSQL, one
+/// lock in memory): two concurrent rotations with one token cannot both
+/// succeed. [`create`](Self::create) and [`end_all`](Self::end_all) may take
+/// several steps (a Redis Cluster holds a session and its subject's index
+/// on different nodes), but never leave a live session out of its
+/// subject's index. Times are Unix
 /// seconds from the caller's clock, never the store's.
 ///
 /// ```

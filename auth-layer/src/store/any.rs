@@ -120,6 +120,10 @@ impl StoreOptions {
         let ca = self.ca_file.as_deref().map(read_ca).transpose()?;
         let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
         match scheme {
+            "" | "memory" if ca.is_some() => Err(ConfigError::setting(
+                "store CA file",
+                "is set, but the memory: store uses no TLS: name a rediss:// or postgres:// store, or drop the CA file",
+            )),
             "" | "memory" => Ok(AnyStore::Memory(MemoryStore::new())),
             "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" | "rediss+cluster" => {
                 #[cfg(feature = "redis")]
@@ -286,7 +290,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_ca_file_that_is_missing_or_not_pem_is_named_at_start_up() {
+    async fn a_ca_file_that_is_missing_or_not_pem_or_needless_is_named_at_start_up() {
         let missing = StoreOptions::new("memory:")
             .ca_file("/nonexistent/ca.pem")
             .connect()
@@ -302,8 +306,20 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        std::fs::remove_file(&path).unwrap();
         assert!(garbage.contains("holds no PEM certificate"), "{garbage}");
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let needless = StoreOptions::new("memory:")
+            .ca_file(&path)
+            .connect()
+            .await
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(needless.contains("uses no TLS"), "{needless}");
     }
 
     #[tokio::test]

@@ -14,8 +14,8 @@
 //! store to [`RevocationCache`](crate::revocation::RevocationCache) and
 //! [`Sessions`](crate::session::Sessions), so one pool or connection serves
 //! both. [`StoreOptions`] adds a private CA for TLS. Each backend documents
-//! its storage contract (keys, tables, channels) once, in its module:
-//! `store::redis`, `store::postgres`.
+//! its storage contract (keys, tables, channels) once, on its type:
+//! `RedisStore`, `PostgresStore`.
 //!
 //! ```
 //! use auth_layer::revocation::RevocationCache;

@@ -86,8 +86,13 @@ impl RevocationStore for MemoryStore {
                             return;
                         }
                     }
-                    // Fell behind: the TTL bounds what was missed.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    // Fell behind: events were missed, so nothing cached
+                    // can be trusted any more.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if events.send(RevocationEvent::Resubscribed).is_err() {
+                            return;
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
@@ -145,6 +150,19 @@ mod tests {
                 sub: "alice".into()
             })
         );
+        listener.abort();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_listener_that_fell_behind_drops_every_cached_answer() {
+        let store = MemoryStore::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let listener = tokio::spawn(store.listen(tx).unwrap());
+        // More revocations than the channel holds, before the listener runs.
+        for i in 0..1100 {
+            store.revoke_session(&format!("s{i}")).await.unwrap();
+        }
+        assert_eq!(rx.recv().await, Some(RevocationEvent::Resubscribed));
         listener.abort();
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! [`PostgresStore`] implements both store traits on one pool.
 //!
-//! The storage contract (keys or tables, channel, scripts) is documented
+//! The storage contract (tables, channel, schema) is documented
 //! once, on [`PostgresStore`].
 
 mod connect;

@@ -6,6 +6,10 @@ use crate::backend::StoreError;
 /// Key of the transaction-level advisory lock held while creating the
 /// schema (the bytes of `authrevk`).
 const SCHEMA_LOCK: i64 = 7_022_647_185_898_829_419;
+/// The lock 0.1's session store took for its tables (the bytes of
+/// `authsesn`), taken too, so that during a rolling upgrade an instance of
+/// 0.1 and one of this version do not create the same tables at once.
+const SESSION_SCHEMA_LOCK: i64 = 7_022_647_185_915_605_870;
 /// The schema, run by [`PostgresStore::migrate`].
 pub(super) const SCHEMA: &str = include_str!("schema.sql");
 /// Every table and index [`SCHEMA`] creates: when all exist, no DDL runs.
@@ -20,11 +24,13 @@ const RELATIONS: [&str; 9] = [
     "auth_refresh_tokens",
     "auth_refresh_tokens_sid_idx",
 ];
+
 impl PostgresStore {
     /// Creates the tables and indexes of the contract if any is missing
     /// ([`SCHEMA`](Self::SCHEMA)), inside a transaction holding
-    /// `pg_advisory_xact_lock(7022647185898829419)` so instances starting
-    /// together do not race. When everything exists it runs no DDL at all,
+    /// `pg_advisory_xact_lock(7022647185898829419)` (and 0.1's session-store
+    /// lock, `7022647185915605870`) so instances starting together do not
+    /// race. When everything exists it runs no DDL at all,
     /// so an instance starting never takes table locks that running
     /// rotations would wait on. It keeps no bookkeeping table of its own (in
     /// particular not sqlx's `_sqlx_migrations`, which belongs to the
@@ -44,8 +50,9 @@ impl PostgresStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrate = async {
             let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            sqlx::query("SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)")
                 .bind(SCHEMA_LOCK)
+                .bind(SESSION_SCHEMA_LOCK)
                 .execute(&mut *tx)
                 .await?;
             let complete: bool = sqlx::query_scalar(

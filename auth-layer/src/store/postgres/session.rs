@@ -147,10 +147,14 @@ impl SessionStore for PostgresStore {
             let Some((spent_at, successor_current, repeated)) = found else {
                 return Ok(RotateOutcome::Unknown);
             };
-            if repeated && successor_current == Some(true) && session.ended.is_none() {
+            if repeated && successor_current == Some(true) {
                 // This very rotation committed already (a retry whose first
-                // answer was lost): answer it again, write nothing.
-                return Ok(RotateOutcome::Rotated(session));
+                // answer was lost): answer it again, write nothing, or say
+                // the session has ended since.
+                return Ok(match session.ended {
+                    None => RotateOutcome::Rotated(session),
+                    Some(_) => RotateOutcome::Ended(session),
+                });
             }
             let token = match spent_at {
                 None => Presented::Current,

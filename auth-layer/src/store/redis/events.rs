@@ -54,12 +54,16 @@ pub(super) async fn listen(target: Arc<Target>, channel: String, events: EventSe
                 backoff = LISTEN_MIN_BACKOFF;
                 match forward(pubsub, &events).await {
                     Ended::Closed => return,
-                    Ended::Lost(reason) => tracing::warn!(
-                        %channel,
-                        reason,
-                        retry_in_ms = backoff.as_millis(),
-                        "revocation events: connection lost, reconnecting (missed events are bounded by the cache TTL)"
-                    ),
+                    Ended::Lost(reason) => {
+                        // A cluster's node that went away is tried last.
+                        first = first.wrapping_add(1);
+                        tracing::warn!(
+                            %channel,
+                            reason,
+                            retry_in_ms = backoff.as_millis(),
+                            "revocation events: connection lost, reconnecting (missed events are bounded by the cache TTL)"
+                        );
+                    }
                 }
             }
             Err(error) => tracing::warn!(
@@ -89,7 +93,7 @@ async fn subscribe(
     let limit = CONNECT_TIMEOUT.saturating_add(RESPONSE_TIMEOUT);
     let mut failure = StoreError::Timeout(limit);
     for offset in 0..nodes.len() {
-        let index = (*first + offset) % nodes.len();
+        let index = first.wrapping_add(offset) % nodes.len();
         let Some(client) = nodes.get(index) else {
             continue;
         };

@@ -3,7 +3,7 @@
 //!
 //! [`RedisStore`] implements both store traits on one connection.
 //!
-//! The storage contract (keys or tables, channel, scripts) is documented
+//! The storage contract (keys, channel, scripts) is documented
 //! once, on [`RedisStore`].
 
 mod connection;

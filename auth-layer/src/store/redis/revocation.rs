@@ -38,10 +38,12 @@ impl RevocationStore for RedisStore {
             let event = RevocationEvent::User {
                 sub: sub.to_owned(),
             };
+            // The version this bump raises: the script raises it only while
+            // it is still this one, so sending it again after a lost answer
+            // (or a concurrent bump) does not raise it twice.
+            let seen = self.user_version(sub).await?;
             let mut bump = self.scripts.bump.key(self.key("ver", sub));
-            bump.arg(self.channel()).arg(event.to_json());
-            // Run twice only when the connection was reset: the version then
-            // rises by two, which revokes the same tokens.
+            bump.arg(self.channel()).arg(event.to_json()).arg(seen);
             self.connection
                 .run(|mut c| {
                     let bump = &bump;

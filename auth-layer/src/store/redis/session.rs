@@ -37,21 +37,24 @@ impl SessionStore for RedisStore {
                 .max(1);
             let claims = serde_json::to_string(&session.claims)
                 .map_err(|_| StoreError::corrupt("claims"))?;
-            // Two steps, one key each (a cluster may hold them on two
-            // nodes): the subject's index first, so that "log out
-            // everywhere" finds every session that may exist; an index
-            // entry whose session was never created is dropped by `end_all`.
+            // One key per step (a cluster may hold them on two nodes): the
+            // subject's index, then the session, then the index again. The
+            // first makes "log out everywhere" find every session that may
+            // exist; `end_all` drops an entry whose session is missing, and
+            // the last step puts back one it dropped while this session was
+            // being created, so no live session is left out of its index.
             let mut index = self
                 .scripts
                 .index_session
                 .key(self.key("sessions", &session.subject));
             index.arg(&session.sid).arg(ttl);
-            self.connection
-                .run(|mut c| {
+            let add_to_index = || {
+                self.connection.run(|mut c| {
                     let index = &index;
                     async move { index.invoke_async::<i64>(&mut c).await }
                 })
-                .await?;
+            };
+            add_to_index().await?;
             let mut create = self.scripts.create.key(self.key("session", &session.sid));
             create
                 .arg(&session.subject)
@@ -68,6 +71,7 @@ impl SessionStore for RedisStore {
                     async move { create.invoke_async::<i64>(&mut c).await }
                 })
                 .await?;
+            add_to_index().await?;
             Ok(())
         })
     }
@@ -176,6 +180,26 @@ impl SessionStore for RedisStore {
                         async move { c.srem::<_, _, ()>(set, gone).await }
                     })
                     .await?;
+                // A session being created right now has its index entry
+                // before its hash: one that appeared meanwhile goes back.
+                for sid in gone {
+                    let key = self.key("session", &sid);
+                    let created: bool = self
+                        .connection
+                        .run(|mut c| {
+                            let key = &key;
+                            async move { c.exists(key).await }
+                        })
+                        .await?;
+                    if created {
+                        self.connection
+                            .run(|mut c| {
+                                let (set, sid) = (&set, &sid);
+                                async move { c.sadd::<_, _, ()>(set, sid).await }
+                            })
+                            .await?;
+                    }
+                }
             }
             Ok(ended)
         })

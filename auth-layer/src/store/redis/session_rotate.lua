@@ -5,7 +5,8 @@
 -- version_bumped, or {"unknown"}. The same decision table as
 -- RotateOutcome's documentation. Running the same rotation again (a retry
 -- whose first answer was lost: presented is the last spent token and next
--- is current, the session live) answers rotated again and writes nothing.
+-- is current) writes nothing and answers rotated again, or ended when the
+-- session has ended since.
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'sub', 'claims', 'ver', 'created_at', 'expires_at',
   'last_used_at', 'ended', 'token', 'prev')
@@ -26,7 +27,8 @@ local function refusal()
   return nil
 end
 
-if f[9] == presented and f[8] == ARGV[2] and not f[7] then
+if f[9] == presented and f[8] == ARGV[2] then
+  if f[7] then return answer('ended') end
   return answer('rotated')
 end
 

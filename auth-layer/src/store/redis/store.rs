@@ -61,7 +61,7 @@ const DEFAULT_PREFIX: &str = "auth:";
 ///
 /// | Key | Meaning |
 /// |-----|---------|
-/// | `auth:ver:{sub}` | The subject's token version, an integer. Absent means version 0. A bump is `INCR`. |
+/// | `auth:ver:{sub}` | The subject's token version, an integer. Absent means version 0. A bump is `INCR` (this store increments only while the version is still the one it read just before, so that a bump sent twice counts once). |
 /// | `auth:sid:{sid}` | Present means the session is revoked. This store writes the revocation time as the value (`SET … NX`, so the first time stays); only presence matters. No expiry. |
 /// | `auth:jti:{jti}` | Present means the token id is denied. Written as `1` with an expiry at the token's `exp` (`PEXPIREAT`, milliseconds), so it disappears with the token; denying again keeps the later expiry. A denial whose `exp` is already past stores nothing. |
 /// | `auth:session:{sid}` | A hash, one per session: `sub`, `claims` (a JSON object), `ver` (the subject's token version at login), `created_at`, `expires_at` (absolute end), `last_used_at` (login or last rotation), `token` (lowercase hex SHA-256 of the current refresh token), `prev` (hex hash of the most recently spent token), one `spent:{hash}` field per spent token (when it was spent), and `ended` (`logout`, `logout_all`, `reuse`, `reauth` or `revoked`) with `ended_at` once the session has ended. Expires one day after `expires_at`. |
@@ -79,9 +79,9 @@ const DEFAULT_PREFIX: &str = "auth:";
 /// dedicated connection and drops the named entry from its cache at once;
 /// after its subscription was lost it drops every cached answer, since
 /// events may have been missed. In a cluster, `PUBLISH` on any node reaches
-/// the subscribers of every node, and the subscription moves to another
-/// node when its node goes away. Payloads that are not one of the events
-/// above are ignored.
+/// the subscribers of every node, and the subscription moves to another of
+/// the nodes the URL names when its node goes away (name several). Payloads
+/// that are not one of the events above are ignored.
 ///
 /// ## Writing from another service
 ///
