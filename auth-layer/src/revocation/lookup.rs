@@ -98,6 +98,7 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     }
 
     /// The cached answer if moka has it at hand, without waiting.
+    #[inline]
     pub(super) fn probe(&self, key: &str) -> Option<V> {
         let mut get = pin!(self.fresh.get(key));
         match get.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
