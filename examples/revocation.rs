@@ -1,6 +1,8 @@
-//! Two instances of a service sharing one Redis: a token is revoked through
-//! the first, and the second answers 401 `token_revoked` within
-//! milliseconds, long before its 60 s cache TTL. Printed step by step.
+//! Two instances of a service sharing one Redis: a user of an identity
+//! provider is logged out everywhere through the first, and the second
+//! answers 401 `token_revoked` to the user's old token within milliseconds,
+//! long before its 60 s cache TTL, while a token issued afterwards passes.
+//! Printed step by step.
 //!
 //! ```sh
 //! cargo run --example revocation                       # Redis at 127.0.0.1:6379
@@ -17,6 +19,7 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
 
 const SECRET: &str = "revocation-example-secret-of-32-bytes!";
+const ISSUER: &str = "https://idp.example";
 
 /// One instance: its own store connection, its own cache, its own server.
 async fn instance(url: &str) -> Result<(String, RevocationCache), Box<dyn std::error::Error>> {
@@ -66,23 +69,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let subject = format!("alice-{now}");
-    let token = encode(
-        &Header::default(),
-        &json!({"sub": subject, "ver": 0, "exp": now + 900}),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )?;
+    // A token as an identity provider issues it: no `ver`, just `iat`.
+    let mint = |iat: u64| {
+        encode(
+            &Header::default(),
+            &json!({"iss": ISSUER, "sub": subject, "iat": iat, "exp": iat + 900}),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+    };
+    let token = mint(now)?;
     let client = reqwest::Client::new();
-    println!("2. a token for {subject} with ver 0");
+    println!("2. a token of {ISSUER} for {subject}, issued at {now}");
     println!("   A answers {}", call(&client, &a, &token).await?);
     println!(
-        "   B answers {} (B now caches version 0 for 60 s)",
+        "   B answers {} (B now caches \"not revoked\" for 60 s)",
         call(&client, &b, &token).await?
     );
 
-    println!("3. \"log out everywhere\" through instance A: bump the user version");
+    println!("3. \"log out everywhere\" through instance A");
     let start = Instant::now();
-    let version = revocation_a.bump_user_version(&subject).await?;
-    println!("   {subject} is now at version {version}; the store publishes the revocation");
+    let state = revocation_a.revoke_user(ISSUER, &subject).await?;
+    let not_before = state.not_before.unwrap_or_default();
+    println!(
+        "   tokens of {subject} issued at or before {not_before} are refused; \
+         the store publishes the revocation"
+    );
 
     println!("4. instance B, which never saw the revocation call:");
     loop {
@@ -98,5 +109,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     println!("   A answers {}", call(&client, &a, &token).await?);
+
+    let fresh = mint(u64::try_from(not_before)? + 1)?;
+    println!("5. a token issued after the revocation (the user signed in again):");
+    println!("   B answers {}", call(&client, &b, &fresh).await?);
     Ok(())
 }

@@ -147,7 +147,7 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
         (r#"auth_revocation_cache_total{result="miss"}"#, 2.0),
         (r#"auth_revocation_cache_total{result="hit"}"#, 1.0),
         (
-            r#"auth_store_errors_total{store="revocation",op="user_version",error="unavailable"}"#,
+            r#"auth_store_errors_total{store="revocation",op="subject",error="unavailable"}"#,
             1.0,
         ),
         (r#"auth_jwks_fetches_total{result="ok"}"#, 1.0),
@@ -162,7 +162,7 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
         // Three full verifications (the cache misses); hits are not timed.
         ("auth_verify_duration_seconds_count", 3.0),
         (
-            r#"auth_store_duration_seconds_count{store="revocation",op="user_version"}"#,
+            r#"auth_store_duration_seconds_count{store="revocation",op="subject"}"#,
             2.0,
         ),
     ];

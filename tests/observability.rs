@@ -133,8 +133,12 @@ async fn the_audit_hook_sees_every_decision_with_subject_token_id_and_client() {
     let last = if good.ends_with('A') { "B" } else { "A" };
     let forged = format!("{}{last}", &good[..good.len() - 1]);
     assert_eq!(server.bearer(&forged).await.status, 401);
-    revocation.bump_user_version("carol").await.unwrap();
-    let revoked = hs256(&claims_with("carol", json!({ "ver": 0, "jti": "t-3" })));
+    let in_a_minute = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    revocation
+        .revoke_user_at("", "carol", in_a_minute)
+        .await
+        .unwrap();
+    let revoked = hs256(&claims_with("carol", json!({ "jti": "t-3" })));
     server
         .bearer(&revoked)
         .await

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use auth_layer::ErrorKind;
-use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
+use auth_layer::revocation::{RevocationCache, RevocationStore, SubjectState};
 use auth_layer::store::PostgresStore;
 use auth_tests::proxy::{Mode, postgres_via_proxy};
 use auth_tests::revocation_contract as common;
@@ -66,36 +66,43 @@ async fn migration_is_idempotent_and_safe_to_run_concurrently() {
     again_a.unwrap();
     again_b.unwrap();
     // The store works in the schema it created.
-    assert_eq!(a.bump_user_version("someone").await.unwrap(), 1);
-    assert_eq!(b.user_version("someone").await.unwrap(), 1);
+    assert_eq!(
+        a.revoke_subject("i", "someone", 5).await.unwrap().version,
+        1
+    );
+    assert_eq!(
+        b.subject("i", "someone").await.unwrap(),
+        SubjectState::new(1, Some(5))
+    );
 
     let columns: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
          FROM information_schema.columns \
          WHERE table_schema = current_schema() \
-           AND table_name IN ('auth_user_versions', 'auth_revoked_sessions', 'auth_denied_jtis') \
+           AND table_name IN ('auth_revoked_subjects', 'auth_revoked_session_ids', \
+                              'auth_denied_token_ids', 'auth_used_token_ids', 'auth_store_marker') \
          ORDER BY table_name, ordinal_position",
     )
     .fetch_all(a.pool())
     .await
     .unwrap();
+    let time = "timestamp with time zone";
     let expected = [
-        ("auth_denied_jtis", "jti", "text", "NO"),
-        (
-            "auth_denied_jtis",
-            "expires_at",
-            "timestamp with time zone",
-            "NO",
-        ),
-        ("auth_revoked_sessions", "sid", "text", "NO"),
-        (
-            "auth_revoked_sessions",
-            "revoked_at",
-            "timestamp with time zone",
-            "NO",
-        ),
-        ("auth_user_versions", "subject", "text", "NO"),
-        ("auth_user_versions", "version", "bigint", "NO"),
+        ("auth_denied_token_ids", "issuer", "text", "NO"),
+        ("auth_denied_token_ids", "jti", "text", "NO"),
+        ("auth_denied_token_ids", "expires_at", time, "NO"),
+        ("auth_revoked_session_ids", "issuer", "text", "NO"),
+        ("auth_revoked_session_ids", "sid", "text", "NO"),
+        ("auth_revoked_session_ids", "not_before", "bigint", "NO"),
+        ("auth_revoked_subjects", "issuer", "text", "NO"),
+        ("auth_revoked_subjects", "subject", "text", "NO"),
+        ("auth_revoked_subjects", "version", "bigint", "NO"),
+        ("auth_revoked_subjects", "not_before", "bigint", "YES"),
+        ("auth_store_marker", "id", "boolean", "NO"),
+        ("auth_store_marker", "began", "bigint", "NO"),
+        ("auth_used_token_ids", "issuer", "text", "NO"),
+        ("auth_used_token_ids", "jti", "text", "NO"),
+        ("auth_used_token_ids", "expires_at", time, "NO"),
     ]
     .map(|(t, c, d, n)| (t.to_owned(), c.to_owned(), d.to_owned(), n.to_owned()));
     assert_eq!(columns, expected);
@@ -106,16 +113,22 @@ async fn migration_is_idempotent_and_safe_to_run_concurrently() {
          JOIN information_schema.key_column_usage kcu \
            ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
          WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema() \
-           AND tc.table_name IN ('auth_user_versions', 'auth_revoked_sessions', 'auth_denied_jtis') \
-         ORDER BY tc.table_name",
+           AND tc.table_name IN ('auth_revoked_subjects', 'auth_revoked_session_ids', \
+                                 'auth_denied_token_ids', 'auth_used_token_ids') \
+         ORDER BY tc.table_name, kcu.ordinal_position",
     )
     .fetch_all(a.pool())
     .await
     .unwrap();
     let expected_keys = [
-        ("auth_denied_jtis", "jti"),
-        ("auth_revoked_sessions", "sid"),
-        ("auth_user_versions", "subject"),
+        ("auth_denied_token_ids", "issuer"),
+        ("auth_denied_token_ids", "jti"),
+        ("auth_revoked_session_ids", "issuer"),
+        ("auth_revoked_session_ids", "sid"),
+        ("auth_revoked_subjects", "issuer"),
+        ("auth_revoked_subjects", "subject"),
+        ("auth_used_token_ids", "issuer"),
+        ("auth_used_token_ids", "jti"),
     ]
     .map(|(t, c)| (t.to_owned(), c.to_owned()));
     assert_eq!(keys, expected_keys);
@@ -168,38 +181,55 @@ async fn rows_written_by_other_services_are_honoured() {
         common::unique("svc-session"),
         common::unique("svc-jti"),
     );
+    let iss = common::ISS_A;
+    let nb = i64::try_from(common::now()).unwrap() + 10;
     for _ in 0..2 {
         sqlx::query(
-            "INSERT INTO auth_user_versions (subject, version) VALUES ($1, 1) \
-             ON CONFLICT (subject) DO UPDATE SET version = auth_user_versions.version + 1",
+            "INSERT INTO auth_revoked_subjects (issuer, subject, version, not_before) \
+             VALUES ($1, $2, 1, $3) ON CONFLICT (issuer, subject) DO UPDATE \
+             SET version = auth_revoked_subjects.version + 1, not_before = EXCLUDED.not_before",
         )
+        .bind(iss)
         .bind(&sub)
+        .bind(nb)
         .execute(&other)
         .await
         .unwrap();
     }
-    sqlx::query("INSERT INTO auth_revoked_sessions (sid, revoked_at) VALUES ($1, now())")
-        .bind(&sid)
-        .execute(&other)
-        .await
-        .unwrap();
     sqlx::query(
-        "INSERT INTO auth_denied_jtis (jti, expires_at) VALUES ($1, now() + interval '5 minutes')",
+        "INSERT INTO auth_revoked_session_ids (issuer, sid, not_before) VALUES ($1, $2, $3)",
     )
+    .bind(iss)
+    .bind(&sid)
+    .bind(nb)
+    .execute(&other)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO auth_denied_token_ids (issuer, jti, expires_at) \
+         VALUES ($1, $2, now() + interval '5 minutes')",
+    )
+    .bind(iss)
     .bind(&jti)
     .execute(&other)
     .await
     .unwrap();
 
-    assert_eq!(store.user_version(&sub).await.unwrap(), 2);
-    assert!(store.session_revoked(&sid).await.unwrap());
-    assert!(store.jti_denied(&jti).await.unwrap());
+    assert_eq!(
+        store.subject(iss, &sub).await.unwrap(),
+        SubjectState::new(2, Some(nb))
+    );
+    assert_eq!(store.session_not_before(iss, &sid).await.unwrap(), Some(nb));
+    assert!(store.jti_denied(iss, &jti).await.unwrap());
     // And the store continues from what the other service wrote.
-    assert_eq!(store.bump_user_version(&sub).await.unwrap(), 3);
+    assert_eq!(
+        store.revoke_subject(iss, &sub, nb).await.unwrap().version,
+        3
+    );
 
     // Through the layer too, for a cache that has not seen the subject.
     let auth = common::layer(RevocationCache::builder(store).build().unwrap());
-    let t = common::token(json!({"sub": sub, "ver": 2, "exp": common::now() + 300}));
+    let t = common::token(common::claims(json!({"iss": iss, "sub": sub})));
     assert_eq!(
         common::kind(&common::send(&auth, &t).await),
         Some(ErrorKind::Revoked)
@@ -239,11 +269,7 @@ async fn an_unreachable_database_fails_closed_and_recovers() {
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let listener = tokio::spawn(proxied.listen(tx).unwrap());
 
-    let fresh_token = || {
-        common::token(
-            json!({"sub": common::unique("outage"), "ver": 0, "exp": common::now() + 300}),
-        )
-    };
+    let fresh_token = || common::token(common::claims(json!({"sub": common::unique("outage")})));
     assert_eq!(
         common::send(&auth, &fresh_token()).await.status(),
         StatusCode::OK
@@ -263,7 +289,7 @@ async fn an_unreachable_database_fails_closed_and_recovers() {
         assert!(res.headers().contains_key(http::header::RETRY_AFTER));
         assert!(!res.headers().contains_key(http::header::WWW_AUTHENTICATE));
     }
-    let write = tokio::time::timeout(Duration::from_secs(10), cache.bump_user_version("anyone"))
+    let write = tokio::time::timeout(Duration::from_secs(10), cache.revoke_user("", "anyone"))
         .await
         .expect("a write to an unreachable database fails rather than hangs");
     assert!(write.is_err());
@@ -290,10 +316,10 @@ async fn an_unreachable_database_fails_closed_and_recovers() {
             "the listener did not come back within 10 s"
         );
         let sub = common::unique("outage-event");
-        direct.bump_user_version(&sub).await.unwrap();
+        direct.revoke_subject("", &sub, 1).await.unwrap();
         let wait = Instant::now() + Duration::from_millis(500);
         while let Ok(Some(event)) = tokio::time::timeout_at(wait.into(), events.recv()).await {
-            if event == (RevocationEvent::User { sub: sub.clone() }) {
+            if event == common::user_event("", &sub) {
                 break 'heard;
             }
         }
@@ -358,13 +384,15 @@ async fn a_terminated_listener_connection_is_replaced() {
             "b did not see a revocation through a within 5 s of its listener being killed"
         );
         let sub = common::unique("erin");
-        let t = common::token(json!({"sub": sub, "ver": 0, "exp": common::now() + 300}));
+        let t = common::token(common::claims(json!({"sub": sub})));
         assert_eq!(
             common::send(&auth_b, &t).await.status(),
             StatusCode::OK,
-            "b caches version 0"
+            "b caches the subject"
         );
-        a.bump_user_version(&sub).await.unwrap();
+        a.revoke_subject("", &sub, common::now_i64() + 5)
+            .await
+            .unwrap();
         let round = Instant::now() + Duration::from_millis(300);
         while Instant::now() < round {
             if common::kind(&common::send(&auth_b, &t).await) == Some(ErrorKind::Revoked) {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use auth_layer::ErrorKind;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::{RedisStore, StoreOptions};
-use auth_tests::revocation_contract::{self as contract, kind, now, send, token};
+use auth_tests::revocation_contract::{self as contract, claims, kind, now, send, token};
 use auth_tests::servers::{RedisCluster, TestCa};
 use auth_tests::services::unique;
 use auth_tests::session_scenarios::{self as scenarios, Harness};
@@ -26,11 +26,14 @@ use tokio::time::Instant;
 
 /// A store on `url` with a prefix no other test uses.
 async fn store(url: &str) -> RedisStore {
-    RedisStore::connect(url)
-        .await
-        .expect("connect to the cluster")
-        .with_prefix(format!("{}:", unique("c")))
-        .unwrap()
+    auth_tests::services::marked(
+        RedisStore::connect(url)
+            .await
+            .expect("connect to the cluster")
+            .with_prefix(format!("{}:", unique("c")))
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,11 +89,14 @@ async fn revocations_reach_instances_subscribed_to_other_nodes() {
     let cluster = RedisCluster::start(None).await;
     let ports = cluster.ports();
     let a = store(&cluster.url_with(vec![ports[0], ports[1]])).await;
-    let b = RedisStore::connect(&cluster.url_with(vec![ports[2], ports[1]]))
-        .await
-        .unwrap()
-        .with_prefix(a.prefix())
-        .unwrap();
+    let b = auth_tests::services::marked(
+        RedisStore::connect(&cluster.url_with(vec![ports[2], ports[1]]))
+            .await
+            .unwrap()
+            .with_prefix(a.prefix())
+            .unwrap(),
+    )
+    .await;
     let took = contract::propagation(a, b).await;
     eprintln!("cluster: a revocation reached an instance on another node after {took:?}");
 }
@@ -117,20 +123,25 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
     let auth = contract::layer(cache.clone());
 
     let revoked = unique("revoked");
-    let version_key = format!("{}ver:{revoked}", store.prefix());
-    let (primary, replica) = cluster.shard_of(&version_key);
-    cache.bump_user_version(&revoked).await.unwrap();
+    let subject_key = format!("{}subject:0::{revoked}", store.prefix());
+    let (primary, replica) = cluster.shard_of(&subject_key);
+    // Every token of it issued within the next 30 s is refused.
+    let revoked_until = now() + 30;
+    cache
+        .revoke_user_at("", &revoked, contract::ahead(30))
+        .await
+        .unwrap();
     // Replication is asynchronous: wait until the replica holds the
     // revocation, which is what a failover can promise to keep.
     let start = Instant::now();
     loop {
-        let held = cluster.replica_get(replica, &version_key);
-        if held.as_deref() == Some("1") {
+        let held = cluster.replica_hget(replica, &subject_key, "nbf");
+        if held.as_deref() == Some(revoked_until.to_string().as_str()) {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "the replica at {replica} (of {primary}) holds {held:?} for {version_key}: {}",
+            "the replica at {replica} (of {primary}) holds {held:?} for {subject_key}: {}",
             cluster.ask(replica, &["CLUSTER", "NODES"])
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -143,19 +154,22 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
         .into_iter()
         .filter(|p| *p != primary)
         .collect();
-    let listening = RedisStore::connect(&cluster.url_with(vec![primary, others[0]]))
-        .await
-        .unwrap()
-        .with_prefix(store.prefix())
-        .unwrap();
+    let listening = auth_tests::services::marked(
+        RedisStore::connect(&cluster.url_with(vec![primary, others[0]]))
+            .await
+            .unwrap()
+            .with_prefix(store.prefix())
+            .unwrap(),
+    )
+    .await;
     let listening = contract::layer(
         RevocationCache::builder(listening)
             .ttl(Duration::from_secs(60))
             .build()
             .unwrap(),
     );
-    let old = token(json!({"sub": revoked, "ver": 0, "exp": now() + 600}));
-    let valid = |i: usize| token(json!({"sub": format!("{revoked}-ok-{i}"), "exp": now() + 600}));
+    let old = token(claims(json!({"sub": revoked})));
+    let valid = |i: usize| token(claims(json!({"sub": format!("{revoked}-ok-{i}")})));
     assert_eq!(kind(&send(&auth, &old).await), Some(ErrorKind::Revoked));
     assert_eq!(send(&auth, &valid(0)).await.status(), StatusCode::OK);
 
@@ -205,23 +219,27 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
     assert_eq!(send(&auth, &valid(0)).await.status(), StatusCode::OK);
 
     // Writes to the promoted node's slots work (its script cache started
-    // empty): the same subject bumped again, a session there revoked.
-    let second = token(json!({"sub": revoked, "ver": 1, "exp": now() + 600}));
+    // empty): the same subject revoked again, a session there revoked.
+    let second = token(claims(json!({"sub": revoked, "iat": revoked_until + 1})));
     assert_eq!(send(&auth, &second).await.status(), StatusCode::OK);
-    assert_eq!(cache.bump_user_version(&revoked).await.unwrap(), 2);
+    let state = cache
+        .revoke_user_at("", &revoked, contract::ahead(40))
+        .await
+        .unwrap();
+    assert_eq!(state.version, 2);
     assert_eq!(kind(&send(&auth, &second).await), Some(ErrorKind::Revoked));
     let sid = (0..)
         .map(|i| format!("{revoked}-sid-{i}"))
         .find(|sid| {
             cluster
-                .primary_of(&format!("{}sid:{sid}", store.prefix()))
+                .primary_of(&format!("{}revoked-session:0::{sid}", store.prefix()))
                 .1
                 == replica
         })
         .unwrap();
-    let in_session = token(json!({"sub": unique("s"), "sid": sid, "exp": now() + 600}));
+    let in_session = token(claims(json!({"sub": unique("s"), "sid": sid})));
     assert_eq!(send(&auth, &in_session).await.status(), StatusCode::OK);
-    cache.revoke_session(&sid).await.unwrap();
+    cache.revoke_session("", &sid).await.unwrap();
     assert_eq!(
         kind(&send(&auth, &in_session).await),
         Some(ErrorKind::Revoked)
@@ -229,9 +247,9 @@ async fn a_failover_answers_503_at_worst_never_a_wrong_200() {
 
     // The instance whose subscription died with its node hears again.
     let later = unique("later");
-    let t = token(json!({"sub": later, "ver": 0, "exp": now() + 600}));
+    let t = token(claims(json!({"sub": later})));
     assert_eq!(send(&listening, &t).await.status(), StatusCode::OK);
-    cache.bump_user_version(&later).await.unwrap();
+    cache.revoke_user("", &later).await.unwrap();
     let bumped = Instant::now();
     while kind(&send(&listening, &t).await) != Some(ErrorKind::Revoked) {
         assert!(

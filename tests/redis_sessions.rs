@@ -16,11 +16,14 @@ use auth_tests::session_scenarios::Harness;
 
 /// A store on a prefix no other test uses.
 async fn store() -> RedisStore {
-    RedisStore::connect(&redis_url())
-        .await
-        .expect("connect to the test Redis")
-        .with_prefix(format!("{}:", unique("t")))
-        .unwrap()
+    auth_tests::services::marked(
+        RedisStore::connect(&redis_url())
+            .await
+            .expect("connect to the test Redis")
+            .with_prefix(format!("{}:", unique("t")))
+            .unwrap(),
+    )
+    .await
 }
 
 async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {

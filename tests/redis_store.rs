@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_layer::ErrorKind;
-use auth_layer::revocation::{RevocationCache, RevocationStore};
+use auth_layer::revocation::{RevocationCache, RevocationStore, SubjectState};
 use auth_layer::store::RedisStore;
 use auth_tests::proxy::{Mode, redis_via_proxy};
 use auth_tests::revocation_contract as common;
@@ -27,20 +27,26 @@ static PUBSUB: RwLock<()> = RwLock::const_new(());
 
 /// A store on `url` with a prefix no other test uses.
 async fn store(url: &str) -> RedisStore {
-    RedisStore::connect(url)
-        .await
-        .expect("connect to the test Redis")
-        .with_prefix(format!("{}:", common::unique("t")))
-        .unwrap()
+    auth_tests::services::marked(
+        RedisStore::connect(url)
+            .await
+            .expect("connect to the test Redis")
+            .with_prefix(format!("{}:", common::unique("t")))
+            .unwrap(),
+    )
+    .await
 }
 
 /// A second connection with the same prefix, as another instance would have.
 async fn twin(url: &str, of: &RedisStore) -> RedisStore {
-    RedisStore::connect(url)
-        .await
-        .unwrap()
-        .with_prefix(of.prefix())
-        .unwrap()
+    auth_tests::services::marked(
+        RedisStore::connect(url)
+            .await
+            .unwrap()
+            .with_prefix(of.prefix())
+            .unwrap(),
+    )
+    .await
 }
 
 async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
@@ -51,8 +57,8 @@ async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
-fn user_token(sub: &str, ver: u64) -> String {
-    common::token(json!({"sub": sub, "ver": ver, "exp": common::now() + 300}))
+fn user_token(sub: &str) -> String {
+    common::token(common::claims(json!({"sub": sub})))
 }
 
 #[tokio::test]
@@ -103,13 +109,18 @@ async fn keys_and_events_follow_the_documented_layout() {
         .unwrap();
     let mut published = pubsub.into_on_message();
 
-    assert_eq!(store.bump_user_version("u").await.unwrap(), 1);
-    let raw_version: Option<String> = redis::cmd("GET")
-        .arg(format!("{prefix}ver:u"))
+    let iss = "https://idp.example.com";
+    let key = |kind: &str, id: &str| format!("{prefix}{kind}:23:{iss}:{id}");
+    let state = store.revoke_subject(iss, "u", 1_800_000_000).await.unwrap();
+    assert_eq!(state, SubjectState::new(1, Some(1_800_000_000)));
+    let raw: (Option<String>, Option<String>) = redis::cmd("HMGET")
+        .arg(key("subject", "u"))
+        .arg("ver")
+        .arg("nbf")
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(raw_version.as_deref(), Some("1"));
+    assert_eq!(raw, (Some("1".into()), Some("1800000000".into())));
     let message = tokio::time::timeout(Duration::from_secs(5), published.next())
         .await
         .expect("a published event within 5 s")
@@ -117,56 +128,73 @@ async fn keys_and_events_follow_the_documented_layout() {
     assert_eq!(message.get_channel_name(), format!("{prefix}revocations"));
     assert_eq!(
         message.get_payload::<String>().unwrap(),
-        r#"{"kind":"user","sub":"u"}"#
+        r#"{"kind":"user","iss":"https://idp.example.com","sub":"u"}"#
     );
 
-    // A service that only increments (no publish) is honoured.
-    let _: u64 = redis::cmd("INCR")
-        .arg(format!("{prefix}ver:u"))
+    // A service that writes the hash (no publish) is honoured.
+    let _: () = redis::cmd("HSET")
+        .arg(key("subject", "u"))
+        .arg("ver")
+        .arg(2)
+        .arg("nbf")
+        .arg(1_800_000_100_i64)
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(store.user_version("u").await.unwrap(), 2);
+    assert_eq!(
+        store.subject(iss, "u").await.unwrap(),
+        SubjectState::new(2, Some(1_800_000_100))
+    );
     // And a session or token id another service marked is seen as revoked.
     let _: () = redis::cmd("SET")
-        .arg(format!("{prefix}sid:elsewhere"))
-        .arg(1)
+        .arg(key("revoked-session", "elsewhere"))
+        .arg(1_800_000_000_i64)
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(store.session_revoked("elsewhere").await.unwrap());
+    assert_eq!(
+        store.session_not_before(iss, "elsewhere").await.unwrap(),
+        Some(1_800_000_000)
+    );
 
-    store.revoke_session("s").await.unwrap();
-    let sid_exists: bool = redis::cmd("EXISTS")
-        .arg(format!("{prefix}sid:s"))
+    store.revoke_session(iss, "s", 1_800_000_000).await.unwrap();
+    let nb: Option<i64> = redis::cmd("GET")
+        .arg(key("revoked-session", "s"))
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(sid_exists, "{prefix}sid:s is set");
+    assert_eq!(nb, Some(1_800_000_000));
 
     store
-        .revoke_jti("j", SystemTime::now() + Duration::from_secs(120))
+        .revoke_jti(iss, "j", SystemTime::now() + Duration::from_secs(120))
         .await
         .unwrap();
     let ttl_ms: i64 = redis::cmd("PTTL")
-        .arg(format!("{prefix}jti:j"))
+        .arg(key("denied-jti", "j"))
         .query_async(&mut conn)
         .await
         .unwrap();
     assert!(
         ttl_ms > 0 && ttl_ms <= 120_000,
-        "{prefix}jti:j expires with the token, PTTL {ttl_ms}"
+        "the denial expires with the token, PTTL {ttl_ms}"
     );
     store
-        .revoke_jti("gone", SystemTime::now() - Duration::from_secs(1))
+        .revoke_jti(iss, "gone", SystemTime::now() - Duration::from_secs(1))
         .await
         .unwrap();
     let gone_exists: bool = redis::cmd("EXISTS")
-        .arg(format!("{prefix}jti:gone"))
+        .arg(key("denied-jti", "gone"))
         .query_async(&mut conn)
         .await
         .unwrap();
     assert!(!gone_exists, "an expired token's denial stores nothing");
+
+    let marker: i64 = redis::cmd("GET")
+        .arg(format!("{prefix}marker"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(store.marker().await.unwrap(), marker);
 
     let mut payloads = Vec::new();
     while payloads.len() < 3 {
@@ -179,17 +207,18 @@ async fn keys_and_events_follow_the_documented_layout() {
     assert_eq!(
         payloads,
         [
-            r#"{"kind":"session","sid":"s"}"#,
-            r#"{"kind":"jti","jti":"j"}"#,
-            r#"{"kind":"jti","jti":"gone"}"#,
+            r#"{"kind":"session","iss":"https://idp.example.com","sid":"s"}"#,
+            r#"{"kind":"jti","iss":"https://idp.example.com","jti":"j"}"#,
+            r#"{"kind":"jti","iss":"https://idp.example.com","jti":"gone"}"#,
         ]
     );
 
     let _: () = redis::cmd("DEL")
-        .arg(format!("{prefix}ver:u"))
-        .arg(format!("{prefix}sid:s"))
-        .arg(format!("{prefix}sid:elsewhere"))
-        .arg(format!("{prefix}jti:j"))
+        .arg(key("subject", "u"))
+        .arg(key("revoked-session", "s"))
+        .arg(key("revoked-session", "elsewhere"))
+        .arg(key("denied-jti", "j"))
+        .arg(format!("{prefix}marker"))
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -229,12 +258,12 @@ async fn store_down_is_503_and_recovers_by_itself() {
     let auth = common::layer(cache.clone());
 
     let cached = common::unique("cached");
-    let t = user_token(&cached, 0);
+    let t = user_token(&cached);
     assert_eq!(common::send(&auth, &t).await.status(), StatusCode::OK);
 
     proxy.set(Mode::Down).await;
     for _ in 0..3 {
-        let res = common::send(&auth, &user_token(&common::unique("uncached"), 0)).await;
+        let res = common::send(&auth, &user_token(&common::unique("uncached"))).await;
         assert_eq!(
             (res.status(), common::kind(&res)),
             (
@@ -249,14 +278,14 @@ async fn store_down_is_503_and_recovers_by_itself() {
         );
     }
     assert!(
-        cache.bump_user_version(&cached).await.is_err(),
+        cache.revoke_user("", &cached).await.is_err(),
         "a write with the store down fails"
     );
 
     proxy.set(Mode::Forward).await;
     let start = Instant::now();
     loop {
-        let res = common::send(&auth, &user_token(&common::unique("back"), 0)).await;
+        let res = common::send(&auth, &user_token(&common::unique("back"))).await;
         match res.status() {
             StatusCode::OK => break,
             StatusCode::SERVICE_UNAVAILABLE => {}
@@ -269,7 +298,7 @@ async fn store_down_is_503_and_recovers_by_itself() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("recovered {:?} after the store came back", start.elapsed());
-    assert_eq!(cache.bump_user_version(&cached).await.unwrap(), 1);
+    assert_eq!(cache.revoke_user("", &cached).await.unwrap().version, 1);
     let res = common::send(&auth, &t).await;
     assert_eq!(common::kind(&res), Some(ErrorKind::Revoked));
     proxy.set(Mode::Down).await;
@@ -322,13 +351,13 @@ async fn heard_within(a: &RevocationCache, b: &auth_layer::JwtAuth, limit: Durat
     let start = Instant::now();
     while start.elapsed() < limit {
         let sub = common::unique("erin");
-        let t = user_token(&sub, 0);
+        let t = user_token(&sub);
         assert_eq!(
             common::send(b, &t).await.status(),
             StatusCode::OK,
-            "b caches version 0"
+            "b caches the subject"
         );
-        a.bump_user_version(&sub).await.unwrap();
+        a.revoke_user("", &sub).await.unwrap();
         let bumped = Instant::now();
         while bumped.elapsed() < Duration::from_millis(200) {
             if common::kind(&common::send(b, &t).await) == Some(ErrorKind::Revoked) {
@@ -372,7 +401,7 @@ async fn a_write_whose_answer_was_lost_counts_once() {
     // Every script once, so the server knows them: the answers dropped
     // below are then those of the writes, not a NOSCRIPT asking for them.
     proxied
-        .bump_user_version(&common::unique("warm"))
+        .revoke_subject("", &common::unique("warm"), 1)
         .await
         .unwrap();
     let warm = sessions
@@ -387,8 +416,15 @@ async fn a_write_whose_answer_was_lost_counts_once() {
 
     let sub = common::unique("lost");
     proxy.drop_answer(2); // the GET of the version read passes, the script's answer is lost
-    assert_eq!(proxied.bump_user_version(&sub).await.unwrap(), 1);
-    assert_eq!(proxied.user_version(&sub).await.unwrap(), 1, "bumped once");
+    assert_eq!(
+        proxied.revoke_subject("", &sub, 1).await.unwrap().version,
+        1
+    );
+    assert_eq!(
+        proxied.subject("", &sub).await.unwrap().version,
+        1,
+        "raised once"
+    );
     let sub = common::unique("lost");
 
     proxy.drop_answer(2); // the session hash, after the subject's index

@@ -418,10 +418,10 @@ async fn logout_ends_one_session_and_logout_all_ends_them_all(store: &Store) {
 async fn a_bumped_version_blocks_refresh(store: &Store) {
     let server = Server::start(store).await;
     let (_, cookie) = server.login().await;
-    server
-        .sessions
+    let sessions = &server.sessions;
+    sessions
         .revocation()
-        .bump_user_version(&server.user)
+        .revoke_user(sessions.issuer().iss(), &server.user)
         .await
         .unwrap();
     server.refused(&server.refresh(Some(&cookie)).await, "reauth_required");

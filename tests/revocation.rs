@@ -22,6 +22,7 @@ use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::{self, AnyStore, MemoryStore};
 use auth_tests as common;
 use auth_tests::fake_store::FakeStore;
+use auth_tests::revocation_contract::ahead;
 use auth_tests::servers::RedisCluster;
 use auth_tests::services::{database_url, redis_url, unique};
 use common::{SECRET, TestServer, build, claims_with, hs256, serve};
@@ -51,9 +52,9 @@ async fn until_heard(a: &RevocationCache, b: &TestServer) {
     let start = Instant::now();
     loop {
         let sub = unique("probe");
-        let token = hs256(&claims_with(&sub, json!({"ver": 0})));
+        let token = hs256(&claims_with(&sub, json!({})));
         b.bearer(&token).await.assert_ok(&sub);
-        a.bump_user_version(&sub).await.unwrap();
+        a.revoke_user_at("", &sub, ahead(5)).await.unwrap();
         let bumped = Instant::now();
         while bumped.elapsed() < Duration::from_millis(200) {
             if b.bearer(&token).await.status == 401 {
@@ -109,20 +110,36 @@ async fn enforced_by_the_other_within_100_ms(name: &str, backend: Backend) {
         until_heard(&cache_a, &b).await;
         until_heard(&cache_b, &a).await;
 
-        let cases: [(&str, serde_json::Value); 2] = [
-            ("user version", json!({"ver": 0})),
-            ("session", json!({"sid": unique("sid")})),
+        // Two issuers whose tokens carry the same `sub` and `sid`.
+        let (iss_a, iss_b) = ("https://tenant-a.example", "https://tenant-b.example");
+        let sid = unique("sid");
+        let cases: [(&str, serde_json::Value); 3] = [
+            ("subject", json!({})),
+            ("subject, token with ver", json!({"ver": 0})),
+            ("session", json!({"sid": sid})),
         ];
         for (what, extra) in cases {
             let sub = unique("alice");
-            let token = hs256(&claims_with(&sub, extra.clone()));
-            a.bearer(&token).await.assert_ok(&sub);
-            b.bearer(&token).await.assert_ok(&sub); // B caches "not revoked" for 60 s
+            let of = |iss: &str, more: serde_json::Value| {
+                hs256(&common::merge(
+                    claims_with(&sub, extra.clone()),
+                    common::merge(json!({"iss": iss}), more),
+                ))
+            };
+            let token = of(iss_a, json!({}));
+            let twin = of(iss_b, json!({}));
+            for server in [&a, &b] {
+                // Both cache "not revoked" for 60 s.
+                server.bearer(&token).await.assert_ok(&sub);
+                server.bearer(&twin).await.assert_ok(&sub);
+            }
 
             let start = Instant::now();
+            let revoked_at = common::now() + 2;
+            let at = std::time::UNIX_EPOCH + Duration::from_secs(revoked_at.try_into().unwrap());
             match extra.get("sid").and_then(|v| v.as_str()) {
-                Some(sid) => cache_a.revoke_session(sid).await.unwrap(),
-                None => drop(cache_a.bump_user_version(&sub).await.unwrap()),
+                Some(sid) => cache_a.revoke_session_at(iss_a, sid, at).await.unwrap(),
+                None => drop(cache_a.revoke_user_at(iss_a, &sub, at).await.unwrap()),
             }
             loop {
                 let reply = b.bearer(&token).await;
@@ -142,6 +159,14 @@ async fn enforced_by_the_other_within_100_ms(name: &str, backend: Backend) {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             a.bearer(&token).await.assert_rejected(401, "token_revoked");
+            for server in [&a, &b] {
+                server.bearer(&twin).await.assert_ok(&sub);
+            }
+            let fresh = of(iss_a, json!({"iat": revoked_at + 1}));
+            b.bearer(&fresh).await.assert_ok(&sub);
+            eprintln!(
+                "{name}: {what}: the same names under another issuer pass, a fresh token passes"
+            );
         }
     }
 }
@@ -180,11 +205,12 @@ async fn the_server_example_enforces_revocations_over_a_redis_cluster() {
     until_heard(&admin, &b).await;
 
     let sub = unique("alice");
-    let token = hs256(&claims_with(&sub, json!({"ver": 0})));
+    let token = hs256(&claims_with(&sub, json!({})));
     a.bearer(&token).await.assert_ok(&sub);
     b.bearer(&token).await.assert_ok(&sub);
     let start = Instant::now();
-    admin.bump_user_version(&sub).await.unwrap();
+    let revoked_at = common::now() + 2;
+    admin.revoke_user_at("", &sub, ahead(2)).await.unwrap();
     for server in [&a, &b] {
         loop {
             let reply = server.bearer(&token).await;
@@ -204,7 +230,7 @@ async fn the_server_example_enforces_revocations_over_a_redis_cluster() {
         "cluster: both instances refuse the revoked token {:?} after the revocation",
         start.elapsed()
     );
-    let fresh = hs256(&claims_with(&sub, json!({"ver": 1})));
+    let fresh = hs256(&claims_with(&sub, json!({"iat": revoked_at + 1})));
     a.bearer(&fresh).await.assert_ok(&sub);
 }
 

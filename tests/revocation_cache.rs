@@ -10,7 +10,7 @@ use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::MemoryStore;
 use auth_tests::fake_store::FakeStore;
 use auth_tests::revocation_contract as common;
-use common::{kind, layer, now, send, token, unique};
+use common::{ahead, claims, kind, layer, now, send, token, unique};
 use http::StatusCode;
 use serde_json::json;
 
@@ -43,7 +43,7 @@ async fn concurrent_misses_for_one_subject_make_one_store_query() {
     let store = FakeStore::new();
     store.set_delay(Duration::from_millis(50));
     let auth = layer(cache(store.clone()));
-    let t = token(json!({"sub": unique("eve"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("eve")})));
     let requests = (0..100).map(|_| {
         let (auth, t) = (auth.clone(), t.clone());
         tokio::spawn(async move { send(&auth, &t).await.status() })
@@ -58,7 +58,7 @@ async fn concurrent_misses_for_one_subject_make_one_store_query() {
 async fn a_cached_answer_does_not_ask_the_store() {
     let store = FakeStore::new();
     let auth = layer(cache(store.clone()));
-    let t = token(json!({"sub": unique("frank"), "sid": unique("s"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("frank"), "sid": unique("s")})));
     for _ in 0..5 {
         assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     }
@@ -73,18 +73,32 @@ async fn a_cached_answer_does_not_ask_the_store() {
 async fn jti_is_only_checked_when_enabled() {
     let store = FakeStore::new();
     let auth = layer(cache(store.clone()));
-    let t = token(json!({"sub": unique("gina"), "jti": unique("j"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("gina"), "jti": unique("j")})));
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     assert_eq!(store.reads(), 1, "only the version");
 }
 
 #[tokio::test]
-async fn a_token_without_sub_or_sid_needs_no_store() {
+async fn a_token_without_sub_is_refused_unless_opted_out_and_then_needs_no_store() {
     let store = FakeStore::new();
-    store.set_down(true);
-    let auth = layer(cache(store.clone()));
-    let t = token(json!({"exp": now() + 300}));
+    let t = token(claims(json!({})));
+    let res = send(&layer(cache(store.clone())), &t).await;
+    assert_eq!(
+        (res.status(), kind(&res)),
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::MissingClaim))
+    );
+    let lenient = RevocationCache::builder(store.clone())
+        .require_subject(false)
+        .build()
+        .unwrap();
+    let auth = layer(lenient);
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    store.set_down(true);
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::OK,
+        "nothing to look up once the store's marker is known"
+    );
     assert_eq!(store.reads(), 0);
 }
 
@@ -92,7 +106,7 @@ async fn a_token_without_sub_or_sid_needs_no_store() {
 async fn store_down_is_503_with_retry_after_and_recovers_by_itself() {
     let store = FakeStore::new();
     let auth = layer(cache(store.clone()));
-    let t = token(json!({"sub": unique("hank"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("hank")})));
     store.set_down(true);
     for _ in 0..3 {
         let res = send(&auth, &t).await;
@@ -127,7 +141,7 @@ async fn a_slow_store_is_cut_off_at_the_timeout() {
         .build()
         .unwrap();
     let auth = layer(cache);
-    let t = token(json!({"sub": unique("ian"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("ian")})));
     let res = tokio::time::timeout(Duration::from_secs(10), send(&auth, &t))
         .await
         .expect("the request completes instead of hanging");
@@ -147,7 +161,7 @@ async fn after_a_timeout_misses_are_answered_at_once_until_the_retry_after() {
         .unwrap();
     let retry_after = cache.retry_after();
     let auth = layer(cache);
-    let request = |name: &str| token(json!({"sub": unique(name), "exp": now() + 300}));
+    let request = |name: &str| token(claims(json!({"sub": unique(name)})));
 
     assert_eq!(send(&auth, &request("jill")).await.status(), 503);
     assert_eq!(store.reads(), 1, "the first asks the store and times out");
@@ -181,11 +195,12 @@ async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
         .unwrap();
     let auth = layer(revocation);
     let sub = unique("judy");
-    store.inner().bump_user_version(&sub).await.unwrap();
-    // Let the bump's own invalidation event pass before the answer is cached.
+    let t = i64::try_from(now()).unwrap() + 10;
+    store.inner().revoke_subject("", &sub, t).await.unwrap();
+    // Let the revocation's own invalidation event pass before the answer is cached.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let current = token(json!({"sub": sub, "ver": 1, "exp": now() + 300}));
-    let old = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    let current = token(claims(json!({"sub": sub, "iat": t + 1})));
+    let old = token(claims(json!({"sub": sub, "iat": t})));
     assert_eq!(send(&auth, &current).await.status(), StatusCode::OK);
 
     store.set_down(true);
@@ -193,7 +208,7 @@ async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
     assert_eq!(
         send(&auth, &current).await.status(),
         StatusCode::OK,
-        "last known version 1"
+        "last known not-before"
     );
     assert_eq!(
         kind(&send(&auth, &old).await),
@@ -216,7 +231,7 @@ async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
         .build()
         .unwrap();
     let auth = layer(revocation);
-    let t = token(json!({"sub": unique("kim"), "exp": now() + 300}));
+    let t = token(claims(json!({"sub": unique("kim")})));
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     store.set_down(true);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -230,7 +245,10 @@ async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
 #[tokio::test]
 async fn configured_claim_names_are_used() {
     let store = MemoryStore::new();
-    let revocation = cache(store.clone());
+    let revocation = RevocationCache::builder(store)
+        .versioned_issuer("")
+        .build()
+        .unwrap();
     let auth = auth_layer::JwtAuth::builder()
         .hmac_secret(common::SECRET)
         .revocation(revocation.clone())
@@ -239,14 +257,17 @@ async fn configured_claim_names_are_used() {
         .build()
         .unwrap();
     let (sub, sid) = (unique("leo"), unique("s"));
-    let t = token(json!({"sub": sub, "tv": 1, "session": sid, "exp": now() + 300}));
-    revocation.bump_user_version(&sub).await.unwrap();
+    let t = token(claims(json!({"sub": sub, "tv": 1, "session": sid})));
+    revocation
+        .revoke_user_at("", &sub, ahead(10))
+        .await
+        .unwrap();
     assert_eq!(
         send(&auth, &t).await.status(),
         StatusCode::OK,
         "tv 1 == current version 1"
     );
-    revocation.revoke_session(&sid).await.unwrap();
+    revocation.revoke_session("", &sid).await.unwrap();
     assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
 }
 
@@ -266,7 +287,7 @@ async fn a_resubscribed_listener_drops_every_cached_answer() {
     let revocation = cache(store.clone());
     let auth = layer(revocation.clone());
     let sub = unique("mia");
-    let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    let t = token(claims(json!({"sub": sub})));
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     let queries = store.reads();
     revocation
@@ -274,4 +295,40 @@ async fn a_resubscribed_listener_drops_every_cached_answer() {
         .await;
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     assert_eq!(store.reads(), queries + 1, "the answer was asked again");
+}
+
+/// A store whose continuity marker changes (its data was lost) makes every
+/// token issued before the new marker fail, including tokens of subjects
+/// whose revocation records were lost, and is logged at ERROR.
+#[tokio::test]
+async fn a_new_store_marker_refuses_every_token_issued_before_it() {
+    let logs = auth_tests::logs::logs();
+    let store = FakeStore::new();
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
+    let before = i64::try_from(now()).unwrap();
+    let old = token(claims(json!({"sub": unique("olga"), "iat": before})));
+    assert_eq!(send(&auth, &old).await.status(), StatusCode::OK);
+    let first = revocation
+        .store_marker()
+        .expect("read with the first lookup");
+
+    store.set_marker(Some(before + 5));
+    // The next lookup of any record reads the marker again.
+    let other = token(claims(json!({"sub": unique("pete"), "iat": before + 6})));
+    assert_eq!(send(&auth, &other).await.status(), StatusCode::OK);
+    assert_eq!(revocation.store_marker(), Some(before + 5));
+    assert!(first < before + 5);
+    let res = send(&auth, &old).await;
+    assert_eq!(
+        (res.status(), kind(&res)),
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked)),
+        "a token from before the loss is refused, even from the cache"
+    );
+    let text = logs.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("ERROR") && l.contains("continuity marker changed")),
+        "{text}"
+    );
 }

@@ -122,7 +122,7 @@ impl<C, R> JwtAuth<C, R> {
                 observer.allowed(&token, client);
                 Decision::Pass(Some(token))
             }
-            Probe::Revoked(e) => {
+            Probe::Reject(e) => {
                 metrics::revocation_cache(true);
                 observer.rejected(&e, Some(&token), client);
                 Decision::Reject(e)

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use auth_layer::revocation::{EventSender, RevocationStore};
+use auth_layer::revocation::{EventSender, RevocationStore, SubjectState};
 use auth_layer::session::{
     EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, TokenHash,
 };
@@ -31,6 +31,7 @@ struct Faults {
     down: AtomicBool,
     delay_micros: AtomicU64,
     failing: Mutex<HashSet<String>>,
+    marker: Mutex<Option<i64>>,
 }
 
 impl FakeStore {
@@ -74,6 +75,12 @@ impl<S> FakeStore<S> {
     pub fn set_delay(&self, delay: Duration) {
         let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
         self.faults.delay_micros.store(micros, Ordering::SeqCst);
+    }
+
+    /// The store answers `marker` as its continuity marker from now on
+    /// (`None`: the wrapped store's), as a store that lost its data would.
+    pub fn set_marker(&self, marker: Option<i64>) {
+        *self.faults.marker.lock().unwrap() = marker;
     }
 
     /// Reads of `key` (a subject, session id or token id) fail.
@@ -126,27 +133,72 @@ impl<S: Send + Sync> FakeStore<S> {
 }
 
 impl<S: RevocationStore> RevocationStore for FakeStore<S> {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.read(sub, self.inner.user_version(sub))
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        self.read(sub, self.inner.subject(iss, sub))
     }
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.read(sid, self.inner.session_revoked(sid))
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
+        self.read(sid, self.inner.session_not_before(iss, sid))
     }
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.read(jti, self.inner.jti_denied(jti))
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(jti, self.inner.jti_denied(iss, jti))
     }
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.write(self.inner.bump_user_version(sub))
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        self.write(self.inner.revoke_subject(iss, sub, not_before))
     }
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.write(self.inner.revoke_session(sid))
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.write(self.inner.revoke_session(iss, sid, not_before))
     }
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.write(self.inner.revoke_jti(jti, until))
+        self.write(self.inner.revoke_jti(iss, jti, until))
+    }
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.write(self.inner.first_use(iss, id, until))
+    }
+    /// Not counted as a read (it follows every read), but failed and
+    /// delayed like one.
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            if let Some(error) = self.failure("") {
+                return Err(error);
+            }
+            let set = *self.faults.marker.lock().unwrap();
+            match set {
+                Some(marker) => Ok(marker),
+                None => self.inner.marker().await,
+            }
+        })
     }
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
         self.inner.listen(events)

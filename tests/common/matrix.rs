@@ -28,7 +28,7 @@ pub const AUDIENCE: &str = "orders-api";
 pub const ORDERS_SCOPE: &str = "orders:write";
 /// The role `/admin` requires.
 pub const ADMIN_ROLE: &str = "admin";
-/// A subject whose tokens the store has revoked (version bumped to 1).
+/// A subject whose tokens the store has revoked (not-before an hour ahead).
 pub const REVOKED: &str = "revoked-user";
 /// A subject for which the store is down.
 pub const STORE_DOWN: &str = "store-down";
@@ -40,7 +40,11 @@ pub const STORE_DOWN: &str = "store-down";
 pub async fn matrix_auth() -> JwtAuth<DefaultClaims, JsonResponder> {
     let store = FakeStore::new();
     store.fail_for(STORE_DOWN);
-    store.bump_user_version(REVOKED).await.unwrap();
+    // Every token of it issued within the next hour is refused.
+    store
+        .revoke_subject(ISSUER, REVOKED, crate::now() + 3600)
+        .await
+        .unwrap();
     let revocation = RevocationCache::builder(store).build().unwrap();
     build(
         JwtAuth::builder()

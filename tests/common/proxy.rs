@@ -192,11 +192,14 @@ pub async fn redis_via_proxy(url: &str) -> (Proxy, RedisStore) {
     let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
     let userinfo = authority.rfind('@').map_or("", |i| &authority[..=i]);
     let proxied = format!("redis://{userinfo}127.0.0.1:{}{path}", proxy.port());
-    let store = RedisStore::connect(&proxied)
-        .await
-        .expect("connect to Redis through the proxy")
-        .with_prefix(format!("{}:", unique("proxied")))
-        .unwrap();
+    let store = crate::services::marked(
+        RedisStore::connect(&proxied)
+            .await
+            .expect("connect to Redis through the proxy")
+            .with_prefix(format!("{}:", unique("proxied")))
+            .unwrap(),
+    )
+    .await;
     (proxy, store)
 }
 

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore};
+use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore, SubjectState};
 use auth_layer::session::{SessionStore, Sessions, SigningKey, TokenIssuer};
 
 use crate::proxy::Proxy;
@@ -22,6 +22,27 @@ pub fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// Two issuers whose subjects, sessions and token ids share their names.
+pub const ISS_A: &str = "https://tenant-a.example";
+/// See [`ISS_A`].
+pub const ISS_B: &str = "https://tenant-b.example";
+/// The issuer of [`sessions`] (the versioned issuer of caches built for them).
+pub const OWN: &str = "https://auth.example";
+
+/// Claims `extra` plus `iat` now and `exp` in five minutes (unless given).
+pub fn claims(extra: serde_json::Value) -> serde_json::Value {
+    let mut claims = json!({"iat": now(), "exp": now() + 300});
+    for (k, v) in extra.as_object().expect("an object") {
+        claims[k] = v.clone();
+    }
+    claims
+}
+
+/// Now, in Unix seconds, signed.
+pub fn now_i64() -> i64 {
+    i64::try_from(now()).unwrap()
 }
 
 pub fn token(claims: serde_json::Value) -> String {
@@ -45,6 +66,7 @@ pub fn layer(cache: RevocationCache) -> JwtAuth {
 /// [`layer`] accepts.
 pub fn sessions(store: impl SessionStore, revocation: RevocationCache) -> Sessions {
     let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+        .issuer(OWN)
         .build()
         .unwrap();
     Sessions::builder(issuer, store, revocation)
@@ -81,10 +103,10 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
     let start = std::time::Instant::now();
     loop {
         let probe = unique("probe");
-        store.revoke_session(&probe).await.unwrap();
+        store.revoke_session(ISS_A, &probe, 1).await.unwrap();
         let heard = tokio::time::timeout(Duration::from_millis(200), async {
             while let Some(event) = events.recv().await {
-                if event == (RevocationEvent::Session { sid: probe.clone() }) {
+                if event == session_event(ISS_A, &probe) {
                     return;
                 }
             }
@@ -98,42 +120,83 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
         );
     }
 
-    assert_eq!(
-        store.user_version(&sub).await.unwrap(),
-        0,
-        "an unseen subject has version 0"
+    let marker = store.marker().await.unwrap();
+    assert!(
+        marker > 1_600_000_000,
+        "a marker is a Unix second: {marker}"
     );
-    assert_eq!(store.bump_user_version(&sub).await.unwrap(), 1);
-    assert_eq!(store.bump_user_version(&sub).await.unwrap(), 2);
-    assert_eq!(store.user_version(&sub).await.unwrap(), 2);
+    assert_eq!(store.marker().await.unwrap(), marker, "the marker stays");
 
-    assert!(!store.session_revoked(&sid).await.unwrap());
-    store.revoke_session(&sid).await.unwrap();
-    assert!(store.session_revoked(&sid).await.unwrap());
+    assert_eq!(
+        store.subject(ISS_A, &sub).await.unwrap(),
+        SubjectState::default(),
+        "an unseen subject: version 0, no not-before"
+    );
+    let t = 1_800_000_000;
+    assert_eq!(
+        store.revoke_subject(ISS_A, &sub, t).await.unwrap(),
+        SubjectState::new(1, Some(t))
+    );
+    assert_eq!(
+        store.revoke_subject(ISS_A, &sub, t - 10).await.unwrap(),
+        SubjectState::new(2, Some(t)),
+        "the not-before never moves back"
+    );
+    assert_eq!(
+        store.subject(ISS_A, &sub).await.unwrap(),
+        SubjectState::new(2, Some(t))
+    );
+    assert_eq!(
+        store.subject(ISS_B, &sub).await.unwrap(),
+        SubjectState::default(),
+        "the same subject of another issuer is untouched"
+    );
 
-    assert!(!store.jti_denied(&jti).await.unwrap());
-    store
-        .revoke_jti(&jti, SystemTime::now() + Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert!(store.jti_denied(&jti).await.unwrap());
+    assert_eq!(store.session_not_before(ISS_A, &sid).await.unwrap(), None);
+    store.revoke_session(ISS_A, &sid, t).await.unwrap();
+    store.revoke_session(ISS_A, &sid, t - 10).await.unwrap();
+    assert_eq!(
+        store.session_not_before(ISS_A, &sid).await.unwrap(),
+        Some(t)
+    );
+    assert_eq!(store.session_not_before(ISS_B, &sid).await.unwrap(), None);
+
+    assert!(!store.jti_denied(ISS_A, &jti).await.unwrap());
+    let soon = SystemTime::now() + Duration::from_secs(60);
+    store.revoke_jti(ISS_A, &jti, soon).await.unwrap();
+    assert!(store.jti_denied(ISS_A, &jti).await.unwrap());
+    assert!(!store.jti_denied(ISS_B, &jti).await.unwrap());
     let expired = unique("jti-expired");
     store
-        .revoke_jti(&expired, SystemTime::now() - Duration::from_secs(1))
+        .revoke_jti(ISS_A, &expired, SystemTime::now() - Duration::from_secs(1))
         .await
         .unwrap();
     assert!(
-        !store.jti_denied(&expired).await.unwrap(),
+        !store.jti_denied(ISS_A, &expired).await.unwrap(),
         "a denial ends with the token"
     );
 
-    // Every write was published: two bumps, the session, both denials.
+    let once = unique("logout-jti");
+    assert!(store.first_use(ISS_A, &once, soon).await.unwrap());
+    assert!(
+        !store.first_use(ISS_A, &once, soon).await.unwrap(),
+        "a replay"
+    );
+    assert!(store.first_use(ISS_B, &once, soon).await.unwrap());
+
+    // Every write was published: two revocations of the subject, the
+    // session twice, both denials.
     let mut expected = vec![
-        RevocationEvent::User { sub: sub.clone() },
-        RevocationEvent::User { sub: sub.clone() },
-        RevocationEvent::Session { sid: sid.clone() },
-        RevocationEvent::Jti { jti: jti.clone() },
+        user_event(ISS_A, &sub),
+        user_event(ISS_A, &sub),
+        session_event(ISS_A, &sid),
+        session_event(ISS_A, &sid),
         RevocationEvent::Jti {
+            iss: ISS_A.into(),
+            jti: jti.clone(),
+        },
+        RevocationEvent::Jti {
+            iss: ISS_A.into(),
             jti: expired.clone(),
         },
     ];
@@ -149,46 +212,197 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
     listener.abort();
 }
 
-/// Version bump, session revoke and jti denial each reject an existing token through the layer.
+pub fn user_event(iss: &str, sub: &str) -> RevocationEvent {
+    RevocationEvent::User {
+        iss: iss.into(),
+        sub: sub.into(),
+    }
+}
+
+pub fn session_event(iss: &str, sid: &str) -> RevocationEvent {
+    RevocationEvent::Session {
+        iss: iss.into(),
+        sid: sid.into(),
+    }
+}
+
+/// Sends `claims` as a token and returns the status and error kind.
+async fn answer(auth: &JwtAuth, claims: serde_json::Value) -> (StatusCode, Option<ErrorKind>) {
+    let res = send(auth, &token(claims)).await;
+    (res.status(), kind(&res))
+}
+
+const PASS: (StatusCode, Option<ErrorKind>) = (StatusCode::OK, None);
+const REVOKED: (StatusCode, Option<ErrorKind>) =
+    (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked));
+const MISSING: (StatusCode, Option<ErrorKind>) =
+    (StatusCode::UNAUTHORIZED, Some(ErrorKind::MissingClaim));
+
+/// Every revocation rule through the layer: not-before by subject and
+/// session, versions for the project's own issuer, token ids, two issuers
+/// with the same names never crossing, the `iat` boundaries, and the claims
+/// a token must carry.
 pub async fn layer_contract(store: impl RevocationStore + Clone) {
-    let cache = RevocationCache::builder(store)
+    let cache = RevocationCache::builder(store.clone())
         .ttl(Duration::from_secs(60))
         .check_jti(true)
+        .versioned_issuer(OWN)
         .build()
         .unwrap();
     let auth = layer(cache.clone());
-    let exp = now() + 300;
+    // Times ahead of now (within the leeway for `iat`), so that every
+    // token is issued after the store's marker and only the rule under
+    // test can refuse it.
+    let t = i64::try_from(now()).unwrap() + 10;
+    let at = |secs: i64| UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap());
 
-    let sub = unique("alice");
-    let t = token(json!({"sub": sub, "ver": 0, "exp": exp}));
-    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
-    cache.bump_user_version(&sub).await.unwrap();
-    let res = send(&auth, &t).await;
+    // Not-before by subject: provider tokens, no `ver`.
+    let bob = unique("bob");
+    let old = json!({"iss": ISS_A, "sub": bob, "iat": t - 1});
+    let twin = json!({"iss": ISS_B, "sub": bob, "iat": t - 1});
+    assert_eq!(answer(&auth, claims(old.clone())).await, PASS);
+    assert_eq!(answer(&auth, claims(twin.clone())).await, PASS);
+    cache.revoke_user_at(ISS_A, &bob, at(t)).await.unwrap();
+    assert_eq!(answer(&auth, claims(old)).await, REVOKED);
     assert_eq!(
-        (res.status(), kind(&res)),
-        (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked))
+        answer(&auth, claims(twin)).await,
+        PASS,
+        "the same sub of another issuer is another subject"
     );
-    let fresh = token(json!({"sub": sub, "ver": 1, "exp": exp}));
     assert_eq!(
-        send(&auth, &fresh).await.status(),
-        StatusCode::OK,
-        "a token with the new version passes"
+        answer(&auth, claims(json!({"iss": ISS_A, "sub": bob, "iat": t}))).await,
+        REVOKED,
+        "a token issued in the revocation's second is refused"
+    );
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": ISS_A, "sub": bob, "iat": t + 1}))
+        )
+        .await,
+        PASS,
+        "a token issued after the revocation passes: no ban"
+    );
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": ISS_A, "sub": bob, "iat": t - 1, "nbf": t + 5}))
+        )
+        .await,
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::Revoked)),
+        "the leeway (60 s) that lets `nbf` through does not resurrect a revoked token"
+    );
+    assert_eq!(
+        answer(&auth, json!({"iss": ISS_A, "sub": bob, "exp": t + 300})).await,
+        MISSING,
+        "no `iat`: the not-before cannot be applied"
+    );
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": ISS_A, "sub": bob, "iat": t - 1, "ver": 0}))
+        )
+        .await,
+        REVOKED,
+        "another issuer's `ver` is not a version of ours"
+    );
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": ISS_A, "sub": bob, "iat": t + 1, "ver": 0}))
+        )
+        .await,
+        PASS,
+        "nor does it ban: a fresh token with any `ver` passes"
     );
 
+    // Versions, for the project's own tokens.
+    let carol = unique("carol");
+    let v0 = json!({"iss": OWN, "sub": carol, "ver": 0, "iat": t});
+    assert_eq!(answer(&auth, claims(v0.clone())).await, PASS);
+    let state = cache.revoke_user_at(OWN, &carol, at(t)).await.unwrap();
+    assert_eq!(state.version, 1);
+    assert_eq!(answer(&auth, claims(v0)).await, REVOKED);
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": OWN, "sub": carol, "ver": 1, "iat": t}))
+        )
+        .await,
+        PASS,
+        "the new version passes, even in the revocation's second"
+    );
+    assert_eq!(
+        answer(&auth, claims(json!({"iss": OWN, "sub": carol, "iat": t}))).await,
+        REVOKED,
+        "an own token without `ver` is judged by the not-before"
+    );
+
+    // Not-before by session.
     let sid = unique("sid");
-    let t = token(json!({"sub": unique("bob"), "sid": sid, "exp": exp}));
-    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
-    cache.revoke_session(&sid).await.unwrap();
-    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+    let in_a = json!({"iss": ISS_A, "sub": unique("dan"), "sid": sid, "iat": t - 1});
+    let in_b = json!({"iss": ISS_B, "sub": unique("dan"), "sid": sid, "iat": t - 1});
+    assert_eq!(answer(&auth, claims(in_a.clone())).await, PASS);
+    cache.revoke_session_at(ISS_A, &sid, at(t)).await.unwrap();
+    assert_eq!(answer(&auth, claims(in_a)).await, REVOKED);
+    assert_eq!(
+        answer(&auth, claims(in_b)).await,
+        PASS,
+        "another issuer's session"
+    );
+    assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": ISS_A, "sub": unique("dan"), "sid": sid, "iat": t + 1}))
+        )
+        .await,
+        PASS
+    );
 
+    // Token ids.
     let jti = unique("jti");
-    let t = token(json!({"sub": unique("carol"), "jti": jti, "exp": exp}));
-    assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    let in_a = json!({"iss": ISS_A, "sub": unique("erin"), "jti": jti, "iat": t});
+    let in_b = json!({"iss": ISS_B, "sub": unique("erin"), "jti": jti, "iat": t});
+    assert_eq!(answer(&auth, claims(in_a.clone())).await, PASS);
     cache
-        .revoke_jti(&jti, SystemTime::now() + Duration::from_secs(300))
+        .revoke_jti(ISS_A, &jti, SystemTime::now() + Duration::from_secs(300))
         .await
         .unwrap();
-    assert_eq!(kind(&send(&auth, &t).await), Some(ErrorKind::Revoked));
+    assert_eq!(answer(&auth, claims(in_a)).await, REVOKED);
+    assert_eq!(answer(&auth, claims(in_b)).await, PASS);
+
+    // What a token must carry, and the opt-outs.
+    assert_eq!(answer(&auth, claims(json!({"iss": ISS_A}))).await, MISSING);
+    let lenient = layer(
+        RevocationCache::builder(store.clone())
+            .require_subject(false)
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(answer(&lenient, claims(json!({"iss": ISS_A}))).await, PASS);
+    let strict = layer(
+        RevocationCache::builder(store)
+            .require_session_id(true)
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(
+        answer(&strict, claims(json!({"iss": ISS_A, "sub": unique("fay")}))).await,
+        MISSING
+    );
+    assert_eq!(
+        answer(
+            &strict,
+            claims(json!({"iss": ISS_A, "sub": unique("fay"), "sid": unique("s")}))
+        )
+        .await,
+        PASS
+    );
+}
+
+/// `secs` seconds from now.
+pub fn ahead(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(now() + secs)
 }
 
 /// Returns once a revocation through `a` reaches `b` through the store's
@@ -198,13 +412,13 @@ pub async fn until_heard(a: &RevocationCache, b: &JwtAuth) {
     let start = std::time::Instant::now();
     loop {
         let sub = unique("probe");
-        let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+        let t = token(claims(json!({"iss": ISS_A, "sub": sub})));
         assert_eq!(
             send(b, &t).await.status(),
             StatusCode::OK,
-            "b caches version 0"
+            "b caches the subject"
         );
-        a.bump_user_version(&sub).await.unwrap();
+        a.revoke_user_at(ISS_A, &sub, ahead(10)).await.unwrap();
         let bumped = std::time::Instant::now();
         while bumped.elapsed() < Duration::from_millis(200) {
             if kind(&send(b, &t).await) == Some(ErrorKind::Revoked) {
@@ -228,19 +442,31 @@ pub async fn propagation(store_a: impl RevocationStore, store_b: impl Revocation
     let (auth_a, auth_b) = (layer(a.clone()), layer(b));
     until_heard(&a, &auth_b).await;
     let sub = unique("dave");
-    let t = token(json!({"sub": sub, "ver": 0, "exp": now() + 300}));
+    let t = token(claims(json!({"iss": ISS_A, "sub": sub})));
     assert_eq!(send(&auth_a, &t).await.status(), StatusCode::OK);
     assert_eq!(
         send(&auth_b, &t).await.status(),
         StatusCode::OK,
-        "b now caches version 0"
+        "b now caches the subject"
     );
 
     let start = std::time::Instant::now();
-    a.bump_user_version(&sub).await.unwrap();
+    let revoked_at = now() + 1;
+    a.revoke_user_at(ISS_A, &sub, UNIX_EPOCH + Duration::from_secs(revoked_at))
+        .await
+        .unwrap();
     loop {
         if kind(&send(&auth_b, &t).await) == Some(ErrorKind::Revoked) {
-            return start.elapsed();
+            let took = start.elapsed();
+            let fresh = token(claims(
+                json!({"iss": ISS_A, "sub": sub, "iat": revoked_at + 1}),
+            ));
+            assert_eq!(
+                send(&auth_b, &fresh).await.status(),
+                StatusCode::OK,
+                "a token issued after the revocation passes on b"
+            );
+            return took;
         }
         assert!(
             start.elapsed() < Duration::from_millis(100),
@@ -263,7 +489,7 @@ pub async fn answers_after_resets(
         .unwrap();
     let auth = layer(cache.clone());
     let sessions = sessions(store, cache);
-    let fresh = || token(json!({"sub": unique("after"), "exp": now() + 300}));
+    let fresh = || token(claims(json!({"sub": unique("after")})));
     assert_eq!(send(&auth, &fresh()).await.status(), StatusCode::OK);
     let pair = sessions.login(&unique("rosa"), json!({})).await.unwrap();
 

@@ -328,9 +328,9 @@ impl RedisCluster {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// The value of `key` as the replica at `port` holds it (`None` if it
-    /// holds none), read with `READONLY`.
-    pub fn replica_get(&self, port: u16, key: &str) -> Option<String> {
+    /// The `field` of the hash `key` as the replica at `port` holds it
+    /// (`None` if it holds none), read with `READONLY`.
+    pub fn replica_hget(&self, port: u16, key: &str, field: &str) -> Option<String> {
         use std::io::Write as _;
         let mut cli = self
             .cli()
@@ -341,7 +341,7 @@ impl RedisCluster {
             .unwrap();
         let mut stdin = cli.stdin.take().unwrap();
         writeln!(stdin, "READONLY").unwrap();
-        writeln!(stdin, "GET {key}").unwrap();
+        writeln!(stdin, "HGET {key} {field}").unwrap();
         drop(stdin);
         let output = cli.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -64,3 +64,11 @@ pub async fn fresh_postgres_schema(
         .options([("search_path", schema.as_str())]);
     (admin, options, schema)
 }
+
+/// `store` after its continuity marker was read (and so written): a store
+/// given a new key prefix writes the prefix's marker at its first read, and
+/// a token issued before that would be refused.
+pub async fn marked<S: auth_layer::revocation::RevocationStore>(store: S) -> S {
+    store.marker().await.expect("read the store's marker");
+    store
+}

@@ -309,12 +309,17 @@ pub async fn absolute_and_idle_limits(h: &Harness) {
     assert_eq!(pair.session().expires_at, started + 7 * 24 * HOUR);
 }
 
-/// A bumped version (by any service writing the revocation store) blocks
-/// refresh; a new login works.
+/// A subject revoked (by any service writing the revocation store) cannot
+/// refresh; a new login works at once, in the same second.
 pub async fn version_bump_blocks_refresh(h: &Harness) {
     let sub = unique("erin");
     let pair = h.login(&sub).await;
-    h.revocation.bump_user_version(&sub).await.unwrap();
+    let now = UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(auth_layer::clock::Clock::now(&h.clock)).unwrap());
+    h.revocation
+        .revoke_user_at(ISSUER, &sub, now)
+        .await
+        .unwrap();
     assert!(h.revoked(pair.access_token().as_str()).await);
     assert_eq!(
         h.refused(pair.refresh_token().as_str()).await,

@@ -122,7 +122,11 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "iat" => set(&mut r.iat, iat, map.next_value_seed(Date)?, "iat")?,
                 "jti" => set(&mut r.jti, jti, text(&mut map)?, "jti")?,
                 k if self.session && k == self.names.version => {
-                    set(&mut s.ver, ver, map.next_value()?, k)?;
+                    let version = match map.next_value()? {
+                        Version::Number(v) => Some(v),
+                        Version::Other(_) => None,
+                    };
+                    set(&mut s.ver, ver, version, k)?;
                 }
                 k if self.session && k == self.names.session => {
                     set(&mut r.sid, sid, text(&mut map)?, k)?;
@@ -147,12 +151,19 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 }
             }
         }
-        if s.ver.is_none() && seen[7] {
-            return Err(A::Error::custom("null version claim"));
-        }
         s.grants = Grants::from_lists(scopes, roles);
         Ok((RegisteredClaims::from_parts(r, self.interner), s))
     }
+}
+
+/// The version claim: a non-negative integer counts; anything else (Entra
+/// ID's `"ver":"2.0"`, a negative number) is some other use of the name,
+/// and the token has no version.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Version {
+    Number(u64),
+    Other(IgnoredAny),
 }
 
 /// Deserialises a `NumericDate`: a JSON number, integer or not, truncated to
@@ -250,13 +261,16 @@ mod tests {
             (r.sub(), r.exp(), s.ver, r.sid()),
             (Some("alice"), Some(10), Some(3), Some("s1"))
         );
-        for bad in [
-            &br#"{"tv":"3"}"#[..],
-            br#"{"tv":-1}"#,
-            br#"[1]"#,
-            br#"{"exp":"soon"}"#,
-            br#"{} x"#,
-        ] {
+        for other in [&br#"{"tv":"3"}"#[..], br#"{"tv":-1}"#, br#"{"tv":null}"#] {
+            let (_, s) = parse_registered(other, &names, &Interner::default()).unwrap();
+            assert_eq!(
+                s.ver,
+                None,
+                "not a version: {}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        for bad in [&br#"[1]"#[..], br#"{"exp":"soon"}"#, br#"{} x"#] {
             assert!(
                 parse_registered(bad, &names, &Interner::default()).is_err(),
                 "{}",

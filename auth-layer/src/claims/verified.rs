@@ -129,11 +129,14 @@ impl<C> VerifiedToken<C> {
     }
 
     pub(crate) fn facts(&self) -> crate::revocation::Facts<'_> {
+        let registered = &self.inner.registered;
         crate::revocation::Facts {
-            sub: self.inner.registered.sub(),
-            ver: self.inner.ver.unwrap_or(0),
-            sid: self.inner.registered.sid(),
-            jti: self.inner.registered.jti(),
+            iss: registered.iss().unwrap_or(""),
+            sub: registered.sub(),
+            iat: registered.iat(),
+            ver: self.inner.ver,
+            sid: registered.sid(),
+            jti: registered.jti(),
         }
     }
 

@@ -2,7 +2,8 @@
 //! event listener it starts.
 
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use super::cache::{Inner, RevocationCache};
@@ -36,6 +37,9 @@ pub struct RevocationCacheBuilder {
     timeout: Duration,
     serve_stale_for: Option<Duration>,
     check_jti: bool,
+    require_subject: bool,
+    require_session: bool,
+    versioned: Option<String>,
 }
 
 impl RevocationCacheBuilder {
@@ -47,6 +51,9 @@ impl RevocationCacheBuilder {
             timeout: DEFAULT_STORE_TIMEOUT,
             serve_stale_for: None,
             check_jti: false,
+            require_subject: true,
+            require_session: false,
+            versioned: None,
         }
     }
 
@@ -92,6 +99,43 @@ impl RevocationCacheBuilder {
         self
     }
 
+    /// Refuse tokens without `sub` (`missing_claim`; on by default, as RFC
+    /// 9068 makes `sub` mandatory in access tokens): such a token cannot be
+    /// logged out by subject, so letting it through would make "log out
+    /// everywhere" miss it. Turn off only for tokens that never carry `sub`
+    /// (client-credentials tokens of some providers); they are then checked
+    /// by session and `jti` alone.
+    #[must_use]
+    pub fn require_subject(mut self, on: bool) -> Self {
+        self.require_subject = on;
+        self
+    }
+
+    /// Refuse tokens without a session id (`sid` unless configured otherwise;
+    /// `missing_claim`). Off by default, since many providers' access tokens
+    /// carry none; turn it on where sessions are revoked one by one (OpenID
+    /// Connect back-channel logout by `sid`, [`Sessions`](crate::session::Sessions)'
+    /// logout) and every token should be reachable that way.
+    #[must_use]
+    pub fn require_session_id(mut self, on: bool) -> Self {
+        self.require_session = on;
+        self
+    }
+
+    /// The issuer whose tokens' `ver` claim counts: the project's own
+    /// [`TokenIssuer`](crate::session::TokenIssuer), which writes the
+    /// subject's current version into every token it mints. A token of that
+    /// issuer carrying `ver` is refused exactly when its version is below the
+    /// subject's; every other token is judged by not-before, whatever `ver`
+    /// it carries (providers use `ver` for other things). [`Sessions`](crate::session::Sessions)
+    /// built on the cache set it to their issuer by themselves; set it here
+    /// on instances that only verify.
+    #[must_use]
+    pub fn versioned_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.versioned = Some(iss.into());
+        self
+    }
+
     /// Builds the caches and starts listening to the store's events.
     ///
     /// # Errors
@@ -134,11 +178,19 @@ impl RevocationCacheBuilder {
             })];
             tasks.extend(listener.map(|l| runtime.spawn(l)));
             Inner {
-                users: Lookup::new("auth-user-versions", self.ttl, self.capacity, stale),
+                users: Lookup::new("auth-revoked-subjects", self.ttl, self.capacity, stale),
                 sessions: Lookup::new("auth-revoked-sessions", self.ttl, self.capacity, stale),
                 jtis: Lookup::new("auth-denied-jtis", self.ttl, self.capacity, stale),
                 store,
                 check_jti: self.check_jti,
+                require_subject: self.require_subject,
+                require_session: self.require_session,
+                versioned: self
+                    .versioned
+                    .map(String::into_boxed_str)
+                    .map(OnceLock::from)
+                    .unwrap_or_default(),
+                marker: AtomicI64::new(0),
                 timeout: self.timeout,
                 retry_after: RETRY_AFTER,
                 breaker: Breaker::new(RETRY_AFTER),
@@ -157,6 +209,9 @@ impl fmt::Debug for RevocationCacheBuilder {
             .field("timeout", &self.timeout)
             .field("serve_stale_for", &self.serve_stale_for)
             .field("check_jti", &self.check_jti)
+            .field("require_subject", &self.require_subject)
+            .field("require_session_id", &self.require_session)
+            .field("versioned_issuer", &self.versioned)
             .finish_non_exhaustive()
     }
 }

@@ -1,24 +1,27 @@
-//! [`RevocationCache`]: moka caches in front of a [`RevocationStore`].
+//! [`RevocationCache`]: moka caches in front of a [`RevocationStore`], and
+//! the rules a token is judged by.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
 
 use super::event::RevocationEvent;
 use super::lookup::{Breaker, Lookup};
-use super::store::RevocationStore;
+use super::store::{Record, RecordKey, RevocationStore, SubjectState};
 use crate::backend::StoreError;
 use crate::claims::VerifiedToken;
-use crate::error::{AuthError, ErrorKind};
+use crate::error::{AuthError, ConfigError, ErrorKind};
 
 /// Caches the answers of a [`RevocationStore`] in this process and applies
 /// the revocations every instance publishes.
 ///
-/// One moka cache per concern (user versions, revoked sessions, denied token
-/// ids), each with the configured TTL and capacity. Concurrent misses for one
-/// key make one store query. Cheap to clone; clones share the caches.
+/// One moka cache per concern (subjects, sessions, denied token ids), each
+/// keyed by issuer and id, with the configured TTL and capacity. Concurrent
+/// misses for one key make one store query. Cheap to clone; clones share
+/// the caches.
 ///
 /// ```
 /// use auth_layer::revocation::RevocationCache;
@@ -31,8 +34,9 @@ use crate::error::{AuthError, ErrorKind};
 ///     .ttl(Duration::from_secs(10))
 ///     .build()
 ///     .unwrap();
-/// cache.revoke_session("s1").await.unwrap();
-/// assert!(cache.store().session_revoked("s1").await.unwrap());
+/// cache.revoke_session("https://idp.example", "s1").await.unwrap();
+/// let not_before = cache.store().session_not_before("https://idp.example", "s1").await.unwrap();
+/// assert!(not_before.is_some());
 /// # }
 /// ```
 #[derive(Clone)]
@@ -40,14 +44,20 @@ pub struct RevocationCache {
     pub(super) inner: Arc<Inner>,
 }
 
-/// The caches and settings, built by [`RevocationCacheBuilder::build`].
+/// The caches and settings, built by [`RevocationCacheBuilder::build`](super::RevocationCacheBuilder::build).
 pub(super) struct Inner {
     pub(super) store: Arc<dyn RevocationStore>,
     pub(super) breaker: Breaker,
-    pub(super) users: Lookup<u64>,
-    pub(super) sessions: Lookup<bool>,
+    pub(super) users: Lookup<SubjectState>,
+    pub(super) sessions: Lookup<Option<i64>>,
     pub(super) jtis: Lookup<bool>,
     pub(super) check_jti: bool,
+    pub(super) require_subject: bool,
+    pub(super) require_session: bool,
+    /// The issuer whose tokens' `ver` counts (the project's own).
+    pub(super) versioned: OnceLock<Box<str>>,
+    /// The store's continuity marker as last read; 0 before the first read.
+    pub(super) marker: AtomicI64,
     pub(super) timeout: Duration,
     pub(super) retry_after: Duration,
     pub(super) tasks: Vec<JoinHandle<()>>,
@@ -64,7 +74,7 @@ impl Drop for Inner {
 /// What the caches say about a token without waiting.
 pub(crate) enum Probe {
     Pass,
-    Revoked(AuthError),
+    Reject(AuthError),
     Miss,
 }
 
@@ -79,34 +89,81 @@ impl RevocationCache {
         self.inner.retry_after
     }
 
-    /// Bumps the version of `sub` in the store and drops it from this cache
-    /// (the store tells the other instances). Returns the new version.
+    /// Logs `sub` of `iss` out everywhere, now: every token of that subject
+    /// issued at or before this second is refused (`token_revoked`), tokens
+    /// issued afterwards pass. Also raises the subject's version, which
+    /// tokens the project mints carry in `ver`. The store tells the other
+    /// instances. Returns the subject's new state.
     ///
     /// # Errors
     /// The store failed; nothing was revoked.
-    pub async fn bump_user_version(&self, sub: &str) -> Result<u64, StoreError> {
-        let version = self.inner.store.bump_user_version(sub).await?;
-        self.inner.users.invalidate(sub).await;
-        Ok(version)
+    pub async fn revoke_user(&self, iss: &str, sub: &str) -> Result<SubjectState, StoreError> {
+        self.revoke_user_at(iss, sub, SystemTime::now()).await
     }
 
-    /// Revokes the session `sid` in the store and in this cache.
+    /// [`revoke_user`](Self::revoke_user) with the not-before given: tokens
+    /// issued at or before `not_before` are refused. A not-before never moves
+    /// back: an earlier one than the stored one keeps the stored one.
     ///
     /// # Errors
     /// The store failed; nothing was revoked.
-    pub async fn revoke_session(&self, sid: &str) -> Result<(), StoreError> {
-        self.inner.store.revoke_session(sid).await?;
-        self.inner.sessions.invalidate(sid).await;
+    pub async fn revoke_user_at(
+        &self,
+        iss: &str,
+        sub: &str,
+        not_before: SystemTime,
+    ) -> Result<SubjectState, StoreError> {
+        let inner = &*self.inner;
+        let state = inner
+            .store
+            .revoke_subject(iss, sub, unix_seconds(not_before))
+            .await?;
+        inner.users.invalidate(iss, sub).await;
+        Ok(state)
+    }
+
+    /// Revokes the session `sid` of `iss`, now: every token of that session
+    /// issued at or before this second is refused.
+    ///
+    /// # Errors
+    /// The store failed; nothing was revoked.
+    pub async fn revoke_session(&self, iss: &str, sid: &str) -> Result<(), StoreError> {
+        self.revoke_session_at(iss, sid, SystemTime::now()).await
+    }
+
+    /// [`revoke_session`](Self::revoke_session) with the not-before given.
+    ///
+    /// # Errors
+    /// The store failed; nothing was revoked.
+    pub async fn revoke_session_at(
+        &self,
+        iss: &str,
+        sid: &str,
+        not_before: SystemTime,
+    ) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        inner
+            .store
+            .revoke_session(iss, sid, unix_seconds(not_before))
+            .await?;
+        inner.sessions.invalidate(iss, sid).await;
         Ok(())
     }
 
-    /// Denies the token id `jti` until `until` in the store and in this cache.
+    /// Denies the token id `jti` of `iss` until `until` in the store and in
+    /// this cache (checked only with
+    /// [`check_jti`](super::RevocationCacheBuilder::check_jti)).
     ///
     /// # Errors
     /// The store failed; nothing was revoked.
-    pub async fn revoke_jti(&self, jti: &str, until: SystemTime) -> Result<(), StoreError> {
-        self.inner.store.revoke_jti(jti, until).await?;
-        self.inner.jtis.invalidate(jti).await;
+    pub async fn revoke_jti(
+        &self,
+        iss: &str,
+        jti: &str,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.inner.store.revoke_jti(iss, jti, until).await?;
+        self.inner.jtis.invalidate(iss, jti).await;
         Ok(())
     }
 
@@ -117,9 +174,7 @@ impl RevocationCache {
 
     /// Drops every cached answer.
     pub fn invalidate_all(&self) {
-        self.inner.users.fresh.invalidate_all();
-        self.inner.sessions.fresh.invalidate_all();
-        self.inner.jtis.fresh.invalidate_all();
+        self.inner.invalidate_all();
     }
 
     /// Lets moka finish pending evictions (for tests that count entries).
@@ -129,19 +184,49 @@ impl RevocationCache {
         self.inner.jtis.fresh.run_pending_tasks().await;
     }
 
-    /// Cached user versions (after [`run_pending_tasks`](Self::run_pending_tasks)).
+    /// Cached subjects (after [`run_pending_tasks`](Self::run_pending_tasks)).
     pub fn cached_users(&self) -> u64 {
         self.inner.users.fresh.entry_count()
     }
 
+    /// The store's continuity marker as this instance last read it (Unix
+    /// seconds): no token issued before it passes. `None` before the store
+    /// first answered.
+    pub fn store_marker(&self) -> Option<i64> {
+        match self.inner.marker.load(Ordering::Acquire) {
+            0 => None,
+            marker => Some(marker),
+        }
+    }
+
+    /// The issuer whose tokens' `ver` claim counts, if any (see
+    /// [`versioned_issuer`](super::RevocationCacheBuilder::versioned_issuer)).
+    pub fn versioned_issuer(&self) -> Option<&str> {
+        self.inner.versioned.get().map(|iss| &**iss)
+    }
+
+    /// Makes `ver` count for tokens of `iss` (the issuer of
+    /// [`Sessions`](crate::session::Sessions) built on this cache).
+    pub(crate) fn honour_versions_of(&self, iss: &str) -> Result<(), ConfigError> {
+        let set = self.inner.versioned.get_or_init(|| iss.into());
+        if **set == *iss {
+            Ok(())
+        } else {
+            Err(ConfigError::setting(
+                "revocation versioned_issuer",
+                "is already another issuer: one revocation cache serves the sessions of one issuer",
+            ))
+        }
+    }
+
     /// The verdict on `token` from the caches alone, without waiting:
-    /// `Some(Ok(()))` not revoked, `Some(Err(_))` revoked, `None` when a
+    /// `Some(Ok(()))` not revoked, `Some(Err(_))` refused, `None` when a
     /// cache has no answer and the store would have to be asked. This is
     /// the layer's per-request hot path.
     pub fn cached_verdict<C>(&self, token: &VerifiedToken<C>) -> Option<Result<(), AuthError>> {
         match self.probe(&token.facts()) {
             Probe::Pass => Some(Ok(())),
-            Probe::Revoked(e) => Some(Err(e)),
+            Probe::Reject(e) => Some(Err(e)),
             Probe::Miss => None,
         }
     }
@@ -149,26 +234,39 @@ impl RevocationCache {
     /// Answers from the caches alone, without waiting.
     pub(crate) fn probe(&self, facts: &Facts<'_>) -> Probe {
         let inner = &*self.inner;
+        let iat = match inner.admit(facts) {
+            Ok(iat) => iat,
+            Err(e) => return Probe::Reject(e),
+        };
+        let marker = inner.marker.load(Ordering::Relaxed);
+        if marker == 0 {
+            return Probe::Miss;
+        }
+        if iat < marker {
+            return Probe::Reject(revoked());
+        }
         let mut miss = false;
         if let Some(sub) = facts.sub {
-            match inner.users.probe(sub) {
-                Some(current) if facts.ver < current => return Probe::Revoked(revoked()),
+            match inner.users.probe(facts.iss, sub) {
+                Some(state) if inner.subject_revoked(&state, facts, iat) => {
+                    return Probe::Reject(revoked());
+                }
                 Some(_) => {}
                 None => miss = true,
             }
         }
         if let Some(sid) = facts.sid {
-            match inner.sessions.probe(sid) {
-                Some(true) => return Probe::Revoked(revoked()),
-                Some(false) => {}
+            match inner.sessions.probe(facts.iss, sid) {
+                Some(nb) if before(iat, nb) => return Probe::Reject(revoked()),
+                Some(_) => {}
                 None => miss = true,
             }
         }
         if inner.check_jti
             && let Some(jti) = facts.jti
         {
-            match inner.jtis.probe(jti) {
-                Some(true) => return Probe::Revoked(revoked()),
+            match inner.jtis.probe(facts.iss, jti) {
+                Some(true) => return Probe::Reject(revoked()),
                 Some(false) => {}
                 None => miss = true,
             }
@@ -179,37 +277,60 @@ impl RevocationCache {
     /// Answers from the caches, asking the store for what they miss.
     pub(crate) async fn check(&self, facts: Facts<'_>) -> Result<(), AuthError> {
         let inner = &*self.inner;
-        let store = &*inner.store;
-        let timeout = (inner.timeout, &inner.breaker);
+        let iat = inner.admit(&facts)?;
+        let limits = (inner.timeout, &inner.breaker);
+        let iss = facts.iss;
         if let Some(sub) = facts.sub {
-            let current = inner
+            let state = inner
                 .users
-                .load(sub, "user_version", timeout, || store.user_version(sub))
+                .load((iss, sub), "subject", limits, || async {
+                    match inner.fetch(RecordKey::Subject { iss, sub }).await? {
+                        Record::Subject(state) => Ok(state),
+                        other => Err(mismatch(other)),
+                    }
+                })
                 .await
                 .map_err(unavailable)?;
-            if facts.ver < current {
+            if inner.subject_revoked(&state, &facts, iat) {
                 return Err(revoked());
             }
         }
-        if let Some(sid) = facts.sid
-            && inner
+        if let Some(sid) = facts.sid {
+            let nb = inner
                 .sessions
-                .load(sid, "session_revoked", timeout, || {
-                    store.session_revoked(sid)
+                .load((iss, sid), "session", limits, || async {
+                    match inner.fetch(RecordKey::Session { iss, sid }).await? {
+                        Record::Session(nb) => Ok(nb),
+                        other => Err(mismatch(other)),
+                    }
+                })
+                .await
+                .map_err(unavailable)?;
+            if before(iat, nb) {
+                return Err(revoked());
+            }
+        }
+        if inner.check_jti
+            && let Some(jti) = facts.jti
+            && inner
+                .jtis
+                .load((iss, jti), "jti_denied", limits, || async {
+                    match inner.fetch(RecordKey::Jti { iss, jti }).await? {
+                        Record::Jti(denied) => Ok(denied),
+                        other => Err(mismatch(other)),
+                    }
                 })
                 .await
                 .map_err(unavailable)?
         {
             return Err(revoked());
         }
-        if inner.check_jti
-            && let Some(jti) = facts.jti
-            && inner
-                .jtis
-                .load(jti, "jti_denied", timeout, || store.jti_denied(jti))
-                .await
-                .map_err(unavailable)?
-        {
+        // Known once any record was read; a token with nothing to look up
+        // reads it alone.
+        inner.ensure_marker().await.map_err(unavailable)?;
+        // Read after the records: a marker that changed meanwhile refuses
+        // what the records (from before the loss) let through.
+        if iat < inner.marker.load(Ordering::Acquire) {
             return Err(revoked());
         }
         Ok(())
@@ -217,22 +338,134 @@ impl RevocationCache {
 }
 
 impl Inner {
+    /// The claims revocation needs: `iat` always, `sub` unless opted out,
+    /// `sid` when asked for. Returns `iat`.
+    #[inline]
+    fn admit(&self, facts: &Facts<'_>) -> Result<i64, AuthError> {
+        if self.require_subject && facts.sub.is_none() {
+            return Err(missing("token has no `sub`, which revocation needs"));
+        }
+        if self.require_session && facts.sid.is_none() {
+            return Err(missing("token has no session id, which revocation needs"));
+        }
+        facts
+            .iat
+            .ok_or_else(|| missing("token has no `iat`, which revocation needs"))
+    }
+
+    /// The subject's record refuses the token: by version for a token of
+    /// the versioned issuer carrying `ver`, else by not-before.
+    #[inline]
+    fn subject_revoked(&self, state: &SubjectState, facts: &Facts<'_>, iat: i64) -> bool {
+        match facts.ver {
+            Some(ver) if self.versioned.get().is_some_and(|v| **v == *facts.iss) => {
+                ver < state.version
+            }
+            _ => before(iat, state.not_before),
+        }
+    }
+
+    /// A record and then the store's marker, in one call
+    /// ([`RevocationStore::read_marked`]); the marker is noted.
+    async fn fetch(&self, key: RecordKey<'_>) -> Result<Record, StoreError> {
+        let (record, marker) = self.store.read_marked(key).await?;
+        self.note_marker(marker);
+        Ok(record)
+    }
+
+    /// Reads the marker unless it is known, through the breaker like any
+    /// store call.
+    async fn ensure_marker(&self) -> Result<(), StoreError> {
+        if self.marker.load(Ordering::Acquire) != 0 {
+            return Ok(());
+        }
+        if !self.breaker.admit() {
+            return Err(StoreError::Backoff(self.breaker.window));
+        }
+        let answer = tokio::time::timeout(self.timeout, self.store.marker()).await;
+        match &answer {
+            Ok(Ok(_)) => self.breaker.record(false),
+            Ok(Err(_)) => {}
+            Err(_) => self.breaker.record(true),
+        }
+        let marker = answer.unwrap_or(Err(StoreError::Timeout(self.timeout)))?;
+        self.note_marker(marker);
+        Ok(())
+    }
+
+    fn note_marker(&self, marker: i64) {
+        let known = self.marker.load(Ordering::Acquire);
+        if known == marker {
+            return;
+        }
+        if known == 0
+            && self
+                .marker
+                .compare_exchange(0, marker, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            tracing::info!(
+                marker,
+                "revocation store read: tokens issued before its data began are refused"
+            );
+            return;
+        }
+        let now = self.marker.fetch_max(marker, Ordering::AcqRel).max(marker);
+        tracing::error!(
+            previous = known,
+            marker,
+            refusing_before = now,
+            "the revocation store's continuity marker changed: its data was lost or replaced \
+             (a restart without persistence, a flush, a new cluster). Every token issued before \
+             the new marker is refused; users sign in again"
+        );
+        self.invalidate_all();
+    }
+
+    fn invalidate_all(&self) {
+        self.users.fresh.invalidate_all();
+        self.sessions.fresh.invalidate_all();
+        self.jtis.fresh.invalidate_all();
+    }
+
     pub(super) async fn invalidate(&self, event: &RevocationEvent) {
         match event {
-            RevocationEvent::User { sub } => self.users.invalidate(sub).await,
-            RevocationEvent::Session { sid } => self.sessions.invalidate(sid).await,
-            RevocationEvent::Jti { jti } => self.jtis.invalidate(jti).await,
-            RevocationEvent::Resubscribed => {
-                self.users.fresh.invalidate_all();
-                self.sessions.fresh.invalidate_all();
-                self.jtis.fresh.invalidate_all();
-            }
+            RevocationEvent::User { iss, sub } => self.users.invalidate(iss, sub).await,
+            RevocationEvent::Session { iss, sid } => self.sessions.invalidate(iss, sid).await,
+            RevocationEvent::Jti { iss, jti } => self.jtis.invalidate(iss, jti).await,
+            RevocationEvent::Resubscribed => self.invalidate_all(),
         }
     }
 }
 
+/// Whether a token issued at `iat` falls under the not-before `nb`. The
+/// second of the revocation itself is refused: at one-second resolution a
+/// token issued in it cannot be told from one issued just before. No leeway
+/// applies.
+#[inline]
+fn before(iat: i64, nb: Option<i64>) -> bool {
+    nb.is_some_and(|nb| iat <= nb)
+}
+
+/// Unix seconds of `t` (0 before 1970).
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A store answered a read with another kind of record.
+fn mismatch(record: Record) -> StoreError {
+    StoreError::corrupt(&format!(
+        "the store answered {record:?} to another kind of read"
+    ))
+}
+
 fn revoked() -> AuthError {
     AuthError::new(ErrorKind::Revoked, "token has been revoked")
+}
+
+fn missing(description: &'static str) -> AuthError {
+    AuthError::new(ErrorKind::MissingClaim, description)
 }
 
 fn unavailable(e: StoreError) -> AuthError {
@@ -254,14 +487,19 @@ impl fmt::Debug for RevocationCache {
         f.debug_struct("RevocationCache")
             .field("timeout", &self.inner.timeout)
             .field("check_jti", &self.inner.check_jti)
+            .field("require_subject", &self.inner.require_subject)
+            .field("require_session", &self.inner.require_session)
+            .field("versioned_issuer", &self.inner.versioned.get())
             .finish_non_exhaustive()
     }
 }
 
 /// What a token says about itself for revocation.
 pub(crate) struct Facts<'a> {
+    pub(crate) iss: &'a str,
     pub(crate) sub: Option<&'a str>,
-    pub(crate) ver: u64,
+    pub(crate) iat: Option<i64>,
+    pub(crate) ver: Option<u64>,
     pub(crate) sid: Option<&'a str>,
     pub(crate) jti: Option<&'a str>,
 }
@@ -269,6 +507,7 @@ pub(crate) struct Facts<'a> {
 impl fmt::Debug for Facts<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Facts")
+            .field("iat", &self.iat)
             .field("ver", &self.ver)
             .finish_non_exhaustive()
     }

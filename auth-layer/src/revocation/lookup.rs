@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
+use super::key::{Scoped, ScopedKey};
 use crate::backend::StoreError;
 use crate::observe::metrics;
 
@@ -33,7 +34,7 @@ impl Breaker {
 
     /// Whether to call the store now; when the window has passed, the
     /// caller that gets `true` is the one probe.
-    fn admit(&self) -> bool {
+    pub(super) fn admit(&self) -> bool {
         let mut open_until = self
             .open_until
             .lock()
@@ -51,7 +52,7 @@ impl Breaker {
         }
     }
 
-    fn record(&self, timed_out: bool) {
+    pub(super) fn record(&self, timed_out: bool) {
         let mut open_until = self
             .open_until
             .lock()
@@ -70,8 +71,8 @@ impl Breaker {
 /// One concern: fresh answers for the TTL, and optionally the last known
 /// answers for a bounded time longer, served only while the store is down.
 pub(super) struct Lookup<V> {
-    pub(super) fresh: Cache<String, V>,
-    last_known: Option<Cache<String, V>>,
+    pub(super) fresh: Cache<ScopedKey, V>,
+    last_known: Option<Cache<ScopedKey, V>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Lookup<V> {
@@ -99,7 +100,8 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
 
     /// The cached answer if moka has it at hand, without waiting.
     #[inline]
-    pub(super) fn probe(&self, key: &str) -> Option<V> {
+    pub(super) fn probe(&self, iss: &str, id: &str) -> Option<V> {
+        let key: &dyn Scoped = &(iss, id);
         let mut get = pin!(self.fresh.get(key));
         match get.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(v) => v,
@@ -111,7 +113,7 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     /// `query` is only called by the caller that runs it).
     pub(super) async fn load<F>(
         &self,
-        key: &str,
+        (iss, id): (&str, &str),
         op: &'static str,
         (timeout, breaker): (Duration, &Breaker),
         query: impl FnOnce() -> F,
@@ -119,9 +121,10 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     where
         F: Future<Output = Result<V, StoreError>>,
     {
+        let key = ScopedKey::new(iss, id);
         let loaded = self
             .fresh
-            .try_get_with_by_ref(key, async {
+            .try_get_with(key.clone(), async {
                 if !breaker.admit() {
                     metrics::store_call("revocation", op, Duration::ZERO, Some("backoff"));
                     return Err(StoreError::Backoff(breaker.window));
@@ -144,11 +147,11 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
             .await;
         match (loaded, &self.last_known) {
             (Ok(v), Some(last_known)) => {
-                last_known.insert(key.to_owned(), v.clone()).await;
+                last_known.insert(key, v.clone()).await;
                 Ok(v)
             }
             (Ok(v), None) => Ok(v),
-            (Err(e), Some(last_known)) => match last_known.get(key).await {
+            (Err(e), Some(last_known)) => match last_known.get(&key).await {
                 Some(v) => {
                     tracing::warn!(cache = self.fresh.name(), error = %e, "revocation store down: serving the last known answer");
                     Ok(v)
@@ -159,7 +162,8 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
         }
     }
 
-    pub(super) async fn invalidate(&self, key: &str) {
+    pub(super) async fn invalidate(&self, iss: &str, id: &str) {
+        let key: &dyn Scoped = &(iss, id);
         self.fresh.invalidate(key).await;
         if let Some(last_known) = &self.last_known {
             last_known.invalidate(key).await;

@@ -1,12 +1,35 @@
 //! Revocation: taking a JWT back before it expires.
 //!
-//! A token carries `ver` (the user's token version when it was issued) and
-//! may carry `sid` (its session) and `jti` (its id). A [`RevocationStore`]
-//! holds the current version of every subject (0 for one it has never seen),
-//! the revoked sessions and, optionally, denied token ids. A token is revoked
-//! when its `ver` is below the subject's current version, its `sid` is
-//! revoked, or its `jti` is denied; the layer then answers 401
-//! `invalid_token` with the code `token_revoked`.
+//! Every record is keyed by the token's issuer (`iss`) plus its subject
+//! (`sub`), session id (`sid`) or token id (`jti`): the same `sub` from two
+//! issuers is two people, and logging one out never touches the other.
+//!
+//! Two rules decide, both kept by one [`RevocationStore`]:
+//!
+//! - **Not-before, for every token.** [`RevocationCache::revoke_user`]
+//!   remembers the second a subject was logged out everywhere, and
+//!   [`RevocationCache::revoke_session`] the second a session ended; a token
+//!   of that subject or session whose `iat` is at or before that second is
+//!   refused, and tokens issued afterwards pass. This works for tokens from
+//!   identity providers that know nothing of this crate (Keycloak, Auth0,
+//!   Entra ID, Okta), and no sequence of revocations bans anyone for good.
+//! - **Version, for tokens the project mints.** [`TokenIssuer`](crate::session::TokenIssuer)
+//!   writes the subject's current version into `ver`; revoking the subject
+//!   raises it, so the tokens minted before are refused to the exact
+//!   request rather than the second. It applies to the
+//!   [versioned issuer](RevocationCacheBuilder::versioned_issuer) only.
+//!
+//! The store also keeps a continuity marker, the second its data began. A
+//! store that lost its data (a restart without persistence, a flush, a new
+//! cluster) starts a new marker, and every token issued before it is
+//! refused and logged at ERROR: users sign in again once, and nobody
+//! revoked comes back. Optionally, token ids (`jti`) can be denied one by one.
+//!
+//! With revocation, a token must carry `iat`, and `sub` unless
+//! [`require_subject(false)`](RevocationCacheBuilder::require_subject):
+//! without them a token cannot be judged, and is refused with the code
+//! `missing_claim`. A revoked token gets 401 `invalid_token` with the code
+//! `token_revoked`.
 //!
 //! Looking the store up on every request would bring back the database hit
 //! JWT avoids, so a [`RevocationCache`] (moka) sits in front of it. Its TTL is
@@ -37,9 +60,8 @@
 //!     .build()
 //!     .unwrap();
 //!
-//! // "log out everywhere": every token of alice issued before now stops passing.
-//! let version = revocation.bump_user_version("alice").await.unwrap();
-//! assert_eq!(version, 1);
+//! // "log out everywhere": every token of this alice issued up to now stops passing.
+//! revocation.revoke_user("https://idp.example", "alice").await.unwrap();
 //! # let _ = auth;
 //! # }
 //! ```
@@ -47,11 +69,13 @@
 mod builder;
 mod cache;
 mod event;
+mod key;
 mod lookup;
 mod store;
 
 pub use builder::{DEFAULT_CAPACITY, DEFAULT_TTL, RevocationCacheBuilder};
 pub use cache::RevocationCache;
-pub(crate) use cache::{Facts, Probe};
+pub(crate) use cache::{Facts, Probe, unix_seconds};
 pub use event::{EventSender, RevocationEvent};
-pub use store::RevocationStore;
+pub(crate) use key::ScopedKey;
+pub use store::{Record, RecordKey, RevocationStore, SubjectState};

@@ -6,51 +6,193 @@ use std::time::SystemTime;
 use super::event::EventSender;
 use crate::backend::{BoxFuture, StoreError};
 
+/// What a store holds for one subject of one issuer.
+///
+/// `not_before` refuses every token of the subject issued at or before that
+/// second (Unix seconds); `version` is what tokens the project mints carry
+/// in `ver`, and a token whose `ver` is below it is refused. A subject the
+/// store has never seen is `SubjectState::default()`: version 0, no
+/// not-before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubjectState {
+    /// The subject's token version.
+    pub version: u64,
+    /// Tokens issued at or before this second (Unix seconds) are refused.
+    pub not_before: Option<i64>,
+}
+
+impl SubjectState {
+    /// A state with this version and not-before.
+    ///
+    /// ```
+    /// use auth_layer::revocation::SubjectState;
+    ///
+    /// let state = SubjectState::new(2, Some(1_700_000_000));
+    /// assert_eq!(state.version, 2);
+    /// assert_eq!(SubjectState::default(), SubjectState::new(0, None));
+    /// ```
+    pub fn new(version: u64, not_before: Option<i64>) -> Self {
+        Self {
+            version,
+            not_before,
+        }
+    }
+}
+
+/// A record to read, as [`RevocationStore::read_marked`] is asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordKey<'a> {
+    /// [`RevocationStore::subject`].
+    Subject {
+        /// The issuer.
+        iss: &'a str,
+        /// The subject.
+        sub: &'a str,
+    },
+    /// [`RevocationStore::session_not_before`].
+    Session {
+        /// The issuer.
+        iss: &'a str,
+        /// The session id.
+        sid: &'a str,
+    },
+    /// [`RevocationStore::jti_denied`].
+    Jti {
+        /// The issuer.
+        iss: &'a str,
+        /// The token id.
+        jti: &'a str,
+    },
+}
+
+/// A record as read, the answer of the matching [`RecordKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Record {
+    /// What [`RevocationStore::subject`] answers.
+    Subject(SubjectState),
+    /// What [`RevocationStore::session_not_before`] answers.
+    Session(Option<i64>),
+    /// What [`RevocationStore::jti_denied`] answers.
+    Jti(bool),
+}
+
 /// Where revocations live. Object-safe; implementations are cheap to clone
 /// handles (an `Arc` or a connection pool inside). The stores in
 /// [`store`](crate::store) implement it, each also implementing
 /// [`SessionStore`](crate::session::SessionStore) on the same connection.
+///
+/// Every record is keyed by an issuer and an id (subject, session id or
+/// token id): the same `sub` from two issuers is two subjects. Tokens
+/// without `iss` belong to the empty issuer `""`. Times are Unix seconds.
 ///
 /// Every write must be followed by publishing the matching
 /// [`RevocationEvent`](super::RevocationEvent) to the other instances, and
 /// [`listen`](Self::listen) delivers the events published by any instance.
 ///
 /// ```
-/// use auth_layer::revocation::RevocationStore;
+/// use auth_layer::revocation::{RevocationStore, SubjectState};
 /// use auth_layer::store::MemoryStore;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let store: Box<dyn RevocationStore> = Box::new(MemoryStore::new());
-/// assert_eq!(store.user_version("alice").await.unwrap(), 0);
-/// assert_eq!(store.bump_user_version("alice").await.unwrap(), 1);
-/// assert!(!store.session_revoked("s1").await.unwrap());
+/// let iss = "https://idp.example";
+/// assert_eq!(store.subject(iss, "alice").await.unwrap(), SubjectState::default());
+/// let state = store.revoke_subject(iss, "alice", 1_700_000_000).await.unwrap();
+/// assert_eq!(state, SubjectState::new(1, Some(1_700_000_000)));
+/// assert_eq!(store.subject("https://other.example", "alice").await.unwrap().version, 0);
 /// # }
 /// ```
 pub trait RevocationStore: Send + Sync + 'static {
-    /// The current token version of `sub`; 0 for a subject never seen.
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// What the store holds for `sub` of `iss`.
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>>;
 
-    /// Whether the session `sid` is revoked.
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// The not-before of the session `sid` of `iss`: tokens of that session
+    /// issued at or before it are refused. `None` when it was never revoked.
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>>;
 
-    /// Whether the token id `jti` is denied.
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Whether the token id `jti` of `iss` is denied.
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// Raises the version of `sub` by one and returns the new version: every
-    /// token issued before stops passing (log out everywhere, password change).
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// Logs `sub` of `iss` out everywhere: raises its version by one and its
+    /// not-before to `not_before` (it never moves back). Returns the new
+    /// state. Sent twice (after a lost answer), it raises the version once.
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>>;
 
-    /// Revokes the session `sid`.
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Revokes the session `sid` of `iss`: raises its not-before to
+    /// `not_before` (it never moves back).
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Denies the token id `jti` until `until` (the token's `exp`), after
-    /// which the entry may be forgotten.
+    /// Denies the token id `jti` of `iss` until `until` (the token's `exp`),
+    /// after which the entry may be forgotten.
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Records the one-time id `id` of `iss` (a logout token's `jti`) as used
+    /// until `until`: `true` the first time, `false` for a replay.
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// The store's continuity marker: the second (Unix seconds) its
+    /// revocation data began. Written when missing (a new or emptied store),
+    /// so it changes exactly when the data was lost. The cache refuses every
+    /// token issued before it.
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// The record `key` and then the [`marker`](Self::marker), as the
+    /// cache reads them on a miss: the marker is read after the record (or
+    /// in the same snapshot), so a record read before a loss of data is
+    /// still right, and one read after it comes with the new marker. The
+    /// default makes two calls; the Redis and PostgreSQL stores make one
+    /// round trip.
+    fn read_marked<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+    ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
+        Box::pin(async move {
+            let record = match key {
+                RecordKey::Subject { iss, sub } => Record::Subject(self.subject(iss, sub).await?),
+                RecordKey::Session { iss, sid } => {
+                    Record::Session(self.session_not_before(iss, sid).await?)
+                }
+                RecordKey::Jti { iss, jti } => Record::Jti(self.jti_denied(iss, jti).await?),
+            };
+            Ok((record, self.marker().await?))
+        })
+    }
 
     /// A future that delivers every revocation published by any instance to
     /// `events` until `events` is closed, reconnecting by itself after the
@@ -61,33 +203,67 @@ pub trait RevocationStore: Send + Sync + 'static {
 macro_rules! forward_store {
     ($ty:ty) => {
         impl RevocationStore for $ty {
-            fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-                (**self).user_version(sub)
-            }
-            fn session_revoked<'a>(
+            fn subject<'a>(
                 &'a self,
-                sid: &'a str,
-            ) -> BoxFuture<'a, Result<bool, StoreError>> {
-                (**self).session_revoked(sid)
-            }
-            fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-                (**self).jti_denied(jti)
-            }
-            fn bump_user_version<'a>(
-                &'a self,
+                iss: &'a str,
                 sub: &'a str,
-            ) -> BoxFuture<'a, Result<u64, StoreError>> {
-                (**self).bump_user_version(sub)
+            ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+                (**self).subject(iss, sub)
             }
-            fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-                (**self).revoke_session(sid)
+            fn session_not_before<'a>(
+                &'a self,
+                iss: &'a str,
+                sid: &'a str,
+            ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
+                (**self).session_not_before(iss, sid)
+            }
+            fn jti_denied<'a>(
+                &'a self,
+                iss: &'a str,
+                jti: &'a str,
+            ) -> BoxFuture<'a, Result<bool, StoreError>> {
+                (**self).jti_denied(iss, jti)
+            }
+            fn revoke_subject<'a>(
+                &'a self,
+                iss: &'a str,
+                sub: &'a str,
+                not_before: i64,
+            ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+                (**self).revoke_subject(iss, sub, not_before)
+            }
+            fn revoke_session<'a>(
+                &'a self,
+                iss: &'a str,
+                sid: &'a str,
+                not_before: i64,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                (**self).revoke_session(iss, sid, not_before)
             }
             fn revoke_jti<'a>(
                 &'a self,
+                iss: &'a str,
                 jti: &'a str,
                 until: SystemTime,
             ) -> BoxFuture<'a, Result<(), StoreError>> {
-                (**self).revoke_jti(jti, until)
+                (**self).revoke_jti(iss, jti, until)
+            }
+            fn first_use<'a>(
+                &'a self,
+                iss: &'a str,
+                id: &'a str,
+                until: SystemTime,
+            ) -> BoxFuture<'a, Result<bool, StoreError>> {
+                (**self).first_use(iss, id, until)
+            }
+            fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+                (**self).marker()
+            }
+            fn read_marked<'a>(
+                &'a self,
+                key: RecordKey<'a>,
+            ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
+                (**self).read_marked(key)
             }
             fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
                 (**self).listen(events)

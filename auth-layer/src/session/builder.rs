@@ -133,6 +133,8 @@ impl SessionsBuilder {
         if self.timeout.is_zero() {
             return Err(ConfigError::setting("store_timeout", "must be above zero"));
         }
+        // The tokens these sessions mint carry `ver`: make it count.
+        self.revocation.honour_versions_of(self.issuer.iss())?;
         Ok(Sessions {
             inner: Arc::new(Inner {
                 issuer: self.issuer,

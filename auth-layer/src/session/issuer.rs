@@ -68,6 +68,12 @@ pub(super) struct Inner {
 }
 
 impl TokenIssuer {
+    /// The `iss` this issuer writes; `""` when it writes none (the scope
+    /// revocation records of its tokens are kept under).
+    pub fn iss(&self) -> &str {
+        self.inner.issuer.as_deref().unwrap_or("")
+    }
+
     /// Mints an access token for `request`.
     ///
     /// # Errors

@@ -2,7 +2,7 @@
 
 use super::error::{SessionError, SessionErrorKind, internal};
 use super::outcome::{Refreshed, SessionEvent, TokenPair};
-use super::sessions::Sessions;
+use super::sessions::{Sessions, system_time};
 use super::store::{EndReason, RotateOutcome, Rotation};
 use super::token::RefreshToken;
 use crate::observe::metrics;
@@ -42,10 +42,14 @@ impl Sessions {
         };
         let current = self
             .bounded(
-                "user_version",
-                inner.revocation.store().user_version(&session.subject),
+                "subject",
+                inner
+                    .revocation
+                    .store()
+                    .subject(inner.issuer.iss(), &session.subject),
             )
-            .await?;
+            .await?
+            .version;
         let next = RefreshToken::generate(sid).map_err(internal)?;
         let rotation = Rotation {
             sid,
@@ -82,8 +86,14 @@ impl Sessions {
             }
             RotateOutcome::Reused(session) => {
                 // Idempotent, so a failure here is repaired by the next attempt.
-                self.bounded("revoke_session", inner.revocation.revoke_session(sid))
-                    .await?;
+                let now = system_time(inner.issuer.now());
+                self.bounded(
+                    "revoke_session",
+                    inner
+                        .revocation
+                        .revoke_session_at(inner.issuer.iss(), sid, now),
+                )
+                .await?;
                 self.emit(SessionEvent::ReuseDetected {
                     sid: session.sid,
                     subject: session.subject,

@@ -59,10 +59,14 @@ impl Sessions {
         inner.issuer.check_claims(&claims).map_err(issue_error)?;
         let version = self
             .bounded(
-                "user_version",
-                inner.revocation.store().user_version(subject),
+                "subject",
+                inner
+                    .revocation
+                    .store()
+                    .subject(inner.issuer.iss(), subject),
             )
-            .await?;
+            .await?
+            .version;
         let sid = new_session_id().map_err(internal)?;
         let refresh = RefreshToken::generate(&sid).map_err(internal)?;
         let now = inner.issuer.now();
@@ -97,8 +101,13 @@ impl Sessions {
         let ended = self
             .bounded("end", inner.store.end(sid, EndReason::Logout, now))
             .await?;
-        self.bounded("revoke_session", inner.revocation.revoke_session(sid))
-            .await?;
+        self.bounded(
+            "revoke_session",
+            inner
+                .revocation
+                .revoke_session_at(inner.issuer.iss(), sid, system_time(now)),
+        )
+        .await?;
         self.emit(SessionEvent::LoggedOut {
             sid: sid.to_owned(),
             subject: ended.as_ref().map(|s| s.subject.clone()),
@@ -106,8 +115,9 @@ impl Sessions {
         Ok(ended.is_some())
     }
 
-    /// Logs `subject` out everywhere: bumps its token version (every access
-    /// token it holds stops passing the layer) and ends every session.
+    /// Logs `subject` out everywhere: revokes it for this issuer (its
+    /// version rises and its not-before becomes now, so every access token
+    /// it holds stops passing the layer) and ends every session.
     /// Returns how many live sessions were ended.
     ///
     /// # Errors
@@ -115,13 +125,16 @@ impl Sessions {
     /// subject can refresh, even if ending them failed.
     pub async fn logout_all(&self, subject: &str) -> Result<usize, SessionError> {
         let inner = &*self.inner;
+        let now = inner.issuer.now();
         let version = self
             .bounded(
-                "bump_user_version",
-                inner.revocation.bump_user_version(subject),
+                "revoke_subject",
+                inner
+                    .revocation
+                    .revoke_user_at(inner.issuer.iss(), subject, system_time(now)),
             )
-            .await?;
-        let now = inner.issuer.now();
+            .await?
+            .version;
         let ended = self
             .bounded(
                 "end_all",
@@ -188,4 +201,9 @@ impl fmt::Debug for Sessions {
             .field("reuse_grace_secs", &inner.grace)
             .finish_non_exhaustive()
     }
+}
+
+/// The issuer's clock reading (Unix seconds) as a `SystemTime`.
+pub(super) fn system_time(unix_seconds: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(unix_seconds).unwrap_or(0))
 }

@@ -12,7 +12,7 @@ use super::redis::RedisStore;
 use super::url::redact;
 use crate::backend::{BoxFuture, StoreError};
 use crate::error::ConfigError;
-use crate::revocation::{EventSender, RevocationStore};
+use crate::revocation::{EventSender, Record, RecordKey, RevocationStore, SubjectState};
 use crate::session::{EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, TokenHash};
 
 /// The store a URL named: whichever backend it is, it implements
@@ -210,32 +210,75 @@ macro_rules! each {
 }
 
 impl RevocationStore for AnyStore {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        each!(self, s => s.user_version(sub))
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        each!(self, s => s.subject(iss, sub))
     }
 
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        each!(self, s => s.session_revoked(sid))
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
+        each!(self, s => s.session_not_before(iss, sid))
     }
 
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        each!(self, s => s.jti_denied(jti))
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        each!(self, s => s.jti_denied(iss, jti))
     }
 
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        each!(self, s => s.bump_user_version(sub))
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        each!(self, s => s.revoke_subject(iss, sub, not_before))
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        each!(self, s => s.revoke_session(sid))
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        each!(self, s => s.revoke_session(iss, sid, not_before))
     }
 
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        each!(self, s => s.revoke_jti(jti, until))
+        each!(self, s => s.revoke_jti(iss, jti, until))
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        each!(self, s => s.first_use(iss, id, until))
+    }
+
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        each!(self, s => s.marker())
+    }
+
+    fn read_marked<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+    ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
+        each!(self, s => s.read_marked(key))
     }
 
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {

@@ -6,61 +6,103 @@ use tokio::sync::broadcast;
 
 use super::store::MemoryStore;
 use crate::backend::{BoxFuture, StoreError};
-use crate::revocation::{EventSender, RevocationEvent, RevocationStore};
+use crate::revocation::{EventSender, RevocationEvent, RevocationStore, ScopedKey, SubjectState};
+
+fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, Result<T, StoreError>> {
+    Box::pin(async move { Ok(value) })
+}
 
 impl RevocationStore for MemoryStore {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let version = self
-            .revocation_state()
-            .versions
-            .get(sub)
-            .copied()
-            .unwrap_or(0);
-        Box::pin(async move { Ok(version) })
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        let key = ScopedKey::new(iss, sub);
+        ready(
+            self.revocation_state()
+                .subjects
+                .get(&key)
+                .copied()
+                .unwrap_or_default(),
+        )
     }
 
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let revoked = self.revocation_state().sessions.contains(sid);
-        Box::pin(async move { Ok(revoked) })
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
+        let key = ScopedKey::new(iss, sid);
+        ready(self.revocation_state().sessions.get(&key).copied())
     }
 
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let now = SystemTime::now();
+        let key = ScopedKey::new(iss, jti);
         let mut state = self.revocation_state();
-        let denied = match state.jtis.get(jti) {
+        let denied = match state.jtis.get(&key) {
             Some(until) if *until > now => true,
             Some(_) => {
-                state.jtis.remove(jti);
+                state.jtis.remove(&key);
                 false
             }
             None => false,
         };
-        Box::pin(async move { Ok(denied) })
+        ready(denied)
     }
 
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let version = {
-            let mut state = self.revocation_state();
-            let v = state.versions.entry(sub.to_owned()).or_insert(0);
-            *v = v.saturating_add(1);
-            *v
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        let state = {
+            let mut revocations = self.revocation_state();
+            let state = revocations
+                .subjects
+                .entry(ScopedKey::new(iss, sub))
+                .or_default();
+            state.version = state.version.saturating_add(1);
+            state.not_before = Some(state.not_before.map_or(not_before, |nb| nb.max(not_before)));
+            *state
         };
         self.publish(RevocationEvent::User {
+            iss: iss.to_owned(),
             sub: sub.to_owned(),
         });
-        Box::pin(async move { Ok(version) })
+        ready(state)
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.revocation_state().sessions.insert(sid.to_owned());
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        {
+            let mut revocations = self.revocation_state();
+            let nb = revocations
+                .sessions
+                .entry(ScopedKey::new(iss, sid))
+                .or_insert(not_before);
+            *nb = (*nb).max(not_before);
+        }
         self.publish(RevocationEvent::Session {
+            iss: iss.to_owned(),
             sid: sid.to_owned(),
         });
-        Box::pin(async { Ok(()) })
+        ready(())
     }
 
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -68,12 +110,37 @@ impl RevocationStore for MemoryStore {
             let now = SystemTime::now();
             let mut state = self.revocation_state();
             state.jtis.retain(|_, t| *t > now);
-            state.jtis.insert(jti.to_owned(), until);
+            let entry = state.jtis.entry(ScopedKey::new(iss, jti)).or_insert(until);
+            *entry = (*entry).max(until);
         }
         self.publish(RevocationEvent::Jti {
+            iss: iss.to_owned(),
             jti: jti.to_owned(),
         });
-        Box::pin(async { Ok(()) })
+        ready(())
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = SystemTime::now();
+        let mut state = self.revocation_state();
+        state.used.retain(|_, t| *t > now);
+        let first = match state.used.entry(ScopedKey::new(iss, id)) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(until);
+                true
+            }
+        };
+        ready(first)
+    }
+
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        ready(self.revocation_state().marker)
     }
 
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
@@ -106,14 +173,29 @@ mod tests {
 
     use super::*;
 
+    const A: &str = "https://a.example";
+    const B: &str = "https://b.example";
+
     #[tokio::test]
-    async fn versions_start_at_zero_and_bump_by_one() {
+    async fn a_revocation_raises_version_and_not_before_of_one_issuer_only() {
         let store = MemoryStore::new();
-        assert_eq!(store.user_version("alice").await.unwrap(), 0);
-        assert_eq!(store.bump_user_version("alice").await.unwrap(), 1);
-        assert_eq!(store.bump_user_version("alice").await.unwrap(), 2);
-        assert_eq!(store.user_version("alice").await.unwrap(), 2);
-        assert_eq!(store.user_version("bob").await.unwrap(), 0);
+        assert_eq!(
+            store.subject(A, "bob").await.unwrap(),
+            SubjectState::default()
+        );
+        let first = store.revoke_subject(A, "bob", 100).await.unwrap();
+        assert_eq!(first, SubjectState::new(1, Some(100)));
+        // An earlier not-before does not move it back.
+        let second = store.revoke_subject(A, "bob", 90).await.unwrap();
+        assert_eq!(second, SubjectState::new(2, Some(100)));
+        assert_eq!(
+            store.subject(B, "bob").await.unwrap(),
+            SubjectState::default()
+        );
+        store.revoke_session(A, "s1", 50).await.unwrap();
+        store.revoke_session(A, "s1", 40).await.unwrap();
+        assert_eq!(store.session_not_before(A, "s1").await.unwrap(), Some(50));
+        assert_eq!(store.session_not_before(B, "s1").await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -121,16 +203,26 @@ mod tests {
         let store = MemoryStore::new();
         let now = SystemTime::now();
         store
-            .revoke_jti("live", now + Duration::from_secs(60))
+            .revoke_jti(A, "live", now + Duration::from_secs(60))
             .await
             .unwrap();
         store
-            .revoke_jti("dead", now - Duration::from_secs(1))
+            .revoke_jti(A, "dead", now - Duration::from_secs(1))
             .await
             .unwrap();
-        assert!(store.jti_denied("live").await.unwrap());
-        assert!(!store.jti_denied("dead").await.unwrap());
-        assert!(!store.jti_denied("never").await.unwrap());
+        assert!(store.jti_denied(A, "live").await.unwrap());
+        assert!(!store.jti_denied(B, "live").await.unwrap());
+        assert!(!store.jti_denied(A, "dead").await.unwrap());
+        assert!(!store.jti_denied(A, "never").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_one_time_id_is_new_once_per_issuer() {
+        let store = MemoryStore::new();
+        let until = SystemTime::now() + Duration::from_secs(60);
+        assert!(store.first_use(A, "j1", until).await.unwrap());
+        assert!(!store.first_use(A, "j1", until).await.unwrap());
+        assert!(store.first_use(B, "j1", until).await.unwrap());
     }
 
     #[tokio::test]
@@ -138,15 +230,19 @@ mod tests {
         let store = MemoryStore::new();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let listener = tokio::spawn(store.listen(tx).unwrap());
-        store.revoke_session("s1").await.unwrap();
-        store.bump_user_version("alice").await.unwrap();
+        store.revoke_session(A, "s1", 1).await.unwrap();
+        store.revoke_subject(A, "alice", 1).await.unwrap();
         assert_eq!(
             rx.recv().await,
-            Some(RevocationEvent::Session { sid: "s1".into() })
+            Some(RevocationEvent::Session {
+                iss: A.into(),
+                sid: "s1".into()
+            })
         );
         assert_eq!(
             rx.recv().await,
             Some(RevocationEvent::User {
+                iss: A.into(),
                 sub: "alice".into()
             })
         );
@@ -160,7 +256,7 @@ mod tests {
         let listener = tokio::spawn(store.listen(tx).unwrap());
         // More revocations than the channel holds, before the listener runs.
         for i in 0..1100 {
-            store.revoke_session(&format!("s{i}")).await.unwrap();
+            store.revoke_session(A, &format!("s{i}"), 1).await.unwrap();
         }
         assert_eq!(rx.recv().await, Some(RevocationEvent::Resubscribed));
         listener.abort();

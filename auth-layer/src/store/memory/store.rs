@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use tokio::sync::broadcast;
 
-use crate::revocation::RevocationEvent;
+use crate::revocation::{RevocationEvent, ScopedKey, SubjectState, unix_seconds};
 use crate::session::{SessionRecord, TokenHash};
 
 /// Revocations and sessions in this process's memory: the embedded default,
@@ -28,7 +28,8 @@ use crate::session::{SessionRecord, TokenHash};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let store = MemoryStore::new();
-/// assert_eq!(store.bump_user_version("alice").await.unwrap(), 1);
+/// let state = store.revoke_subject("https://idp.example", "alice", 1_700_000_000).await.unwrap();
+/// assert_eq!(state.version, 1);
 /// assert!(store.session("s1").await.unwrap().is_none());
 /// assert_eq!(store.sessions(), 0);
 /// # }
@@ -43,9 +44,14 @@ pub struct MemoryStore {
 /// What revocation keeps.
 #[derive(Default)]
 pub(super) struct Revocations {
-    pub(super) versions: HashMap<String, u64>,
-    pub(super) sessions: HashSet<String>,
-    pub(super) jtis: HashMap<String, SystemTime>,
+    pub(super) subjects: HashMap<ScopedKey, SubjectState>,
+    /// Session → its not-before.
+    pub(super) sessions: HashMap<ScopedKey, i64>,
+    pub(super) jtis: HashMap<ScopedKey, SystemTime>,
+    /// One-time ids (logout tokens' `jti`) → until when they are remembered.
+    pub(super) used: HashMap<ScopedKey, SystemTime>,
+    /// When the store was created (Unix seconds): its continuity marker.
+    pub(super) marker: i64,
 }
 
 /// What sessions keep.
@@ -68,11 +74,16 @@ pub(super) struct Entry {
 }
 
 impl MemoryStore {
-    /// An empty store: every subject at version 0, nothing revoked, no session.
+    /// An empty store: nothing revoked, no session. Its continuity marker
+    /// is now: a process that starts a new memory store refuses every token
+    /// issued before (what it revoked earlier is gone with the old process).
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(1024);
         Self {
-            revocations: Arc::default(),
+            revocations: Arc::new(Mutex::new(Revocations {
+                marker: unix_seconds(SystemTime::now()),
+                ..Revocations::default()
+            })),
             sessions: Arc::default(),
             events,
         }
@@ -115,7 +126,7 @@ impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (subjects, revoked_sessions, denied_jtis) = {
             let state = self.revocation_state();
-            (state.versions.len(), state.sessions.len(), state.jtis.len())
+            (state.subjects.len(), state.sessions.len(), state.jtis.len())
         };
         let (sessions, session_subjects) = {
             let state = self.session_state();

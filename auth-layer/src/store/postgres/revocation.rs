@@ -1,5 +1,5 @@
-//! [`RevocationStore`] for [`PostgresStore`]: three tables, each write and
-//! its `pg_notify` in one transaction.
+//! [`RevocationStore`] for [`PostgresStore`]: one row per record, each
+//! write and its `pg_notify` in one transaction.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,39 +8,63 @@ use sqlx::{Postgres, Transaction};
 use super::listen::listen;
 use super::store::{CHANNEL, PostgresStore};
 use crate::backend::{BoxFuture, StoreError};
-use crate::revocation::{EventSender, RevocationEvent, RevocationStore};
+use crate::revocation::{
+    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
+};
 
-/// Expired `jti` denials deleted at most per [`RevocationStore::revoke_jti`].
-const JTI_SWEEP: i64 = 100;
+/// Expired rows deleted at most per write that sweeps.
+const SWEEP: i64 = 100;
 
 impl RevocationStore for PostgresStore {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
         Box::pin(async move {
-            let stored: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM auth_user_versions WHERE subject = $1")
-                    .bind(sub)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(StoreError::unavailable)?;
-            Ok(stored.map_or(0, version))
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT version, not_before FROM auth_revoked_subjects \
+                 WHERE issuer = $1 AND subject = $2",
+            )
+            .bind(iss)
+            .bind(sub)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::unavailable)?;
+            Ok(row.map_or_else(SubjectState::default, |(v, nb)| {
+                SubjectState::new(version(v), nb)
+            }))
         })
     }
 
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth_revoked_sessions WHERE sid = $1)")
-                .bind(sid)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::unavailable)
-        })
-    }
-
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
         Box::pin(async move {
             sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM auth_denied_jtis WHERE jti = $1 AND expires_at > now())",
+                "SELECT not_before FROM auth_revoked_session_ids WHERE issuer = $1 AND sid = $2",
             )
+            .bind(iss)
+            .bind(sid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::unavailable)
+        })
+    }
+
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM auth_denied_token_ids \
+                 WHERE issuer = $1 AND jti = $2 AND expires_at > now())",
+            )
+            .bind(iss)
             .bind(jti)
             .fetch_one(&self.pool)
             .await
@@ -48,40 +72,60 @@ impl RevocationStore for PostgresStore {
         })
     }
 
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
-            let stored: i64 = sqlx::query_scalar(
-                "INSERT INTO auth_user_versions (subject, version) VALUES ($1, 1) \
-                 ON CONFLICT (subject) DO UPDATE SET version = auth_user_versions.version + 1 \
-                 RETURNING version",
+            let (stored, nb): (i64, Option<i64>) = sqlx::query_as(
+                "INSERT INTO auth_revoked_subjects (issuer, subject, version, not_before) \
+                 VALUES ($1, $2, 1, $3) \
+                 ON CONFLICT (issuer, subject) DO UPDATE \
+                 SET version = auth_revoked_subjects.version + 1, \
+                     not_before = GREATEST(auth_revoked_subjects.not_before, EXCLUDED.not_before) \
+                 RETURNING version, not_before",
             )
+            .bind(iss)
             .bind(sub)
+            .bind(not_before)
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::unavailable)?;
             let event = RevocationEvent::User {
+                iss: iss.to_owned(),
                 sub: sub.to_owned(),
             };
             notify_and_commit(tx, &event)
                 .await
                 .map_err(StoreError::unavailable)?;
-            Ok(version(stored))
+            Ok(SubjectState::new(version(stored), nb))
         })
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
             sqlx::query(
-                "INSERT INTO auth_revoked_sessions (sid, revoked_at) VALUES ($1, now()) \
-                 ON CONFLICT (sid) DO NOTHING",
+                "INSERT INTO auth_revoked_session_ids (issuer, sid, not_before) VALUES ($1, $2, $3) \
+                 ON CONFLICT (issuer, sid) DO UPDATE \
+                 SET not_before = GREATEST(auth_revoked_session_ids.not_before, EXCLUDED.not_before)",
             )
+            .bind(iss)
             .bind(sid)
+            .bind(not_before)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::unavailable)?;
             let event = RevocationEvent::Session {
+                iss: iss.to_owned(),
                 sid: sid.to_owned(),
             };
             notify_and_commit(tx, &event)
@@ -92,36 +136,134 @@ impl RevocationStore for PostgresStore {
 
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
+            sweep(&mut tx, "auth_denied_token_ids").await?;
             sqlx::query(
-                "DELETE FROM auth_denied_jtis WHERE jti IN ( \
-                     SELECT jti FROM auth_denied_jtis WHERE expires_at <= now() \
-                     LIMIT $1 FOR UPDATE SKIP LOCKED)",
+                "INSERT INTO auth_denied_token_ids (issuer, jti, expires_at) \
+                 VALUES ($1, $2, to_timestamp($3)) \
+                 ON CONFLICT (issuer, jti) DO UPDATE \
+                 SET expires_at = GREATEST(auth_denied_token_ids.expires_at, EXCLUDED.expires_at)",
             )
-            .bind(JTI_SWEEP)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::unavailable)?;
-            sqlx::query(
-                "INSERT INTO auth_denied_jtis (jti, expires_at) VALUES ($1, to_timestamp($2)) \
-                 ON CONFLICT (jti) DO UPDATE \
-                 SET expires_at = GREATEST(auth_denied_jtis.expires_at, EXCLUDED.expires_at)",
-            )
+            .bind(iss)
             .bind(jti)
             .bind(epoch_seconds(until))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::unavailable)?;
             let event = RevocationEvent::Jti {
+                iss: iss.to_owned(),
                 jti: jti.to_owned(),
             };
             notify_and_commit(tx, &event)
                 .await
                 .map_err(StoreError::unavailable)
+        })
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
+            sweep(&mut tx, "auth_used_token_ids").await?;
+            // An expired row is taken over; a live one is a replay.
+            let written = sqlx::query(
+                "INSERT INTO auth_used_token_ids (issuer, jti, expires_at) \
+                 VALUES ($1, $2, to_timestamp($3)) \
+                 ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+                 WHERE auth_used_token_ids.expires_at <= now()",
+            )
+            .bind(iss)
+            .bind(id)
+            .bind(epoch_seconds(until))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::unavailable)?
+            .rows_affected();
+            tx.commit().await.map_err(StoreError::unavailable)?;
+            Ok(written == 1)
+        })
+    }
+
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            // The insert's row is not visible to the second SELECT (one
+            // snapshot), so exactly one row comes back either way.
+            sqlx::query_scalar(
+                "WITH written AS ( \
+                     INSERT INTO auth_store_marker (id, began) \
+                     VALUES (true, floor(extract(epoch FROM now()))::bigint) \
+                     ON CONFLICT (id) DO NOTHING RETURNING began) \
+                 SELECT began FROM written UNION ALL SELECT began FROM auth_store_marker",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::unavailable)
+        })
+    }
+
+    fn read_marked<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+    ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
+        // One statement, one snapshot: the record and the marker as they
+        // were together. The row always comes back (the record may be null).
+        const MARKER: &str = "(SELECT began FROM auth_store_marker)";
+        Box::pin(async move {
+            let (record, marker) = match key {
+                RecordKey::Subject { iss, sub } => {
+                    let (version, nb, marker): (Option<i64>, Option<i64>, Option<i64>) =
+                        sqlx::query_as(&format!(
+                            "SELECT s.version, s.not_before, {MARKER} FROM (SELECT 1) AS one \
+                             LEFT JOIN auth_revoked_subjects s ON s.issuer = $1 AND s.subject = $2"
+                        ))
+                        .bind(iss)
+                        .bind(sub)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(StoreError::unavailable)?;
+                    let state = SubjectState::new(version.map_or(0, self::version), nb);
+                    (Record::Subject(state), marker)
+                }
+                RecordKey::Session { iss, sid } => {
+                    let (nb, marker): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
+                        "SELECT (SELECT not_before FROM auth_revoked_session_ids \
+                                 WHERE issuer = $1 AND sid = $2), {MARKER}"
+                    ))
+                    .bind(iss)
+                    .bind(sid)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                    (Record::Session(nb), marker)
+                }
+                RecordKey::Jti { iss, jti } => {
+                    let (denied, marker): (bool, Option<i64>) = sqlx::query_as(&format!(
+                        "SELECT EXISTS (SELECT 1 FROM auth_denied_token_ids \
+                                WHERE issuer = $1 AND jti = $2 AND expires_at > now()), {MARKER}"
+                    ))
+                    .bind(iss)
+                    .bind(jti)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                    (Record::Jti(denied), marker)
+                }
+            };
+            // No marker: the data is new or was lost; write one now.
+            let marker = match marker {
+                Some(marker) => marker,
+                None => self.marker().await?,
+            };
+            Ok((record, marker))
         })
     }
 
@@ -131,6 +273,21 @@ impl RevocationStore for PostgresStore {
             .application_name(&self.listener_name);
         Some(Box::pin(listen(options, events)))
     }
+}
+
+/// Deletes up to [`SWEEP`] expired rows of `table` (which has `issuer`,
+/// `jti` and `expires_at`), skipping rows another transaction holds.
+async fn sweep(tx: &mut Transaction<'static, Postgres>, table: &str) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "DELETE FROM {table} WHERE (issuer, jti) IN ( \
+             SELECT issuer, jti FROM {table} WHERE expires_at <= now() \
+             LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    ))
+    .bind(SWEEP)
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::unavailable)?;
+    Ok(())
 }
 
 /// Notifies `event` and commits: the notification is delivered only if the

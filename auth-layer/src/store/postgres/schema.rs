@@ -13,11 +13,14 @@ const SESSION_SCHEMA_LOCK: i64 = 7_022_647_185_915_605_870;
 /// The schema, run by [`PostgresStore::migrate`].
 pub(super) const SCHEMA: &str = include_str!("schema.sql");
 /// Every table and index [`SCHEMA`] creates: when all exist, no DDL runs.
-const RELATIONS: [&str; 9] = [
-    "auth_user_versions",
-    "auth_revoked_sessions",
-    "auth_denied_jtis",
-    "auth_denied_jtis_expires_at_idx",
+const RELATIONS: [&str; 12] = [
+    "auth_revoked_subjects",
+    "auth_revoked_session_ids",
+    "auth_denied_token_ids",
+    "auth_denied_token_ids_expires_at_idx",
+    "auth_used_token_ids",
+    "auth_used_token_ids_expires_at_idx",
+    "auth_store_marker",
     "auth_sessions",
     "auth_sessions_live_subject_idx",
     "auth_sessions_expires_at_idx",
@@ -66,7 +69,11 @@ impl PostgresStore {
             }
             tx.commit().await
         };
-        migrate.await.map_err(StoreError::unavailable)
+        migrate.await.map_err(StoreError::unavailable)?;
+        // The continuity marker is written now, before any token is checked
+        // against this store, rather than at its first read.
+        crate::revocation::RevocationStore::marker(self).await?;
+        Ok(())
     }
 }
 

@@ -7,31 +7,64 @@
 -- run this file once with a privileged role instead.
 
 -- Revocation ------------------------------------------------------------
+-- Every record is keyed by the token's issuer (`iss`, '' for tokens without
+-- one) and an id. Times in bigint columns are Unix seconds.
 
--- The current token version of each subject; a subject without a row is at
--- version 0. A token whose `ver` is below the version here is revoked.
-CREATE TABLE IF NOT EXISTS auth_user_versions (
-    subject text PRIMARY KEY,
-    version bigint NOT NULL
+-- What is known of a subject of an issuer. A token of it whose `iat` is at
+-- or before not_before is revoked; so is a token of the project's own issuer
+-- whose `ver` is below version. A subject without a row: version 0, no
+-- not-before. not_before only moves forward.
+CREATE TABLE IF NOT EXISTS auth_revoked_subjects (
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    version bigint NOT NULL DEFAULT 0,
+    not_before bigint,
+    PRIMARY KEY (issuer, subject)
 );
 
--- Revoked sessions: every token whose `sid` is here is revoked.
-CREATE TABLE IF NOT EXISTS auth_revoked_sessions (
-    sid text PRIMARY KEY,
-    revoked_at timestamptz NOT NULL
+-- Revoked sessions: a token of the session whose `iat` is at or before
+-- not_before is revoked.
+CREATE TABLE IF NOT EXISTS auth_revoked_session_ids (
+    issuer text NOT NULL,
+    sid text NOT NULL,
+    not_before bigint NOT NULL,
+    PRIMARY KEY (issuer, sid)
 );
 
 -- Denied token ids, each until the token's own expiry: a `jti` is denied
 -- while `expires_at > now()`. Expired rows carry no meaning and may be
 -- deleted by anyone at any time.
-CREATE TABLE IF NOT EXISTS auth_denied_jtis (
-    jti text PRIMARY KEY,
-    expires_at timestamptz NOT NULL
+CREATE TABLE IF NOT EXISTS auth_denied_token_ids (
+    issuer text NOT NULL,
+    jti text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (issuer, jti)
 );
 
 -- Finds expired denials without scanning the table.
-CREATE INDEX IF NOT EXISTS auth_denied_jtis_expires_at_idx
-    ON auth_denied_jtis (expires_at);
+CREATE INDEX IF NOT EXISTS auth_denied_token_ids_expires_at_idx
+    ON auth_denied_token_ids (expires_at);
+
+-- One-time token ids already used (logout tokens' `jti`), until expires_at;
+-- expired rows may be deleted by anyone at any time.
+CREATE TABLE IF NOT EXISTS auth_used_token_ids (
+    issuer text NOT NULL,
+    jti text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (issuer, jti)
+);
+
+-- Finds expired one-time ids without scanning the table.
+CREATE INDEX IF NOT EXISTS auth_used_token_ids_expires_at_idx
+    ON auth_used_token_ids (expires_at);
+
+-- The store's continuity marker: one row, the second its revocation data
+-- began. Written when missing; a new marker means the data was lost, and
+-- every token issued before it is refused.
+CREATE TABLE IF NOT EXISTS auth_store_marker (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    began bigint NOT NULL
+);
 
 -- Sessions ---------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-//! [`RevocationStore`] for [`RedisStore`]: one `GET`/`EXISTS` per read, one
-//! script per write (the write and its `PUBLISH` together).
+//! [`RevocationStore`] for [`RedisStore`]: one read per lookup, one script
+//! per write (the write and its `PUBLISH` together).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,61 +8,122 @@ use redis::AsyncCommands;
 use super::events::listen;
 use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
-use crate::revocation::{EventSender, RevocationEvent, RevocationStore};
+use crate::revocation::{
+    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
+};
 
 impl RevocationStore for RedisStore {
-    fn user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let key = self.key("ver", sub);
+    fn subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        let key = self.scoped_key("subject", iss, sub);
         Box::pin(async move {
-            let version: Option<u64> = self
+            let (version, not_before): (Option<u64>, Option<i64>) = self
                 .connection
                 .run(|mut c| {
                     let key = key.clone();
-                    async move { c.get(key).await }
+                    async move {
+                        redis::cmd("HMGET")
+                            .arg(key)
+                            .arg("ver")
+                            .arg("nbf")
+                            .query_async(&mut c)
+                            .await
+                    }
                 })
                 .await?;
-            Ok(version.unwrap_or(0))
+            Ok(SubjectState::new(version.unwrap_or(0), not_before))
         })
     }
 
-    fn session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.exists(self.key("sid", sid)))
-    }
-
-    fn jti_denied<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.exists(self.key("jti", jti)))
-    }
-
-    fn bump_user_version<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+    fn session_not_before<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
+        let key = self.scoped_key("revoked-session", iss, sid);
         Box::pin(async move {
-            let event = RevocationEvent::User {
-                sub: sub.to_owned(),
-            };
-            // The version this bump raises: the script raises it only while
-            // it is still this one, so sending it again after a lost answer
-            // (or a concurrent bump) does not raise it twice.
-            let seen = self.user_version(sub).await?;
-            let mut bump = self.scripts.bump.key(self.key("ver", sub));
-            bump.arg(self.channel()).arg(event.to_json()).arg(seen);
             self.connection
                 .run(|mut c| {
-                    let bump = &bump;
-                    async move { bump.invoke_async(&mut c).await }
+                    let key = key.clone();
+                    async move { c.get(key).await }
                 })
                 .await
         })
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn jti_denied<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let key = self.scoped_key("denied-jti", iss, jti);
         Box::pin(async move {
-            let event = RevocationEvent::Session {
-                sid: sid.to_owned(),
+            self.connection
+                .run(|mut c| {
+                    let key = key.clone();
+                    async move { c.exists(key).await }
+                })
+                .await
+        })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<SubjectState, StoreError>> {
+        Box::pin(async move {
+            let event = RevocationEvent::User {
+                iss: iss.to_owned(),
+                sub: sub.to_owned(),
             };
-            let mut revoke = self.scripts.revoke_session.key(self.key("sid", sid));
+            // The version this revocation raises: the script raises it only
+            // while it is still this one, so sending it again after a lost
+            // answer (or a concurrent revocation) does not raise it twice.
+            let seen = self.subject(iss, sub).await?.version;
+            let mut revoke = self
+                .scripts
+                .revoke_subject
+                .key(self.scoped_key("subject", iss, sub));
             revoke
                 .arg(self.channel())
                 .arg(event.to_json())
-                .arg(unix_millis(SystemTime::now()) / 1000);
+                .arg(seen)
+                .arg(not_before);
+            let (version, not_before): (u64, i64) = self
+                .connection
+                .run(|mut c| {
+                    let revoke = &revoke;
+                    async move { revoke.invoke_async(&mut c).await }
+                })
+                .await?;
+            Ok(SubjectState::new(version, Some(not_before)))
+        })
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let event = RevocationEvent::Session {
+                iss: iss.to_owned(),
+                sid: sid.to_owned(),
+            };
+            let mut revoke =
+                self.scripts
+                    .revoke_session
+                    .key(self.scoped_key("revoked-session", iss, sid));
+            revoke
+                .arg(self.channel())
+                .arg(event.to_json())
+                .arg(not_before);
             self.connection
                 .run(|mut c| {
                     let revoke = &revoke;
@@ -74,11 +135,13 @@ impl RevocationStore for RedisStore {
 
     fn revoke_jti<'a>(
         &'a self,
+        iss: &'a str,
         jti: &'a str,
         until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let event = RevocationEvent::Jti {
+                iss: iss.to_owned(),
                 jti: jti.to_owned(),
             };
             // A token already expired is refused anyway: nothing to store,
@@ -88,7 +151,10 @@ impl RevocationStore for RedisStore {
             } else {
                 0
             };
-            let mut revoke = self.scripts.revoke_jti.key(self.key("jti", jti));
+            let mut revoke = self
+                .scripts
+                .revoke_jti
+                .key(self.scoped_key("denied-jti", iss, jti));
             revoke.arg(self.channel()).arg(event.to_json()).arg(expiry);
             self.connection
                 .run(|mut c| {
@@ -96,6 +162,110 @@ impl RevocationStore for RedisStore {
                     async move { revoke.invoke_async::<()>(&mut c).await }
                 })
                 .await
+        })
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let key = self.scoped_key("used-jti", iss, id);
+        // At least a second from now, so that the key is written at all.
+        let expiry = unix_millis(until).max(unix_millis(SystemTime::now()) + 1000);
+        Box::pin(async move {
+            // `SET … NX` answers OK when it wrote and nil when the key was
+            // there. Sent again after a lost answer it finds its own write:
+            // a replay is then refused, never a second use allowed.
+            let written: Option<String> = self
+                .connection
+                .run(|mut c| {
+                    let key = key.clone();
+                    async move {
+                        redis::cmd("SET")
+                            .arg(key)
+                            .arg(1)
+                            .arg("NX")
+                            .arg("PXAT")
+                            .arg(expiry)
+                            .query_async(&mut c)
+                            .await
+                    }
+                })
+                .await?;
+            Ok(written.is_some())
+        })
+    }
+
+    fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let marker = self.scripts.marker.key(self.marker_key());
+            self.connection
+                .run(|mut c| {
+                    let marker = &marker;
+                    async move { marker.invoke_async(&mut c).await }
+                })
+                .await
+        })
+    }
+
+    fn read_marked<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+    ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
+        Box::pin(async move {
+            if self.is_cluster() {
+                // The record and the marker live on different nodes: one
+                // after the other, in that order.
+                let record = self.read_record(key).await?;
+                return Ok((record, self.marker().await?));
+            }
+            // One server runs a connection's commands in order: the marker
+            // is read after the record, in one round trip.
+            let mut pipe = redis::pipe();
+            match key {
+                RecordKey::Subject { iss, sub } => pipe
+                    .cmd("HMGET")
+                    .arg(self.scoped_key("subject", iss, sub))
+                    .arg("ver")
+                    .arg("nbf"),
+                RecordKey::Session { iss, sid } => {
+                    pipe.cmd("GET")
+                        .arg(self.scoped_key("revoked-session", iss, sid))
+                }
+                RecordKey::Jti { iss, jti } => {
+                    pipe.cmd("EXISTS")
+                        .arg(self.scoped_key("denied-jti", iss, jti))
+                }
+            };
+            pipe.cmd("GET").arg(self.marker_key());
+            let (value, marker): (redis::Value, Option<i64>) = self
+                .connection
+                .run(|mut c| {
+                    let pipe = &pipe;
+                    async move { pipe.query_async(&mut c).await }
+                })
+                .await?;
+            let record = match key {
+                RecordKey::Subject { .. } => {
+                    let (version, nb): (Option<u64>, Option<i64>) =
+                        redis::from_redis_value(value).map_err(StoreError::unavailable)?;
+                    Record::Subject(SubjectState::new(version.unwrap_or(0), nb))
+                }
+                RecordKey::Session { .. } => Record::Session(
+                    redis::from_redis_value(value).map_err(StoreError::unavailable)?,
+                ),
+                RecordKey::Jti { .. } => {
+                    Record::Jti(redis::from_redis_value(value).map_err(StoreError::unavailable)?)
+                }
+            };
+            // No marker: the data is new or was lost; write one now.
+            let marker = match marker {
+                Some(marker) => marker,
+                None => self.marker().await?,
+            };
+            Ok((record, marker))
         })
     }
 
@@ -109,13 +279,18 @@ impl RevocationStore for RedisStore {
 }
 
 impl RedisStore {
-    async fn exists(&self, key: String) -> Result<bool, StoreError> {
-        self.connection
-            .run(|mut c| {
-                let key = key.clone();
-                async move { c.exists(key).await }
-            })
-            .await
+    fn marker_key(&self) -> String {
+        format!("{}marker", self.prefix())
+    }
+
+    async fn read_record(&self, key: RecordKey<'_>) -> Result<Record, StoreError> {
+        Ok(match key {
+            RecordKey::Subject { iss, sub } => Record::Subject(self.subject(iss, sub).await?),
+            RecordKey::Session { iss, sid } => {
+                Record::Session(self.session_not_before(iss, sid).await?)
+            }
+            RecordKey::Jti { iss, jti } => Record::Jti(self.jti_denied(iss, jti).await?),
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 -- Denies a token id until its token expires and tells every instance:
--- KEYS[1] the denial key (prefix .. 'jti:' .. jti). ARGV: channel, event
+-- KEYS[1] the denial key (prefix .. 'denied-jti:' .. #iss .. ':' .. iss .. ':' .. jti). ARGV: channel, event
 -- (JSON), expiry (Unix milliseconds; 0 when the token has already expired,
 -- and then nothing is stored). Denying again keeps the later expiry, and a
 -- denial written without expiry stays.

@@ -127,8 +127,9 @@ pub struct RedisStore {
 
 /// The Lua scripts, each loaded once per server and run by its SHA-1.
 pub(super) struct Scripts {
-    pub(super) bump: Script,
+    pub(super) revoke_subject: Script,
     pub(super) revoke_session: Script,
+    pub(super) marker: Script,
     pub(super) revoke_jti: Script,
     pub(super) index_session: Script,
     pub(super) create: Script,
@@ -169,21 +170,33 @@ impl RedisStore {
     pub(crate) async fn connect_with_ca(url: &str, ca: Option<&[u8]>) -> Result<Self, ConfigError> {
         let target = Target::parse(url, ca).map_err(|e| failed(url, e))?;
         let connection = target.connect().await.map_err(|e| failed(url, e))?;
-        Ok(Self {
+        let store = Self {
             connection,
             target: Arc::new(target),
             url: Arc::from(redact(url)),
             prefix: Arc::from(DEFAULT_PREFIX),
             scripts: Arc::new(Scripts {
-                bump: Script::new(include_str!("revocation_bump.lua")),
+                revoke_subject: Script::new(include_str!("revocation_subject.lua")),
                 revoke_session: Script::new(include_str!("revocation_session.lua")),
+                marker: Script::new(include_str!("revocation_marker.lua")),
                 revoke_jti: Script::new(include_str!("revocation_jti.lua")),
                 index_session: Script::new(include_str!("session_index.lua")),
                 create: Script::new(include_str!("session_create.lua")),
                 rotate: Script::new(include_str!("session_rotate.lua")),
                 end: Script::new(include_str!("session_end.lua")),
             }),
-        })
+        };
+        // The continuity marker is written now, before any token is checked
+        // against this store, rather than at its first read.
+        crate::revocation::RevocationStore::marker(&store)
+            .await
+            .map_err(|e| {
+                ConfigError::setting(
+                    "redis store",
+                    format!("cannot read the continuity marker at {}: {e}", redact(url)),
+                )
+            })?;
+        Ok(store)
     }
 
     /// Uses `prefix` instead of `auth:` in front of every key and the event
@@ -233,6 +246,14 @@ impl RedisStore {
     /// (`auth:ver:alice`, `auth:session:{sid}`).
     pub(super) fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{id}", self.prefix)
+    }
+
+    /// The key of a revocation record of an issuer: the prefix, `kind`, `:`,
+    /// the issuer's length in bytes, `:`, the issuer, `:` and `id`
+    /// (`auth:subject:25:https://idp.example.com:alice`). The length keeps
+    /// an issuer containing `:` from reading as another issuer's id.
+    pub(super) fn scoped_key(&self, kind: &str, iss: &str, id: &str) -> String {
+        format!("{}{kind}:{}:{iss}:{id}", self.prefix, iss.len())
     }
 
     /// Whether the URL named a cluster.
@@ -287,8 +308,9 @@ mod tests {
             url: Arc::from(redact(url)),
             prefix: Arc::from(DEFAULT_PREFIX),
             scripts: Arc::new(Scripts {
-                bump: Script::new(""),
+                revoke_subject: Script::new(""),
                 revoke_session: Script::new(""),
+                marker: Script::new(""),
                 revoke_jti: Script::new(""),
                 index_session: Script::new(""),
                 create: Script::new(""),
@@ -312,14 +334,27 @@ mod tests {
     #[tokio::test]
     async fn keys_and_channel_follow_the_documented_layout() {
         let store = lazy_store("redis://127.0.0.1:6379");
-        assert_eq!(store.key("ver", "alice"), "auth:ver:alice");
-        assert_eq!(store.key("sid", "s1"), "auth:sid:s1");
-        assert_eq!(store.key("jti", "j1"), "auth:jti:j1");
+        let iss = "https://idp.example.com";
+        assert_eq!(
+            store.scoped_key("subject", iss, "alice"),
+            "auth:subject:23:https://idp.example.com:alice"
+        );
+        assert_eq!(
+            store.scoped_key("revoked-session", "", "s1"),
+            "auth:revoked-session:0::s1"
+        );
+        assert_ne!(
+            store.scoped_key("subject", "a:b", "c"),
+            store.scoped_key("subject", "a", "b:c")
+        );
         assert_eq!(store.key("session", "s1"), "auth:session:s1");
         assert_eq!(store.key("sessions", "alice"), "auth:sessions:alice");
         assert_eq!(store.channel(), "auth:revocations");
         let store = store.with_prefix("svc:").unwrap();
-        assert_eq!(store.key("ver", "alice"), "svc:ver:alice");
+        assert_eq!(
+            store.scoped_key("denied-jti", "i", "j"),
+            "svc:denied-jti:1:i:j"
+        );
         assert_eq!(store.channel(), "svc:revocations");
         assert!(!store.is_cluster());
     }
