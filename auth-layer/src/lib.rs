@@ -12,8 +12,9 @@
 //! Everything else has one home in a module: [`keys`], [`claims`],
 //! [`verify`], [`source`], [`response`], [`require`] (scope and role
 //! guards), [`config`], [`observe`], [`clock`], [`future`],
-//! [`revocation`], [`session`], [`store`] (memory, Redis, PostgreSQL), and
-//! `jwks` (feature `jwks`).
+//! [`revocation`], [`session`], [`store`] (memory, Redis, PostgreSQL),
+//! [`logout`] (OpenID Connect Back-Channel Logout), and `jwks` (feature
+//! `jwks`).
 //!
 //! ```
 //! use auth_layer::JwtAuth;
@@ -50,6 +51,7 @@ pub mod future;
 pub mod jwks;
 pub mod keys;
 mod layer;
+pub mod logout;
 pub mod observe;
 pub mod require;
 pub mod response;

@@ -32,10 +32,15 @@
 //! ```
 
 mod jws;
+mod logout;
+mod logout_claims;
 mod rules;
+mod strict_json;
 mod token_cache;
 mod verifier;
 
+pub(crate) use logout::{Accepted, Refusal};
+pub(crate) use logout_claims::LogoutRules;
 pub(crate) use rules::Rules;
 pub use rules::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, RequiredClaim};
 pub use token_cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE};

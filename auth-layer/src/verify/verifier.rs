@@ -43,9 +43,10 @@ use crate::verify::token_cache::{TokenCache, entry_weight};
 /// assert_eq!(verifier.verify("not.a.jwt").unwrap_err().kind(), ErrorKind::Malformed);
 /// ```
 pub struct Verifier<C = DefaultClaims> {
-    issuer_keys: Vec<IssuerKeys>,
-    rules: Rules,
-    clock: Arc<dyn Clock>,
+    // Read by the logout-token check (`verify/logout.rs`) too.
+    pub(super) issuer_keys: Vec<IssuerKeys>,
+    pub(super) rules: Rules,
+    pub(super) clock: Arc<dyn Clock>,
     cache: Option<TokenCache<C>>,
     cache_max_age: Duration,
     /// The configured issuers and audiences, shared with the tokens naming them.

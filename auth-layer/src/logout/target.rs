@@ -1,0 +1,124 @@
+//! [`LogoutTarget`]: what a verified logout token does, implemented by
+//! whatever holds the sessions (the revocation cache, an application's own
+//! session store).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::backend::{BoxFuture, StoreError};
+
+/// What a verified logout token does.
+///
+/// The receiver calls [`first_use`](Self::first_use) once per valid token,
+/// then [`revoke_session`](Self::revoke_session) when the token names a
+/// session, else [`revoke_subject`](Self::revoke_subject). Every method may
+/// be called again for the same arguments (a provider's retry) and must then
+/// change nothing more. An `Err` answers the provider 503 with
+/// `Retry-After`, so that it may try again; implementations bound their own
+/// calls (a store timeout).
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::SystemTime;
+/// use auth_layer::logout::LogoutTarget;
+/// use auth_layer::store::{BoxFuture, StoreError};
+///
+/// /// Keeps what it is told in memory (one process only).
+/// #[derive(Default)]
+/// struct Sessions {
+///     used: Mutex<Vec<(String, String)>>,
+///     ended: Mutex<Vec<(String, String, SystemTime)>>,
+/// }
+///
+/// impl LogoutTarget for Sessions {
+///     fn first_use<'a>(&'a self, issuer: &'a str, jti: &'a str, _until: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> {
+///         Box::pin(async move {
+///             let mut used = self.used.lock().unwrap();
+///             let key = (issuer.to_owned(), jti.to_owned());
+///             if used.contains(&key) {
+///                 return Ok(false);
+///             }
+///             used.push(key);
+///             Ok(true)
+///         })
+///     }
+///     fn revoke_subject<'a>(&'a self, issuer: &'a str, subject: &'a str, not_before: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> {
+///         Box::pin(async move {
+///             self.ended.lock().unwrap().push((issuer.to_owned(), subject.to_owned(), not_before));
+///             Ok(())
+///         })
+///     }
+///     fn revoke_session<'a>(&'a self, issuer: &'a str, sid: &'a str, not_before: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> {
+///         Box::pin(async move {
+///             self.ended.lock().unwrap().push((issuer.to_owned(), sid.to_owned(), not_before));
+///             Ok(())
+///         })
+///     }
+/// }
+/// ```
+pub trait LogoutTarget: Send + Sync + 'static {
+    /// Records `jti` of `issuer` as used until `until`; `Ok(false)` when it
+    /// was already used (a replay).
+    ///
+    /// # Errors
+    /// The record could not be read or written.
+    fn first_use<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Refuses every token of `subject` from `issuer` issued at or before
+    /// `not_before`.
+    ///
+    /// # Errors
+    /// The revocation could not be recorded.
+    fn revoke_subject<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Refuses every token of session `sid` from `issuer` issued at or
+    /// before `not_before`.
+    ///
+    /// # Errors
+    /// The revocation could not be recorded.
+    fn revoke_session<'a>(
+        &'a self,
+        issuer: &'a str,
+        sid: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<T: LogoutTarget + ?Sized> LogoutTarget for Arc<T> {
+    fn first_use<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).first_use(issuer, jti, until)
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).revoke_subject(issuer, subject, not_before)
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        issuer: &'a str,
+        sid: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).revoke_session(issuer, sid, not_before)
+    }
+}
