@@ -13,12 +13,21 @@
 //! | `AUTH_ALGORITHMS`, `AUTH_ISSUER`, `AUTH_AUDIENCE` | comma lists |
 //! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
 //! | `AUTH_JWKS_URL` | a JWKS URL to take keys from, refreshed in the background |
-//! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, accepted as `iss` |
+//! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, accepted as `iss`, verifying that issuer's tokens only (static keys and `AUTH_JWKS_URL` then sign for the issuers of `AUTH_ISSUER`) |
+//! | `AUTH_OIDC_CLIENT_ID` | with `AUTH_OIDC_ISSUER`: this service's client id there; mounts `POST /backchannel-logout` (OpenID Connect Back-Channel Logout), outside the bearer-token layer |
 //! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port…`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) |
 //! | `AUTH_STORE_CA_FILE` | a PEM file of the CA a TLS store's certificate is checked against (default: the public roots) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30): the longest a revoked token can pass when an event is lost |
 //!
 //! A malformed variable stops the server at start with a message naming it.
+//!
+//! `POST /backchannel-logout` takes the provider's logout token
+//! (`logout_token=…`, form-encoded) and revokes the session (`sid`) or the
+//! subject (`sub`) it names for that issuer in the revocation store, which
+//! every instance then enforces: 200 when done, 400
+//! `{"error":"invalid_request"}` for anything invalid, 503 with
+//! `Retry-After` when the store cannot be reached. The provider calls it
+//! without an access token: the signed logout token is the credential.
 
 mod common;
 
@@ -26,6 +35,7 @@ use std::process::ExitCode;
 
 use auth_extract::Claims;
 use auth_layer::claims::DefaultClaims;
+use auth_layer::config::AuthConfig;
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 
@@ -49,12 +59,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let logout = match AuthConfig::from_env().map(|c| c.backchannel_logout(&auth)) {
+        Ok(Some(Ok(logout))) => Some(logout),
+        Ok(None) => None,
+        Ok(Some(Err(e))) | Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let Some(listener) = common::bind().await else {
         return ExitCode::from(2);
     };
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/protected", get(protected))
         .layer(auth);
+    // Added after the layer, so outside it: the provider sends no access token.
+    if let Some(logout) = logout {
+        app = app.route_service("/backchannel-logout", logout);
+        println!("back-channel logout at POST /backchannel-logout");
+    }
     match listener.local_addr() {
         Ok(local) => println!("listening on http://{local}/protected"),
         Err(e) => eprintln!("listening (address unknown: {e})"),

@@ -84,6 +84,11 @@ impl<C, R> JwtAuth<C, R> {
         &self.shared.verifier
     }
 
+    /// The revocation cache the layer checks tokens against, if any.
+    pub fn revocation(&self) -> Option<&crate::revocation::RevocationCache> {
+        self.shared.revocation.as_ref()
+    }
+
     /// Replaces the rejection responder; see [`Responder`](crate::response::Responder).
     pub fn with_responder<R2>(self, responder: R2) -> JwtAuth<C, R2> {
         JwtAuth {

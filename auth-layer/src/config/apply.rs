@@ -67,23 +67,66 @@ impl AuthConfig {
         mut builder: JwtAuthBuilder,
     ) -> Result<JwtAuthBuilder, ConfigError> {
         use crate::jwks::KeySource;
-        if let Some(url) = &self.jwks_url {
-            let source = KeySource::jwks(url.clone()).start().await;
-            builder = builder.key_source(
-                source.map_err(|e| ConfigError::setting(self.name("jwks_url"), e.to_string()))?,
-            );
+        use crate::keys::TrustedIssuer;
+        let jwks = match &self.jwks_url {
+            Some(url) => Some(
+                KeySource::jwks(url.clone())
+                    .start()
+                    .await
+                    .map_err(|e| ConfigError::setting(self.name("jwks_url"), e.to_string()))?,
+            ),
+            None => None,
+        };
+        let Some(oidc) = &self.oidc_issuer else {
+            return Ok(match jwks {
+                Some(source) => builder.key_source(source),
+                None => builder,
+            });
+        };
+        let discovered = KeySource::oidc(oidc.clone())
+            .start()
+            .await
+            .map_err(|e| ConfigError::setting(self.name("oidc_issuer"), e.to_string()))?;
+        // Keys sign for their own issuer only: the discovered ones for the
+        // OpenID issuer, the static keys and the JWKS URL for `issuers`.
+        let keys = self.static_keys(&mut builder);
+        let own = !keys.is_empty() || jwks.is_some();
+        if own && self.issuers.is_empty() {
+            return Err(ConfigError::setting(
+                self.name("issuers"),
+                format!(
+                    "must name the issuer {} sign for: with {}, keys only verify tokens of their own issuer",
+                    self.own_key_names(),
+                    self.name("oidc_issuer")
+                ),
+            ));
         }
-        if let Some(issuer) = &self.oidc_issuer {
-            let source = KeySource::oidc(issuer.clone()).start().await;
-            builder = builder.key_source(
-                source
-                    .map_err(|e| ConfigError::setting(self.name("oidc_issuer"), e.to_string()))?,
-            );
-            if !self.issuers.contains(issuer) {
-                builder = builder.issuer(issuer.clone());
+        let bind = |mut trusted: TrustedIssuer| {
+            for key in &keys {
+                trusted = trusted.key(key.clone());
+            }
+            if let Some(source) = &jwks {
+                trusted = trusted.key_source(source.clone());
+            }
+            trusted
+        };
+        let mut provider = TrustedIssuer::new(oidc.clone()).key_source(discovered);
+        for issuer in &self.issuers {
+            if issuer == oidc {
+                provider = bind(provider);
+            } else if own {
+                builder = builder.trusted_issuer(bind(TrustedIssuer::new(issuer.clone())));
+            } else {
+                return Err(ConfigError::setting(
+                    self.name("issuers"),
+                    format!(
+                        "{issuer:?} has no keys: with {}, only that issuer's discovered keys are used",
+                        self.name("oidc_issuer")
+                    ),
+                ));
             }
         }
-        Ok(builder)
+        Ok(builder.trusted_issuer(provider))
     }
 
     #[cfg(not(feature = "jwks"))]
@@ -102,32 +145,110 @@ impl AuthConfig {
     }
 }
 
+impl AuthConfig {
+    /// The OpenID Connect back-channel logout receiver for `auth` (built
+    /// from this configuration with [`connect`](Self::connect)), when both
+    /// `oidc_issuer` and `oidc_client_id` are set: logout tokens of that
+    /// issuer addressed to that client revoke the session or subject in the
+    /// layer's revocation store. `None` when either is unset.
+    ///
+    /// ```no_run
+    /// use auth_layer::config::AuthConfig;
+    ///
+    /// # async fn run() -> Result<(), auth_layer::ConfigError> {
+    /// let config = AuthConfig::from_env()?;
+    /// let auth = config.connect().await?.build()?;
+    /// let logout = config.backchannel_logout(&auth).transpose()?;
+    /// // axum: `.route_service("/backchannel-logout", logout)`, outside the layer.
+    /// # let _ = logout; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The layer has no revocation cache, or the receiver refuses the
+    /// configuration (see [`BackChannelLogoutBuilder::build`](crate::logout::BackChannelLogoutBuilder::build)).
+    pub fn backchannel_logout<C, R>(
+        &self,
+        auth: &JwtAuth<C, R>,
+    ) -> Option<Result<crate::logout::BackChannelLogout, ConfigError>>
+    where
+        C: Send + Sync + 'static,
+    {
+        let (Some(issuer), Some(client_id)) = (&self.oidc_issuer, &self.oidc_client_id) else {
+            return None;
+        };
+        let Some(revocation) = auth.revocation() else {
+            return Some(Err(ConfigError::setting(
+                self.name("oidc_client_id"),
+                "back-channel logout needs the layer's revocation store (build it with AuthConfig::connect)",
+            )));
+        };
+        Some(
+            crate::logout::BackChannelLogout::builder(auth)
+                .issuer(issuer.clone())
+                .client_id(client_id.clone())
+                .build(revocation.clone())
+                .map_err(|e| ConfigError::setting(self.name("oidc_client_id"), e.to_string())),
+        )
+    }
+
+    /// The static keys (`hmac_secret`, `public_key_file`); a key that cannot
+    /// be read is reported through `builder`.
+    fn static_keys<C>(&self, builder: &mut JwtAuthBuilder<C>) -> Vec<Key> {
+        let named = |field: &'static str, e: ConfigError| {
+            ConfigError::setting(self.name(field), e.to_string())
+        };
+        let mut keys = Vec::new();
+        if let Some(secret) = &self.hmac_secret {
+            match Key::hmac(secret.as_bytes()) {
+                Ok(key) => keys.push(key),
+                Err(e) => builder.push_error(named("hmac_secret", e)),
+            }
+        }
+        if let Some(path) = &self.public_key_file {
+            match std::fs::read(path) {
+                Ok(pem) => match Key::public_key_pem(pem) {
+                    Ok(key) => keys.push(key),
+                    Err(e) => builder.push_error(named("public_key_file", e)),
+                },
+                Err(source) => builder.push_error(ConfigError::ReadFile {
+                    name: self.name("public_key_file").to_owned(),
+                    path: path.clone(),
+                    source,
+                }),
+            }
+        }
+        keys
+    }
+
+    /// The names of the static keys and JWKS URL configured, for messages.
+    #[cfg(feature = "jwks")]
+    fn own_key_names(&self) -> String {
+        let names: Vec<&str> = [
+            ("hmac_secret", self.hmac_secret.is_some()),
+            ("public_key_file", self.public_key_file.is_some()),
+            ("jwks_url", self.jwks_url.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(field, _)| self.name(field))
+        .collect();
+        names.join(", ")
+    }
+}
+
 impl<C> JwtAuthBuilder<C> {
     /// Applies a configuration; problems are reported by `build()`, naming
     /// the variable or field.
     #[must_use]
     pub fn config(mut self, config: &AuthConfig) -> Self {
         let name = |field| config.name(field);
-        let named =
-            |field: &'static str, e: ConfigError| ConfigError::setting(name(field), e.to_string());
-        if let Some(secret) = &config.hmac_secret {
-            match Key::hmac(secret.as_bytes()) {
-                Ok(key) => self = self.key(key),
-                Err(e) => self.push_error(named("hmac_secret", e)),
+        // With an OpenID issuer, keys are bound to their issuers when the
+        // key sources are fetched (`AuthConfig::connect`).
+        if config.oidc_issuer.is_none() {
+            for key in config.static_keys(&mut self) {
+                self = self.key(key);
             }
-        }
-        if let Some(path) = &config.public_key_file {
-            match std::fs::read(path) {
-                Ok(pem) => match Key::public_key_pem(pem) {
-                    Ok(key) => self = self.key(key),
-                    Err(e) => self.push_error(named("public_key_file", e)),
-                },
-                Err(source) => self.push_error(ConfigError::ReadFile {
-                    name: name("public_key_file").to_owned(),
-                    path: path.clone(),
-                    source,
-                }),
-            }
+            self = self.issuers(config.issuers.iter().cloned());
         }
         if !config.algorithms.is_empty() {
             let mut algorithms = Vec::new();
@@ -142,9 +263,7 @@ impl<C> JwtAuthBuilder<C> {
             }
             self = self.algorithms(algorithms);
         }
-        self = self
-            .issuers(config.issuers.iter().cloned())
-            .audiences(config.audiences.iter().cloned());
+        self = self.audiences(config.audiences.iter().cloned());
         if let Some(secs) = config.leeway_secs {
             if secs > MAX_LEEWAY.as_secs() {
                 self.push_error(ConfigError::setting(

@@ -32,8 +32,13 @@ pub struct AuthConfig {
     /// A JWKS URL to take keys from (feature `jwks`).
     pub jwks_url: Option<String>,
     /// An OpenID Connect issuer to discover keys from (feature `jwks`); it
-    /// is also accepted as `iss`.
+    /// is also accepted as `iss`, and its discovered keys verify its tokens
+    /// only (the static keys and `jwks_url` then sign for `issuers`).
     pub oidc_issuer: Option<String>,
+    /// This service's client id at the OpenID issuer: with `oidc_issuer`,
+    /// the audience of the logout tokens [`AuthConfig::backchannel_logout`]
+    /// accepts.
+    pub oidc_client_id: Option<String>,
     /// The revocation store: `memory:` (the default), `redis://…`,
     /// `rediss://…`, `redis+cluster://…` or `postgres://…`; see
     /// [`store::connect`](crate::store::connect).
@@ -48,9 +53,10 @@ pub struct AuthConfig {
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 12] = [
+const VARIABLES: [(&str, &str); 13] = [
     ("jwks_url", "AUTH_JWKS_URL"),
     ("oidc_issuer", "AUTH_OIDC_ISSUER"),
+    ("oidc_client_id", "AUTH_OIDC_CLIENT_ID"),
     ("revocation_url", "AUTH_REVOCATION_URL"),
     ("store_ca_file", "AUTH_STORE_CA_FILE"),
     ("revocation_ttl_secs", "AUTH_REVOCATION_TTL_SECS"),
@@ -112,6 +118,7 @@ impl AuthConfig {
             token_type: get("AUTH_TOKEN_TYPE").map(|v| v.trim().to_owned()),
             jwks_url: get("AUTH_JWKS_URL").map(|v| v.trim().to_owned()),
             oidc_issuer: get("AUTH_OIDC_ISSUER").map(|v| v.trim().to_owned()),
+            oidc_client_id: get("AUTH_OIDC_CLIENT_ID").map(|v| v.trim().to_owned()),
             revocation_url: get("AUTH_REVOCATION_URL").map(|v| v.trim().to_owned()),
             store_ca_file: get("AUTH_STORE_CA_FILE").map(|v| PathBuf::from(v.trim())),
             revocation_ttl_secs: seconds("AUTH_REVOCATION_TTL_SECS")?,

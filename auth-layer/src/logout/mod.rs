@@ -24,8 +24,9 @@
 //! session only, even when it also names the subject: without `sid` the
 //! specification's intent is "all sessions of the End-User", with it the
 //! one session. A token naming only `sub` revokes every session of the
-//! subject. Tokens issued at or before the later of now and the logout
-//! token's `iat` are revoked.
+//! subject. Tokens issued at or before the logout token's `iat` are
+//! revoked: both are stamped by the provider's clock, so a delayed or
+//! retried notice never refuses a login made after the logout.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

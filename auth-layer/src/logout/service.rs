@@ -185,9 +185,10 @@ impl Receiver {
             }
             Err(e) => return self.failed(issuer, &e),
         }
-        // Tokens issued until now (this clock) or until the logout token
-        // was issued (the provider's clock, that of its tokens' `iat`).
-        let not_before = unix_time(now.max(token.issued_at));
+        // Tokens issued until the logout token was, on the provider's clock
+        // (that of its tokens' `iat`): a login after the logout passes, even
+        // when the provider's notice arrives late or is retried.
+        let not_before = unix_time(token.issued_at);
         let (scope, revoked) = match (&token.session_id, &token.subject) {
             (Some(sid), _) => (
                 "session",

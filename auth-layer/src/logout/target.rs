@@ -2,10 +2,12 @@
 //! whatever holds the sessions (the revocation cache, an application's own
 //! session store).
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::backend::{BoxFuture, StoreError};
+use crate::revocation::RevocationCache;
 
 /// What a verified logout token does.
 ///
@@ -121,4 +123,55 @@ impl<T: LogoutTarget + ?Sized> LogoutTarget for Arc<T> {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).revoke_session(issuer, sid, not_before)
     }
+}
+
+/// The revocation cache as a logout target: the store remembers the
+/// logout token's `jti`, and the session or subject is revoked for its
+/// issuer in the store, which tells every instance. Each call is bounded by
+/// the cache's store timeout.
+impl LogoutTarget for RevocationCache {
+    fn first_use<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+        until: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(bounded(
+            self.store_timeout(),
+            self.store().first_use(issuer, jti, until),
+        ))
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let revoke = self.revoke_user_at(issuer, subject, not_before);
+            bounded(self.store_timeout(), revoke).await.map(drop)
+        })
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        issuer: &'a str,
+        sid: &'a str,
+        not_before: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(bounded(
+            self.store_timeout(),
+            self.revoke_session_at(issuer, sid, not_before),
+        ))
+    }
+}
+
+async fn bounded<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or(Err(StoreError::Timeout(timeout)))
 }

@@ -84,6 +84,12 @@ impl RevocationCache {
         &*self.inner.store
     }
 
+    /// The longest one store call may take (see
+    /// [`store_timeout`](super::RevocationCacheBuilder::store_timeout)).
+    pub fn store_timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
     /// The `Retry-After` sent with a 503 when the store is down.
     pub fn retry_after(&self) -> Duration {
         self.inner.retry_after

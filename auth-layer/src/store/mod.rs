@@ -41,6 +41,7 @@ mod memory;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod upgrade;
 pub(crate) mod url;
 
 pub use crate::backend::{BoxFuture, DEFAULT_STORE_TIMEOUT, StoreError};
@@ -50,3 +51,4 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use upgrade::Upgraded;

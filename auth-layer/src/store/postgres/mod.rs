@@ -12,5 +12,6 @@ mod revocation;
 mod schema;
 mod session;
 mod store;
+mod upgrade;
 
 pub use store::PostgresStore;

@@ -11,5 +11,6 @@ mod events;
 mod revocation;
 mod session;
 mod store;
+mod upgrade;
 
 pub use store::RedisStore;
