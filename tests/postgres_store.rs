@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use auth_layer::ErrorKind;
 use auth_layer::revocation::{RevocationCache, RevocationStore, SubjectState};
-use auth_layer::store::PostgresStore;
+use auth_layer::store::{AnyStore, PostgresStore};
 use auth_tests::proxy::{Mode, postgres_via_proxy};
 use auth_tests::revocation_contract as common;
 use auth_tests::services::{database_url, fresh_postgres_schema};
@@ -416,4 +416,84 @@ async fn a_terminated_listener_connection_is_replaced() {
 async fn the_first_requests_after_a_reset_connection_are_answered() {
     let (proxy, store) = postgres_via_proxy(&database_url()).await;
     common::answers_after_resets(&proxy, store).await;
+}
+
+/// The 0.1 tables' rows moved to the issuer-scoped tables of each issuer
+/// named, in one transaction, and gone from the old tables.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn a_0_1_database_is_upgraded_without_losing_a_revocation() {
+    let (admin, options, schema) = fresh_postgres_schema(&database_url()).await;
+    let old = PgPool::connect_with(options.clone()).await.unwrap();
+    // The 0.1 schema and what a 0.1 deployment wrote.
+    sqlx::raw_sql(
+        "CREATE TABLE auth_user_versions (subject text PRIMARY KEY, version bigint NOT NULL);
+         CREATE TABLE auth_revoked_sessions (sid text PRIMARY KEY, revoked_at timestamptz NOT NULL);
+         CREATE TABLE auth_denied_jtis (jti text PRIMARY KEY, expires_at timestamptz NOT NULL);
+         INSERT INTO auth_user_versions VALUES ('alice', 3);
+         INSERT INTO auth_revoked_sessions VALUES ('s1', now());
+         INSERT INTO auth_denied_jtis VALUES ('j1', now() + interval '1 minute'),
+                                             ('gone', now() - interval '1 minute');",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    let store = PostgresStore::connect_with(options).await.unwrap();
+    let (a, b) = (common::ISS_A, common::ISS_B);
+    // After the store's marker, not after the move: refused by the move alone.
+    let before = common::now_i64();
+    let moved = AnyStore::Postgres(store.clone())
+        .upgrade_from_0_1(&[a, b])
+        .await
+        .unwrap();
+    assert_eq!((moved.subjects, moved.sessions, moved.token_ids), (1, 1, 1));
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM auth_user_versions) + (SELECT count(*) FROM auth_revoked_sessions) \
+         + (SELECT count(*) FROM auth_denied_jtis)",
+    )
+    .fetch_one(&old)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "the rows were moved, not copied");
+    let now = common::now_i64();
+    for iss in [a, b] {
+        let state = store.subject(iss, "alice").await.unwrap();
+        assert_eq!(state.version, 3);
+        assert!(state.not_before.unwrap() >= now - 1, "{state:?}");
+        assert!(store.session_not_before(iss, "s1").await.unwrap() >= Some(now - 1));
+        assert!(store.jti_denied(iss, "j1").await.unwrap());
+    }
+    let cache = RevocationCache::builder(store.clone())
+        .versioned_issuer(a)
+        .build()
+        .unwrap();
+    let auth = common::layer(cache);
+    let kind = async |claims: serde_json::Value| {
+        common::kind(&common::send(&auth, &common::token(common::claims(claims))).await)
+    };
+    assert_eq!(
+        kind(json!({"iss": a, "sub": "alice", "ver": 2})).await,
+        Some(ErrorKind::Revoked)
+    );
+    assert_eq!(
+        kind(json!({"iss": a, "sub": "alice", "ver": 3})).await,
+        None
+    );
+    assert_eq!(
+        kind(json!({"iss": b, "sub": "alice", "iat": before})).await,
+        Some(ErrorKind::Revoked)
+    );
+    assert_eq!(
+        kind(json!({"iss": b, "sub": "alice", "iat": now + 2})).await,
+        None
+    );
+    store.pool().close().await;
+    old.close().await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use auth_layer::ErrorKind;
 use auth_layer::revocation::{RevocationCache, RevocationStore, SubjectState};
-use auth_layer::store::RedisStore;
+use auth_layer::store::{AnyStore, RedisStore};
 use auth_tests::proxy::{Mode, redis_via_proxy};
 use auth_tests::revocation_contract as common;
 use auth_tests::services::redis_url;
@@ -450,4 +450,97 @@ async fn a_write_whose_answer_was_lost_counts_once() {
     let ended = sessions.session(pair.session_id()).await.unwrap().unwrap();
     assert_eq!(ended.ended, Some(auth_layer::session::EndReason::Logout));
     drop(after);
+}
+
+/// A 0.1 store's records (bare `ver:`, `sid:`, `jti:` keys) moved to the
+/// issuer-scoped keys of each issuer named, and gone from the old layout:
+/// nothing 0.1 revoked passes afterwards, and tokens issued after the move
+/// pass.
+#[tokio::test]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn a_0_1_store_is_upgraded_without_losing_a_revocation() {
+    let url = redis_url();
+    let store = store(&url).await;
+    let prefix = store.prefix().to_owned();
+    let mut conn = raw(&url).await;
+    let old = |kind: &str, id: &str| format!("{prefix}{kind}:{id}");
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg(old("ver", "alice"))
+        .arg(3)
+        .cmd("SET")
+        .arg(old("sid", "s1"))
+        .arg(1_700_000_000)
+        .cmd("SET")
+        .arg(old("jti", "j1"))
+        .arg(1)
+        .arg("PX")
+        .arg(60_000)
+        .cmd("SET")
+        .arg(old("jti", "gone"))
+        .arg(1)
+        .arg("PX")
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let (a, b) = (common::ISS_A, common::ISS_B);
+    // After the store's marker, not after the move: refused by the move alone.
+    let before = common::now_i64();
+    let moved = AnyStore::Redis(store.clone())
+        .upgrade_from_0_1(&[a, b])
+        .await
+        .unwrap();
+    assert_eq!((moved.subjects, moved.sessions, moved.token_ids), (1, 1, 1));
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}ver:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let now = common::now_i64();
+    for iss in [a, b] {
+        let state = store.subject(iss, "alice").await.unwrap();
+        assert_eq!(state.version, 3);
+        assert!(state.not_before.unwrap() >= now - 1, "{state:?}");
+        assert!(store.session_not_before(iss, "s1").await.unwrap() >= Some(now - 1));
+        assert!(store.jti_denied(iss, "j1").await.unwrap());
+    }
+    upgraded_tokens(store, a, before).await;
+}
+
+/// Through the layer, after the move: the own issuer's older versions and
+/// every token issued before the move stay refused; later ones pass.
+async fn upgraded_tokens(store: impl RevocationStore, own: &str, before: i64) {
+    let cache = RevocationCache::builder(store)
+        .versioned_issuer(own)
+        .build()
+        .unwrap();
+    let auth = common::layer(cache);
+    let kind = async |claims: serde_json::Value| {
+        common::kind(&common::send(&auth, &common::token(common::claims(claims))).await)
+    };
+    let now = common::now_i64();
+    let other = common::ISS_B;
+    assert_eq!(
+        kind(json!({"iss": own, "sub": "alice", "ver": 2})).await,
+        Some(ErrorKind::Revoked)
+    );
+    assert_eq!(
+        kind(json!({"iss": own, "sub": "alice", "ver": 3})).await,
+        None
+    );
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "alice", "iat": before})).await,
+        Some(ErrorKind::Revoked)
+    );
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "alice", "iat": now + 2})).await,
+        None
+    );
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "x", "sid": "s1"})).await,
+        Some(ErrorKind::Revoked)
+    );
 }

@@ -166,7 +166,7 @@ fn redis_tls_args((cert, key, ca): &(PathBuf, PathBuf, PathBuf), port: u16) -> V
     ]
 }
 
-/// One Redis server over TLS.
+/// One Redis server of a test's own (plain, or over TLS).
 pub struct RedisServer {
     port: u16,
     _process: Process,
@@ -174,6 +174,19 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
+    /// A plain server (no persistence), for a test that flushes it.
+    pub async fn start() -> Self {
+        let dir = ScratchDir::new("redis");
+        let port = free_port(false);
+        let process = redis_process(dir.path(), port, &["--port".into(), port.to_string()]);
+        listening(port, "the Redis").await;
+        Self {
+            port,
+            _process: process,
+            _dir: dir,
+        }
+    }
+
     /// A server that speaks TLS only, with a certificate from `ca`.
     pub async fn start_tls(ca: &TestCa) -> Self {
         let dir = ScratchDir::new("redis-tls");
@@ -188,9 +201,14 @@ impl RedisServer {
         }
     }
 
-    /// `rediss://127.0.0.1:{port}`.
+    /// `rediss://127.0.0.1:{port}` (TLS).
     pub fn url(&self) -> String {
         format!("rediss://127.0.0.1:{}", self.port)
+    }
+
+    /// `redis://127.0.0.1:{port}` (plain).
+    pub fn plain_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
