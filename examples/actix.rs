@@ -16,6 +16,7 @@
 //! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
 //! | `AUTH_REVOCATION_URL`, `AUTH_STORE_CA_FILE` | revocation store and its private CA, as for the `server` example (`memory:`, `redis://…`, `rediss://…`, `redis+cluster://…`, `postgres://…`) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30) |
+//! | `AUTH_OIDC_ISSUER`, `AUTH_OIDC_CLIENT_ID` | with both: `POST /backchannel-logout` receives the provider's logout tokens, outside the middleware, as in the `server` example |
 //!
 //! A malformed variable stops the server at start with a message naming it.
 
@@ -25,8 +26,10 @@ use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_extract::Claims;
-use auth_extract::actix::JwtAuthMiddleware;
+use auth_extract::actix::{JwtAuthMiddleware, backchannel_logout};
 use auth_layer::claims::DefaultClaims;
+use auth_layer::config::AuthConfig;
+use auth_layer::logout::BackChannelLogout;
 use serde_json::json;
 
 async fn protected(claims: Claims) -> HttpResponse {
@@ -50,11 +53,28 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let logout = match AuthConfig::from_env().map(|c| c.backchannel_logout(&auth)) {
+        Ok(Some(Ok(logout))) => Some(web::Data::new(logout)),
+        Ok(None) => None,
+        Ok(Some(Err(e))) | Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let addr = common::listen_address();
     let server = HttpServer::new(move || {
-        App::new()
-            .route("/protected", web::get().to(protected))
-            .wrap(JwtAuthMiddleware::new(auth.clone()))
+        let mut app = App::new();
+        // Outside the middleware: the provider sends no access token.
+        if let Some(logout) = &logout {
+            app = app
+                .app_data(logout.clone())
+                .route("/backchannel-logout", web::post().to(backchannel_logout));
+        }
+        app.service(
+            web::scope("")
+                .wrap(JwtAuthMiddleware::new(auth.clone()))
+                .route("/protected", web::get().to(protected)),
+        )
     })
     .bind(&addr);
     let server = match server {

@@ -137,13 +137,10 @@ async fn run(args: &[String]) -> Result<Value, Failure> {
                 "version": state.version, "not_before": state.not_before,
                 "store_marker": marker,
             });
-            if let Some(sid) = sid {
-                out["session"] = sid.into();
-                out["session_not_before"] = store
-                    .session_not_before(iss, sid)
-                    .await
-                    .map_err(failed)?
-                    .into();
+            if let (Some(sid), Some(fields)) = (sid, out.as_object_mut()) {
+                let nb = store.session_not_before(iss, sid).await.map_err(failed)?;
+                fields.insert("session".into(), sid.into());
+                fields.insert("session_not_before".into(), nb.into());
             }
             Ok(out)
         }

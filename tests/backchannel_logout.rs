@@ -9,6 +9,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "test helpers fail loudly"
 )]
 
@@ -209,4 +210,68 @@ async fn postgres_a_logout_reaches_every_instance_and_only_its_issuer() {
         store::connect(&database_url()).await.unwrap()
     })
     .await;
+}
+
+/// actix-web: the same receiver through `auth_extract::actix::backchannel_logout`,
+/// outside the middleware; same answers, same revocation.
+#[actix_web::test]
+async fn actix_web_receives_logouts_outside_the_middleware() {
+    use actix_web::{App, test, web};
+    use auth_extract::actix::{JwtAuthMiddleware, backchannel_logout};
+
+    let cache = RevocationCache::builder(MemoryStore::new())
+        .build()
+        .unwrap();
+    let auth = JwtAuth::builder()
+        .trusted_issuer(TrustedIssuer::new(OP).key(Key::hmac(SECRET).unwrap()))
+        .revocation(cache.clone())
+        .build()
+        .unwrap()
+        .json_errors();
+    let logout = BackChannelLogout::builder(&auth)
+        .issuer(OP)
+        .client_id(CLIENT)
+        .build(cache)
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(logout))
+            .route("/backchannel-logout", web::post().to(backchannel_logout))
+            .service(
+                web::scope("")
+                    .wrap(JwtAuthMiddleware::new(auth.clone()))
+                    .route("/protected", web::get().to(|| async { "ok" })),
+            ),
+    )
+    .await;
+    let (sub, sid) = (unique("alice"), unique("sid"));
+    let access = hs256(&claims_with(&sub, json!({"iss": OP, "sid": sid})));
+    let get = || {
+        test::TestRequest::get()
+            .uri("/protected")
+            .insert_header(("authorization", format!("Bearer {access}")))
+            .to_request()
+    };
+    assert_eq!(test::call_service(&app, get()).await.status(), 200);
+    let post = |body: String| {
+        test::TestRequest::post()
+            .uri("/backchannel-logout")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+            .to_request()
+    };
+    let res = test::call_service(&app, post("logout_token=not.a.token".into())).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(test::read_body(res).await, r#"{"error":"invalid_request"}"#);
+    assert_eq!(
+        test::call_service(&app, get()).await.status(),
+        200,
+        "nothing changed"
+    );
+
+    let token = logout_token(json!({"sid": sid}));
+    let res = test::call_service(&app, post(format!("logout_token={token}"))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    assert_eq!(test::call_service(&app, get()).await.status(), 401);
 }

@@ -514,30 +514,50 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         "/tenant/jwks",
         jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
     );
+    let internal_issuer = "https://internal.example";
     let vars = HashMap::from([
         ("AUTH_OIDC_ISSUER", issuer.clone()),
         ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
+        ("AUTH_ISSUER", internal_issuer.to_owned()),
         ("AUTH_AUDIENCE", "orders-api".to_owned()),
     ]);
     let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let server = serve(config.connect().await.unwrap().build().unwrap()).await;
-    let from_idp =
-        json!({"sub": "kim", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
+    let claims =
+        |sub: &str, iss: &str| common::claims_with(sub, json!({"iss": iss, "aud": "orders-api"}));
     server
-        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from_idp))
+        .bearer(&token(
+            Algorithm::RS256,
+            "r1",
+            &rsa_key(),
+            &claims("kim", &issuer),
+        ))
         .await
         .assert_ok("kim");
-    let internal =
-        json!({"sub": "svc", "iss": issuer, "aud": "orders-api", "exp": common::now() + 300});
     server
-        .bearer(&common::hs256(&internal))
+        .bearer(&common::hs256(&claims("svc", internal_issuer)))
         .await
         .assert_ok("svc");
-    let elsewhere = json!({"sub": "x", "iss": "https://other.example", "aud": "orders-api", "exp": common::now() + 300});
+    // The static secret signs for AUTH_ISSUER only: whoever holds it cannot
+    // mint tokens that pass as the OpenID issuer's.
+    let forged = server.bearer(&common::hs256(&claims("svc", &issuer))).await;
+    assert_eq!(forged.status, 401, "{forged:?}");
     server
-        .bearer(&common::hs256(&elsewhere))
+        .bearer(&common::hs256(&claims("x", "https://other.example")))
         .await
         .assert_rejected(401, "invalid_issuer");
+
+    // Static keys with an OpenID issuer must say which issuer they sign for.
+    let unbound = HashMap::from([
+        ("AUTH_OIDC_ISSUER", issuer.clone()),
+        ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
+    ]);
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| unbound.get(k).cloned()).unwrap();
+    let err = config.connect().await.map(drop).unwrap_err().to_string();
+    assert!(
+        err.starts_with("AUTH_ISSUER:") && err.contains("AUTH_HMAC_SECRET"),
+        "{err}"
+    );
 
     let bad = HashMap::from([("AUTH_OIDC_ISSUER", format!("{base}/missing"))]);
     let config = auth_layer::config::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();

@@ -7,7 +7,8 @@
 //! peer's `SocketAddr` in the extensions, for the audit hook), and turns its
 //! [`Rejection`](auth_layer::response::Rejection) into an `HttpResponse` with the same status, headers and
 //! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
-//! gRPC calls). A [`Require`](auth_layer::require::Require) guard is an
+//! gRPC calls). [`backchannel_logout`] serves the OpenID Connect
+//! back-channel logout receiver. A [`Require`](auth_layer::require::Require) guard is an
 //! actix middleware too, as [`RequireMiddleware`]; wrap it before the
 //! authentication middleware, so it runs after it.
 //!
@@ -57,8 +58,10 @@
 
 mod convert;
 mod extract;
+mod logout;
 mod middleware;
 mod require;
 
+pub use logout::backchannel_logout;
 pub use middleware::{JwtAuthMiddleware, JwtAuthMiddlewareService};
 pub use require::{RequireMiddleware, RequireMiddlewareService};

@@ -95,7 +95,7 @@ impl AuthConfig {
             return Err(ConfigError::setting(
                 self.name("issuers"),
                 format!(
-                    "must name the issuer {} sign for: with {}, keys only verify tokens of their own issuer",
+                    "must name the issuer whose tokens {} verify: with {}, keys verify the tokens of their own issuer only",
                     self.own_key_names(),
                     self.name("oidc_issuer")
                 ),

@@ -50,23 +50,37 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 /// their layout, the channel and the payloads are public and stable. The
 /// schema is [`Self::SCHEMA`] (`schema.sql` in the source, beside this type).
 ///
-/// Revocation:
+/// Revocation (every record keyed by the token's issuer, `''` for a token
+/// without `iss`; times in `bigint` columns are Unix seconds):
 ///
-/// - `auth_user_versions(subject text primary key, version bigint not null)`:
-///   the current token version of each subject; a subject without a row is
-///   at version 0. A bump is
-///   `INSERT INTO auth_user_versions (subject, version) VALUES ($1, 1)
-///   ON CONFLICT (subject) DO UPDATE SET version = auth_user_versions.version + 1
-///   RETURNING version`.
-/// - `auth_revoked_sessions(sid text primary key, revoked_at timestamptz not null)`:
-///   a session is revoked when its row exists. Revoking it again keeps the
-///   first `revoked_at`.
-/// - `auth_denied_jtis(jti text primary key, expires_at timestamptz not null)`:
-///   a token id is denied while `expires_at > now()`. Denying it again keeps
-///   the later expiry. Expired rows mean nothing and anyone may delete them;
-///   this store deletes up to 100 of them with each denial, in the same
-///   transaction (rows locked by another transaction are skipped), and an
-///   index on `expires_at` keeps that cheap.
+/// - `auth_revoked_subjects(issuer text, subject text, version bigint not
+///   null default 0, not_before bigint null, primary key (issuer, subject))`:
+///   a token of the subject whose `iat` is at or before `not_before` is
+///   revoked, and so is a token of the versioned issuer whose `ver` is below
+///   `version`; no row: version 0, no not-before. A revocation is
+///   `INSERT INTO auth_revoked_subjects (issuer, subject, version, not_before)
+///   VALUES ($1, $2, 1, $3) ON CONFLICT (issuer, subject) DO UPDATE SET
+///   version = auth_revoked_subjects.version + 1, not_before =
+///   GREATEST(auth_revoked_subjects.not_before, EXCLUDED.not_before)`.
+/// - `auth_revoked_session_ids(issuer text, sid text, not_before bigint not
+///   null, primary key (issuer, sid))`: a token of the session whose `iat`
+///   is at or before `not_before` is revoked; revoking again keeps the later
+///   not-before.
+/// - `auth_denied_token_ids(issuer text, jti text, expires_at timestamptz not
+///   null, primary key (issuer, jti))`: a token id is denied while
+///   `expires_at > now()`. Denying it again keeps the later expiry. Expired
+///   rows mean nothing and anyone may delete them; this store deletes up to
+///   100 of them with each denial, in the same transaction (rows locked by
+///   another transaction are skipped), and an index on `expires_at` keeps
+///   that cheap.
+/// - `auth_used_token_ids(issuer text, jti text, expires_at timestamptz not
+///   null, primary key (issuer, jti))`: one-time token ids already used (a
+///   logout token's `jti`), swept like the denials.
+/// - `auth_store_marker(id boolean primary key default true check (id),
+///   began bigint not null)`: the continuity marker, one row, the second the
+///   store's data began; written by the migration and whenever missing, and
+///   read with every lookup in the same statement. When it changes, every
+///   instance refuses the tokens issued before it.
 ///
 /// Sessions:
 ///
@@ -97,8 +111,9 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///
 /// Every revocation is followed, in its transaction, by
 /// `SELECT pg_notify('auth_revocations', <event>)`, where `<event>` is
-/// `{"kind":"user","sub":"…"}`, `{"kind":"session","sid":"…"}` or
-/// `{"kind":"jti","jti":"…"}`. PostgreSQL delivers a notification only if
+/// `{"kind":"user","iss":"…","sub":"…"}`,
+/// `{"kind":"session","iss":"…","sid":"…"}` or
+/// `{"kind":"jti","iss":"…","jti":"…"}`. PostgreSQL delivers a notification only if
 /// its transaction commits, so no instance drops a cached answer for a write
 /// that did not happen. A payload must stay under 8000 bytes, which bounds
 /// the length of a subject, session id or token id that can be revoked.
@@ -113,13 +128,13 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///
 /// ## Writing from another service
 ///
-/// - Log a subject out everywhere: the bump above, then
-///   `SELECT pg_notify('auth_revocations', '{"kind":"user","sub":"…"}')` in
-///   the same transaction.
-/// - End a session: `UPDATE auth_sessions SET ended_at = now(),
-///   ended_reason = 'revoked' WHERE sid = $1 AND ended_at IS NULL`, and
-///   revoke its `sid` (`INSERT INTO auth_revoked_sessions … ON CONFLICT DO
-///   NOTHING` plus its notification) for its access tokens to stop passing.
+/// - Log a subject out everywhere: the revocation above, then
+///   `SELECT pg_notify('auth_revocations', '{"kind":"user","iss":"…","sub":"…"}')`
+///   in the same transaction.
+/// - End a session of this project: `UPDATE auth_sessions SET ended_at =
+///   now(), ended_reason = 'revoked' WHERE sid = $1 AND ended_at IS NULL`,
+///   and revoke its `sid` (`INSERT INTO auth_revoked_session_ids …` plus its
+///   notification) for its access tokens to stop passing.
 /// - A service that writes without notifying is still honoured, once the
 ///   other instances' cached answers expire (the cache TTL).
 ///
@@ -128,9 +143,10 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 /// [`Self::connect`] (or [`Self::migrate`]) creates the
 /// tables with `CREATE TABLE IF NOT EXISTS` inside a transaction holding
 /// `pg_advisory_xact_lock(7022647185898829419)`, and only when one of them
-/// is missing. It keeps no bookkeeping table of its own. The tables are the
-/// same as those of 0.1's two PostgreSQL stores, so an existing database is
-/// used as it is.
+/// is missing, and writes the continuity marker. It keeps no bookkeeping
+/// table of its own. The session tables are those of 0.1; 0.1's revocation
+/// tables (keyed without issuer) are left as they are, and their rows are
+/// moved by [`AnyStore::upgrade_from_0_1`](crate::store::AnyStore::upgrade_from_0_1).
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(super) pool: PgPool,

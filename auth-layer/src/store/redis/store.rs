@@ -45,7 +45,7 @@ const DEFAULT_PREFIX: &str = "auth:";
 ///     .build()?;
 ///
 /// // Every other instance hears of it through `auth:revocations`.
-/// revocation.bump_user_version("alice").await?;
+/// revocation.revoke_user("https://idp.example", "alice").await?;
 /// # let _ = auth;
 /// # Ok(())
 /// # }
@@ -55,15 +55,19 @@ const DEFAULT_PREFIX: &str = "auth:";
 ///
 /// Other services (in any language) may read and write these keys directly;
 /// the layout is public and stable. Keys start with the prefix, `auth:`
-/// unless set with [`Self::with_prefix`]; `{sub}`, `{sid}` and
-/// `{jti}` below stand for the values themselves (no braces are written).
-/// Times are Unix seconds written as decimal strings.
+/// unless set with [`Self::with_prefix`]; `{sub}`, `{sid}` and `{jti}`
+/// below stand for the values themselves (no braces are written), `{iss}`
+/// for the token's issuer (`""` for a token without one) and `{n}` for the
+/// issuer's length in bytes (so that an issuer containing `:` never reads as
+/// another issuer's id). Times are Unix seconds written as decimal strings.
 ///
 /// | Key | Meaning |
 /// |-----|---------|
-/// | `auth:ver:{sub}` | The subject's token version, an integer. Absent means version 0. A bump is `INCR` (this store increments only while the version is still the one it read just before, so that a bump sent twice counts once). |
-/// | `auth:sid:{sid}` | Present means the session is revoked. This store writes the revocation time as the value (`SET … NX`, so the first time stays); only presence matters. No expiry. |
-/// | `auth:jti:{jti}` | Present means the token id is denied. Written as `1` with an expiry at the token's `exp` (`PEXPIREAT`, milliseconds), so it disappears with the token; denying again keeps the later expiry. A denial whose `exp` is already past stores nothing. |
+/// | `auth:subject:{n}:{iss}:{sub}` | A hash: `nbf`, the subject's not-before (a token of it whose `iat` is at or before it is revoked; it only moves forward), and `ver`, its token version (absent: 0), which tokens of the versioned issuer carry in `ver`. A revocation raises both (this store raises `ver` only while it is still the version it read just before, so that a revocation sent twice counts once). |
+/// | `auth:revoked-session:{n}:{iss}:{sid}` | The session's not-before: a token of the session whose `iat` is at or before it is revoked. Only moves forward. No expiry. |
+/// | `auth:denied-jti:{n}:{iss}:{jti}` | Present means the token id is denied. Written as `1` with an expiry at the token's `exp` (`PEXPIREAT`, milliseconds), so it disappears with the token; denying again keeps the later expiry. A denial whose `exp` is already past stores nothing. |
+/// | `auth:used-jti:{n}:{iss}:{jti}` | A one-time token id already used (a logout token's `jti`): `SET … NX PXAT` until that token would stop passing. |
+/// | `auth:marker` | The store's continuity marker: the second (the server's `TIME`) its data began. Written at connect and whenever it is missing; read after every lookup. When it changes, every instance refuses the tokens issued before it. |
 /// | `auth:session:{sid}` | A hash, one per session: `sub`, `claims` (a JSON object), `ver` (the subject's token version at login), `created_at`, `expires_at` (absolute end), `last_used_at` (login or last rotation), `token` (lowercase hex SHA-256 of the current refresh token), `prev` (hex hash of the most recently spent token), one `spent:{hash}` field per spent token (when it was spent), and `ended` (`logout`, `logout_all`, `reuse`, `reauth` or `revoked`) with `ended_at` once the session has ended. Expires one day after `expires_at`. |
 /// | `auth:sessions:{sub}` | A set of the subject's session ids (live or ended); expires with the last of them. A session id is added before its session is created, so an id whose hash is missing means nothing (it is removed by "log out everywhere"). |
 ///
@@ -74,21 +78,25 @@ const DEFAULT_PREFIX: &str = "auth:";
 ///
 /// Every revocation is published with `PUBLISH auth:revocations <event>`
 /// (the prefix followed by `revocations`), where the event is one of
-/// `{"kind":"user","sub":"…"}`, `{"kind":"session","sid":"…"}` or
-/// `{"kind":"jti","jti":"…"}`. Every instance subscribes to the channel on a
-/// dedicated connection and drops the named entry from its cache at once;
-/// after its subscription was lost it drops every cached answer, since
-/// events may have been missed. In a cluster, `PUBLISH` on any node reaches
-/// the subscribers of every node, and the subscription moves to another of
-/// the nodes the URL names when its node goes away (name several). Payloads
-/// that are not one of the events above are ignored.
+/// `{"kind":"user","iss":"…","sub":"…"}`,
+/// `{"kind":"session","iss":"…","sid":"…"}` or
+/// `{"kind":"jti","iss":"…","jti":"…"}`. Every instance subscribes to the
+/// channel on a dedicated connection and drops the named entry from its
+/// cache at once; after its subscription was lost it drops every cached
+/// answer, since events may have been missed, and so does an event in 0.1's
+/// shape (without `iss`). In a cluster, `PUBLISH` on any node reaches the
+/// subscribers of every node, and the subscription moves to another of the
+/// nodes the URL names when its node goes away (name several). Other
+/// payloads are ignored.
 ///
 /// ## Writing from another service
 ///
-/// - Log a subject out everywhere: `INCR auth:ver:{sub}`, then
-///   `PUBLISH auth:revocations '{"kind":"user","sub":"…"}'`.
-/// - Revoke a session: `SET auth:sid:{sid} {now} NX`, then publish
-///   `{"kind":"session","sid":"…"}`; to also stop its refresh tokens,
+/// - Log a subject out everywhere: `HINCRBY auth:subject:{n}:{iss}:{sub} ver 1`
+///   and `HSET … nbf {now}` unless it holds a later one, then
+///   `PUBLISH auth:revocations '{"kind":"user","iss":"…","sub":"…"}'`.
+/// - Revoke a session: `SET auth:revoked-session:{n}:{iss}:{sid} {now}`
+///   unless it holds a later one, then publish the session event; to also
+///   stop its refresh tokens (sessions of this project),
 ///   `HSET auth:session:{sid} ended revoked ended_at {now}` if `ended` is
 ///   absent (the first reason stays).
 /// - A writer that does not publish is still honoured by every instance,
@@ -200,9 +208,10 @@ impl RedisStore {
     }
 
     /// Uses `prefix` instead of `auth:` in front of every key and the event
-    /// channel, e.g. `myapp:` for `myapp:ver:{sub}` and `myapp:revocations`.
+    /// channel, e.g. `myapp:` for `myapp:session:{sid}` and `myapp:revocations`.
     /// Every instance (and every other service writing revocations) must use
-    /// the same prefix.
+    /// the same prefix. The prefix's continuity marker is written at its
+    /// first lookup: tokens issued before that are refused.
     ///
     /// # Errors
     /// An empty prefix.
@@ -243,7 +252,7 @@ impl RedisStore {
     }
 
     /// The key of a record: the prefix, `kind`, `:` and `id`
-    /// (`auth:ver:alice`, `auth:session:{sid}`).
+    /// (`auth:session:{sid}`, `auth:sessions:{sub}`).
     pub(super) fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{id}", self.prefix)
     }
