@@ -51,7 +51,7 @@ pub enum AnyStore {
 /// use auth_layer::revocation::RevocationStore;
 ///
 /// let store = auth_layer::store::connect("memory:").await.unwrap();
-/// assert_eq!(store.user_version("alice").await.unwrap(), 0);
+/// assert_eq!(store.subject("https://idp.example", "alice").await.unwrap().version, 0);
 ///
 /// let unknown = auth_layer::store::connect("ftp://user:secret@x").await.unwrap_err();
 /// assert!(unknown.to_string().contains("ftp://user:***@x"));
