@@ -29,7 +29,6 @@ use auth_extract::Claims;
 use auth_extract::actix::{JwtAuthMiddleware, backchannel_logout};
 use auth_layer::claims::DefaultClaims;
 use auth_layer::config::AuthConfig;
-use auth_layer::logout::BackChannelLogout;
 use serde_json::json;
 
 async fn protected(claims: Claims) -> HttpResponse {

@@ -16,9 +16,11 @@
 use std::time::{Duration, Instant};
 
 use auth_layer::JwtAuth;
+use auth_layer::claims::DefaultClaims;
 use auth_layer::keys::{Key, TrustedIssuer};
 use auth_layer::logout::BackChannelLogout;
-use auth_layer::revocation::RevocationCache;
+use auth_layer::response::JsonResponder;
+use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::{self, AnyStore, MemoryStore};
 use auth_tests::services::{database_url, redis_url, unique};
 use auth_tests::{SECRET, TestServer, claims_with, hs256, merge, serve_router};
@@ -36,6 +38,21 @@ const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// One instance: its own store connection and cache (TTL 60 s), the layer
 /// on `/protected`, the receiver on `/backchannel-logout` outside it.
 async fn instance(store: AnyStore) -> TestServer {
+    let (auth, logout) = layer_and_receiver(store);
+    serve_router(
+        Router::new()
+            .route("/protected", get(auth_tests::whoami))
+            .layer(auth)
+            .route_service("/backchannel-logout", logout),
+    )
+    .await
+}
+
+/// The layer (trusting [`OP`] and [`OTHER`], revocation cached for 60 s)
+/// and the receiver of [`OP`]'s logouts for [`CLIENT`], on `store`.
+fn layer_and_receiver(
+    store: impl RevocationStore,
+) -> (JwtAuth<DefaultClaims, JsonResponder>, BackChannelLogout) {
     let cache = RevocationCache::builder(store)
         .ttl(Duration::from_secs(60))
         .build()
@@ -52,13 +69,7 @@ async fn instance(store: AnyStore) -> TestServer {
         .client_id(CLIENT)
         .build(cache)
         .unwrap();
-    serve_router(
-        Router::new()
-            .route("/protected", get(auth_tests::whoami))
-            .layer(auth)
-            .route_service("/backchannel-logout", logout),
-    )
-    .await
+    (auth, logout)
 }
 
 /// A logout token of the provider, with `extra` claims (`sid`, `sub`).
@@ -219,20 +230,7 @@ async fn actix_web_receives_logouts_outside_the_middleware() {
     use actix_web::{App, test, web};
     use auth_extract::actix::{JwtAuthMiddleware, backchannel_logout};
 
-    let cache = RevocationCache::builder(MemoryStore::new())
-        .build()
-        .unwrap();
-    let auth = JwtAuth::builder()
-        .trusted_issuer(TrustedIssuer::new(OP).key(Key::hmac(SECRET).unwrap()))
-        .revocation(cache.clone())
-        .build()
-        .unwrap()
-        .json_errors();
-    let logout = BackChannelLogout::builder(&auth)
-        .issuer(OP)
-        .client_id(CLIENT)
-        .build(cache)
-        .unwrap();
+    let (auth, logout) = layer_and_receiver(MemoryStore::new());
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(logout))

@@ -547,17 +547,27 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         .await
         .assert_rejected(401, "invalid_issuer");
 
-    // Static keys with an OpenID issuer must say which issuer they sign for.
-    let unbound = HashMap::from([
-        ("AUTH_OIDC_ISSUER", issuer.clone()),
-        ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
-    ]);
-    let config = auth_layer::config::AuthConfig::from_lookup(|k| unbound.get(k).cloned()).unwrap();
-    let err = config.connect().await.map(drop).unwrap_err().to_string();
-    assert!(
-        err.starts_with("AUTH_ISSUER:") && err.contains("AUTH_HMAC_SECRET"),
-        "{err}"
-    );
+    // Static keys with an OpenID issuer must say which issuer they sign
+    // for, and it cannot be the OpenID issuer.
+    for issuers in [
+        None,
+        Some(issuer.clone()),
+        Some(format!("{internal_issuer},{issuer}")),
+    ] {
+        let mut vars = HashMap::from([
+            ("AUTH_OIDC_ISSUER", issuer.clone()),
+            ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
+        ]);
+        if let Some(issuers) = &issuers {
+            vars.insert("AUTH_ISSUER", issuers.clone());
+        }
+        let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let err = config.connect().await.map(drop).unwrap_err().to_string();
+        assert!(
+            err.starts_with("AUTH_ISSUER:") && err.contains("AUTH_HMAC_SECRET"),
+            "{issuers:?}: {err}"
+        );
+    }
 
     let bad = HashMap::from([("AUTH_OIDC_ISSUER", format!("{base}/missing"))]);
     let config = auth_layer::config::AuthConfig::from_lookup(|k| bad.get(k).cloned()).unwrap();

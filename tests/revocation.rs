@@ -273,3 +273,50 @@ async fn one_store_query(name: &str, backend: Backend) {
         assert_eq!(store.reads(), 1, "{name}: store reads for 100 requests");
     }
 }
+
+/// With revocation (always, through `AuthConfig`), a token without `sub` is
+/// refused with `missing_claim`, unless `AUTH_REVOCATION_REQUIRE_SUB=false`;
+/// `AUTH_REVOCATION_REQUIRE_SID=true` also requires `sid`. A token without
+/// `iat` is always refused: no not-before could be applied to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claims_revocation_needs_are_required_unless_configured_otherwise() {
+    let server = async |vars: &[(&str, &str)]| {
+        let mut vars: std::collections::HashMap<&str, String> =
+            vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        vars.insert("AUTH_HMAC_SECRET", SECRET.to_owned());
+        let config = AuthConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        serve(build(config.connect().await.unwrap())).await
+    };
+    let no_sub = hs256(&common::merge(
+        claims_with("x", json!({})),
+        json!({"sub": null}),
+    ));
+    let no_iat = hs256(&common::merge(
+        claims_with("amy", json!({})),
+        json!({"iat": null}),
+    ));
+    let no_sid = hs256(&claims_with("amy", json!({})));
+    let with_sid = hs256(&claims_with("amy", json!({"sid": unique("s")})));
+
+    let default = server(&[]).await;
+    default
+        .bearer(&no_sub)
+        .await
+        .assert_invalid("missing_claim");
+    default
+        .bearer(&no_iat)
+        .await
+        .assert_invalid("missing_claim");
+    default.bearer(&no_sid).await.assert_ok("amy");
+
+    let lenient = server(&[("AUTH_REVOCATION_REQUIRE_SUB", "false")]).await;
+    assert_eq!(lenient.bearer(&no_sub).await.status, 200);
+    lenient
+        .bearer(&no_iat)
+        .await
+        .assert_invalid("missing_claim");
+
+    let strict = server(&[("AUTH_REVOCATION_REQUIRE_SID", "true")]).await;
+    strict.bearer(&no_sid).await.assert_invalid("missing_claim");
+    strict.bearer(&with_sid).await.assert_ok("amy");
+}

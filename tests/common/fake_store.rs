@@ -186,6 +186,13 @@ impl<S: RevocationStore> RevocationStore for FakeStore<S> {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.write(self.inner.first_use(iss, id, until))
     }
+    fn was_used<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.read(id, self.inner.was_used(iss, id))
+    }
     /// Not counted as a read (it follows every read), but failed and
     /// delayed like one.
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {

@@ -333,6 +333,15 @@ pub async fn layer_contract(store: impl RevocationStore + Clone) {
         "the new version passes, even in the revocation's second"
     );
     assert_eq!(
+        answer(
+            &auth,
+            claims(json!({"iss": OWN, "sub": carol, "ver": 0, "iat": t + 5}))
+        )
+        .await,
+        REVOKED,
+        "an old version is refused whenever the token was issued"
+    );
+    assert_eq!(
         answer(&auth, claims(json!({"iss": OWN, "sub": carol, "iat": t}))).await,
         REVOKED,
         "an own token without `ver` is judged by the not-before"
@@ -507,4 +516,52 @@ pub async fn answers_after_resets(
     assert!(sessions.logout(next.session_id()).await.unwrap());
     proxy.reset().await;
     assert!(sessions.login(&unique("rosa"), json!({})).await.is_ok());
+}
+
+/// What a store holds after `AnyStore::upgrade_from_0_1(&[ISS_A, ISS_B])`
+/// moved 0.1's records (`alice` at version 3, session `s1`, token id `j1`)
+/// at or after `before`: both issuers hold them, and through the layer the
+/// own issuer's older versions and every token issued before the move stay
+/// refused while later ones pass.
+pub async fn upgraded(store: impl RevocationStore + Clone, before: i64) {
+    for iss in [ISS_A, ISS_B] {
+        let state = store.subject(iss, "alice").await.unwrap();
+        assert_eq!(state.version, 3);
+        assert!(state.not_before.unwrap() >= before, "{state:?}");
+        assert!(store.session_not_before(iss, "s1").await.unwrap() >= Some(before));
+        assert!(store.jti_denied(iss, "j1").await.unwrap());
+    }
+    let cache = RevocationCache::builder(store)
+        .versioned_issuer(ISS_A)
+        .build()
+        .unwrap();
+    let auth = layer(cache);
+    let kind = async |claims: serde_json::Value| {
+        let res = send(&auth, &token(self::claims(claims))).await;
+        self::kind(&res)
+    };
+    let revoked = Some(ErrorKind::Revoked);
+    let (own, other) = (ISS_A, ISS_B);
+    assert_eq!(
+        kind(json!({"iss": own, "sub": "alice", "ver": 2})).await,
+        revoked
+    );
+    assert_eq!(
+        kind(json!({"iss": own, "sub": "alice", "ver": 3})).await,
+        None
+    );
+    // After the store's marker, not after the move: refused by the move alone.
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "alice", "iat": before})).await,
+        revoked
+    );
+    let later = now_i64() + 2;
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "alice", "iat": later})).await,
+        None
+    );
+    assert_eq!(
+        kind(json!({"iss": other, "sub": "x", "sid": "s1"})).await,
+        revoked
+    );
 }

@@ -128,6 +128,7 @@ impl<C> VerifiedToken<C> {
         self.inner.registered.sid()
     }
 
+    #[inline]
     pub(crate) fn facts(&self) -> crate::revocation::Facts<'_> {
         let registered = &self.inner.registered;
         crate::revocation::Facts {

@@ -54,10 +54,14 @@ impl AuthConfig {
         let ttl = self
             .revocation_ttl_secs
             .map_or(crate::revocation::DEFAULT_TTL, Duration::from_secs);
-        let cache = crate::revocation::RevocationCache::builder(store)
-            .ttl(ttl)
-            .build()
-            .map_err(named("revocation_ttl_secs"))?;
+        let mut cache = crate::revocation::RevocationCache::builder(store).ttl(ttl);
+        if let Some(on) = self.revocation_require_sub {
+            cache = cache.require_subject(on);
+        }
+        if let Some(on) = self.revocation_require_sid {
+            cache = cache.require_session_id(on);
+        }
+        let cache = cache.build().map_err(named("revocation_ttl_secs"))?;
         Ok(builder.revocation(cache))
     }
 
@@ -110,10 +114,21 @@ impl AuthConfig {
             }
             trusted
         };
-        let mut provider = TrustedIssuer::new(oidc.clone()).key_source(discovered);
+        let provider = TrustedIssuer::new(oidc.clone()).key_source(discovered);
         for issuer in &self.issuers {
-            if issuer == oidc {
-                provider = bind(provider);
+            if issuer == oidc && own {
+                return Err(ConfigError::setting(
+                    self.name("issuers"),
+                    format!(
+                        "names {issuer:?}, the issuer of {}: {} would then sign for it too, and \
+                         whoever holds them could mint its tokens. Name only the issuers your own \
+                         keys sign for",
+                        self.name("oidc_issuer"),
+                        self.own_key_names()
+                    ),
+                ));
+            } else if issuer == oidc {
+                continue;
             } else if own {
                 builder = builder.trusted_issuer(bind(TrustedIssuer::new(issuer.clone())));
             } else {

@@ -48,18 +48,26 @@ pub struct AuthConfig {
     pub store_ca_file: Option<PathBuf>,
     /// The revocation cache TTL in seconds (default 30).
     pub revocation_ttl_secs: Option<u64>,
+    /// Whether tokens without `sub` are refused (default `true`); see
+    /// [`RevocationCacheBuilder::require_subject`](crate::revocation::RevocationCacheBuilder::require_subject).
+    pub revocation_require_sub: Option<bool>,
+    /// Whether tokens without `sid` are refused (default `false`); see
+    /// [`RevocationCacheBuilder::require_session_id`](crate::revocation::RevocationCacheBuilder::require_session_id).
+    pub revocation_require_sid: Option<bool>,
     #[serde(skip)]
     from_env: bool,
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 13] = [
+const VARIABLES: [(&str, &str); 15] = [
     ("jwks_url", "AUTH_JWKS_URL"),
     ("oidc_issuer", "AUTH_OIDC_ISSUER"),
     ("oidc_client_id", "AUTH_OIDC_CLIENT_ID"),
     ("revocation_url", "AUTH_REVOCATION_URL"),
     ("store_ca_file", "AUTH_STORE_CA_FILE"),
     ("revocation_ttl_secs", "AUTH_REVOCATION_TTL_SECS"),
+    ("revocation_require_sub", "AUTH_REVOCATION_REQUIRE_SUB"),
+    ("revocation_require_sid", "AUTH_REVOCATION_REQUIRE_SID"),
     ("hmac_secret", "AUTH_HMAC_SECRET"),
     ("public_key_file", "AUTH_PUBLIC_KEY_FILE"),
     ("algorithms", "AUTH_ALGORITHMS"),
@@ -108,6 +116,15 @@ impl AuthConfig {
                 ConfigError::setting(var, format!("{v:?} is not a whole number of seconds"))
             }),
         };
+        let boolean = |var: &'static str| match get(var).as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(v) => Err(ConfigError::setting(
+                var,
+                format!("{v:?} is not true or false"),
+            )),
+        };
         Ok(Self {
             hmac_secret: lookup("AUTH_HMAC_SECRET").filter(|v| !v.is_empty()),
             public_key_file: get("AUTH_PUBLIC_KEY_FILE").map(PathBuf::from),
@@ -122,6 +139,8 @@ impl AuthConfig {
             revocation_url: get("AUTH_REVOCATION_URL").map(|v| v.trim().to_owned()),
             store_ca_file: get("AUTH_STORE_CA_FILE").map(|v| PathBuf::from(v.trim())),
             revocation_ttl_secs: seconds("AUTH_REVOCATION_TTL_SECS")?,
+            revocation_require_sub: boolean("AUTH_REVOCATION_REQUIRE_SUB")?,
+            revocation_require_sid: boolean("AUTH_REVOCATION_REQUIRE_SID")?,
             from_env: true,
         })
     }
@@ -155,12 +174,15 @@ impl fmt::Debug for AuthConfig {
             .field("token_type", &self.token_type)
             .field("jwks_url", &self.jwks_url)
             .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
             .field(
                 "revocation_url",
                 &self.revocation_url.as_ref().map(|_| "[redacted]"),
             )
             .field("store_ca_file", &self.store_ca_file)
             .field("revocation_ttl_secs", &self.revocation_ttl_secs)
+            .field("revocation_require_sub", &self.revocation_require_sub)
+            .field("revocation_require_sid", &self.revocation_require_sid)
             .finish()
     }
 }
@@ -186,6 +208,24 @@ mod tests {
         let c = env(&[("AUTH_ISSUER", " a, b ,,"), ("AUTH_AUDIENCE", "x")]).unwrap();
         assert_eq!(c.issuers, ["a", "b"]);
         assert_eq!(c.audiences, ["x"]);
+    }
+
+    #[test]
+    fn revocation_requirements_are_true_or_false() {
+        let c = env(&[
+            ("AUTH_REVOCATION_REQUIRE_SUB", "false"),
+            ("AUTH_REVOCATION_REQUIRE_SID", " true "),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.revocation_require_sub, c.revocation_require_sid),
+            (Some(false), Some(true))
+        );
+        let err = env(&[("AUTH_REVOCATION_REQUIRE_SUB", "no")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("AUTH_REVOCATION_REQUIRE_SUB:"),
+            "{err}"
+        );
     }
 
     #[test]

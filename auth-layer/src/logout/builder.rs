@@ -8,7 +8,6 @@ use http::HeaderValue;
 
 use crate::error::ConfigError;
 use crate::layer::JwtAuth;
-use crate::logout::pending::Pending;
 use crate::logout::service::{BackChannelLogout, Receiver};
 use crate::logout::target::LogoutTarget;
 use crate::logout::verifier::VerifyLogout;
@@ -218,7 +217,6 @@ impl BackChannelLogoutBuilder {
                 require_type: self.require_type,
             },
             target: Arc::new(target),
-            pending: Pending::default(),
             max_body_bytes: self.max_body_bytes,
             retry_after: HeaderValue::from(retry_after),
         }))

@@ -125,7 +125,6 @@
 //! receiver's own cap applies to what it is given.
 
 mod builder;
-mod pending;
 mod rejection;
 mod response;
 mod service;

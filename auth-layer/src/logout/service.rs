@@ -15,7 +15,6 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use crate::backend::{BoxFuture, StoreError};
-use crate::logout::pending::Pending;
 use crate::logout::rejection::LogoutRejection;
 use crate::logout::response::{logged_out, method_not_allowed, refused, unavailable};
 use crate::logout::target::LogoutTarget;
@@ -38,7 +37,6 @@ pub(crate) struct Receiver {
     pub(crate) verifier: Arc<dyn VerifyLogout>,
     pub(crate) rules: LogoutRules,
     pub(crate) target: Arc<dyn LogoutTarget>,
-    pub(crate) pending: Pending,
     pub(crate) max_body_bytes: usize,
     pub(crate) retry_after: HeaderValue,
 }
@@ -159,25 +157,20 @@ impl Receiver {
         }
     }
 
-    /// Remembers the `jti`, then revokes the session, or else every session
-    /// of the subject (section 2.7).
+    /// Refuses a replay, revokes the session, or else every session of the
+    /// subject (section 2.7), then remembers the `jti`: a logout left half
+    /// done by a failure is not recorded, so the provider's retry (at any
+    /// instance) completes it.
     async fn act(&self, accepted: Accepted) -> Response<String> {
         let Accepted {
             token,
-            now,
             replay_until,
         } = accepted;
         let issuer = token.issuer.as_str();
         let jti = token.jti.as_str();
-        match self
-            .target
-            .first_use(issuer, jti, unix_time(replay_until))
-            .await
-        {
-            Ok(true) => {}
-            // The provider's retry of a logout left half done by a failure.
-            Ok(false) if self.pending.contains(issuer, jti, now) => {}
-            Ok(false) => {
+        match self.target.was_used(issuer, jti).await {
+            Ok(false) => {}
+            Ok(true) => {
                 return self.refuse(Refusal {
                     reason: LogoutRejection::Replayed,
                     issuer: Some(issuer),
@@ -187,7 +180,8 @@ impl Receiver {
         }
         // Tokens issued until the logout token was, on the provider's clock
         // (that of its tokens' `iat`): a login after the logout passes, even
-        // when the provider's notice arrives late or is retried.
+        // when the provider's notice arrives late or is retried, and doing
+        // it twice changes nothing.
         let not_before = unix_time(token.issued_at);
         let (scope, revoked) = match (&token.session_id, &token.subject) {
             (Some(sid), _) => (
@@ -202,17 +196,20 @@ impl Receiver {
                 return self.refuse(LogoutRejection::SubjectAndSessionMissing.into());
             }
         };
-        match revoked {
-            Ok(()) => {
-                self.pending.remove(issuer, jti);
-                tracing::info!(issuer, scope, "back-channel logout");
-                logged_out()
-            }
-            Err(e) => {
-                self.pending.insert(issuer, jti, replay_until, now);
-                self.failed(issuer, &e)
-            }
+        if let Err(e) = revoked {
+            return self.failed(issuer, &e);
         }
+        // Already recorded (`false`) means the same token was delivered
+        // twice at once: both revoked the same thing.
+        if let Err(e) = self
+            .target
+            .first_use(issuer, jti, unix_time(replay_until))
+            .await
+        {
+            return self.failed(issuer, &e);
+        }
+        tracing::info!(issuer, scope, "back-channel logout");
+        logged_out()
     }
 
     /// 400, logged with the reason (never the token).
@@ -382,8 +379,8 @@ mod tests {
             assert_eq!(
                 target.calls(),
                 [
-                    Call::FirstUse(OP_HMAC.into(), "jti-1".into(), at(NOW + 180)),
                     Call::RevokeSession(OP_HMAC.into(), "sid-1".into(), at(NOW)),
+                    Call::FirstUse(OP_HMAC.into(), "jti-1".into(), at(NOW + 180)),
                 ],
                 "{case}"
             );
@@ -398,24 +395,49 @@ mod tests {
         assert_eq!(
             target.calls(),
             [
-                Call::FirstUse(OP_HMAC.into(), "jti-1".into(), at(NOW + 360)),
                 Call::RevokeSubject(OP_HMAC.into(), "alice".into(), at(NOW)),
+                Call::FirstUse(OP_HMAC.into(), "jti-1".into(), at(NOW + 360)),
             ]
         );
     }
 
+    /// The not-before is the logout token's `iat` (the provider's clock),
+    /// whether it is ahead of the receiver's clock or behind it.
     #[tokio::test]
-    async fn tokens_are_revoked_up_to_the_later_of_now_and_the_logout_token_s_iat() {
+    async fn tokens_are_revoked_up_to_the_logout_token_s_iat() {
+        for iat in [NOW + 30, NOW - 60] {
+            let target = Arc::new(Recorder::default());
+            let token = token(&with(json!({ "iat": iat })));
+            assert_logged_out(&post(&receiver(&target), form(&token)).await);
+            assert_eq!(
+                target.revocations(),
+                [Call::RevokeSession(OP_HMAC.into(), "sid-1".into(), at(iat))],
+                "iat {iat}"
+            );
+        }
+    }
+
+    /// The `jti` was recorded, then lost; or the same token came twice at
+    /// once: each revocation had the same not-before.
+    #[tokio::test]
+    async fn a_failure_after_the_revocation_is_a_503_and_the_retry_repeats_it_alike() {
         let target = Arc::new(Recorder::default());
-        let token = token(&with(json!({ "iat": NOW + 30 })));
-        assert_logged_out(&post(&receiver(&target), form(&token)).await);
+        let logout = receiver(&target);
+        let token = token(&claims());
+        // The store fails only when the `jti` is recorded.
+        target.fail_record.store(true, Ordering::SeqCst);
         assert_eq!(
-            target.revocations(),
-            [Call::RevokeSession(
-                OP_HMAC.into(),
-                "sid-1".into(),
-                at(NOW + 30)
-            )]
+            post(&logout, form(&token)).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        target.fail_record.store(false, Ordering::SeqCst);
+        assert_logged_out(&post(&logout, form(&token)).await);
+        let revoke = Call::RevokeSession(OP_HMAC.into(), "sid-1".into(), at(NOW));
+        assert_eq!(target.revocations(), [revoke.clone(), revoke]);
+        assert_refused(
+            &post(&logout, form(&token)).await,
+            LogoutRejection::Replayed,
+            "after",
         );
     }
 

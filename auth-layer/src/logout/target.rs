@@ -11,13 +11,15 @@ use crate::revocation::RevocationCache;
 
 /// What a verified logout token does.
 ///
-/// The receiver calls [`first_use`](Self::first_use) once per valid token,
-/// then [`revoke_session`](Self::revoke_session) when the token names a
-/// session, else [`revoke_subject`](Self::revoke_subject). Every method may
-/// be called again for the same arguments (a provider's retry) and must then
-/// change nothing more. An `Err` answers the provider 503 with
-/// `Retry-After`, so that it may try again; implementations bound their own
-/// calls (a store timeout).
+/// The receiver asks [`was_used`](Self::was_used) (a replay is refused
+/// before anything changes), then calls [`revoke_session`](Self::revoke_session)
+/// when the token names a session, else [`revoke_subject`](Self::revoke_subject),
+/// and only then records the `jti` with [`first_use`](Self::first_use). A
+/// failure anywhere answers the provider 503 with `Retry-After`, and since
+/// nothing was recorded before the revocation succeeded, its retry (at any
+/// instance) does the logout again; the revocations take the logout token's
+/// `iat` as not-before, so doing one twice changes nothing. Implementations
+/// bound their own calls (a store timeout).
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -33,6 +35,10 @@ use crate::revocation::RevocationCache;
 /// }
 ///
 /// impl LogoutTarget for Sessions {
+///     fn was_used<'a>(&'a self, issuer: &'a str, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+///         let used = self.used.lock().unwrap().contains(&(issuer.to_owned(), jti.to_owned()));
+///         Box::pin(async move { Ok(used) })
+///     }
 ///     fn first_use<'a>(&'a self, issuer: &'a str, jti: &'a str, _until: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> {
 ///         Box::pin(async move {
 ///             let mut used = self.used.lock().unwrap();
@@ -59,8 +65,19 @@ use crate::revocation::RevocationCache;
 /// }
 /// ```
 pub trait LogoutTarget: Send + Sync + 'static {
+    /// Whether `jti` of `issuer` was recorded as used (and is still
+    /// remembered).
+    ///
+    /// # Errors
+    /// The record could not be read.
+    fn was_used<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
     /// Records `jti` of `issuer` as used until `until`; `Ok(false)` when it
-    /// was already used (a replay).
+    /// was already recorded.
     ///
     /// # Errors
     /// The record could not be read or written.
@@ -97,6 +114,14 @@ pub trait LogoutTarget: Send + Sync + 'static {
 }
 
 impl<T: LogoutTarget + ?Sized> LogoutTarget for Arc<T> {
+    fn was_used<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).was_used(issuer, jti)
+    }
+
     fn first_use<'a>(
         &'a self,
         issuer: &'a str,
@@ -130,6 +155,17 @@ impl<T: LogoutTarget + ?Sized> LogoutTarget for Arc<T> {
 /// issuer in the store, which tells every instance. Each call is bounded by
 /// the cache's store timeout.
 impl LogoutTarget for RevocationCache {
+    fn was_used<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(bounded(
+            self.store_timeout(),
+            self.store().was_used(issuer, jti),
+        ))
+    }
+
     fn first_use<'a>(
         &'a self,
         issuer: &'a str,

@@ -186,8 +186,11 @@ pub(crate) enum Call {
 pub(crate) struct Recorder {
     used: Mutex<HashSet<(String, String)>>,
     calls: Mutex<Vec<Call>>,
+    /// Every call to the store fails (as while it is down).
     pub(crate) fail_first_use: AtomicBool,
     pub(crate) fail_revoke: AtomicBool,
+    /// Only recording the `jti` fails.
+    pub(crate) fail_record: AtomicBool,
 }
 
 impl Recorder {
@@ -217,6 +220,21 @@ impl Recorder {
 }
 
 impl LogoutTarget for Recorder {
+    fn was_used<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            Self::outcome(&self.fail_first_use)?;
+            Ok(self
+                .used
+                .lock()
+                .unwrap()
+                .contains(&(issuer.to_owned(), jti.to_owned())))
+        })
+    }
+
     fn first_use<'a>(
         &'a self,
         issuer: &'a str,
@@ -226,6 +244,7 @@ impl LogoutTarget for Recorder {
         Box::pin(async move {
             self.record(Call::FirstUse(issuer.into(), jti.into(), until));
             Self::outcome(&self.fail_first_use)?;
+            Self::outcome(&self.fail_record)?;
             Ok(self
                 .used
                 .lock()

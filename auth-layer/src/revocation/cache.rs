@@ -229,6 +229,7 @@ impl RevocationCache {
     /// `Some(Ok(()))` not revoked, `Some(Err(_))` refused, `None` when a
     /// cache has no answer and the store would have to be asked. This is
     /// the layer's per-request hot path.
+    #[inline]
     pub fn cached_verdict<C>(&self, token: &VerifiedToken<C>) -> Option<Result<(), AuthError>> {
         match self.probe(&token.facts()) {
             Probe::Pass => Some(Ok(())),
@@ -401,26 +402,25 @@ impl Inner {
 
     fn note_marker(&self, marker: i64) {
         let known = self.marker.load(Ordering::Acquire);
-        if known == marker {
+        if marker <= known {
+            // The same, or older than one already seen (a slow writer's
+            // clock, an old backup): what is known stays, nothing to drop.
             return;
         }
-        if known == 0
-            && self
-                .marker
-                .compare_exchange(0, marker, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
+        let known = self.marker.fetch_max(marker, Ordering::AcqRel);
+        if known >= marker {
+            return; // another caller noted it first
+        }
+        if known == 0 {
             tracing::info!(
                 marker,
                 "revocation store read: tokens issued before its data began are refused"
             );
             return;
         }
-        let now = self.marker.fetch_max(marker, Ordering::AcqRel).max(marker);
         tracing::error!(
             previous = known,
             marker,
-            refusing_before = now,
             "the revocation store's continuity marker changed: its data was lost or replaced \
              (a restart without persistence, a flush, a new cluster). Every token issued before \
              the new marker is refused; users sign in again"

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use ahash::RandomState;
 use moka::future::Cache;
 
 use super::key::{Scoped, ScopedKey};
@@ -70,9 +71,15 @@ impl Breaker {
 
 /// One concern: fresh answers for the TTL, and optionally the last known
 /// answers for a bounded time longer, served only while the store is down.
+///
+/// Keyed by issuer and id, hashed with aHash under keys drawn at random per
+/// process (`runtime-rng`): a probe hashes an issuer URL and a subject on
+/// every request, which SipHash made the largest part of a hit, and the
+/// random keys keep an attacker who picks subject names from steering
+/// them into one bucket.
 pub(super) struct Lookup<V> {
-    pub(super) fresh: Cache<ScopedKey, V>,
-    last_known: Option<Cache<ScopedKey, V>>,
+    pub(super) fresh: Cache<ScopedKey, V, RandomState>,
+    last_known: Option<Cache<ScopedKey, V, RandomState>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Lookup<V> {
@@ -87,13 +94,13 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
                 .name(name)
                 .max_capacity(capacity)
                 .time_to_live(ttl)
-                .build(),
+                .build_with_hasher(RandomState::new()),
             last_known: serve_stale_for.map(|extra| {
                 Cache::builder()
                     .name(&format!("{name}-last-known"))
                     .max_capacity(capacity)
                     .time_to_live(ttl + extra)
-                    .build()
+                    .build_with_hasher(RandomState::new())
             }),
         }
     }

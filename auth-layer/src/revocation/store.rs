@@ -131,7 +131,8 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Logs `sub` of `iss` out everywhere: raises its version by one and its
     /// not-before to `not_before` (it never moves back). Returns the new
-    /// state. Sent twice (after a lost answer), it raises the version once.
+    /// state. Two revocations raise the version twice, even when they run at
+    /// once.
     fn revoke_subject<'a>(
         &'a self,
         iss: &'a str,
@@ -166,7 +167,12 @@ pub trait RevocationStore: Send + Sync + 'static {
         until: SystemTime,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// The store's continuity marker: the second (Unix seconds) its
+    /// Whether the one-time id `id` of `iss` was recorded by
+    /// [`first_use`](Self::first_use) and is still remembered.
+    fn was_used<'a>(&'a self, iss: &'a str, id: &'a str)
+    -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// The store's continuity marker: the second (Unix seconds, above 0) its
     /// revocation data began. Written when missing (a new or emptied store),
     /// so it changes exactly when the data was lost. The cache refuses every
     /// token issued before it.
@@ -255,6 +261,13 @@ macro_rules! forward_store {
                 until: SystemTime,
             ) -> BoxFuture<'a, Result<bool, StoreError>> {
                 (**self).first_use(iss, id, until)
+            }
+            fn was_used<'a>(
+                &'a self,
+                iss: &'a str,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<bool, StoreError>> {
+                (**self).was_used(iss, id)
             }
             fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
                 (**self).marker()

@@ -270,6 +270,14 @@ impl RevocationStore for AnyStore {
         each!(self, s => s.first_use(iss, id, until))
     }
 
+    fn was_used<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        each!(self, s => s.was_used(iss, id))
+    }
+
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         each!(self, s => s.marker())
     }

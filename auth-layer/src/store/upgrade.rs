@@ -59,6 +59,10 @@ impl AnyStore {
                 "no issuer to move the 0.1 records to: name the issuers the 0.1 deployment accepted",
             ));
         }
+        let mut issuers = issuers.to_vec();
+        issuers.sort_unstable();
+        issuers.dedup();
+        let issuers = &issuers[..];
         let now = unix_seconds(SystemTime::now());
         match self {
             AnyStore::Memory(_) => Ok(Upgraded::default()),

@@ -139,6 +139,21 @@ impl RevocationStore for MemoryStore {
         ready(first)
     }
 
+    fn was_used<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = SystemTime::now();
+        let key = ScopedKey::new(iss, id);
+        ready(
+            self.revocation_state()
+                .used
+                .get(&key)
+                .is_some_and(|t| *t > now),
+        )
+    }
+
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         ready(self.revocation_state().marker)
     }
@@ -220,7 +235,9 @@ mod tests {
     async fn a_one_time_id_is_new_once_per_issuer() {
         let store = MemoryStore::new();
         let until = SystemTime::now() + Duration::from_secs(60);
+        assert!(!store.was_used(A, "j1").await.unwrap());
         assert!(store.first_use(A, "j1", until).await.unwrap());
+        assert!(store.was_used(A, "j1").await.unwrap());
         assert!(!store.first_use(A, "j1", until).await.unwrap());
         assert!(store.first_use(B, "j1", until).await.unwrap());
     }

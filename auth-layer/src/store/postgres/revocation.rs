@@ -193,16 +193,34 @@ impl RevocationStore for PostgresStore {
         })
     }
 
+    fn was_used<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM auth_used_token_ids \
+                 WHERE issuer = $1 AND jti = $2 AND expires_at > now())",
+            )
+            .bind(iss)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::unavailable)
+        })
+    }
+
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
-            // The insert's row is not visible to the second SELECT (one
-            // snapshot), so exactly one row comes back either way.
+            // The insert, or the row that was there: `DO UPDATE` (to the
+            // same value) waits for a concurrent insert and returns its row,
+            // so exactly one row comes back even when instances race.
             sqlx::query_scalar(
-                "WITH written AS ( \
-                     INSERT INTO auth_store_marker (id, began) \
-                     VALUES (true, floor(extract(epoch FROM now()))::bigint) \
-                     ON CONFLICT (id) DO NOTHING RETURNING began) \
-                 SELECT began FROM written UNION ALL SELECT began FROM auth_store_marker",
+                "INSERT INTO auth_store_marker (id, began) \
+                 VALUES (true, floor(extract(epoch FROM now()))::bigint) \
+                 ON CONFLICT (id) DO UPDATE SET began = auth_store_marker.began \
+                 RETURNING began",
             )
             .fetch_one(&self.pool)
             .await

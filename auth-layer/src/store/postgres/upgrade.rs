@@ -6,34 +6,35 @@ use super::store::PostgresStore;
 use crate::backend::StoreError;
 use crate::store::Upgraded;
 
-/// Each statement copies the 0.1 rows once per issuer (`$1`), not-before
-/// `$2`, and the `DELETE` after it removes what was copied.
-const MOVES: [(&str, &str, &str); 3] = [
+/// Each statement takes the 0.1 rows out (`DELETE … RETURNING`, so a row a
+/// 0.1 instance writes meanwhile is either moved or stays for the next run)
+/// and writes them once per issuer (`$1`), not-before `$2`.
+const MOVES: [(&str, &str); 3] = [
     (
         "auth_user_versions",
-        "INSERT INTO auth_revoked_subjects (issuer, subject, version, not_before) \
-         SELECT i, subject, version, $2 FROM auth_user_versions, unnest($1::text[]) AS i \
+        "WITH moved AS (DELETE FROM auth_user_versions RETURNING subject, version) \
+         INSERT INTO auth_revoked_subjects (issuer, subject, version, not_before) \
+         SELECT i, subject, version, $2 FROM moved, unnest($1::text[]) AS i \
          ON CONFLICT (issuer, subject) DO UPDATE \
          SET version = GREATEST(auth_revoked_subjects.version, EXCLUDED.version), \
              not_before = GREATEST(auth_revoked_subjects.not_before, EXCLUDED.not_before)",
-        "DELETE FROM auth_user_versions",
     ),
     (
         "auth_revoked_sessions",
-        "INSERT INTO auth_revoked_session_ids (issuer, sid, not_before) \
-         SELECT i, sid, $2 FROM auth_revoked_sessions, unnest($1::text[]) AS i \
+        "WITH moved AS (DELETE FROM auth_revoked_sessions RETURNING sid) \
+         INSERT INTO auth_revoked_session_ids (issuer, sid, not_before) \
+         SELECT i, sid, $2 FROM moved, unnest($1::text[]) AS i \
          ON CONFLICT (issuer, sid) DO UPDATE \
          SET not_before = GREATEST(auth_revoked_session_ids.not_before, EXCLUDED.not_before)",
-        "DELETE FROM auth_revoked_sessions",
     ),
     (
         "auth_denied_jtis",
-        "INSERT INTO auth_denied_token_ids (issuer, jti, expires_at) \
-         SELECT i, jti, expires_at FROM auth_denied_jtis, unnest($1::text[]) AS i \
+        "WITH moved AS (DELETE FROM auth_denied_jtis RETURNING jti, expires_at) \
+         INSERT INTO auth_denied_token_ids (issuer, jti, expires_at) \
+         SELECT i, jti, expires_at FROM moved, unnest($1::text[]) AS i \
          WHERE expires_at > now() AND $2::bigint IS NOT NULL \
          ON CONFLICT (issuer, jti) DO UPDATE \
          SET expires_at = GREATEST(auth_denied_token_ids.expires_at, EXCLUDED.expires_at)",
-        "DELETE FROM auth_denied_jtis",
     ),
 ];
 
@@ -46,7 +47,7 @@ impl PostgresStore {
         let upgrade = async {
             let mut tx = self.pool.begin().await?;
             let mut counts = [0_u64; 3];
-            for ((table, copy, delete), count) in MOVES.iter().zip(&mut counts) {
+            for ((table, moving), count) in MOVES.iter().zip(&mut counts) {
                 let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                     .bind(table)
                     .fetch_one(&mut *tx)
@@ -54,14 +55,13 @@ impl PostgresStore {
                 if !exists {
                     continue;
                 }
-                let written = sqlx::query(copy)
+                let written = sqlx::query(moving)
                     .bind(issuers)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                *count = written / issuers.len() as u64;
-                sqlx::query(delete).execute(&mut *tx).await?;
+                *count = written / u64::try_from(issuers.len()).unwrap_or(1).max(1);
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(counts)

@@ -81,10 +81,12 @@ impl RevocationStore for RedisStore {
                 iss: iss.to_owned(),
                 sub: sub.to_owned(),
             };
-            // The version this revocation raises: the script raises it only
-            // while it is still this one, so sending it again after a lost
-            // answer (or a concurrent revocation) does not raise it twice.
-            let seen = self.subject(iss, sub).await?.version;
+            // This revocation's id: sent again after a lost answer, the
+            // script finds it applied and does not raise the version twice.
+            let mut id = [0_u8; 16];
+            getrandom::fill(&mut id)
+                .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
+            let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
             let mut revoke = self
                 .scripts
                 .revoke_subject
@@ -92,7 +94,7 @@ impl RevocationStore for RedisStore {
             revoke
                 .arg(self.channel())
                 .arg(event.to_json())
-                .arg(seen)
+                .arg(id)
                 .arg(not_before);
             let (version, not_before): (u64, i64) = self
                 .connection
@@ -195,6 +197,22 @@ impl RevocationStore for RedisStore {
                 })
                 .await?;
             Ok(written.is_some())
+        })
+    }
+
+    fn was_used<'a>(
+        &'a self,
+        iss: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let key = self.scoped_key("used-jti", iss, id);
+        Box::pin(async move {
+            self.connection
+                .run(|mut c| {
+                    let key = key.clone();
+                    async move { c.exists(key).await }
+                })
+                .await
         })
     }
 

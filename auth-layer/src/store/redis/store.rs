@@ -63,7 +63,7 @@ const DEFAULT_PREFIX: &str = "auth:";
 ///
 /// | Key | Meaning |
 /// |-----|---------|
-/// | `auth:subject:{n}:{iss}:{sub}` | A hash: `nbf`, the subject's not-before (a token of it whose `iat` is at or before it is revoked; it only moves forward), and `ver`, its token version (absent: 0), which tokens of the versioned issuer carry in `ver`. A revocation raises both (this store raises `ver` only while it is still the version it read just before, so that a revocation sent twice counts once). |
+/// | `auth:subject:{n}:{iss}:{sub}` | A hash: `nbf`, the subject's not-before (a token of it whose `iat` is at or before it is revoked; it only moves forward), and `ver`, its token version (absent: 0), which tokens of the versioned issuer carry in `ver`. A revocation raises both; this store also writes `rev`, a random id of the last revocation applied, so that the same revocation sent again after its answer was lost counts once. |
 /// | `auth:revoked-session:{n}:{iss}:{sid}` | The session's not-before: a token of the session whose `iat` is at or before it is revoked. Only moves forward. No expiry. |
 /// | `auth:denied-jti:{n}:{iss}:{jti}` | Present means the token id is denied. Written as `1` with an expiry at the token's `exp` (`PEXPIREAT`, milliseconds), so it disappears with the token; denying again keeps the later expiry. A denial whose `exp` is already past stores nothing. |
 /// | `auth:used-jti:{n}:{iss}:{jti}` | A one-time token id already used (a logout token's `jti`): `SET … NX PXAT` until that token would stop passing. |

@@ -8,6 +8,13 @@ use crate::backend::StoreError;
 use crate::revocation::RevocationStore;
 use crate::store::Upgraded;
 
+/// Deletes `KEYS[1]` if it still holds `ARGV[1]`.
+static DEL_IF_UNCHANGED: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
+
 impl RedisStore {
     pub(crate) async fn upgrade_from_0_1(
         &self,
@@ -20,8 +27,9 @@ impl RedisStore {
         let mut moved = Upgraded::default();
         for key in self.scan(&format!("{}ver:*", self.prefix())).await? {
             let sub = &key[self.prefix().len() + "ver:".len()..];
-            let version: Option<u64> = self.query(redis::cmd("GET").arg(&key)).await?;
-            let version = version.unwrap_or(0);
+            let read: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
+            let Some(read) = read else { continue };
+            let version: u64 = read.parse().unwrap_or(0);
             for iss in issuers {
                 let current = self.subject(iss, sub).await?;
                 let nb = current.not_before.map_or(now, |nb| nb.max(now));
@@ -36,7 +44,14 @@ impl RedisStore {
                     )
                     .await?;
             }
-            let _: () = self.query(redis::cmd("DEL").arg(&key)).await?;
+            // Removed only if no 0.1 instance raised it meanwhile (then the
+            // next run moves the new value).
+            let _: i64 = DEL_IF_UNCHANGED
+                .key(&key)
+                .arg(&read)
+                .invoke_async(&mut self.connection.clone())
+                .await
+                .map_err(StoreError::unavailable)?;
             moved.subjects += 1;
         }
         for key in self.scan(&format!("{}sid:*", self.prefix())).await? {
