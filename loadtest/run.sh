@@ -66,9 +66,14 @@ if [ -z "$configs" ]; then
   exit 2
 fi
 
-echo "building the server (release)..." >&2
-cargo build --quiet --release -p examples --example loadtest_server
-server_bin="$TARGET_DIR/release/examples/loadtest_server"
+if [ -n "${SERVER_BIN:-}" ]; then
+  # A server built elsewhere (another commit, to compare two trees).
+  server_bin=$SERVER_BIN
+else
+  echo "building the server (release)..." >&2
+  cargo build --quiet --release -p examples --example loadtest_server
+  server_bin="$TARGET_DIR/release/examples/loadtest_server"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/auth-loadtest.XXXXXX")
 server_pid=""
