@@ -35,6 +35,7 @@ impl BackChannelLogout {
     /// # use std::time::SystemTime;
     /// # struct Nothing;
     /// # impl LogoutTarget for Nothing {
+    /// #     fn was_used<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> { Box::pin(async { Ok(false) }) }
     /// #     fn first_use<'a>(&'a self, _: &'a str, _: &'a str, _: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> { Box::pin(async { Ok(true) }) }
     /// #     fn revoke_subject<'a>(&'a self, _: &'a str, _: &'a str, _: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> { Box::pin(async { Ok(()) }) }
     /// #     fn revoke_session<'a>(&'a self, _: &'a str, _: &'a str, _: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> { Box::pin(async { Ok(()) }) }

@@ -43,6 +43,9 @@
 //! struct Ended(Mutex<Vec<String>>);
 //!
 //! impl LogoutTarget for Ended {
+//!     fn was_used<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+//!         Box::pin(async { Ok(false) })
+//!     }
 //!     fn first_use<'a>(&'a self, _: &'a str, _: &'a str, _: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> {
 //!         Box::pin(async { Ok(true) })
 //!     }
