@@ -3,8 +3,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redis::AsyncCommands;
-
 use super::events::listen;
 use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
@@ -21,18 +19,7 @@ impl RevocationStore for RedisStore {
         let key = self.scoped_key("subject", iss, sub);
         Box::pin(async move {
             let (version, not_before): (Option<u64>, Option<i64>) = self
-                .connection
-                .run(|mut c| {
-                    let key = key.clone();
-                    async move {
-                        redis::cmd("HMGET")
-                            .arg(key)
-                            .arg("ver")
-                            .arg("nbf")
-                            .query_async(&mut c)
-                            .await
-                    }
-                })
+                .query(redis::cmd("HMGET").arg(key).arg("ver").arg("nbf"))
                 .await?;
             Ok(SubjectState::new(version.unwrap_or(0), not_before))
         })
@@ -44,14 +31,7 @@ impl RevocationStore for RedisStore {
         sid: &'a str,
     ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
         let key = self.scoped_key("revoked-session", iss, sid);
-        Box::pin(async move {
-            self.connection
-                .run(|mut c| {
-                    let key = key.clone();
-                    async move { c.get(key).await }
-                })
-                .await
-        })
+        Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
     }
 
     fn jti_denied<'a>(
@@ -60,14 +40,7 @@ impl RevocationStore for RedisStore {
         jti: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let key = self.scoped_key("denied-jti", iss, jti);
-        Box::pin(async move {
-            self.connection
-                .run(|mut c| {
-                    let key = key.clone();
-                    async move { c.exists(key).await }
-                })
-                .await
-        })
+        Box::pin(async move { self.query(redis::cmd("EXISTS").arg(key)).await })
     }
 
     fn revoke_subject<'a>(
@@ -206,14 +179,7 @@ impl RevocationStore for RedisStore {
         id: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let key = self.scoped_key("used-jti", iss, id);
-        Box::pin(async move {
-            self.connection
-                .run(|mut c| {
-                    let key = key.clone();
-                    async move { c.exists(key).await }
-                })
-                .await
-        })
+        Box::pin(async move { self.query(redis::cmd("EXISTS").arg(key)).await })
     }
 
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
@@ -297,6 +263,17 @@ impl RevocationStore for RedisStore {
 }
 
 impl RedisStore {
+    /// One command, sent again once if its connection was reset.
+    pub(super) async fn query<T: redis::FromRedisValue + Send>(
+        &self,
+        cmd: &mut redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let cmd = &*cmd;
+        self.connection
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
     fn marker_key(&self) -> String {
         format!("{}marker", self.prefix())
     }

@@ -99,14 +99,4 @@ impl RedisStore {
             cursor = next;
         }
     }
-
-    async fn query<T: redis::FromRedisValue + Send>(
-        &self,
-        cmd: &mut redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let cmd = &*cmd;
-        self.connection
-            .run(|mut c| async move { cmd.query_async(&mut c).await })
-            .await
-    }
 }
