@@ -332,3 +332,41 @@ async fn a_new_store_marker_refuses_every_token_issued_before_it() {
         "{text}"
     );
 }
+
+/// A lookup that read the store before a revocation, and answers after the
+/// revocation's event was applied, does not leave its old answer cached:
+/// the next request asks again and is refused (not after the 60 s TTL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_read_before_a_revocation_is_not_cached_after_its_event() {
+    let store = FakeStore::new();
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
+    let sub = unique("rita");
+    let t = token(claims(json!({"sub": sub})));
+    // The store's answer (read now: not revoked) arrives 300 ms later.
+    store.set_delay(Duration::from_millis(300));
+    let racing = tokio::spawn({
+        let (auth, t) = (auth.clone(), t.clone());
+        async move { send(&auth, &t).await.status() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store.set_delay(Duration::ZERO);
+    // Revoked meanwhile, through the store: its event reaches the cache.
+    store
+        .inner()
+        .revoke_subject("", &sub, common::now_i64() + 10)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        racing.await.unwrap(),
+        StatusCode::OK,
+        "the request that raced the revocation"
+    );
+    let res = send(&auth, &t).await;
+    assert_eq!(
+        kind(&res),
+        Some(ErrorKind::Revoked),
+        "the next request is refused at once"
+    );
+}

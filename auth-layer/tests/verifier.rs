@@ -441,10 +441,27 @@ fn confusion_cases() -> Vec<Case> {
 
 fn structure_cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    let big = hs256(&claims_with(json!({ "padding": "x".repeat(9 * 1024) })));
-    assert!(big.len() > 8 * 1024);
+    // A group-heavy provider token (Entra ID, Keycloak with many groups):
+    // 230 group ids, about 12 KB, under the default cap.
+    let groups: Vec<String> = (0..230)
+        .map(|i| format!("{i:08x}-5f1c-4a6e-9d2b-7c3e8a1f{i:04x}"))
+        .collect();
+    let heavy = hs256(&claims_with(json!({ "groups": groups })));
+    assert!(
+        (11 * 1024..16 * 1024).contains(&heavy.len()),
+        "{}",
+        heavy.len()
+    );
     cases.push(case(
-        "signed token over the default 8 KiB cap",
+        "a group-heavy provider token of about 12 KB",
+        hmac(),
+        heavy,
+        Pass(Algorithm::HS256),
+    ));
+    let big = hs256(&claims_with(json!({ "padding": "x".repeat(17 * 1024) })));
+    assert!(big.len() > 16 * 1024);
+    cases.push(case(
+        "signed token over the default 16 KiB cap",
         hmac(),
         big,
         Fail(ErrorKind::TokenTooLarge),
@@ -452,7 +469,7 @@ fn structure_cases() -> Vec<Case> {
     cases.push(case(
         "junk over the cap is refused for its size",
         hmac(),
-        "A".repeat(8 * 1024 + 1),
+        "A".repeat(16 * 1024 + 1),
         Fail(ErrorKind::TokenTooLarge),
     ));
     cases.push(case(
@@ -916,4 +933,49 @@ fn a_public_key_is_never_accepted_as_an_hmac_secret() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("public key"), "{err}");
+}
+
+/// With no token type configured, an access token's types pass and every
+/// other explicit type is refused (RFC 8725 section 3.11, RFC 9068): a
+/// DPoP proof, a logout token or an ID token signed with the same key is not
+/// an access token.
+#[test]
+fn without_a_configured_type_only_access_token_types_pass() {
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(ManualClock::new(T))
+        .disable_token_cache()
+        .build()
+        .unwrap();
+    let typed =
+        |typ: Option<&str>| with_header(Algorithm::HS256, |h| h.typ = typ.map(str::to_owned));
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("jwt"),
+        Some("at+jwt"),
+        Some("application/at+jwt"),
+        Some("Application/AT+JWT"),
+    ] {
+        assert!(auth.verifier().verify(&typed(typ)).is_ok(), "{typ:?}");
+    }
+    for typ in [
+        "dpop+jwt",
+        "logout+jwt",
+        "secevent+jwt",
+        "refresh+jwt",
+        "id_token+jwt",
+        "application/dpop+jwt",
+        "JOSE",
+        "",
+    ] {
+        assert_eq!(
+            auth.verifier()
+                .verify(&typed(Some(typ)))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidTokenType,
+            "{typ:?}"
+        );
+    }
 }

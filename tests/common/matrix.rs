@@ -137,7 +137,7 @@ pub fn rows() -> Vec<Row> {
         },
         Row {
             name: "larger than the cap",
-            call: || Call::bearer("/protected", &"A".repeat(8 * 1024 + 1)),
+            call: || Call::bearer("/protected", &"A".repeat(16 * 1024 + 1)),
             expect: Reject(401, "token_too_large"),
         },
         Row {

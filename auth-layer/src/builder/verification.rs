@@ -134,7 +134,7 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
-    /// The largest token accepted, in bytes (default 8 KiB); checked before decoding.
+    /// The largest token accepted, in bytes (default 16 KiB); checked before decoding.
     #[must_use]
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_token_bytes = bytes;

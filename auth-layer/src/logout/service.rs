@@ -580,7 +580,7 @@ mod tests {
                 R::BadSignature,
             ),
             ("not a JWS", "abc".to_owned(), R::Malformed),
-            ("too large", "a".repeat(8 * 1024 + 1), R::TokenTooLarge),
+            ("too large", "a".repeat(16 * 1024 + 1), R::TokenTooLarge),
         ];
         for (case, token, reason) in cases {
             let target = Arc::new(Recorder::default());

@@ -429,9 +429,9 @@ impl Inner {
     }
 
     fn invalidate_all(&self) {
-        self.users.fresh.invalidate_all();
-        self.sessions.fresh.invalidate_all();
-        self.jtis.fresh.invalidate_all();
+        self.users.invalidate_all();
+        self.sessions.invalidate_all();
+        self.jtis.invalidate_all();
     }
 
     pub(super) async fn invalidate(&self, event: &RevocationEvent) {

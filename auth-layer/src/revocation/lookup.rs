@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -80,6 +81,9 @@ impl Breaker {
 pub(super) struct Lookup<V> {
     pub(super) fresh: Cache<ScopedKey, V, RandomState>,
     last_known: Option<Cache<ScopedKey, V, RandomState>>,
+    /// Raised by every invalidation: a load that read the store before one
+    /// must not leave its answer cached after it.
+    generation: AtomicU64,
 }
 
 impl<V: Clone + Send + Sync + 'static> Lookup<V> {
@@ -102,6 +106,7 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
                     .time_to_live(ttl + extra)
                     .build_with_hasher(RandomState::new())
             }),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -129,6 +134,7 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
         F: Future<Output = Result<V, StoreError>>,
     {
         let key = ScopedKey::new(iss, id);
+        let generation = self.generation.load(Ordering::Acquire);
         let loaded = self
             .fresh
             .try_get_with(key.clone(), async {
@@ -152,6 +158,13 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
                 answer.map_err(|_| StoreError::Timeout(timeout))?
             })
             .await;
+        if loaded.is_ok() && self.generation.load(Ordering::Acquire) != generation {
+            // An invalidation came while the store was being read: this
+            // answer may predate it. It serves the request that raced the
+            // revocation, and is not kept for the next ones.
+            self.fresh.invalidate(&key).await;
+            return loaded.map_err(|e| (*e).clone());
+        }
         match (loaded, &self.last_known) {
             (Ok(v), Some(last_known)) => {
                 last_known.insert(key, v.clone()).await;
@@ -169,7 +182,14 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
         }
     }
 
+    /// Drops every fresh answer.
+    pub(super) fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.fresh.invalidate_all();
+    }
+
     pub(super) async fn invalidate(&self, iss: &str, id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let key: &dyn Scoped = &(iss, id);
         self.fresh.invalidate(key).await;
         if let Some(last_known) = &self.last_known {

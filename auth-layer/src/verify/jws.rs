@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use crate::error::{AuthError, ErrorKind};
 use crate::keys::parse_algorithm;
@@ -22,8 +21,19 @@ pub(crate) struct Header<'a> {
     pub(crate) kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(crate) typ: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub(crate) crit: Option<IgnoredAny>,
+    /// `None` when absent; `Some(true)` for a non-empty array of names,
+    /// `Some(false)` for anything else (`null`, `[]`, a string): RFC 7515
+    /// section 4.1.11 allows only the former.
+    #[serde(default, deserialize_with = "crit")]
+    pub(crate) crit: Option<bool>,
+}
+
+fn crit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(Some(matches!(
+        &value,
+        serde_json::Value::Array(names) if !names.is_empty() && names.iter().all(serde_json::Value::is_string)
+    )))
 }
 
 /// The `iss` of a payload not yet verified, read leniently: only to pick

@@ -13,8 +13,10 @@ use crate::verify::jws::media_type_eq;
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// The largest leeway accepted.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
-/// The default token size cap, checked before anything is decoded.
-pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The default token size cap, checked before anything is decoded: 16 KiB,
+/// room for the group-heavy access tokens of identity providers (8–12 KB
+/// with a few hundred group ids).
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A registered claim that can be required.
 ///
@@ -98,10 +100,21 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    /// The header `typ` against the configured token type, if any.
+    /// The header `typ` against the configured token type. With none
+    /// configured, an access token's types pass (absent, `JWT`, `at+jwt`;
+    /// media-type rules) and every other explicit type is refused: a
+    /// DPoP proof, a logout token, a security event or an ID token typed
+    /// as such is not an access token (RFC 8725 section 3.11).
     pub(crate) fn check_type(&self, typ: Option<&str>) -> Result<(), AuthError> {
         let Some(expected) = &self.token_type else {
-            return Ok(());
+            return match typ {
+                None => Ok(()),
+                Some(typ) if media_type_eq(typ, "JWT") || media_type_eq(typ, "at+jwt") => Ok(()),
+                Some(_) => Err(AuthError::new(
+                    ErrorKind::InvalidTokenType,
+                    "token type is not that of an access token",
+                )),
+            };
         };
         let Some(typ) = typ else {
             return Err(AuthError::new(

@@ -152,11 +152,20 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|e| {
             AuthError::malformed("token header is not a valid JOSE header").with_source(e)
         })?;
-        if header.crit.is_some() {
-            return Err(AuthError::new(
-                ErrorKind::UnsupportedCritical,
-                "token header lists critical extensions that are not supported",
-            ));
+        match header.crit {
+            None => {}
+            Some(true) => {
+                return Err(AuthError::new(
+                    ErrorKind::UnsupportedCritical,
+                    "token header lists critical extensions that are not supported",
+                ));
+            }
+            Some(false) => {
+                return Err(AuthError::new(
+                    ErrorKind::UnsupportedCritical,
+                    "token header `crit` is not a non-empty array of names (RFC 7515 section 4.1.11)",
+                ));
+            }
         }
         let alg = algorithm(&header.alg)?;
         if !self.rules.algorithms.contains(&alg) {
