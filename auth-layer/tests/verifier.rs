@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use auth_layer::clock::ManualClock;
-use auth_layer::keys::{Algorithm, algorithm_name};
+use auth_layer::keys::{Algorithm, Key, algorithm_name};
 use auth_layer::{ErrorKind, JwtAuth, JwtAuthBuilder};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,7 +27,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const SECRET: &str = "verifier-test-secret-of-at-least-32-bytes";
+/// Long enough for HS512 (64 bytes; RFC 7518 section 3.2).
+const SECRET: &str = "verifier-test-secret-of-at-least-64-bytes-so-that-hs512-is-allowed";
 
 /// The verifier's "now" (Unix seconds, on a manual clock).
 const T: i64 = 1_700_000_000;
@@ -978,4 +979,56 @@ fn without_a_configured_type_only_access_token_types_pass() {
             "{typ:?}"
         );
     }
+}
+
+/// RFC 7518 section 3.2: HS384 needs a secret of 48 bytes, HS512 of 64. A
+/// secret long enough only for HS256 enables only HS256, and asking for more
+/// is a start-up error naming the algorithm and the length.
+#[test]
+fn an_hmac_secret_verifies_only_the_hashes_it_is_long_enough_for() {
+    let short = "a-secret-of-forty-bytes-for-hs256-only!!";
+    assert_eq!(short.len(), 40);
+    let auth = JwtAuth::builder()
+        .hmac_secret(short)
+        .clock(ManualClock::new(T))
+        .build()
+        .unwrap();
+    let signed = |alg| {
+        mint_with(
+            &Header::new(alg),
+            &claims(),
+            &EncodingKey::from_secret(short.as_bytes()),
+        )
+    };
+    assert!(auth.verifier().verify(&signed(Algorithm::HS256)).is_ok());
+    for alg in [Algorithm::HS384, Algorithm::HS512] {
+        assert_eq!(
+            auth.verifier().verify(&signed(alg)).unwrap_err().kind(),
+            ErrorKind::AlgorithmNotAllowed,
+            "{alg:?}"
+        );
+    }
+    for (alg, min) in [(Algorithm::HS384, "48"), (Algorithm::HS512, "64")] {
+        let err = JwtAuth::builder()
+            .hmac_secret(short)
+            .algorithms([alg])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "{alg:?} needs an HMAC secret of at least {min} bytes"
+            )),
+            "{err}"
+        );
+    }
+    // A JWKS `oct` key pinned to a hash its secret is too short for.
+    let k = URL_SAFE_NO_PAD.encode(short);
+    let err = Key::jwk_json(&format!(r#"{{"kty":"oct","alg":"HS512","k":"{k}"}}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HS512 needs a secret of at least 64 bytes"),
+        "{err}"
+    );
 }

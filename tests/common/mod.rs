@@ -43,7 +43,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
 /// The HMAC secret of the HS* tests (at least 32 bytes, as the layer demands).
-pub const SECRET: &str = "end-to-end-test-secret-of-at-least-32-bytes";
+/// Long enough for HS512 (64 bytes; RFC 7518 section 3.2).
+pub const SECRET: &str = "end-to-end-test-secret-of-at-least-64-bytes-so-that-hs512-is-allowed";
 
 /// Every algorithm the layer supports, with its JWA name.
 pub const ALGORITHMS: [(&str, Algorithm); 12] = [

@@ -54,3 +54,41 @@ pub(crate) fn family_name(family: AlgorithmFamily) -> &'static str {
         AlgorithmFamily::Ed => "EdDSA",
     }
 }
+
+/// The shortest HMAC secret `alg` may use (RFC 7518 section 3.2: at least
+/// the hash's size), in bytes; `None` for an algorithm that is not HMAC.
+pub fn min_hmac_bytes(alg: Algorithm) -> Option<usize> {
+    match alg {
+        Algorithm::HS256 => Some(32),
+        Algorithm::HS384 => Some(48),
+        Algorithm::HS512 => Some(64),
+        _ => None,
+    }
+}
+
+/// The HMAC algorithms a secret of `len` bytes may verify or sign with.
+pub(crate) fn hmac_algorithms(len: usize) -> &'static [Algorithm] {
+    const ALL: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+    let n = ALL
+        .iter()
+        .take_while(|alg| min_hmac_bytes(**alg).is_some_and(|min| len >= min))
+        .count();
+    &ALL[..n]
+}
+
+/// Every algorithm of `family`, for as long as the program runs.
+pub(crate) fn family_algorithms(family: AlgorithmFamily) -> &'static [Algorithm] {
+    match family {
+        AlgorithmFamily::Hmac => &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
+        AlgorithmFamily::Rsa => &[
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+        ],
+        AlgorithmFamily::Ec => &[Algorithm::ES256, Algorithm::ES384],
+        AlgorithmFamily::Ed => &[Algorithm::EdDSA],
+    }
+}

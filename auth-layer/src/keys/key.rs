@@ -15,10 +15,11 @@ use crate::keys::algorithm::family_name;
 /// let key = Key::hmac("a-secret-of-at-least-thirty-two-bytes!")
 ///     .unwrap()
 ///     .with_kid("2026-11")
-///     // An algorithm of another family is dropped, never added.
-///     .with_algorithms([Algorithm::HS512, Algorithm::RS256]);
+///     // What the key cannot verify is dropped, never added: RS256 is of
+///     // another family, HS512 needs a secret of 64 bytes (this one has 38).
+///     .with_algorithms([Algorithm::HS256, Algorithm::HS512, Algorithm::RS256]);
 /// assert_eq!(key.family(), AlgorithmFamily::Hmac);
-/// assert_eq!(key.algorithms(), [Algorithm::HS512]);
+/// assert_eq!(key.algorithms(), [Algorithm::HS256]);
 /// assert!(Key::hmac("too-short").is_err());
 /// ```
 #[derive(Clone)]
@@ -31,6 +32,9 @@ pub struct Key {
     )]
     pub(super) fingerprint: Option<String>,
     pub(super) family: AlgorithmFamily,
+    /// Every algorithm the key material allows (for an HMAC secret, those
+    /// whose hash it is long enough for).
+    pub(super) capable: &'static [Algorithm],
     pub(super) algorithms: Vec<Algorithm>,
     pub(super) decoding: DecodingKey,
 }
@@ -43,16 +47,23 @@ impl Key {
         self
     }
 
-    /// Narrows the algorithms this key verifies. Algorithms outside the key's
-    /// family are dropped: a key can never be used across families.
+    /// Narrows the algorithms this key verifies. Algorithms the key cannot
+    /// verify are dropped: those of another family (a key is never used
+    /// across families), and for an HMAC secret those whose hash is longer
+    /// than the secret (RFC 7518 section 3.2).
     #[must_use]
     pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        let family = self.family;
+        let capable = self.capable;
         self.algorithms = algorithms
             .into_iter()
-            .filter(|a| a.family() == family)
+            .filter(|a| capable.contains(a))
             .collect();
         self
+    }
+
+    /// Whether the key material allows `alg` at all.
+    pub(crate) fn can_verify(&self, alg: Algorithm) -> bool {
+        self.capable.contains(&alg)
     }
 
     /// The key's `kid`, if named.
@@ -100,6 +111,7 @@ impl Key {
             kid: None,
             fingerprint: None,
             family,
+            capable: crate::keys::algorithm::family_algorithms(family),
             algorithms: family.algorithms().to_vec(),
             decoding,
         }

@@ -16,10 +16,12 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let hmac = Key::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap();
+//! // 64 bytes: long enough for every HMAC hash (RFC 7518 section 3.2).
+//! let secret = "a-secret-of-sixty-four-bytes-long-enough-for-hs512-and-the-rest!";
+//! let hmac = Key::hmac(secret).unwrap();
 //! assert_eq!(hmac.algorithms(), [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]);
 //!
-//! let pinned = Key::hmac("a-secret-of-at-least-thirty-two-bytes!")
+//! let pinned = Key::hmac(secret)
 //!     .unwrap()
 //!     .with_kid("2026-11")
 //!     .with_algorithms([Algorithm::HS256]);
@@ -30,7 +32,7 @@
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::new(Algorithm::HS384),
 //!     &serde_json::json!({ "exp": 4_000_000_000_u64 }),
-//!     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+//!     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
 //! )
 //! .unwrap();
 //! let svc = auth.layer(service_fn(|_req: Request<()>| async {
@@ -49,7 +51,8 @@ mod read;
 mod scoping;
 mod set;
 
-pub use algorithm::algorithm_name;
+pub use algorithm::{algorithm_name, min_hmac_bytes};
+
 pub(crate) use algorithm::parse_algorithm;
 pub(crate) use issuer::IssuerKeys;
 pub use issuer::TrustedIssuer;

@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use crate::error::ConfigError;
-use crate::keys::algorithm::parse_algorithm;
+use crate::keys::algorithm::{algorithm_name, hmac_algorithms, min_hmac_bytes, parse_algorithm};
 use crate::keys::key::Key;
 
 /// The shortest HMAC secret accepted, in bytes (RFC 7518 section 3.2 asks for
@@ -19,7 +19,17 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 pub const MIN_RSA_BITS: usize = 2048;
 
 impl Key {
-    /// An HMAC secret for HS256/384/512. Its bytes are the key.
+    /// An HMAC secret. Its bytes are the key, verifying HS256, and also
+    /// HS384 from 48 bytes and HS512 from 64 (RFC 7518 section 3.2: a key at
+    /// least as long as the hash).
+    ///
+    /// ```
+    /// use auth_layer::keys::{Algorithm, Key};
+    ///
+    /// assert_eq!(Key::hmac([7u8; 40]).unwrap().algorithms(), [Algorithm::HS256]);
+    /// assert_eq!(Key::hmac([7u8; 48]).unwrap().algorithms(), [Algorithm::HS256, Algorithm::HS384]);
+    /// assert_eq!(Key::hmac([7u8; 64]).unwrap().algorithms().len(), 3);
+    /// ```
     ///
     /// # Errors
     /// Shorter than 32 bytes, or looks like a PEM key (an attempt to use a
@@ -41,10 +51,10 @@ impl Key {
                 reason: "it is a PEM key; a public key must never be used as an HMAC secret (pass it to `public_key_pem` instead)".into(),
             });
         }
-        Ok(Self::from_decoding(
-            DecodingKey::from_secret(secret),
-            AlgorithmFamily::Hmac,
-        ))
+        let mut key = Self::from_decoding(DecodingKey::from_secret(secret), AlgorithmFamily::Hmac);
+        key.capable = hmac_algorithms(secret.len());
+        key.algorithms = key.capable.to_vec();
+        Ok(key)
     }
 
     /// An RSA public key in PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), for RS* and PS*.
@@ -155,8 +165,15 @@ impl Key {
         };
         if let Some(alg) = &common.key_algorithm {
             let alg = jwk_algorithm(*alg)
-                .filter(|a| key.algorithms.contains(a))
+                .filter(|a| a.family() == key.family)
                 .ok_or_else(|| jwk_err("its `alg` is not a signature algorithm of its key type"))?;
+            if !key.can_verify(alg) {
+                return Err(jwk_err(&format!(
+                    "its `alg` {} needs a secret of at least {} bytes (RFC 7518 section 3.2)",
+                    algorithm_name(alg),
+                    min_hmac_bytes(alg).unwrap_or_default()
+                )));
+            }
             key.algorithms = vec![alg];
         }
         key.kid = common.key_id.as_deref().map(Arc::from);

@@ -7,7 +7,7 @@ use jsonwebtoken::Algorithm;
 use crate::error::ConfigError;
 #[cfg(feature = "jwks")]
 use crate::jwks::KeySource;
-use crate::keys::algorithm::{algorithm_name, family_name};
+use crate::keys::algorithm::{algorithm_name, family_name, min_hmac_bytes};
 use crate::keys::issuer::{IssuerKeys, TrustedIssuer};
 use crate::keys::key::Key;
 use crate::keys::set::KeySet;
@@ -134,6 +134,19 @@ fn checked_keys(
                     algorithm: algorithm_name(*alg),
                     family: family_name(alg.family()),
                 });
+            }
+            if let Some(min) = min_hmac_bytes(*alg)
+                && !has_sources
+                && !keys.iter().any(|k| k.can_verify(*alg))
+            {
+                return Err(ConfigError::setting(
+                    "algorithms",
+                    format!(
+                        "{} needs an HMAC secret of at least {min} bytes (RFC 7518 section 3.2); \
+                         the configured secret is shorter, so it verifies only the shorter hashes",
+                        algorithm_name(*alg)
+                    ),
+                ));
             }
         }
         for key in &mut keys {

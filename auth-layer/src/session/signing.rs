@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 
 use crate::error::ConfigError;
-use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name};
+use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name, min_hmac_bytes};
 
 /// A key the [`TokenIssuer`](super::TokenIssuer) signs with, pinned to one
 /// algorithm and optionally named by a `kid` (written into every token's
@@ -32,6 +32,8 @@ pub struct SigningKey {
     encoding: EncodingKey,
     algorithm: Algorithm,
     kid: Option<String>,
+    /// An HMAC secret's length: which hashes it is long enough for.
+    hmac_bytes: Option<usize>,
 }
 
 impl SigningKey {
@@ -58,7 +60,9 @@ impl SigningKey {
                 "it is a PEM key; pass a private key to `private_key_pem` instead",
             ));
         }
-        Self::proven(EncodingKey::from_secret(secret), &[Algorithm::HS256])
+        let mut key = Self::proven(EncodingKey::from_secret(secret), &[Algorithm::HS256])?;
+        key.hmac_bytes = Some(secret.len());
+        Ok(key)
     }
 
     /// An RSA private key in PEM (PKCS#1 or PKCS#8), signing RS256 (or
@@ -134,6 +138,17 @@ impl SigningKey {
     /// # Errors
     /// `algorithm` is not one this key can sign (another family, or another curve).
     pub fn with_algorithm(self, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        if let (Some(bytes), Some(min)) = (self.hmac_bytes, min_hmac_bytes(algorithm))
+            && bytes < min
+        {
+            return Err(invalid(
+                "HMAC signing secret",
+                format!(
+                    "{} needs a secret of at least {min} bytes (RFC 7518 section 3.2); this one has {bytes}",
+                    algorithm_name(algorithm)
+                ),
+            ));
+        }
         if algorithm.family() == self.encoding.family()
             && jsonwebtoken::crypto::sign(b"probe", &self.encoding, algorithm).is_ok()
         {
@@ -172,6 +187,7 @@ impl SigningKey {
                 algorithm: *alg,
                 encoding: encoding.clone(),
                 kid: None,
+                hmac_bytes: None,
             })
             .ok_or_else(|| invalid("signing key", "the key cannot sign"))
     }
@@ -246,7 +262,28 @@ mod tests {
             "other family"
         );
         let hmac = SigningKey::hmac([1u8; 32]).unwrap();
-        assert!(hmac.with_algorithm(Algorithm::HS512).is_ok());
+        let err = hmac
+            .clone()
+            .with_algorithm(Algorithm::HS512)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HS512 needs a secret of at least 64 bytes"),
+            "{err}"
+        );
+        assert!(hmac.clone().with_algorithm(Algorithm::HS384).is_err());
+        assert!(
+            SigningKey::hmac([1u8; 48])
+                .unwrap()
+                .with_algorithm(Algorithm::HS384)
+                .is_ok()
+        );
+        assert!(
+            SigningKey::hmac([1u8; 64])
+                .unwrap()
+                .with_algorithm(Algorithm::HS512)
+                .is_ok()
+        );
         assert!(
             SigningKey::hmac(test_key("ec_p256_private.pem")).is_err(),
             "a PEM as HMAC secret"

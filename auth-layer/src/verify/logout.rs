@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn the_algorithm_must_be_allowed_by_the_layer() {
         let auth = JwtAuth::builder()
-            .hmac_secret("the-op-secret-of-at-least-32-bytes!")
+            .hmac_secret("the-op-secret-of-at-least-48-bytes-to-verify-hs384!")
             .algorithms([Algorithm::HS384])
             .build()
             .unwrap();
