@@ -68,12 +68,12 @@ pub fn min_hmac_bytes(alg: Algorithm) -> Option<usize> {
 
 /// The HMAC algorithms a secret of `len` bytes may verify or sign with.
 pub(crate) fn hmac_algorithms(len: usize) -> &'static [Algorithm] {
-    const ALL: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+    static ALL: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
     let n = ALL
         .iter()
         .take_while(|alg| min_hmac_bytes(**alg).is_some_and(|min| len >= min))
         .count();
-    &ALL[..n]
+    ALL.get(..n).unwrap_or_default()
 }
 
 /// Every algorithm of `family`, for as long as the program runs.
