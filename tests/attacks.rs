@@ -964,17 +964,37 @@ fn attacks(idp_base: &str) -> Vec<Attack> {
             "invalid_claims",
         ));
     }
-    rows.push(Attack {
-        name: "duplicate custom claim: the last one counts (RFC 7519 section 4)".into(),
-        target: Every,
-        authorization: format!(
-            "Bearer {}",
-            signed_payload(&format!(
-                r#"{{"sub":"alice","role":"user","role":"admin","exp":{exp}}}"#
-            ))
+    // RFC 7519 section 4 lets a recipient reject repeated names: one
+    // reader taking the first `role` and another the last would disagree.
+    for (what, payload) in [
+        (
+            "custom claim",
+            format!(r#"{{"sub":"alice","role":"user","role":"admin","exp":{exp}}}"#),
         ),
-        expect: Expect::Accepted(Some(("role", json!("admin")))),
-    });
+        (
+            "member nested in a claim",
+            format!(
+                r#"{{"sub":"alice","realm_access":{{"roles":["user"],"roles":["admin"]}},"exp":{exp}}}"#
+            ),
+        ),
+        (
+            "escaped spelling of a claim",
+            format!(r#"{{"sub":"alice","role":"user","\u0072ole":"admin","exp":{exp}}}"#),
+        ),
+    ] {
+        rows.push(rejected(
+            format!("duplicate {what}"),
+            Every,
+            signed_payload(&payload),
+            "invalid_claims",
+        ));
+    }
+    rows.push(rejected(
+        "duplicate header member alg",
+        Every,
+        signed_json(r#"{"alg":"HS256","alg":"none"}"#, &valid_payload),
+        "token_malformed",
+    ));
     for (what, header) in [
         ("alg, none last", r#"{"alg":"HS256","alg":"none"}"#),
         ("alg, none first", r#"{"alg":"none","alg":"HS256"}"#),

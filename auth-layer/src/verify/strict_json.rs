@@ -34,6 +34,127 @@ pub(crate) fn object(bytes: &[u8]) -> Result<Map<String, Value>, StrictError> {
     }
 }
 
+/// Whether `bytes` (one JSON value) is free of repeated member names at any
+/// depth, without building it: member names are borrowed from the input
+/// where they hold no escape, values are skipped. What the verifier runs on
+/// every header and payload it has not verified before.
+pub(crate) fn no_repeated_members(bytes: &[u8]) -> Result<(), StrictError> {
+    let duplicate = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let checked = Check {
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match checked {
+        Ok(()) => Ok(()),
+        Err(_) if duplicate.get() => Err(StrictError::Duplicate),
+        Err(_) => Err(StrictError::Invalid),
+    }
+}
+
+/// Walks a value, flagging the first repeated member name.
+#[derive(Clone, Copy)]
+struct Check<'f> {
+    duplicate: &'f Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Check<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Check<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // A few names are compared in a list; many go to a set, so that a
+        // wide object costs linear time.
+        let mut few: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut many: std::collections::HashSet<std::borrow::Cow<'de, str>> =
+            std::collections::HashSet::new();
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            let repeated = if few.len() < 16 {
+                let seen = few.contains(&name);
+                few.push(name);
+                seen
+            } else {
+                if many.is_empty() {
+                    many.extend(few.drain(..));
+                }
+                !many.insert(name)
+            };
+            if repeated {
+                self.duplicate.set(true);
+                return Err(A::Error::custom("repeated member name"));
+            }
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+}
+
+/// A member name, borrowed from the input unless it holds an escape.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// Builds a [`Value`], flagging the first repeated member name.
 #[derive(Clone, Copy)]
 struct Strict<'f> {
@@ -133,6 +254,31 @@ mod tests {
                 String::from_utf8_lossy(json)
             );
         }
+    }
+
+    #[test]
+    fn the_check_without_building_agrees_on_narrow_and_wide_objects() {
+        for json in [
+            &br#"{"a":1,"a":1}"#[..],
+            br#"{"x":{"b":1,"b":2}}"#,
+            br#"{"x":[{"c":1,"c":1}]}"#,
+            br#"{"iss":"a","\u0069ss":"b"}"#,
+        ] {
+            assert_eq!(no_repeated_members(json), Err(StrictError::Duplicate));
+        }
+        assert_eq!(
+            no_repeated_members(br#"{"a":{"a":1},"b":[{"a":2}]}"#),
+            Ok(())
+        );
+        let wide: Vec<String> = (0..40).map(|i| format!("\"m{i}\":{i}")).collect();
+        let ok = format!("{{{}}}", wide.join(","));
+        assert_eq!(no_repeated_members(ok.as_bytes()), Ok(()));
+        let repeated = format!("{{{},\"m3\":0}}", wide.join(","));
+        assert_eq!(
+            no_repeated_members(repeated.as_bytes()),
+            Err(StrictError::Duplicate)
+        );
+        assert_eq!(no_repeated_members(b"{} {}"), Err(StrictError::Invalid));
     }
 
     #[test]

@@ -149,6 +149,11 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             .unwrap_or_default();
 
         let header_json = b64(header_b64, "token header is not base64url")?;
+        repeated_members(
+            &header_json,
+            ErrorKind::Malformed,
+            "token header repeats a member name",
+        )?;
         let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|e| {
             AuthError::malformed("token header is not a valid JOSE header").with_source(e)
         })?;
@@ -215,6 +220,13 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             Some(payload) => payload,
             None => b64(payload_b64, "token payload is not base64url")?,
         };
+        // A repeated claim would mean one thing to one reader and another
+        // to the next (the first or the last occurrence): refused.
+        repeated_members(
+            &payload,
+            ErrorKind::InvalidClaims,
+            "token claims repeat a member name",
+        )?;
         let (registered, extra) =
             parse_registered(&payload, &self.rules.claim_names, &self.interner).map_err(|e| {
                 AuthError::new(
@@ -299,5 +311,20 @@ impl<C> fmt::Debug for Verifier<C> {
             .field("issuer_keys", &self.issuer_keys)
             .field("rules", &self.rules)
             .finish_non_exhaustive()
+    }
+}
+
+/// Refuses JSON whose objects repeat a member name (at any depth).
+fn repeated_members(
+    json: &[u8],
+    kind: ErrorKind,
+    description: &'static str,
+) -> Result<(), AuthError> {
+    match crate::verify::strict_json::no_repeated_members(json) {
+        Err(crate::verify::strict_json::StrictError::Duplicate) => {
+            Err(AuthError::new(kind, description))
+        }
+        // Other faults are reported by the parse that follows.
+        Ok(()) | Err(_) => Ok(()),
     }
 }
