@@ -377,6 +377,9 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
         .map(|(u, p)| (u.clone(), p.clone()))
         .ok_or("no user to log in with")?;
     let App { router, sessions } = app(&settings).await?;
+    // Now, after the store was opened: its continuity marker (the second
+    // its data began) refuses tokens issued before it.
+    clock.set(unix_now());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, router).await });

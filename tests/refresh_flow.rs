@@ -78,6 +78,14 @@ struct Server {
     store: String,
 }
 
+fn unix_seconds() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    i64::try_from(secs).unwrap()
+}
+
 impl Server {
     async fn start(store: &Store) -> Self {
         Self::with(store, |_| {}).await
@@ -87,13 +95,7 @@ impl Server {
         logs();
         let user = unique("user");
         let password = unique("password");
-        let now = i64::try_from(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        );
-        let clock = ManualClock::new(now.unwrap());
+        let clock = ManualClock::new(unix_seconds());
         let mut settings = Settings::new(refresh_flow::random_secret().unwrap());
         settings.store_url = store.url.clone();
         settings.store_ca_file = store.ca_file.clone();
@@ -101,6 +103,9 @@ impl Server {
         settings.clock = Some(clock.clone());
         configure(&mut settings);
         let app = refresh_flow::app(&settings).await.unwrap();
+        // Now, after the store was opened: its continuity marker (the
+        // second its data began) refuses tokens issued before it.
+        clock.set(unix_seconds());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app.router).await });
