@@ -192,6 +192,7 @@ async fn every_command(name: &str, url: &str) {
             "not a Unix time",
         ),
         (vec!["bump"], 2, "unknown command"),
+        (vec!["upgrade-0.1"], 2, "--issuer is required"),
         (vec![], 2, "no command"),
     ] {
         let out = admin(url, &args);

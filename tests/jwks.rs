@@ -547,6 +547,19 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
         .await
         .assert_rejected(401, "invalid_issuer");
 
+    // Without keys of its own, an issuer besides the OpenID one could verify
+    // nothing: refused at start.
+    let keyless = HashMap::from([
+        ("AUTH_OIDC_ISSUER", issuer.clone()),
+        ("AUTH_ISSUER", internal_issuer.to_owned()),
+    ]);
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| keyless.get(k).cloned()).unwrap();
+    let err = config.connect().await.map(drop).unwrap_err().to_string();
+    assert!(
+        err.starts_with("AUTH_ISSUER:") && err.contains("has no keys"),
+        "{err}"
+    );
+
     // Static keys with an OpenID issuer must say which issuer they sign
     // for, and it cannot be the OpenID issuer.
     for issuers in [

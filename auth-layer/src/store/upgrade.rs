@@ -47,6 +47,7 @@ impl AnyStore {
     /// let store = auth_layer::store::connect("memory:").await.unwrap();
     /// let moved = store.upgrade_from_0_1(&["https://idp.example"]).await.unwrap();
     /// assert_eq!(moved, auth_layer::store::Upgraded::default());
+    /// assert!(store.upgrade_from_0_1(&[]).await.is_err(), "no issuer to move them to");
     /// # }
     /// ```
     ///

@@ -295,7 +295,10 @@ impl RevocationStore for PostgresStore {
 
 /// Deletes up to [`SWEEP`] expired rows of `table` (which has `issuer`,
 /// `jti` and `expires_at`), skipping rows another transaction holds.
-async fn sweep(tx: &mut Transaction<'static, Postgres>, table: &str) -> Result<(), StoreError> {
+async fn sweep(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &'static str,
+) -> Result<(), StoreError> {
     sqlx::query(&format!(
         "DELETE FROM {table} WHERE (issuer, jti) IN ( \
              SELECT issuer, jti FROM {table} WHERE expires_at <= now() \

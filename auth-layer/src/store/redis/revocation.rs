@@ -69,13 +69,7 @@ impl RevocationStore for RedisStore {
                 .arg(event.to_json())
                 .arg(id)
                 .arg(not_before);
-            let (version, not_before): (u64, i64) = self
-                .connection
-                .run(|mut c| {
-                    let revoke = &revoke;
-                    async move { revoke.invoke_async(&mut c).await }
-                })
-                .await?;
+            let (version, not_before): (u64, i64) = self.invoke(&revoke).await?;
             Ok(SubjectState::new(version, Some(not_before)))
         })
     }
@@ -99,12 +93,7 @@ impl RevocationStore for RedisStore {
                 .arg(self.channel())
                 .arg(event.to_json())
                 .arg(not_before);
-            self.connection
-                .run(|mut c| {
-                    let revoke = &revoke;
-                    async move { revoke.invoke_async::<()>(&mut c).await }
-                })
-                .await
+            self.invoke::<()>(&revoke).await
         })
     }
 
@@ -131,12 +120,7 @@ impl RevocationStore for RedisStore {
                 .revoke_jti
                 .key(self.scoped_key("denied-jti", iss, jti));
             revoke.arg(self.channel()).arg(event.to_json()).arg(expiry);
-            self.connection
-                .run(|mut c| {
-                    let revoke = &revoke;
-                    async move { revoke.invoke_async::<()>(&mut c).await }
-                })
-                .await
+            self.invoke::<()>(&revoke).await
         })
     }
 
@@ -154,20 +138,14 @@ impl RevocationStore for RedisStore {
             // there. Sent again after a lost answer it finds its own write:
             // a replay is then refused, never a second use allowed.
             let written: Option<String> = self
-                .connection
-                .run(|mut c| {
-                    let key = key.clone();
-                    async move {
-                        redis::cmd("SET")
-                            .arg(key)
-                            .arg(1)
-                            .arg("NX")
-                            .arg("PXAT")
-                            .arg(expiry)
-                            .query_async(&mut c)
-                            .await
-                    }
-                })
+                .query(
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(1)
+                        .arg("NX")
+                        .arg("PXAT")
+                        .arg(expiry),
+                )
                 .await?;
             Ok(written.is_some())
         })
@@ -185,12 +163,7 @@ impl RevocationStore for RedisStore {
     fn marker(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
             let marker = self.scripts.marker.key(self.marker_key());
-            self.connection
-                .run(|mut c| {
-                    let marker = &marker;
-                    async move { marker.invoke_async(&mut c).await }
-                })
-                .await
+            self.invoke(&marker).await
         })
     }
 
@@ -263,17 +236,6 @@ impl RevocationStore for RedisStore {
 }
 
 impl RedisStore {
-    /// One command, sent again once if its connection was reset.
-    pub(super) async fn query<T: redis::FromRedisValue + Send>(
-        &self,
-        cmd: &mut redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let cmd = &*cmd;
-        self.connection
-            .run(|mut c| async move { cmd.query_async(&mut c).await })
-            .await
-    }
-
     fn marker_key(&self) -> String {
         format!("{}marker", self.prefix())
     }

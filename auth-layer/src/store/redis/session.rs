@@ -48,12 +48,7 @@ impl SessionStore for RedisStore {
                 .index_session
                 .key(self.key("sessions", &session.subject));
             index.arg(&session.sid).arg(ttl);
-            let add_to_index = || {
-                self.connection.run(|mut c| {
-                    let index = &index;
-                    async move { index.invoke_async::<i64>(&mut c).await }
-                })
-            };
+            let add_to_index = || self.invoke::<i64>(&index);
             add_to_index().await?;
             let mut create = self.scripts.create.key(self.key("session", &session.sid));
             create
@@ -65,12 +60,7 @@ impl SessionStore for RedisStore {
                 .arg(session.last_used_at)
                 .arg(token.to_hex())
                 .arg(ttl);
-            self.connection
-                .run(|mut c| {
-                    let create = &create;
-                    async move { create.invoke_async::<i64>(&mut c).await }
-                })
-                .await?;
+            self.invoke::<i64>(&create).await?;
             add_to_index().await?;
             Ok(())
         })
@@ -116,13 +106,7 @@ impl SessionStore for RedisStore {
                 .arg(r.grace)
                 .arg(r.min_version);
             // Safe to run twice: a repeated rotation answers `rotated` again.
-            let reply: Vec<String> = self
-                .connection
-                .run(|mut c| {
-                    let rotate = &rotate;
-                    async move { rotate.invoke_async(&mut c).await }
-                })
-                .await?;
+            let reply: Vec<String> = self.invoke(&rotate).await?;
             let (status, session) = parse_reply(r.sid, reply)?;
             let Some(session) = session else {
                 return Ok(RotateOutcome::Unknown);
@@ -217,13 +201,7 @@ impl RedisStore {
     ) -> Result<(String, Option<SessionRecord>), StoreError> {
         let mut end = self.scripts.end.key(self.key("session", sid));
         end.arg(reason.as_str()).arg(now);
-        let reply: Vec<String> = self
-            .connection
-            .run(|mut c| {
-                let end = &end;
-                async move { end.invoke_async(&mut c).await }
-            })
-            .await?;
+        let reply: Vec<String> = self.invoke(&end).await?;
         parse_reply(sid, reply)
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use redis::Script;
 
 use super::connection::{ConnectError, Connection, Target};
+use crate::backend::StoreError;
 use crate::error::ConfigError;
 use crate::store::url::redact;
 
@@ -263,6 +264,28 @@ impl RedisStore {
     /// an issuer containing `:` from reading as another issuer's id.
     pub(super) fn scoped_key(&self, kind: &str, iss: &str, id: &str) -> String {
         format!("{}{kind}:{}:{iss}:{id}", self.prefix, iss.len())
+    }
+
+    /// One command, sent again once if its connection was reset.
+    pub(super) async fn query<T: redis::FromRedisValue + Send>(
+        &self,
+        cmd: &mut redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let cmd = &*cmd;
+        self.connection
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    /// One script (every script is safe to run twice), sent again once if
+    /// its connection was reset.
+    pub(super) async fn invoke<T: redis::FromRedisValue + Send>(
+        &self,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        self.connection
+            .run(|mut c| async move { script.invoke_async(&mut c).await })
+            .await
     }
 
     /// Whether the URL named a cluster.

@@ -46,12 +46,7 @@ impl RedisStore {
             }
             // Removed only if no 0.1 instance raised it meanwhile (then the
             // next run moves the new value).
-            let _: i64 = DEL_IF_UNCHANGED
-                .key(&key)
-                .arg(&read)
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(StoreError::unavailable)?;
+            let _: i64 = self.invoke(DEL_IF_UNCHANGED.key(&key).arg(&read)).await?;
             moved.subjects += 1;
         }
         for key in self.scan(&format!("{}sid:*", self.prefix())).await? {
