@@ -587,3 +587,127 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
     let err = config.connect().await.map(drop).unwrap_err().to_string();
     assert!(err.starts_with("AUTH_OIDC_ISSUER:"), "{err}");
 }
+
+#[tokio::test]
+async fn keys_sign_only_for_their_own_issuer() {
+    let (idp, base) = idp().await;
+    let provider = format!("{base}/provider");
+    idp.set(
+        "/provider/.well-known/openid-configuration",
+        Answer::Json(
+            json!({"issuer": provider, "jwks_uri": format!("{base}/provider/jwks")}),
+            None,
+        ),
+    );
+    idp.set(
+        "/provider/jwks",
+        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
+    );
+    idp.set("/own/jwks", jwks(&[jwk(&ec_key(), Algorithm::ES256, "e1")]));
+    let own = "https://own.example";
+    let discovered = KeySource::oidc(&provider).start().await.unwrap();
+    let own_keys = KeySource::jwks(format!("{base}/own/jwks"))
+        .start()
+        .await
+        .unwrap();
+    // Both issuers accepted, each key source given to the builder: the
+    // discovered keys belong to the provider, the JWKS URL to the one
+    // issuer left.
+    let server = serve(build(
+        JwtAuth::builder()
+            .issuers([own, provider.as_str()])
+            .key_source(own_keys)
+            .key_source(discovered.clone()),
+    ))
+    .await;
+    let from = |iss: &str| common::claims_with("kim", json!({ "iss": iss }));
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from(&provider)))
+        .await
+        .assert_ok("kim");
+    server
+        .bearer(&token(Algorithm::ES256, "e1", &ec_key(), &from(own)))
+        .await
+        .assert_ok("kim");
+    // Whoever controls the keys at the JWKS URL cannot mint the provider's
+    // tokens, nor the other way round.
+    server
+        .bearer(&token(Algorithm::ES256, "e1", &ec_key(), &from(&provider)))
+        .await
+        .assert_rejected(401, "unknown_key");
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from(own)))
+        .await
+        .assert_rejected(401, "unknown_key");
+
+    // A discovered key source alone, with no issuer named, still verifies
+    // only its issuer's tokens.
+    let server = serve(build(JwtAuth::builder().key_source(discovered))).await;
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from(&provider)))
+        .await
+        .assert_ok("kim");
+    server
+        .bearer(&token(Algorithm::RS256, "r1", &rsa_key(), &from(own)))
+        .await
+        .assert_rejected(401, "invalid_issuer");
+}
+
+#[test]
+fn issuers_never_share_keys_by_accident() {
+    use auth_layer::keys::Key;
+    let message = |builder: auth_layer::JwtAuthBuilder| builder.build().unwrap_err().to_string();
+    // Two accepted issuers and one secret: refused, with the fix.
+    let err = message(
+        JwtAuth::builder()
+            .issuers(["https://a.example", "https://b.example"])
+            .hmac_secret(common::SECRET),
+    );
+    assert!(
+        err.contains("\"https://a.example\" and \"https://b.example\" would share one set of keys")
+            && err.contains("TrustedIssuer::new(\"https://a.example\")"),
+        "{err}"
+    );
+    // Keys for the builder beside a trusted issuer, with no issuer of their own.
+    let err = message(
+        JwtAuth::builder()
+            .hmac_secret(common::SECRET)
+            .trusted_issuer(TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap())),
+    );
+    assert!(err.contains("any issuer but \"https://a.example\""), "{err}");
+    // An accepted issuer with no keys while every key is bound elsewhere.
+    let err = message(
+        JwtAuth::builder()
+            .issuer("https://b.example")
+            .trusted_issuer(TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap())),
+    );
+    assert!(err.contains("\"https://b.example\" has no keys"), "{err}");
+
+    // Shared on purpose, by name: both issuers pass, nobody else does.
+    let key = Key::hmac(common::SECRET).unwrap();
+    let auth = JwtAuth::builder()
+        .trusted_issuer(TrustedIssuer::new("https://a.example").key(key.clone()))
+        .trusted_issuer(TrustedIssuer::new("https://b.example").key(key))
+        .build()
+        .unwrap();
+    let from = |iss: &str| common::hs256(&common::claims_with("jo", json!({ "iss": iss })));
+    assert!(auth.verifier().verify(&from("https://a.example")).is_ok());
+    assert!(auth.verifier().verify(&from("https://b.example")).is_ok());
+    assert_eq!(
+        auth.verifier().verify(&from("https://c.example")).unwrap_err().kind(),
+        auth_layer::ErrorKind::InvalidIssuer
+    );
+    // The same from the environment: AUTH_ISSUER names the issuers the
+    // static secret signs for.
+    let vars = HashMap::from([
+        ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
+        ("AUTH_ISSUER", "https://a.example,https://b.example".to_owned()),
+    ]);
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let auth = JwtAuth::builder().config(&config).build().unwrap();
+    assert!(auth.verifier().verify(&from("https://b.example")).is_ok());
+    assert_eq!(
+        auth.verifier().verify(&from("https://c.example")).unwrap_err().kind(),
+        auth_layer::ErrorKind::InvalidIssuer
+    );
+}

@@ -90,9 +90,9 @@ impl Settings {
         if !self.errors.is_empty() {
             return Err(self.errors.swap_remove(0));
         }
-        let issuer_keys = self
+        let (issuer_keys, issuers) = self
             .keys
-            .issuer_keys(&self.issuers, self.algorithms.as_deref())?;
+            .issuer_keys(self.issuers, self.algorithms.as_deref())?;
         let algorithms = match self.algorithms {
             Some(allowed) => allowed,
             None => default_algorithms(&issuer_keys),
@@ -141,7 +141,7 @@ impl Settings {
             issuer_keys,
             rules: Rules {
                 algorithms,
-                issuers: self.issuers,
+                issuers,
                 audiences: self.audiences,
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(0),
                 required,

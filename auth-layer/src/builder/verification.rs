@@ -67,6 +67,10 @@ impl<C> JwtAuthBuilder<C> {
 
     /// Accepts tokens from this issuer (`iss`); may be called several times.
     /// With no issuer configured, `iss` is not checked.
+    ///
+    /// The builder's keys and JWKS key sources sign for one issuer: two
+    /// issuers here with keys on the builder are refused by `build()`; give
+    /// each its keys with a [`TrustedIssuer`] instead (see [`keys`](crate::keys)).
     #[must_use]
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.settings.issuers.push(issuer.into());
@@ -163,7 +167,9 @@ impl<C> JwtAuthBuilder<C> {
     }
 
     /// Trusts the keys of a JWKS URL or OIDC issuer, kept fresh in the
-    /// background; see [`jwks`](crate::jwks).
+    /// background; see [`jwks`](crate::jwks). A source found by OIDC
+    /// discovery verifies its issuer's tokens only; a JWKS URL signs for the
+    /// builder's [`issuer`](Self::issuer).
     #[cfg(feature = "jwks")]
     #[must_use]
     pub fn key_source(mut self, source: KeySource) -> Self {
@@ -173,8 +179,8 @@ impl<C> JwtAuthBuilder<C> {
 
     /// Trusts a further issuer with its own keys and audiences: the token's
     /// `iss` then picks them, and a token from any other issuer is rejected
-    /// before a key is looked up. With trusted issuers, keys and issuers are
-    /// configured per issuer only.
+    /// before a key is looked up. Keys given to the builder then sign for
+    /// the builder's one [`issuer`](Self::issuer), never for a trusted one.
     #[must_use]
     pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
         self.settings.keys.trusted.push(issuer);

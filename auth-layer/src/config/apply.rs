@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::builder::JwtAuthBuilder;
 use crate::config::read::AuthConfig;
 use crate::error::ConfigError;
-use crate::keys::{Key, parse_algorithm};
+use crate::keys::{Key, TrustedIssuer, parse_algorithm};
 use crate::layer::JwtAuth;
 use crate::verify::MAX_LEEWAY;
 
@@ -71,7 +71,6 @@ impl AuthConfig {
         mut builder: JwtAuthBuilder,
     ) -> Result<JwtAuthBuilder, ConfigError> {
         use crate::jwks::KeySource;
-        use crate::keys::TrustedIssuer;
         let jwks = match &self.jwks_url {
             Some(url) => Some(
                 KeySource::jwks(url.clone())
@@ -83,6 +82,19 @@ impl AuthConfig {
         };
         let Some(oidc) = &self.oidc_issuer else {
             return Ok(match jwks {
+                // Several issuers share the keys on purpose (e.g. a provider's
+                // v1 and v2 issuers): each is bound to them by name.
+                Some(source) if self.issuers.len() > 1 => {
+                    let keys = self.static_keys(&mut builder);
+                    for issuer in &self.issuers {
+                        let mut trusted = TrustedIssuer::new(issuer.clone()).key_source(source.clone());
+                        for key in &keys {
+                            trusted = trusted.key(key.clone());
+                        }
+                        builder = builder.trusted_issuer(trusted);
+                    }
+                    builder
+                }
                 Some(source) => builder.key_source(source),
                 None => builder,
             });
@@ -257,13 +269,24 @@ impl<C> JwtAuthBuilder<C> {
     #[must_use]
     pub fn config(mut self, config: &AuthConfig) -> Self {
         let name = |field| config.name(field);
-        // With an OpenID issuer, keys are bound to their issuers when the
-        // key sources are fetched (`AuthConfig::connect`).
-        if config.oidc_issuer.is_none() {
-            for key in config.static_keys(&mut self) {
-                self = self.key(key);
+        // Keys sign for the configured issuers only. With an OpenID issuer,
+        // or a JWKS URL shared by several issuers, they are bound when the
+        // key sources are fetched (`AuthConfig::connect`); several issuers
+        // named on purpose are each bound to the static keys by name.
+        let shared = config.issuers.len() > 1;
+        if config.oidc_issuer.is_none() && !(shared && config.jwks_url.is_some()) {
+            let keys = config.static_keys(&mut self);
+            if shared {
+                for issuer in &config.issuers {
+                    let mut trusted = TrustedIssuer::new(issuer.clone());
+                    for key in &keys {
+                        trusted = trusted.key(key.clone());
+                    }
+                    self = self.trusted_issuer(trusted);
+                }
+            } else {
+                self = self.keys(keys).issuers(config.issuers.iter().cloned());
             }
-            self = self.issuers(config.issuers.iter().cloned());
         }
         if !config.algorithms.is_empty() {
             let mut algorithms = Vec::new();

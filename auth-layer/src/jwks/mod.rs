@@ -13,6 +13,9 @@
 //! set is used. Only `https` URLs are fetched, except loopback hosts, unless
 //! [`danger_allow_http`](KeySourceBuilder::danger_allow_http) is set.
 //!
+//! A source found by OIDC discovery verifies the tokens of its issuer only;
+//! a JWKS URL signs for the builder's issuer (see [`keys`](crate::keys)).
+//!
 //! ```no_run
 //! use auth_layer::JwtAuth;
 //! use auth_layer::jwks::KeySource;

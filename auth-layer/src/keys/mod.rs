@@ -4,9 +4,21 @@
 //! A [`Key`] is built from an HMAC secret, a public key (PEM, DER or JWK) and
 //! optionally named with a `kid`. Its family is fixed by the constructor, so an
 //! HMAC secret never verifies an RSA/EC/EdDSA token and a public key never acts
-//! as an HMAC secret, whatever the token's header says. Keys given to the
-//! builder verify every token; a [`TrustedIssuer`] has keys of its own, which
-//! verify only its tokens.
+//! as an HMAC secret, whatever the token's header says.
+//!
+//! Every key signs for one issuer only, so that whoever holds one issuer's
+//! keys cannot mint another's tokens:
+//!
+//! - a [`TrustedIssuer`] has keys of its own, which verify only its tokens;
+//! - a key source found by OpenID discovery belongs to its issuer;
+//! - keys and key sources given to the builder belong to the builder's
+//!   [`issuer`](crate::JwtAuthBuilder::issuer), or, with no issuer named and
+//!   no other issuer configured, verify every token (`iss` unchecked).
+//!
+//! `build()` refuses two accepted issuers sharing the builder's keys, and
+//! keys of the builder that would verify any issuer besides bound ones: give
+//! each issuer its keys with a [`TrustedIssuer`] (the same [`Key`] or key
+//! source may be given to several issuers, on purpose and by name).
 //!
 //! ```
 //! use auth_layer::JwtAuth;

@@ -26,36 +26,107 @@ pub(crate) struct KeyConfig {
 
 impl KeyConfig {
     /// The keys of the configuration, checked against the `allowed`
-    /// algorithms: one [`IssuerKeys`] for every token, or one per trusted
-    /// issuer (then `issuers`, the builder's accepted `iss` values, must be
-    /// empty: each trusted issuer names itself).
+    /// algorithms, and the issuers the claims check accepts.
+    ///
+    /// Every key signs for one issuer only. A key source found by OpenID
+    /// discovery belongs to its issuer; keys and key sources given to the
+    /// builder belong to the builder's one [`issuer`](crate::JwtAuthBuilder::issuer)
+    /// (or, with no issuer and nothing bound, to every token, whose `iss`
+    /// is then not checked); trusted issuers name their own. So the result
+    /// is either one [`IssuerKeys`] for every token (with the accepted
+    /// `issuers` checked after the signature, as configured) or one per
+    /// issuer (then the token's `iss` picks its keys, and the returned
+    /// issuer list is empty: the pick is the check).
     pub(crate) fn issuer_keys(
         self,
-        issuers: &[String],
+        issuers: Vec<String>,
         allowed: Option<&[Algorithm]>,
-    ) -> Result<Vec<IssuerKeys>, ConfigError> {
+    ) -> Result<(Vec<IssuerKeys>, Vec<String>), ConfigError> {
+        let mut trusted = self.trusted;
         #[cfg(feature = "jwks")]
-        let global_sources = self.sources;
+        let unbound_sources = {
+            let (bound, unbound): (Vec<KeySource>, Vec<KeySource>) = self
+                .sources
+                .into_iter()
+                .partition(|s| s.issuer().is_some());
+            for source in bound {
+                let issuer = source.issuer().unwrap_or_default().to_owned();
+                match trusted.iter_mut().find(|t| t.issuer == issuer) {
+                    Some(t) => t.sources.push(source),
+                    None => trusted.push(TrustedIssuer::new(issuer).key_source(source)),
+                }
+            }
+            unbound
+        };
         #[cfg(not(feature = "jwks"))]
-        let global_sources: Vec<()> = Vec::new();
-        if self.trusted.is_empty() {
-            let keys = checked_keys(self.keys, allowed, !global_sources.is_empty())?;
-            return Ok(vec![IssuerKeys {
-                issuer: None,
-                keys: KeySet::new(keys),
-                #[cfg(feature = "jwks")]
-                sources: global_sources,
-                audiences: None,
-            }]);
+        let unbound_sources: Vec<()> = Vec::new();
+        let has_unbound = !self.keys.is_empty() || !unbound_sources.is_empty();
+        let mut own: Vec<&String> = Vec::new();
+        for issuer in &issuers {
+            if !own.contains(&issuer) && !trusted.iter().any(|t| &t.issuer == issuer) {
+                own.push(issuer);
+            }
         }
-        if !self.keys.is_empty() || !global_sources.is_empty() || !issuers.is_empty() {
+        if own.len() > 1 && has_unbound {
             return Err(ConfigError::setting(
-                "trusted_issuer",
-                "with trusted issuers, give every key and key source to its TrustedIssuer (not to the builder), and drop issuer()",
+                "issuer",
+                format!(
+                    "{} would share one set of keys, so whoever holds a key of one could \
+                     mint tokens of the others. Give each issuer its own keys (the same \
+                     key or key source may be given to several on purpose): \
+                     .trusted_issuer(TrustedIssuer::new({:?}).key(..)).trusted_issuer(TrustedIssuer::new({:?}).key(..))",
+                    list(&own),
+                    own[0],
+                    own[1]
+                ),
             ));
         }
+        if trusted.is_empty() {
+            let keys = checked_keys(self.keys, allowed, !unbound_sources.is_empty())?;
+            return Ok((
+                vec![IssuerKeys {
+                    issuer: None,
+                    keys: KeySet::new(keys),
+                    #[cfg(feature = "jwks")]
+                    sources: unbound_sources,
+                    audiences: None,
+                }],
+                issuers,
+            ));
+        }
+        match (own.first(), has_unbound) {
+            (Some(issuer), true) => {
+                let mut bound = TrustedIssuer::new((*issuer).clone());
+                bound.keys = self.keys;
+                #[cfg(feature = "jwks")]
+                {
+                    bound.sources = unbound_sources;
+                }
+                trusted.push(bound);
+            }
+            (None, true) => {
+                return Err(ConfigError::setting(
+                    "issuer",
+                    format!(
+                        "the keys given to the builder would verify tokens of any issuer but {}: \
+                         name the issuer they sign for with .issuer(..), or give them to a TrustedIssuer",
+                        list(&trusted.iter().map(|t| &t.issuer).collect::<Vec<_>>())
+                    ),
+                ));
+            }
+            (Some(issuer), false) => {
+                return Err(ConfigError::setting(
+                    "issuer",
+                    format!(
+                        "{issuer:?} has no keys: every other key belongs to its own issuer. \
+                         Give it keys with .trusted_issuer(TrustedIssuer::new({issuer:?}).key(..))"
+                    ),
+                ));
+            }
+            (None, false) => {}
+        }
         let mut per_issuer: Vec<IssuerKeys> = Vec::new();
-        for trusted in self.trusted {
+        for trusted in trusted {
             if per_issuer
                 .iter()
                 .any(|s| s.issuer.as_deref() == Some(trusted.issuer.as_str()))
@@ -78,7 +149,16 @@ impl KeyConfig {
                 audiences: (!trusted.audiences.is_empty()).then_some(trusted.audiences),
             });
         }
-        Ok(per_issuer)
+        Ok((per_issuer, Vec::new()))
+    }
+}
+
+/// `"a"`, `"a" and "b"`, `"a", "b" and "c"`.
+fn list(items: &[&String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
     }
 }
 
