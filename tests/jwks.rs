@@ -139,7 +139,7 @@ async fn cache_control_max_age_sets_the_refresh_interval_within_bounds() {
 }
 
 #[tokio::test]
-async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_window_and_immediate_401s() {
+async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_window_and_bounded_waits() {
     let (idp, base) = idp().await;
     idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
     let window = Duration::from_secs(1);
@@ -200,12 +200,108 @@ async fn a_newly_published_key_is_picked_up_on_its_first_use() {
         ]),
     );
     tokio::time::sleep(Duration::from_millis(60)).await;
+    // The request waits for the fetch its unknown kid caused.
     let t = token(Algorithm::ES256, "e2", &ec_key(), &claims("carol"));
+    server.bearer(&t).await.assert_ok("carol");
+    assert_eq!(idp.hits("/jwks"), 2);
+
+    // Without waiting, the first use is refused and a retry passes.
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .refetch_window(Duration::from_millis(50))
+        .unknown_kid_wait(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let server = self::server(source).await;
+    idp.set(
+        "/jwks",
+        jwks(&[
+            jwk(&rsa_key(), Algorithm::RS256, "r1"),
+            jwk(&ec_key(), Algorithm::ES256, "e2"),
+        ]),
+    );
+    tokio::time::sleep(Duration::from_millis(60)).await;
     server.bearer(&t).await.assert_rejected(401, "unknown_key");
     eventually("the new key verifies", async || {
         server.bearer(&t).await.status == 200
     })
     .await;
+}
+
+#[tokio::test]
+async fn made_up_kids_cannot_keep_a_new_key_unknown_for_the_window() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let interval = Duration::from_millis(300);
+    let source = KeySource::jwks(format!("{base}/jwks"))
+        .refetch_window(Duration::from_secs(60))
+        .refetch_min_interval(interval)
+        .start()
+        .await
+        .unwrap();
+    let server = server(source).await;
+    tokio::time::sleep(interval).await;
+    let fake = token(Algorithm::RS256, "made-up", &rsa_key(), &claims("mallory"));
+    // A made-up kid causes a fetch, waits for it, and is refused.
+    server
+        .bearer(&fake)
+        .await
+        .assert_rejected(401, "unknown_key");
+    assert_eq!(idp.hits("/jwks"), 2);
+
+    // The provider publishes a key just after the attacker's fetch.
+    idp.set(
+        "/jwks",
+        jwks(&[
+            jwk(&rsa_key(), Algorithm::RS256, "r1"),
+            jwk(&ec_key(), Algorithm::ES256, "e2"),
+        ]),
+    );
+    let real = token(Algorithm::ES256, "e2", &ec_key(), &claims("carol"));
+    // Within the interval: refused at once, no fetch (the flood protection).
+    server
+        .bearer(&real)
+        .await
+        .assert_rejected(401, "unknown_key");
+    assert_eq!(idp.hits("/jwks"), 2);
+    // The made-up kid, already looked for, causes no fetch for the whole
+    // window, whatever the interval.
+    tokio::time::sleep(interval).await;
+    server
+        .bearer(&fake)
+        .await
+        .assert_rejected(401, "unknown_key");
+    assert_eq!(idp.hits("/jwks"), 2);
+    // But the real key is not starved until the window's end: once the
+    // interval has passed, its first use fetches and passes.
+    server.bearer(&real).await.assert_ok("carol");
+    assert_eq!(idp.hits("/jwks"), 3);
+
+    // A flood of distinct made-up kids: at most one fetch per interval.
+    let before = idp.hits("/jwks");
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(1) {
+        let t = token(
+            Algorithm::RS256,
+            &format!("flood-{i}"),
+            &rsa_key(),
+            &claims("mallory"),
+        );
+        server.bearer(&t).await.assert_rejected(401, "unknown_key");
+        i += 1;
+    }
+    let intervals = start.elapsed().as_millis() / interval.as_millis() + 1;
+    let fetches = idp.hits("/jwks") - before;
+    eprintln!(
+        "{i} made-up kids over {:?}: {fetches} fetches",
+        start.elapsed()
+    );
+    assert!(
+        fetches as u128 <= intervals,
+        "{fetches} fetches for a flood over {intervals} interval(s)"
+    );
 }
 
 #[tokio::test]
@@ -672,14 +768,21 @@ fn issuers_never_share_keys_by_accident() {
     let err = message(
         JwtAuth::builder()
             .hmac_secret(common::SECRET)
-            .trusted_issuer(TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap())),
+            .trusted_issuer(
+                TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap()),
+            ),
     );
-    assert!(err.contains("any issuer but \"https://a.example\""), "{err}");
+    assert!(
+        err.contains("any issuer but \"https://a.example\""),
+        "{err}"
+    );
     // An accepted issuer with no keys while every key is bound elsewhere.
     let err = message(
         JwtAuth::builder()
             .issuer("https://b.example")
-            .trusted_issuer(TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap())),
+            .trusted_issuer(
+                TrustedIssuer::new("https://a.example").key(Key::hmac(common::SECRET).unwrap()),
+            ),
     );
     assert!(err.contains("\"https://b.example\" has no keys"), "{err}");
 
@@ -694,20 +797,29 @@ fn issuers_never_share_keys_by_accident() {
     assert!(auth.verifier().verify(&from("https://a.example")).is_ok());
     assert!(auth.verifier().verify(&from("https://b.example")).is_ok());
     assert_eq!(
-        auth.verifier().verify(&from("https://c.example")).unwrap_err().kind(),
+        auth.verifier()
+            .verify(&from("https://c.example"))
+            .unwrap_err()
+            .kind(),
         auth_layer::ErrorKind::InvalidIssuer
     );
     // The same from the environment: AUTH_ISSUER names the issuers the
     // static secret signs for.
     let vars = HashMap::from([
         ("AUTH_HMAC_SECRET", common::SECRET.to_owned()),
-        ("AUTH_ISSUER", "https://a.example,https://b.example".to_owned()),
+        (
+            "AUTH_ISSUER",
+            "https://a.example,https://b.example".to_owned(),
+        ),
     ]);
     let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let auth = JwtAuth::builder().config(&config).build().unwrap();
     assert!(auth.verifier().verify(&from("https://b.example")).is_ok());
     assert_eq!(
-        auth.verifier().verify(&from("https://c.example")).unwrap_err().kind(),
+        auth.verifier()
+            .verify(&from("https://c.example"))
+            .unwrap_err()
+            .kind(),
         auth_layer::ErrorKind::InvalidIssuer
     );
 }

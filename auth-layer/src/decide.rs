@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::backend::BoxFuture;
 use crate::claims::VerifiedToken;
 use crate::error::AuthError;
-use crate::layer::JwtAuth;
+use crate::layer::{JwtAuth, Shared};
 use crate::observe::metrics;
 use crate::revocation::Probe;
 use crate::source;
@@ -24,6 +24,14 @@ pub(crate) enum Decision<C> {
     Reject(AuthError),
     /// Verified, but the revocation caches missed: ask the store.
     Check(VerifiedToken<C>),
+    /// The token's `kid` is unknown and a key fetch is under way: verify
+    /// again when it completes (bounded), then decide as usual. Resolves to
+    /// the token to hand to the handler; every outcome is reported.
+    #[cfg_attr(
+        not(feature = "jwks"),
+        expect(dead_code, reason = "only key sources fetch")
+    )]
+    Refetch(BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>),
 }
 
 impl<C, R> JwtAuth<C, R> {
@@ -71,6 +79,7 @@ impl<C, R> JwtAuth<C, R> {
                 .check_revocation(token.clone(), client)
                 .await
                 .map(|()| Some(token)),
+            Decision::Refetch(verdict) => verdict.await.map(Some),
         }
     }
 
@@ -95,43 +104,66 @@ impl<C, R> JwtAuth<C, R> {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let shared = &*self.shared;
-        let observer = &shared.observer;
         let token = match source::find(&shared.sources, headers, uri) {
-            Ok(Some(token)) => shared.verifier.verify(token),
+            Ok(Some(token)) => match shared.verifier.verify(token) {
+                #[cfg(feature = "jwks")]
+                Err(e) if e.pending_fetch().is_some() => {
+                    return Decision::Refetch(self.after_fetch(e, token, client));
+                }
+                verified => verified,
+            },
             Ok(None) if shared.optional => {
-                observer.anonymous(client);
+                shared.observer.anonymous(client);
                 return Decision::Pass(None);
             }
             Ok(None) => Err(AuthError::missing()),
             Err(e) => Err(e),
         };
-        let token = match token {
-            Ok(token) => token,
-            Err(e) => {
-                observer.rejected::<C>(&e, None, client);
-                return Decision::Reject(e);
+        settle(shared, token, client)
+    }
+
+    /// Waits for the key fetch that `error` names, verifies `token` again
+    /// (an unknown `kid` is then final) and decides as usual.
+    #[cfg(feature = "jwks")]
+    fn after_fetch(
+        &self,
+        error: AuthError,
+        token: &str,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let token = token.to_owned();
+        Box::pin(async move {
+            if let Some(pending) = error.pending_fetch() {
+                pending.wait().await;
             }
-        };
-        let Some(revocation) = &shared.revocation else {
-            observer.allowed(&token, client);
-            return Decision::Pass(Some(token));
-        };
-        match revocation.probe(&token.facts()) {
-            Probe::Pass => {
-                metrics::revocation_cache(true);
-                observer.allowed(&token, client);
-                Decision::Pass(Some(token))
+            let verified = shared.verifier.verify(&token);
+            match settle(&shared, verified, client) {
+                Decision::Pass(Some(token)) => Ok(token),
+                Decision::Reject(e) => Err(e),
+                Decision::Check(token) => {
+                    let result = match &shared.revocation {
+                        Some(revocation) => revocation.check(token.facts()).await,
+                        None => Ok(()),
+                    };
+                    match result {
+                        Ok(()) => {
+                            shared.observer.allowed(&token, client);
+                            Ok(token)
+                        }
+                        Err(e) => {
+                            shared.observer.rejected(&e, Some(&token), client);
+                            Err(e)
+                        }
+                    }
+                }
+                // Neither comes out of `settle`.
+                Decision::Pass(None) | Decision::Refetch(_) => Err(error),
             }
-            Probe::Reject(e) => {
-                metrics::revocation_cache(true);
-                observer.rejected(&e, Some(&token), client);
-                Decision::Reject(e)
-            }
-            Probe::Miss => {
-                metrics::revocation_cache(false);
-                Decision::Check(token)
-            }
-        }
+        })
     }
 
     /// The store round trip for a token the revocation caches missed, and
@@ -160,5 +192,42 @@ impl<C, R> JwtAuth<C, R> {
             },
             span,
         ))
+    }
+}
+
+/// Everything after verification that needs no waiting: the revocation
+/// caches. Every outcome but `Check` is reported here.
+fn settle<C>(
+    shared: &Shared<C>,
+    token: Result<VerifiedToken<C>, AuthError>,
+    client: Option<IpAddr>,
+) -> Decision<C> {
+    let observer = &shared.observer;
+    let token = match token {
+        Ok(token) => token,
+        Err(e) => {
+            observer.rejected::<C>(&e, None, client);
+            return Decision::Reject(e);
+        }
+    };
+    let Some(revocation) = &shared.revocation else {
+        observer.allowed(&token, client);
+        return Decision::Pass(Some(token));
+    };
+    match revocation.probe(&token.facts()) {
+        Probe::Pass => {
+            metrics::revocation_cache(true);
+            observer.allowed(&token, client);
+            Decision::Pass(Some(token))
+        }
+        Probe::Reject(e) => {
+            metrics::revocation_cache(true);
+            observer.rejected(&e, Some(&token), client);
+            Decision::Reject(e)
+        }
+        Probe::Miss => {
+            metrics::revocation_cache(false);
+            Decision::Check(token)
+        }
     }
 }

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::backend::BoxFuture;
+use crate::claims::VerifiedToken;
 use crate::error::AuthError;
 use crate::layer::JwtAuth;
 use crate::response::Responder;
@@ -62,6 +63,12 @@ pin_project! {
             inner: Option<S>,
             auth: JwtAuth<C, R>,
         },
+        Refetching {
+            verdict: BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>,
+            request: Option<Request<ReqBody>>,
+            inner: Option<S>,
+            auth: JwtAuth<C, R>,
+        },
         Inner { #[pin] future: S::Future },
         Rejected { response: Option<S::Response> },
     }
@@ -81,6 +88,22 @@ where
         Self {
             state: State::Rejected {
                 response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn refetching(
+        verdict: BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>,
+        request: Request<ReqBody>,
+        inner: S,
+        auth: JwtAuth<C, R>,
+    ) -> Self {
+        Self {
+            state: State::Refetching {
+                verdict,
+                request: Some(request),
+                inner: Some(inner),
+                auth,
             },
         }
     }
@@ -105,6 +128,7 @@ where
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: Send + Sync + 'static,
     R: Responder<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
@@ -133,6 +157,41 @@ where
                         Ok(()) => state.set(State::Inner {
                             future: inner.call(request),
                         }),
+                        Err(error) => {
+                            let response = auth
+                                .responder()
+                                .respond(auth.rejection(&error, request.headers()));
+                            state.set(State::Rejected {
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Refetching {
+                    verdict,
+                    request,
+                    inner,
+                    auth,
+                } => {
+                    let verdict = ready!(verdict.as_mut().poll(cx));
+                    let (Some(mut request), Some(mut inner)) = (request.take(), inner.take())
+                    else {
+                        #[expect(
+                            clippy::panic,
+                            reason = "the state is left right after these are taken"
+                        )]
+                        {
+                            panic!("ResponseFuture polled after completion")
+                        }
+                    };
+                    match verdict {
+                        Ok(token) => {
+                            request.extensions_mut().insert(token.grants().clone());
+                            request.extensions_mut().insert(token);
+                            state.set(State::Inner {
+                                future: inner.call(request),
+                            });
+                        }
                         Err(error) => {
                             let response = auth
                                 .responder()

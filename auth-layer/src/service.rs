@@ -111,6 +111,11 @@ where
                 let rejection = self.auth.rejection(&error, req.headers());
                 return ResponseFuture::rejected(self.auth.responder().respond(rejection));
             }
+            Decision::Refetch(verdict) => {
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                return ResponseFuture::refetching(verdict, req, inner, self.auth.clone());
+            }
         };
         // Take the service that was polled ready; keep a fresh clone for the next call.
         let clone = self.inner.clone();

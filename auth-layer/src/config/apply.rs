@@ -87,7 +87,8 @@ impl AuthConfig {
                 Some(source) if self.issuers.len() > 1 => {
                     let keys = self.static_keys(&mut builder);
                     for issuer in &self.issuers {
-                        let mut trusted = TrustedIssuer::new(issuer.clone()).key_source(source.clone());
+                        let mut trusted =
+                            TrustedIssuer::new(issuer.clone()).key_source(source.clone());
                         for key in &keys {
                             trusted = trusted.key(key.clone());
                         }

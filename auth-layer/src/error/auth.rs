@@ -69,6 +69,12 @@ impl AuthError {
         self
     }
 
+    /// The key fetch an unknown `kid` caused or joined, to wait for.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn pending_fetch(&self) -> Option<&crate::jwks::PendingFetch> {
+        self.source.as_deref()?.downcast_ref()
+    }
+
     /// The category of the failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 use crate::jwks::fetch::Fetcher;
-use crate::jwks::source::KeySource;
+use crate::jwks::source::{KeySource, RefetchLimits};
 
 /// Default interval between refreshes when the server sends no `max-age`.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
@@ -19,8 +19,13 @@ pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 /// The shortest refresh interval a key source accepts.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
-/// Default window in which unknown kids cause at most one fetch.
+/// Default window in which a kid that a fetch did not find causes no other fetch.
 pub const DEFAULT_REFETCH_WINDOW: Duration = Duration::from_secs(30);
+/// Default shortest time between two fetches for kids no fetch looked for.
+pub const DEFAULT_REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// Default bound on how long a request with an unknown kid waits for the
+/// fetch it caused or joined.
+pub const DEFAULT_UNKNOWN_KID_WAIT: Duration = Duration::from_secs(1);
 /// Default bound on one fetch.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default cap on a fetched document.
@@ -33,6 +38,8 @@ pub struct KeySourceBuilder {
     min_refresh: Duration,
     max_refresh: Duration,
     refetch_window: Duration,
+    refetch_min_interval: Duration,
+    unknown_kid_wait: Duration,
     timeout: Duration,
     max_bytes: usize,
     allow_http: bool,
@@ -72,6 +79,8 @@ impl KeySourceBuilder {
             min_refresh: DEFAULT_MIN_REFRESH_INTERVAL,
             max_refresh: DEFAULT_MAX_REFRESH_INTERVAL,
             refetch_window: DEFAULT_REFETCH_WINDOW,
+            refetch_min_interval: DEFAULT_REFETCH_MIN_INTERVAL,
+            unknown_kid_wait: DEFAULT_UNKNOWN_KID_WAIT,
             timeout: DEFAULT_FETCH_TIMEOUT,
             max_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             allow_http: false,
@@ -96,10 +105,31 @@ impl KeySourceBuilder {
         self
     }
 
-    /// Unknown kids cause at most one fetch per window (default 30 s).
+    /// A kid that a fetch looked for and did not find causes no other fetch
+    /// within this window (default 30 s): a token repeating a made-up kid
+    /// is answered 401 at once.
     #[must_use]
     pub fn refetch_window(mut self, window: Duration) -> Self {
         self.refetch_window = window;
+        self
+    }
+
+    /// The shortest time between two fetches caused by kids that no fetch
+    /// looked for yet (default 5 s; a shorter refetch window lowers it). A flood of
+    /// made-up kids causes at most one fetch per interval, and cannot keep a
+    /// key published meanwhile unknown for longer than that.
+    #[must_use]
+    pub fn refetch_min_interval(mut self, interval: Duration) -> Self {
+        self.refetch_min_interval = interval;
+        self
+    }
+
+    /// How long a request whose `kid` is unknown waits for the fetch it
+    /// caused or joined before it is answered (default 1 s; zero answers at
+    /// once). A key published a moment ago then verifies on its first use.
+    #[must_use]
+    pub fn unknown_kid_wait(mut self, wait: Duration) -> Self {
+        self.unknown_kid_wait = wait;
         self
     }
 
@@ -143,11 +173,12 @@ impl KeySourceBuilder {
     pub async fn start(self) -> Result<KeySource, ConfigError> {
         if self.min_refresh > self.max_refresh
             || self.refetch_window.is_zero()
+            || self.refetch_min_interval.is_zero()
             || self.timeout.is_zero()
         {
             return Err(ConfigError::setting(
                 "key source",
-                "refresh bounds must be ordered, and the refetch window and timeout above zero",
+                "refresh bounds must be ordered, and the refetch window, refetch interval and timeout above zero",
             ));
         }
         if self.refresh_interval < MIN_REFRESH_INTERVAL || self.min_refresh < MIN_REFRESH_INTERVAL {
@@ -184,7 +215,11 @@ impl KeySourceBuilder {
             jwks_uri,
             issuer,
             fetcher,
-            self.refetch_window,
+            RefetchLimits {
+                window: self.refetch_window,
+                min_interval: self.refetch_min_interval.min(self.refetch_window),
+                wait: self.unknown_kid_wait,
+            },
             (self.refresh_interval, self.min_refresh, self.max_refresh),
             self.start_degraded,
         )
@@ -216,6 +251,8 @@ impl fmt::Debug for KeySourceBuilder {
             .field("location", &location)
             .field("refresh_interval", &self.refresh_interval)
             .field("refetch_window", &self.refetch_window)
+            .field("refetch_min_interval", &self.refetch_min_interval)
+            .field("unknown_kid_wait", &self.unknown_kid_wait)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }

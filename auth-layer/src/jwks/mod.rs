@@ -4,9 +4,15 @@
 //! A [`KeySource`] fetches the key set when it starts, refreshes it on an
 //! interval (the server's `Cache-Control: max-age`, kept within configured
 //! bounds), and fetches it again when a token names a `kid` it does not
-//! know — at most once per `refetch_window` (default 30 s), so a flood of
-//! tokens with made-up kids costs one fetch; those requests get 401
-//! `unknown_key` at once instead of waiting. When a fetch fails or returns
+//! know. That request waits for the fetch (at most `unknown_kid_wait`,
+//! default 1 s), so a key published a moment ago verifies on its first use;
+//! requests arriving while the fetch runs wait for the same one. Fetches are
+//! bounded: a kid that a fetch did not find causes no other fetch for
+//! `refetch_window` (default 30 s), and kids never looked for cause at most
+//! one fetch per `refetch_min_interval` (default 5 s). Outside a fetch, a
+//! token whose kid may not cause one gets 401 `unknown_key` at once. So a
+//! flood of made-up kids costs one fetch per interval, and cannot keep a
+//! newly published key unknown for longer than that. When a fetch fails or returns
 //! garbage, the last good key set stays in use (logged). Keys without a
 //! usable form (`use: enc`, unsupported types, RSA under 2048 bits, HMAC
 //! secrets under 32 bytes) are skipped with a logged reason; the rest of the
@@ -37,8 +43,9 @@ mod source;
 
 pub use builder::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_REFRESH_INTERVAL,
-    DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFETCH_WINDOW, DEFAULT_REFRESH_INTERVAL,
-    KeySourceBuilder, MIN_REFRESH_INTERVAL,
+    DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFETCH_MIN_INTERVAL, DEFAULT_REFETCH_WINDOW,
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_UNKNOWN_KID_WAIT, KeySourceBuilder, MIN_REFRESH_INTERVAL,
 };
 pub use fetch::FetchError;
 pub use source::KeySource;
+pub(crate) use source::PendingFetch;

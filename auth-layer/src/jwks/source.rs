@@ -1,13 +1,15 @@
 //! [`KeySource`]: a key set kept fresh in the background, and the key for
-//! a token (with a rate-limited refetch for an unknown `kid`).
+//! a token (with a rate-limited refetch for an unknown `kid`, which the
+//! request may wait for).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use http::Uri;
 use jsonwebtoken::Algorithm;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
@@ -28,12 +30,69 @@ struct Inner {
     issuer: Option<String>,
     fetcher: Fetcher,
     current: RwLock<Arc<KeySet>>,
-    last_fetch: Mutex<Instant>,
+    unknown: Mutex<Unknown>,
     refetch: Arc<Notify>,
-    refetch_window: Duration,
+    limits: RefetchLimits,
+    /// Counts the fetches that completed (successfully or not), so that a
+    /// request can wait for the one its unknown `kid` asked for.
+    fetched: watch::Sender<u64>,
     refresh: (Duration, Duration, Duration),
     task: Mutex<Option<JoinHandle<()>>>,
 }
+
+/// How unknown kids may cause fetches, and how long a request waits for one.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RefetchLimits {
+    /// A kid the last fetch looked for and did not find causes no further
+    /// fetch within this window.
+    pub(super) window: Duration,
+    /// The shortest time between two fetches for kids no fetch looked for.
+    pub(super) min_interval: Duration,
+    /// How long a request with an unknown kid waits for the fetch it caused
+    /// or joined (zero: answered at once).
+    pub(super) wait: Duration,
+}
+
+/// The kids a key set did not have, and the fetch they asked for.
+struct Unknown {
+    /// When the last fetch started.
+    last_fetch: Instant,
+    /// A fetch was asked for and has not completed.
+    in_flight: bool,
+    /// The kids that asked for the fetch in flight (bounded).
+    asked: HashSet<Box<str>>,
+    /// The kids the last fetch looked for and did not find (bounded).
+    absent: HashSet<Box<str>>,
+}
+
+/// The most kids remembered as asked for, or as absent; more are treated as
+/// never looked for, which the interval between fetches still bounds.
+const REMEMBERED_KIDS: usize = 256;
+
+/// A fetch that an unknown `kid` caused or joined: the request may wait for
+/// it (bounded) and verify again. Carried as the source of the
+/// `UnknownKey` error.
+#[derive(Debug)]
+pub(crate) struct PendingFetch {
+    fetched: watch::Receiver<u64>,
+    wait: Duration,
+}
+
+impl PendingFetch {
+    /// Waits until the fetch completes, at most the configured wait.
+    pub(crate) async fn wait(&self) {
+        let mut fetched = self.fetched.clone();
+        let _ = tokio::time::timeout(self.wait, fetched.changed()).await;
+    }
+}
+
+impl fmt::Display for PendingFetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the key set is being fetched again for an unknown kid")
+    }
+}
+
+impl std::error::Error for PendingFetch {}
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -56,7 +115,7 @@ impl KeySource {
         jwks_uri: Uri,
         issuer: Option<String>,
         fetcher: Fetcher,
-        refetch_window: Duration,
+        limits: RefetchLimits,
         refresh: (Duration, Duration, Duration),
         start_degraded: bool,
     ) -> Result<Self, ConfigError> {
@@ -65,9 +124,15 @@ impl KeySource {
             issuer,
             fetcher,
             current: RwLock::new(Arc::new(KeySet::default())),
-            last_fetch: Mutex::new(Instant::now()),
+            unknown: Mutex::new(Unknown {
+                last_fetch: Instant::now(),
+                in_flight: false,
+                asked: HashSet::new(),
+                absent: HashSet::new(),
+            }),
             refetch: Arc::new(Notify::new()),
-            refetch_window,
+            limits,
+            fetched: watch::Sender::new(0),
             refresh,
             task: Mutex::new(None),
         });
@@ -130,47 +195,67 @@ impl KeySource {
         )
     }
 
-    /// The key for a token, or (for an unknown `kid`) a rate-limited refetch
-    /// and `UnknownKey` now.
+    /// The key for a token, or (for an unknown `kid`) `UnknownKey`, whose
+    /// source is the [`PendingFetch`] to wait for when the kid caused or
+    /// joined a fetch.
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<Key>, AuthError> {
         let keys = self.current();
         match keys.select(alg, kid) {
             Ok(key) => Ok(Arc::clone(key)),
-            Err(e) if e.kind() == ErrorKind::UnknownKey => {
-                if kid.is_some() {
-                    self.inner.request_refetch();
-                }
-                Err(e)
-            }
+            Err(e) if e.kind() == ErrorKind::UnknownKey => match kid {
+                Some(kid) => match self.inner.request_refetch(kid) {
+                    Some(pending) => Err(e.with_source(pending)),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
             Err(e) => Err(e),
         }
     }
 }
 
 impl Inner {
-    fn request_refetch(&self) {
-        let mut last = self
-            .last_fetch
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if last.elapsed() >= self.refetch_window {
-            *last = Instant::now();
+    /// An unknown `kid`: joins the fetch in flight, or asks for one when the
+    /// limits allow (a kid the last fetch did not find waits out the window;
+    /// a kid no fetch looked for, the shorter interval). `None`: answered at
+    /// once, no fetch.
+    fn request_refetch(&self, kid: &str) -> Option<PendingFetch> {
+        let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
+        if !unknown.in_flight {
+            let since = unknown.last_fetch.elapsed();
+            let allowed = if unknown.absent.contains(kid) {
+                since >= self.limits.window
+            } else {
+                since >= self.limits.min_interval
+            };
+            if !allowed {
+                return None;
+            }
+            unknown.in_flight = true;
+            unknown.last_fetch = Instant::now();
             tracing::info!(jwks_uri = %self.jwks_uri, "unknown kid: fetching the key set again");
             self.refetch.notify_one();
         }
+        if unknown.asked.len() < REMEMBERED_KIDS && !unknown.asked.contains(kid) {
+            unknown.asked.insert(kid.into());
+        }
+        (!self.limits.wait.is_zero()).then(|| PendingFetch {
+            fetched: self.fetched.subscribe(),
+            wait: self.limits.wait,
+        })
     }
 
     /// Fetches and installs the key set; returns the server's `max-age`.
     async fn refresh(&self) -> Result<Option<Duration>, FetchError> {
-        *self
-            .last_fetch
+        self.unknown
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_fetch = Instant::now();
         let result = self.fetcher.get(&self.jwks_uri).await.and_then(|fetched| {
             let keys = set::parse(&fetched.body)?;
             Ok((keys, fetched.max_age))
         });
-        match result {
+        let outcome = match result {
             Ok((keys, max_age)) => {
                 metrics::jwks_fetch("ok");
                 self.install(keys);
@@ -181,7 +266,20 @@ impl Inner {
                 tracing::warn!(jwks_uri = %self.jwks_uri, error = %e, "key set fetch failed: keeping the last good key set");
                 Err(e)
             }
+        };
+        {
+            // The kids that asked and are still unknown wait out the window.
+            let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+            let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
+            let asked = std::mem::take(&mut unknown.asked);
+            unknown.absent = asked
+                .into_iter()
+                .filter(|kid| !current.keys().iter().any(|k| k.kid() == Some(kid)))
+                .collect();
+            unknown.in_flight = false;
         }
+        self.fetched.send_modify(|n| *n += 1);
+        outcome
     }
 
     /// Replaces the key set, keeping the same `Arc` for keys that did not

@@ -127,7 +127,8 @@ impl IssuerKeys {
     /// The key for a token: a configured key, else one from a key source
     /// (an unknown `kid` asks the sources to fetch again, rate-limited).
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<Key>, AuthError> {
-        let unknown = match self.keys.select(alg, kid) {
+        #[cfg_attr(not(feature = "jwks"), expect(unused_mut, reason = "no sources"))]
+        let mut unknown = match self.keys.select(alg, kid) {
             Ok(key) => return Ok(Arc::clone(key)),
             Err(e) if e.kind() == ErrorKind::UnknownKey => e,
             Err(e) => return Err(e),
@@ -136,7 +137,12 @@ impl IssuerKeys {
         for source in &self.sources {
             match source.select(alg, kid) {
                 Ok(key) => return Ok(key),
-                Err(e) if e.kind() == ErrorKind::UnknownKey => {}
+                // A source's answer names the fetch to wait for, if any.
+                Err(e) if e.kind() == ErrorKind::UnknownKey => {
+                    if unknown.pending_fetch().is_none() {
+                        unknown = e;
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }

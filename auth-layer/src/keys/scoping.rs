@@ -45,10 +45,8 @@ impl KeyConfig {
         let mut trusted = self.trusted;
         #[cfg(feature = "jwks")]
         let unbound_sources = {
-            let (bound, unbound): (Vec<KeySource>, Vec<KeySource>) = self
-                .sources
-                .into_iter()
-                .partition(|s| s.issuer().is_some());
+            let (bound, unbound): (Vec<KeySource>, Vec<KeySource>) =
+                self.sources.into_iter().partition(|s| s.issuer().is_some());
             for source in bound {
                 let issuer = source.issuer().unwrap_or_default().to_owned();
                 match trusted.iter_mut().find(|t| t.issuer == issuer) {
