@@ -338,6 +338,80 @@ async fn guard_extractors_in_axum_and_actix() {
     }
 }
 
+/// A refusal by a guard after the layer (403) reaches the layer's audit
+/// hook like its own 401s: the tower guard, and the extractors in axum and
+/// actix-web.
+#[tokio::test]
+async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
+    type Seen = std::sync::Arc<
+        std::sync::Mutex<Vec<(Outcome, Option<auth_layer::ErrorKind>, Option<String>)>>,
+    >;
+    let audited = |seen: &Seen| {
+        let sink = std::sync::Arc::clone(seen);
+        JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .audit(move |event| {
+                sink.lock().unwrap().push((
+                    event.outcome(),
+                    event.reason(),
+                    event.subject().map(str::to_owned),
+                ));
+            })
+            .build()
+            .unwrap()
+            .json_errors()
+    };
+    let reader = hs256(&claims_with("alice", json!({ "scope": "orders:read" })));
+    let nobody = hs256(&claims_with("bob", json!({})));
+    let refused = |reason| (Outcome::Forbidden, Some(reason), Some("bob".to_owned()));
+    let allowed = (Outcome::Allowed, None, Some("bob".to_owned()));
+
+    let seen = Seen::default();
+    let auth = audited(&seen);
+    let axum = serve_router(
+        Router::new()
+            .route("/orders", get(read_orders))
+            .route("/admin", get(administer))
+            .route(
+                "/guarded",
+                get(whoami).route_layer(Require::scope(&auth, ORDERS_SCOPE)),
+            )
+            .layer(auth),
+    )
+    .await;
+    let seen_actix = Seen::default();
+    let auth = audited(&seen_actix);
+    let actix = actix_server!(move || {
+        App::new()
+            .route("/orders", web::get().to(read_orders))
+            .route("/admin", web::get().to(administer))
+            .service(
+                web::resource("/guarded")
+                    .wrap(RequireMiddleware::new(Require::scope(&auth, ORDERS_SCOPE)))
+                    .route(web::get().to(whoami_actix)),
+            )
+            .wrap(JwtAuthMiddleware::new(auth.clone()))
+    });
+    for (server, seen) in [(&axum, &seen), (&actix, &seen_actix)] {
+        assert_eq!(server.bearer_at("/orders", &reader).await.status, 200);
+        seen.lock().unwrap().clear();
+        for path in ["/orders", "/admin", "/guarded"] {
+            assert_eq!(server.bearer_at(path, &nobody).await.status, 403, "{path}");
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                allowed.clone(),
+                refused(auth_layer::ErrorKind::InsufficientScope),
+                allowed.clone(),
+                refused(auth_layer::ErrorKind::InsufficientRole),
+                allowed.clone(),
+                refused(auth_layer::ErrorKind::InsufficientScope),
+            ]
+        );
+    }
+}
+
 /// A guard on a route without the authentication layer is a server
 /// mistake: 500, never a pass.
 #[tokio::test]

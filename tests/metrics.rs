@@ -119,6 +119,20 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
     let sessions = Sessions::builder(issuer, MemoryStore::new(), revocation)
         .build()
         .unwrap();
+    // A guard after the layer refuses a token without the scope: 403,
+    // counted as forbidden with its reason.
+    let guarded = tower::Layer::layer(
+        &auth,
+        tower::Layer::layer(
+            &auth_layer::require::Require::scope(&auth, "orders:write"),
+            tower::service_fn(|_: Request<String>| async {
+                Ok::<_, Infallible>(Response::new(String::new()))
+            }),
+        ),
+    );
+    let refused = guarded.oneshot(tower_request(Some(&good))).await.unwrap();
+    assert_eq!(refused.status(), 403);
+
     let pair = sessions.login("gina", json!(null)).await.unwrap();
     let spent = pair.refresh_token().as_str().to_owned();
     sessions.refresh(&spent).await.unwrap();
@@ -127,7 +141,11 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
 
     let text = handle.render();
     let exact = [
-        (r#"auth_requests_total{outcome="allowed"}"#, 2.0),
+        (r#"auth_requests_total{outcome="allowed"}"#, 3.0),
+        (
+            r#"auth_requests_total{outcome="forbidden",reason="insufficient_scope"}"#,
+            1.0,
+        ),
         (
             r#"auth_requests_total{outcome="rejected",reason="token_expired"}"#,
             1.0,
@@ -141,11 +159,11 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
             1.0,
         ),
         // Three distinct verifications (good, expired, good on `down`'s own
-        // cache); `good` was then found once.
+        // cache); `good` was then found twice.
         (r#"auth_token_cache_total{result="miss"}"#, 3.0),
-        (r#"auth_token_cache_total{result="hit"}"#, 1.0),
+        (r#"auth_token_cache_total{result="hit"}"#, 2.0),
         (r#"auth_revocation_cache_total{result="miss"}"#, 2.0),
-        (r#"auth_revocation_cache_total{result="hit"}"#, 1.0),
+        (r#"auth_revocation_cache_total{result="hit"}"#, 2.0),
         (
             r#"auth_store_errors_total{store="revocation",op="subject",error="unavailable"}"#,
             1.0,

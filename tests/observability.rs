@@ -312,6 +312,49 @@ async fn tracing_names_each_decision_and_never_the_token() {
     }
 }
 
+/// A scope guard after the layer refuses a token: the refusal is logged
+/// with its reason, and with the subject only when the layer logs subjects.
+#[tokio::test(flavor = "current_thread")]
+async fn guard_refusals_are_logged_like_the_layer_s_rejections() {
+    let _serial = SERIAL.lock().await;
+    let token = hs256(&claims_with("gail-subject", json!({ "scope": "a" })));
+    for on in [false, true] {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let auth = JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .log_subjects(on)
+            .build()
+            .unwrap();
+        let guarded = tower::Layer::layer(
+            &auth,
+            tower::Layer::layer(
+                &auth_layer::require::Require::role(&auth, "admin"),
+                tower::service_fn(|_: Request<String>| async {
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                }),
+            ),
+        );
+        let response = guarded.oneshot(tower_request(Some(&token))).await.unwrap();
+        assert_eq!(response.status(), 403);
+        let log = captured.text();
+        assert!(
+            log.contains("outcome=\"forbidden\"")
+                && log.contains("reason=\"insufficient_role\"")
+                && log.contains("status=403")
+                && log.contains("required=\"admin\""),
+            "{log}"
+        );
+        assert_eq!(log.contains("gail-subject"), on, "{log}");
+    }
+}
+
 /// A trivial `200` behind the layer, as a tower service.
 fn behind(
     auth: &JwtAuth,

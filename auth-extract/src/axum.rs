@@ -1,6 +1,7 @@
 //! axum extractors: `Claims<C>`, `Option<Claims<C>>`, `WithScope<S, C>` and
 //! `WithRole<R, C>`.
 
+use auth_layer::observe::Reporter;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -67,7 +68,11 @@ where
     type Rejection = GrantRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers)
+        Self::check(
+            from_extensions::<C>(&parts.extensions)?,
+            &parts.headers,
+            parts.extensions.get::<Reporter>(),
+        )
     }
 }
 
@@ -80,7 +85,11 @@ where
     type Rejection = GrantRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers)
+        Self::check(
+            from_extensions::<C>(&parts.extensions)?,
+            &parts.headers,
+            parts.extensions.get::<Reporter>(),
+        )
     }
 }
 

@@ -64,6 +64,7 @@ use std::ops::Deref;
 
 use auth_layer::AuthError;
 use auth_layer::claims::DefaultClaims;
+use auth_layer::observe::Reporter;
 use auth_layer::require::Requirement;
 use auth_layer::response::{JsonResponder, Rejection, Responder};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -141,9 +142,12 @@ macro_rules! guarded_claims {
     ($name:ident, $param:ident, $field:ident, $trait:ident, $requirement:ident) => {
         impl<$param: $trait, C> $name<$param, C> {
             /// Checks `claims` against the compile-time requirement.
+            /// A refusal (403) is reported through `reporter`, as the layer
+            /// reports its own rejections.
             pub(crate) fn check(
                 claims: Option<Claims<C>>,
                 request_headers: &HeaderMap,
+                reporter: Option<&Reporter>,
             ) -> Result<Self, GrantRejection> {
                 let grants = claims.as_ref().map(|c| c.token().grants());
                 match Requirement::$requirement($param::NAME).check(grants) {
@@ -154,7 +158,16 @@ macro_rules! guarded_claims {
                         }),
                         None => Err(GrantRejection::Claims(ClaimsRejection::Unauthenticated)),
                     },
-                    Err(error) => Err(GrantRejection::denied(error, request_headers)),
+                    Err(error) => {
+                        if error.kind().status() == StatusCode::FORBIDDEN {
+                            Reporter::forbidden(
+                                reporter,
+                                &error,
+                                claims.as_ref().map(Claims::token),
+                            );
+                        }
+                        Err(GrantRejection::denied(error, request_headers))
+                    }
                 }
             }
 

@@ -83,6 +83,19 @@ impl<C, R> JwtAuth<C, R> {
         }
     }
 
+    /// What a framework adapter leaves in a request the layer let through,
+    /// so that guards after it report their refusals to this layer's audit
+    /// hook (see [`Reporter`](crate::observe::Reporter)); `None` when the
+    /// layer has no audit hook and does not log subjects.
+    pub fn reporter(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<crate::observe::Reporter> {
+        let client = self.client_addr(headers, extensions);
+        self.shared.observer.reporter(client)
+    }
+
     /// The client address the audit hook is given; `None` without a hook.
     pub(crate) fn client_addr(
         &self,

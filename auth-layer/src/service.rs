@@ -92,6 +92,9 @@ where
         let client = self.auth.client_addr(req.headers(), req.extensions());
         let check = match self.auth.decide(req.headers(), req.uri(), client) {
             Decision::Pass(Some(token)) => {
+                if let Some(reporter) = self.auth.shared.observer.reporter(client) {
+                    req.extensions_mut().insert(reporter);
+                }
                 req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 None
@@ -102,6 +105,9 @@ where
             }
             Decision::Check(token) => {
                 let check = self.auth.check_revocation(token.clone(), client);
+                if let Some(reporter) = self.auth.shared.observer.reporter(client) {
+                    req.extensions_mut().insert(reporter);
+                }
                 req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 Some(check)
@@ -112,6 +118,9 @@ where
                 return ResponseFuture::rejected(self.auth.responder().respond(rejection));
             }
             Decision::Refetch(verdict) => {
+                if let Some(reporter) = self.auth.shared.observer.reporter(client) {
+                    req.extensions_mut().insert(reporter);
+                }
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 return ResponseFuture::refetching(verdict, req, inner, self.auth.clone());

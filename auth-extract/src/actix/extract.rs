@@ -9,6 +9,7 @@ use actix_web::http::header as actix_header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use auth_layer::VerifiedToken;
 use auth_layer::claims::Unauthenticated;
+use auth_layer::observe::Reporter;
 
 use crate::actix::convert::{to_actix_response, to_actix_status};
 use crate::claims::{Claims, ClaimsRejection, lookup};
@@ -31,7 +32,13 @@ impl<S: ScopeName, C: Send + Sync + 'static> FromRequest for WithScope<S, C> {
         ready(
             claims_of(req)
                 .map_err(GrantRejection::from)
-                .and_then(|claims| Self::check(claims, &grpc_marker(req))),
+                .and_then(|claims| {
+                    Self::check(
+                        claims,
+                        &grpc_marker(req),
+                        req.extensions().get::<Reporter>(),
+                    )
+                }),
         )
     }
 }
@@ -44,7 +51,13 @@ impl<R: RoleName, C: Send + Sync + 'static> FromRequest for WithRole<R, C> {
         ready(
             claims_of(req)
                 .map_err(GrantRejection::from)
-                .and_then(|claims| Self::check(claims, &grpc_marker(req))),
+                .and_then(|claims| {
+                    Self::check(
+                        claims,
+                        &grpc_marker(req),
+                        req.extensions().get::<Reporter>(),
+                    )
+                }),
         )
     }
 }

@@ -124,7 +124,11 @@ where
             }
             match auth.authenticate_request(&headers, &uri, &peer).await {
                 Ok(Some(token)) => {
+                    let reporter = auth.reporter(&headers, &peer);
                     let mut extensions = req.extensions_mut();
+                    if let Some(reporter) = reporter {
+                        extensions.insert(reporter);
+                    }
                     extensions.insert(token.grants().clone());
                     extensions.insert(token);
                 }

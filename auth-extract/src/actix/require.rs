@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, ResponseError};
+use auth_layer::VerifiedToken;
 use auth_layer::claims::{DefaultClaims, Grants, Unauthenticated};
+use auth_layer::observe::Reporter;
 use auth_layer::require::Require;
 use auth_layer::response::{DefaultResponder, Responder};
 
@@ -98,7 +100,7 @@ impl<S, B, C, R> Transform<S, ServiceRequest> for RequireMiddleware<C, R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    C: 'static,
+    C: Send + Sync + 'static,
     R: Responder<String>,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -133,7 +135,7 @@ impl<S, B, C, R> Service<ServiceRequest> for RequireMiddlewareService<S, C, R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    C: 'static,
+    C: Send + Sync + 'static,
     R: Responder<String>,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -159,7 +161,17 @@ where
                     async move { future.await.map(ServiceResponse::map_into_left_body) },
                 );
             }
-            Err(Some(error)) => respond(self.guard.auth(), &error, &to_http_headers(req.headers())),
+            Err(Some(error)) => {
+                if error.kind().status() == http::StatusCode::FORBIDDEN {
+                    let extensions = req.extensions();
+                    Reporter::forbidden(
+                        extensions.get::<Reporter>(),
+                        &error,
+                        extensions.get::<VerifiedToken<C>>(),
+                    );
+                }
+                respond(self.guard.auth(), &error, &to_http_headers(req.headers()))
+            }
             Err(None) => ClaimsRejection::MissingLayer {
                 claims_type: std::any::type_name::<Grants>(),
             }

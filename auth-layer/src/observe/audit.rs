@@ -24,16 +24,21 @@ pub enum Outcome {
     Anonymous,
     /// The layer answered itself (401, 400, 503); see the reason.
     Rejected,
+    /// A guard after the layer refused a verified token (403: a missing
+    /// scope or role); see the reason. The layer had counted the request
+    /// as allowed.
+    Forbidden,
 }
 
 impl Outcome {
-    /// `allowed`, `anonymous` or `rejected`: the value of the `outcome`
-    /// field and metric label.
+    /// `allowed`, `anonymous`, `rejected` or `forbidden`: the value of the
+    /// `outcome` field and metric label.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Allowed => "allowed",
             Self::Anonymous => "anonymous",
             Self::Rejected => "rejected",
+            Self::Forbidden => "forbidden",
         }
     }
 }
@@ -86,12 +91,12 @@ pub struct AuditEvent<'a> {
 }
 
 impl<'a> AuditEvent<'a> {
-    /// Allowed, anonymous or rejected.
+    /// Allowed, anonymous, rejected or forbidden.
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
 
-    /// Why the request was rejected; `None` unless rejected.
+    /// Why the request was rejected or forbidden; `None` otherwise.
     pub fn reason(&self) -> Option<ErrorKind> {
         self.error.map(AuthError::kind)
     }

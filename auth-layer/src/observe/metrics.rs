@@ -5,7 +5,7 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | `auth_requests_total` | counter | `outcome` (`allowed`, `anonymous`, `rejected`), `reason` (the [`ErrorKind::code`], on rejections) |
+//! | `auth_requests_total` | counter | `outcome` (`allowed`, `anonymous`, `rejected`; `forbidden` for a guard's 403 after the layer allowed the request), `reason` (the [`ErrorKind::code`], on rejections and refusals) |
 //! | `auth_verify_duration_seconds` | histogram | — (a full verification: a verified-token cache miss, or every token with the cache off) |
 //! | `auth_token_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `auth_revocation_cache_total` | counter | `result` (`hit`, `miss`) |
@@ -96,6 +96,20 @@ static REJECTED: LazyLock<Vec<Key>> = LazyLock::new(|| {
         })
         .collect()
 });
+static FORBIDDEN: LazyLock<Vec<Key>> = LazyLock::new(|| {
+    ErrorKind::ALL
+        .iter()
+        .map(|kind| {
+            Key::from_parts(
+                REQUESTS,
+                vec![
+                    Label::from_static_parts("outcome", "forbidden"),
+                    Label::new("reason", kind.code()),
+                ],
+            )
+        })
+        .collect()
+});
 static VERIFY: Key = Key::from_static_name(VERIFY_DURATION);
 static TOKEN_HIT: Key = Key::from_static_parts(TOKEN_CACHE, &HIT);
 static TOKEN_MISS: Key = Key::from_static_parts(TOKEN_CACHE, &MISS);
@@ -156,7 +170,12 @@ pub(crate) fn request(outcome: Outcome, reason: Option<ErrorKind>) {
                 increment(key);
             }
         }
-        (Outcome::Rejected, None) => {}
+        (Outcome::Forbidden, Some(kind)) => {
+            if let Some(key) = FORBIDDEN.get(kind as usize) {
+                increment(key);
+            }
+        }
+        (Outcome::Rejected | Outcome::Forbidden, None) => {}
     }
 }
 

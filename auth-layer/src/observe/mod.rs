@@ -2,7 +2,10 @@
 //! audit hook, and (feature `metrics`) counters and histograms.
 //!
 //! Every request ends in one [`Outcome`]: allowed, anonymous (optional mode,
-//! no token) or rejected with an [`ErrorKind`](crate::ErrorKind). Each decision emits a
+//! no token) or rejected with an [`ErrorKind`](crate::ErrorKind); a guard
+//! after the layer that refuses the token (403, a missing scope or role)
+//! reports it once more as forbidden, through the [`Reporter`] the layer
+//! leaves in the request. Each decision emits a
 //! `DEBUG` event on the `auth_layer` target with `outcome`, `reason` and
 //! `status`; the subject and token id are added only when the layer was
 //! built with [`log_subjects`](crate::JwtAuthBuilder::log_subjects). The
@@ -44,3 +47,4 @@ mod observer;
 
 pub use audit::{AuditEvent, Outcome};
 pub(crate) use observer::Observer;
+pub use observer::Reporter;

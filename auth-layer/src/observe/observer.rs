@@ -92,6 +92,17 @@ impl Observer {
         self.audit(Outcome::Rejected, Some(error), token, client);
     }
 
+    /// A guard after the layer refused the verified `token` (403).
+    pub(crate) fn forbidden<C>(
+        &self,
+        error: &AuthError,
+        token: Option<&VerifiedToken<C>>,
+        client: Option<IpAddr>,
+    ) {
+        forbidden_event(error, token.filter(|_| self.log_subjects));
+        self.audit(Outcome::Forbidden, Some(error), token, client);
+    }
+
     fn audit<C>(
         &self,
         outcome: Outcome,
@@ -108,6 +119,102 @@ impl Observer {
                 client_addr,
             });
         }
+    }
+}
+
+/// The metric and `tracing` event of a guard's refusal; the subject only
+/// when `token` is given.
+pub(crate) fn forbidden_event<C>(error: &AuthError, token: Option<&VerifiedToken<C>>) {
+    let kind = error.kind();
+    metrics::request(Outcome::Forbidden, Some(kind));
+    let (reason, status) = (kind.code(), kind.status().as_u16());
+    match token.map(VerifiedToken::registered) {
+        Some(registered) => tracing::debug!(
+            target: "auth_layer",
+            outcome = "forbidden",
+            reason,
+            status,
+            required = error.required(),
+            sub = registered.sub(),
+            jti = registered.jti(),
+            "request refused: {error}"
+        ),
+        None => tracing::debug!(
+            target: "auth_layer",
+            outcome = "forbidden",
+            reason,
+            status,
+            required = error.required(),
+            "request refused: {error}"
+        ),
+    }
+}
+
+/// What the layer leaves in a request it let through, when it has an audit
+/// hook or logs subjects, so that guards and extractors after it report
+/// their refusals (403) as the layer reports its own 401s: to the audit
+/// hook, with the subject in the `tracing` event when the layer logs
+/// subjects. Without it, a refusal still reaches the metrics and `tracing`.
+///
+/// Guards of this crate and of `auth-extract` report through it; a guard of
+/// your own calls [`Reporter::forbidden`].
+///
+/// ```
+/// use auth_layer::{AuthError, VerifiedToken};
+/// use auth_layer::observe::Reporter;
+/// use http::Request;
+///
+/// fn refuse_unless_admin(req: &Request<()>) -> Result<(), AuthError> {
+///     let token = req.extensions().get::<VerifiedToken>();
+///     if token.is_some_and(|t| t.grants().has_role("admin")) {
+///         return Ok(());
+///     }
+///     let error = AuthError::insufficient_role("admin");
+///     Reporter::forbidden(req.extensions().get::<Reporter>(), &error, token);
+///     Err(error)
+/// }
+/// # assert!(refuse_unless_admin(&Request::new(())).is_err());
+/// ```
+#[derive(Clone)]
+pub struct Reporter {
+    observer: Observer,
+    client: Option<IpAddr>,
+}
+
+impl Reporter {
+    /// Reports a refusal of `token` (403) decided after the layer: to the
+    /// metrics and `tracing` always, and through `reporter` (found in the
+    /// request's extensions) to the layer's audit hook, with the subject
+    /// logged only when the layer logs subjects.
+    pub fn forbidden<C>(
+        reporter: Option<&Self>,
+        error: &AuthError,
+        token: Option<&VerifiedToken<C>>,
+    ) {
+        match reporter {
+            Some(reporter) => reporter.observer.forbidden(error, token, reporter.client),
+            None => forbidden_event::<C>(error, None),
+        }
+    }
+}
+
+impl fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reporter")
+            .field("observer", &self.observer)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl Observer {
+    /// The [`Reporter`] to leave in a request the layer let through; `None`
+    /// (nothing to carry) without an audit hook or subject logging.
+    pub(crate) fn reporter(&self, client: Option<IpAddr>) -> Option<Reporter> {
+        (self.audit.is_some() || self.log_subjects).then(|| Reporter {
+            observer: self.clone(),
+            client,
+        })
     }
 }
 

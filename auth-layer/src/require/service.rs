@@ -7,7 +7,7 @@ use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::claims::{DefaultClaims, Grants, Unauthenticated};
+use crate::claims::{DefaultClaims, Grants, Unauthenticated, VerifiedToken};
 use crate::require::future::RequireFuture;
 use crate::require::layer::Require;
 use crate::response::{DefaultResponder, Responder};
@@ -55,6 +55,7 @@ pub struct RequireService<S, C = DefaultClaims, R = DefaultResponder> {
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: Send + Sync + 'static,
     R: Responder<ResBody>,
     ResBody: Default,
 {
@@ -80,6 +81,14 @@ where
             }
             Err(Some(error)) => {
                 let auth = self.guard.auth();
+                if error.kind().status() == StatusCode::FORBIDDEN {
+                    let client = auth.client_addr(req.headers(), req.extensions());
+                    auth.shared.observer.forbidden(
+                        &error,
+                        req.extensions().get::<VerifiedToken<C>>(),
+                        client,
+                    );
+                }
                 auth.responder()
                     .respond(auth.rejection(&error, req.headers()))
             }
