@@ -174,6 +174,81 @@ pub fn rows() -> Vec<Row> {
             expect: Reject(401, "unsupported_crit"),
         },
         Row {
+            name: "crit null",
+            call: || {
+                let token =
+                    signed_json(r#"{"alg":"HS256","crit":null}"#, &good("alice").to_string());
+                Call::bearer("/protected", &token)
+            },
+            expect: Reject(401, "unsupported_crit"),
+        },
+        Row {
+            name: "crit empty",
+            call: || {
+                let token = signed_json(r#"{"alg":"HS256","crit":[]}"#, &good("alice").to_string());
+                Call::bearer("/protected", &token)
+            },
+            expect: Reject(401, "unsupported_crit"),
+        },
+        Row {
+            name: "typ at+jwt",
+            call: || {
+                let token = signed_json(
+                    r#"{"alg":"HS256","typ":"application/AT+JWT"}"#,
+                    &good("alice").to_string(),
+                );
+                Call::bearer("/protected", &token)
+            },
+            expect: Pass("alice"),
+        },
+        Row {
+            name: "typ of another kind of token",
+            call: || {
+                let token = signed_json(
+                    r#"{"alg":"HS256","typ":"logout+jwt"}"#,
+                    &good("eve").to_string(),
+                );
+                Call::bearer("/protected", &token)
+            },
+            expect: Reject(401, "invalid_token_type"),
+        },
+        Row {
+            name: "repeated header member",
+            call: || {
+                let token = signed_json(
+                    r#"{"alg":"HS256","typ":"JWT","typ":"logout+jwt"}"#,
+                    &good("eve").to_string(),
+                );
+                Call::bearer("/protected", &token)
+            },
+            expect: Reject(401, "token_malformed"),
+        },
+        Row {
+            name: "repeated claim",
+            call: || {
+                let claims = good("eve").to_string();
+                let claims = format!(
+                    r#"{{"roles":["user"],"roles":["admin"],{}"#,
+                    claims.strip_prefix('{').unwrap_or_default()
+                );
+                Call::bearer("/protected", &signed_json(r#"{"alg":"HS256"}"#, &claims))
+            },
+            expect: Reject(401, "invalid_claims"),
+        },
+        Row {
+            name: "a 14 KB group-heavy token",
+            call: || {
+                let groups: Vec<String> = (0..300)
+                    .map(|i| format!("group-{i:04}-of-a-large-directory"))
+                    .collect();
+                Call::bearer(
+                    "/protected",
+                    &hs256(&good_with("alice", json!({ "groups": groups }))),
+                )
+            },
+            expect: Pass("alice"),
+        },
+        Row {
             name: "claims are a JSON array",
             call: || Call::bearer("/protected", &signed_payload(r#"["alice"]"#)),
             expect: Reject(401, "invalid_claims"),
