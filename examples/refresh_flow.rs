@@ -10,16 +10,39 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /login` | JSON `{"username","password"}` (demo user `alice` / `alice-password`) → `{"access_token","token_type":"Bearer","expires_in"}` and the refresh cookie |
-//! | `POST /refresh` | the refresh cookie → a new access token (same JSON) and a new cookie; the old one is spent |
+//! | `POST /refresh` | the refresh cookie → a new access token (same JSON) and a new cookie; the old one is spent. A browser request from another origin is 403 `cross_origin_request`, two different refresh cookies are 400 `multiple_tokens` (both `invalid_request`, nothing spent or cleared) |
 //! | `POST /logout` | bearer token → ends its session (204) |
 //! | `POST /logout-all` | bearer token → ends every session of the user (200) |
 //! | `GET /me` | bearer token → the subject, session and claims |
 //!
-//! The refresh token lives in `refresh_token=…; Path=/refresh; HttpOnly;
+//! The refresh token lives in `__Host-refresh_token=…; Path=/; HttpOnly;
 //! Secure; SameSite=Strict`: scripts cannot read it, and browsers send it
-//! only to `/refresh`. Refresh failures are 401 with a `code`:
-//! `refresh_invalid`, `refresh_reused`, `session_expired`, `session_idle`,
-//! `reauth_required` or `session_revoked`.
+//! to this host only, over HTTPS only. The `__Host-` prefix makes browsers
+//! accept the cookie only from this host, over HTTPS, with `Path=/` and no
+//! `Domain`, so no other host, a sibling subdomain included, can plant or
+//! shadow it (cookie tossing: fixing a victim's session, or locking it
+//! out). The prefix requires `Path=/`, so browsers send the cookie with
+//! every request to this origin, not only to `/refresh`; that costs little,
+//! since a path is no boundary within one origin, scripts cannot read the
+//! cookie and only `/refresh` reads it. `__Secure-` with `Path=/refresh`
+//! would keep the cookie off the other routes but leave it open to a
+//! sibling's cookie of the same name.
+//!
+//! `/refresh` acts on a cookie the browser attaches by itself, so it also
+//! checks where a browser request comes from, besides `SameSite=Strict`
+//! (which lets sibling subdomains through, being same-site, and which old
+//! browsers ignore): `Sec-Fetch-Site` must be `same-origin` or `none` (the
+//! user's own navigation), so `same-site` (a sibling subdomain) and
+//! `cross-site` are refused, and `Origin` must be the app's own:
+//! `AUTH_PUBLIC_ORIGIN` when set, else `http://` or `https://` and the
+//! request's `Host` (the app cannot know whether TLS ends in front of it).
+//! A request with neither header is not from a browser (curl, a mobile
+//! app) and passes. A refused request spends nothing and clears nothing, so
+//! another site cannot log the user out either.
+//!
+//! Refresh failures are 401 with a `code`: `refresh_invalid`,
+//! `refresh_reused`, `session_expired`, `session_idle`, `reauth_required` or
+//! `session_revoked`.
 //!
 //! | variable | default |
 //! |---|---|
@@ -30,6 +53,7 @@
 //! | `AUTH_SESSION_TTL_SECS` | 604800 (7 days) |
 //! | `AUTH_STORE_URL` | `memory:`; or `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) for sessions and revocation: one store serves both |
 //! | `AUTH_STORE_CA_FILE` | none: the public roots; or a PEM file of the CA a TLS store's certificate is checked against |
+//! | `AUTH_PUBLIC_ORIGIN` | none: an `Origin` must name the request's `Host`; or the app's origin as browsers see it, e.g. `https://app.example` (behind a proxy that rewrites `Host`), the only `Origin` `/refresh` accepts |
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -43,7 +67,7 @@ use auth_layer::session::{
 };
 use auth_layer::store::StoreOptions;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,8 +76,9 @@ use serde_json::{Value, json};
 
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The name and path of the refresh cookie.
-pub(crate) const REFRESH_COOKIE: &str = "refresh_token";
+/// The name of the refresh cookie (`Path=/`, as its prefix requires).
+pub(crate) const REFRESH_COOKIE: &str = "__Host-refresh_token";
+/// The route that reads it.
 pub(crate) const REFRESH_PATH: &str = "/refresh";
 const ISSUER: &str = "refresh-flow-example";
 const AUDIENCE: &str = "refresh-flow-api";
@@ -69,6 +94,9 @@ pub(crate) struct Settings {
     pub(crate) store_url: String,
     /// The CA certificates (PEM file) a TLS store is checked against.
     pub(crate) store_ca_file: Option<String>,
+    /// `AUTH_PUBLIC_ORIGIN`, normalised (`https://app.example`): the only
+    /// `Origin` `/refresh` accepts. `None`: the request's `Host`.
+    pub(crate) public_origin: Option<String>,
     /// Username → password. A real service checks a password hash.
     pub(crate) users: HashMap<String, String>,
     /// `None`: the system clock. The demo and the tests move a manual one.
@@ -86,6 +114,7 @@ impl Settings {
             session_ttl: Duration::from_secs(7 * 24 * 60 * 60),
             store_url: "memory:".to_owned(),
             store_ca_file: None,
+            public_origin: None,
             users: HashMap::from([("alice".to_owned(), "alice-password".to_owned())]),
             clock: None,
         }
@@ -123,6 +152,15 @@ impl Settings {
             session_ttl: secs("AUTH_SESSION_TTL_SECS", defaults.session_ttl)?,
             store_url: var("AUTH_STORE_URL").unwrap_or(defaults.store_url.clone()),
             store_ca_file: var("AUTH_STORE_CA_FILE"),
+            public_origin: var("AUTH_PUBLIC_ORIGIN")
+                .map(|v| {
+                    normalised_origin(v.trim_end_matches('/')).ok_or_else(|| {
+                        format!(
+                            "AUTH_PUBLIC_ORIGIN: {v:?} is not an origin; set scheme and host only, e.g. https://app.example"
+                        )
+                    })
+                })
+                .transpose()?,
             ..defaults
         })
     }
@@ -144,6 +182,7 @@ pub(crate) struct App {
 struct AppState {
     sessions: Sessions,
     users: HashMap<String, String>,
+    public_origin: Option<String>,
 }
 
 /// Builds the app: one store from `AUTH_STORE_URL` for sessions and
@@ -178,6 +217,7 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
     let state = AppState {
         sessions: sessions.clone(),
         users: settings.users.clone(),
+        public_origin: settings.public_origin.clone(),
     };
     let protected = Router::new()
         .route("/me", get(me))
@@ -224,8 +264,22 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
     }
 }
 
-async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(presented) = cookie(&headers, REFRESH_COOKIE) else {
+async fn refresh(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(description) = same_origin(&headers, &uri, state.public_origin.as_deref()) {
+        let body = error_body("invalid_request", description, "cross_origin_request");
+        return (StatusCode::FORBIDDEN, body).into_response();
+    }
+    let mut presented = cookies(&headers, REFRESH_COOKIE);
+    let first = presented.next();
+    if first.is_some_and(|first| presented.any(|other| other != first)) {
+        let body = error_body(
+            "invalid_request",
+            "two different refresh token cookies",
+            "multiple_tokens",
+        );
+        return (StatusCode::BAD_REQUEST, body).into_response();
+    }
+    let Some(presented) = first else {
         let body = error_body(
             "invalid_grant",
             "no refresh token cookie",
@@ -325,9 +379,10 @@ fn error_body(error: &str, description: &str, code: &str) -> Json<Value> {
     Json(json!({ "error": error, "error_description": description, "code": code }))
 }
 
+/// The refresh cookie: `__Host-` needs `Secure`, `Path=/` and no `Domain`.
 fn refresh_cookie(token: &str, max_age_secs: i64) -> HeaderValue {
     let cookie = format!(
-        "{REFRESH_COOKIE}={token}; Path={REFRESH_PATH}; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
+        "{REFRESH_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
         max_age_secs.max(0)
     );
     // A refresh token is base64url and a dot: always a valid header value.
@@ -335,23 +390,82 @@ fn refresh_cookie(token: &str, max_age_secs: i64) -> HeaderValue {
 }
 
 fn clear_cookie() -> (header::HeaderName, HeaderValue) {
-    (
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "refresh_token=; Path=/refresh; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
-        ),
-    )
+    (header::SET_COOKIE, refresh_cookie("", 0))
 }
 
-/// The value of the cookie `name` in the request, if any.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Every value of the cookie `name` in the request, in order.
+pub(crate) fn cookies<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .filter_map(move |(key, value)| (key == name).then_some(value))
+}
+
+/// Whether a browser sent the request from the app's own origin: refuses
+/// (with the description the client gets) a `Sec-Fetch-Site` other than
+/// `same-origin` or `none`, and an `Origin` other than `public_origin`, or,
+/// without one, other than `http://` or `https://` and the request's host.
+/// A request with neither header is not a browser's and passes.
+fn same_origin(
+    headers: &HeaderMap,
+    uri: &Uri,
+    public_origin: Option<&str>,
+) -> Result<(), &'static str> {
+    let values = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default())
+    };
+    if values("sec-fetch-site").any(|site| !matches!(site.trim(), "same-origin" | "none")) {
+        return Err(
+            "the browser says the request comes from another site (Sec-Fetch-Site); refresh from this app's own pages",
+        );
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
+    let own = |origin: &str| {
+        let Some(origin) = normalised_origin(origin) else {
+            return false;
+        };
+        match (public_origin, host) {
+            (Some(public), _) => origin == public,
+            (None, Some(host)) => {
+                let scheme = origin.split_once("://").map_or("", |(scheme, _)| scheme);
+                normalised_origin(&format!("{scheme}://{host}")).as_deref() == Some(origin.as_str())
+            }
+            (None, None) => false,
+        }
+    };
+    if values(header::ORIGIN.as_str()).any(|origin| !own(origin)) {
+        return Err(
+            "the request comes from another origin (Origin); refresh from this app's own pages",
+        );
+    }
+    Ok(())
+}
+
+/// An http(s) origin as `scheme://host[:port]`, lowercase and without the
+/// scheme's default port; `None` for anything else (`null` included).
+fn normalised_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().to_ascii_lowercase();
+    let (scheme, authority) = origin.split_once("://")?;
+    let default_port = match scheme {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+    let plain = !authority.is_empty() && !authority.contains(['/', '?', '#', '@', ' ']);
+    plain.then(|| format!("{scheme}://{authority}"))
 }
 
 /// Compares without stopping at the first difference.
@@ -395,7 +509,7 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
     println!("\n1. {user} logs in");
     let (access, cookie) = client.login(&user, &password).await?;
     println!(
-        "   the refresh token is in the cookie, scoped to {REFRESH_PATH}, HttpOnly, Secure, SameSite=Strict"
+        "   the refresh token is in the {REFRESH_COOKIE} cookie: this host only, HttpOnly, Secure, SameSite=Strict"
     );
     let me = client
         .me("2. GET /me with the access token", &access, 200, None)
@@ -419,8 +533,19 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
         )
         .await?;
 
+    let res = client
+        .send_refresh_from(&cookie, Some("https://elsewhere.example"))
+        .await?;
+    expect(
+        "4. a page on another site posts to /refresh with the cookie",
+        res,
+        403,
+        Some("cross_origin_request"),
+    )
+    .await?;
+    println!("   refused before the cookie is read: it is neither spent nor cleared");
     let (fresh, fresh_cookie) = client
-        .refresh("4. POST /refresh with the cookie", &cookie)
+        .refresh("   POST /refresh with the cookie, from the app", &cookie)
         .await?;
     client
         .me("   GET /me with the new access token", &fresh, 200, None)
@@ -524,12 +649,26 @@ impl Demo {
     }
 
     async fn send_refresh(&self, cookie: &str) -> Result<reqwest::Response, Error> {
-        Ok(self
+        self.send_refresh_from(cookie, None).await
+    }
+
+    /// `POST /refresh` as a browser page at `origin` sends it, or as a
+    /// non-browser client without one.
+    async fn send_refresh_from(
+        &self,
+        cookie: &str,
+        origin: Option<&str>,
+    ) -> Result<reqwest::Response, Error> {
+        let mut request = self
             .http
             .post(format!("{}{REFRESH_PATH}", self.base))
-            .header("cookie", format!("{REFRESH_COOKIE}={cookie}"))
-            .send()
-            .await?)
+            .header("cookie", format!("{REFRESH_COOKIE}={cookie}"));
+        if let Some(origin) = origin {
+            request = request
+                .header("origin", origin)
+                .header("sec-fetch-site", "cross-site");
+        }
+        Ok(request.send().await?)
     }
 
     async fn me(
@@ -634,7 +773,7 @@ async fn main() -> Result<(), Error> {
     println!("  curl -i -X POST {base}/login -H 'content-type: application/json' \\");
     println!("       -d '{{\"username\":\"alice\",\"password\":\"alice-password\"}}'");
     println!("  curl -i {base}/me -H 'authorization: Bearer <access_token>'");
-    println!("  curl -i -X POST {base}/refresh -H 'cookie: refresh_token=<from Set-Cookie>'");
+    println!("  curl -i -X POST {base}/refresh -H 'cookie: {REFRESH_COOKIE}=<from Set-Cookie>'");
     axum::serve(listener, app.router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

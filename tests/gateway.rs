@@ -313,3 +313,208 @@ async fn bodies_are_streamed_both_ways_without_buffering() {
     let expected: u64 = (0..CHUNKS).map(|i| (i % 251) as u64 * CHUNK as u64).sum();
     assert_eq!(checksum, expected);
 }
+
+/// Sends `GET path_and_query` with a valid token exactly as written: no
+/// client-side clean-up of dot segments, which reqwest (like browsers)
+/// would do. Answers the status and the JSON body (`null` if none).
+async fn raw_get(server: &TestServer, path_and_query: &str) -> (u16, Value) {
+    let authority = server.base().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = Request::get(path_and_query)
+        .header("host", &authority)
+        .header(
+            "authorization",
+            format!("Bearer {}", hs256(&claims("alice"))),
+        )
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Regression: upstreams behind nginx, CGI or WSGI read `X_Auth_Subject`
+/// as `X-Auth-Subject`, so a client could set its own identity by spelling
+/// the header with underscores.
+#[tokio::test]
+async fn identity_headers_spelled_with_underscores_are_removed_too() {
+    let (upstream, _) = upstream().await;
+    let server = gateway(
+        &upstream,
+        &[(
+            "AUTH_CLAIM_HEADERS",
+            "sub=x-auth-subject, scope=x_auth_scope",
+        )],
+    )
+    .await;
+    let token = hs256(&claims_with("alice", json!({ "scope": "orders:read" })));
+    let reply = common::send(
+        server
+            .get("/orders")
+            .header("authorization", format!("Bearer {token}"))
+            .header("X_Auth_Subject", "admin")
+            .header("x_auth-subject", "root")
+            .header("x-auth_SUBJECT", "root")
+            .header("x-auth-scope", "orders:write admin")
+            .header("x_other", "kept"),
+    )
+    .await;
+    let headers = seen(&reply)["headers"].as_object().unwrap().clone();
+    let spellings = |wanted: &str| -> Vec<(String, Value)> {
+        headers
+            .iter()
+            .filter(|(name, _)| name.replace('_', "-") == wanted)
+            .map(|(name, values)| (name.clone(), values.clone()))
+            .collect()
+    };
+    assert_eq!(
+        spellings("x-auth-subject"),
+        [("x-auth-subject".to_owned(), json!(["alice"]))],
+        "{headers:?}"
+    );
+    assert_eq!(
+        spellings("x-auth-scope"),
+        [("x_auth_scope".to_owned(), json!(["orders:read"]))],
+        "{headers:?}"
+    );
+    assert_eq!(headers["x_other"], json!(["kept"]));
+}
+
+/// Regression: the client's `X-Forwarded-*` and `Forwarded` headers went
+/// through as they were, so a client could pose as any address, scheme or
+/// host to an upstream that logs or trusts them.
+#[tokio::test]
+async fn forwarding_headers_are_the_gateway_s_unless_the_peer_is_a_trusted_proxy() {
+    let (upstream, _) = upstream().await;
+    let token = hs256(&claims("alice"));
+    let spoofed = |server: &TestServer| {
+        server
+            .get("/orders")
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .header("X-Forwarded-For", "198.51.100.1")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "app.example")
+            .header("forwarded", "for=203.0.113.7;proto=https;host=app.example")
+            .header("x_forwarded_for", "192.0.2.1")
+            .header("X_Forwarded-Host", "evil.example")
+    };
+
+    // No trusted proxy (the default), and a list that does not hold the
+    // peer: the client's values are replaced.
+    for trusted in [None, Some("10.0.0.0/8, ::1, 192.0.2.1")] {
+        let vars: Vec<(&str, &str)> = trusted
+            .map(|list| ("AUTH_TRUSTED_PROXIES", list))
+            .into_iter()
+            .collect();
+        let server = gateway(&upstream, &vars).await;
+        let host = server.base().trim_start_matches("http://").to_owned();
+        for request in [
+            spoofed(&server),
+            server
+                .get("/orders")
+                .header("authorization", format!("Bearer {token}")),
+        ] {
+            let headers = seen(&common::send(request).await)["headers"].clone();
+            assert_eq!(
+                headers["x-forwarded-for"],
+                json!(["127.0.0.1"]),
+                "{headers}"
+            );
+            assert_eq!(headers["x-forwarded-proto"], json!(["http"]), "{headers}");
+            assert_eq!(headers["x-forwarded-host"], json!([host]), "{headers}");
+            assert_eq!(
+                headers["forwarded"],
+                json!([format!("for=127.0.0.1;host=\"{host}\";proto=http")]),
+                "{headers}"
+            );
+            for name in ["x_forwarded_for", "x_forwarded-host"] {
+                assert!(headers.get(name).is_none(), "{name}: {headers}");
+            }
+        }
+    }
+
+    // The peer is a trusted proxy: its chain goes on, with the peer added.
+    let server = gateway(
+        &upstream,
+        &[("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")],
+    )
+    .await;
+    let host = server.base().trim_start_matches("http://").to_owned();
+    let headers = seen(&common::send(spoofed(&server)).await)["headers"].clone();
+    assert_eq!(
+        headers["x-forwarded-for"],
+        json!(["203.0.113.7, 198.51.100.1, 127.0.0.1"]),
+        "{headers}"
+    );
+    assert_eq!(headers["x-forwarded-proto"], json!(["https"]), "{headers}");
+    assert_eq!(
+        headers["x-forwarded-host"],
+        json!(["app.example"]),
+        "{headers}"
+    );
+    assert_eq!(
+        headers["forwarded"],
+        json!([format!(
+            "for=203.0.113.7;proto=https;host=app.example, for=127.0.0.1;host=\"{host}\";proto=http"
+        )]),
+        "{headers}"
+    );
+    assert!(headers.get("x_forwarded_for").is_none(), "{headers}");
+}
+
+/// Regression: `/../admin` was joined to the upstream's prefix as
+/// `/api/../admin`, which an upstream that resolves dot segments serves
+/// as `/admin`, outside the prefix the gateway was meant to expose.
+#[tokio::test]
+async fn dot_segments_are_refused_so_requests_stay_under_the_upstream_prefix() {
+    let (upstream, hits) = upstream().await;
+    let server = gateway(&format!("{upstream}/api"), &[]).await;
+    for path in [
+        "/../admin",
+        "/..",
+        "/orders/../../admin",
+        "/./admin",
+        "/%2e%2e/admin",
+        "/%2E%2E/admin",
+        "/.%2e/admin",
+        "/%2e./admin",
+        "/%2e/admin",
+        "/..%2fadmin",
+        "/%2e%2e%2Fadmin",
+        "/orders/..%5cadmin",
+        "/../admin?x=1",
+    ] {
+        let (status, body) = raw_get(&server, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{path}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains("dot segment")),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a request with a dot segment reached the upstream"
+    );
+
+    // Dots inside a segment and encoded slashes between ordinary names pass.
+    for (path, upstream_path) in [
+        ("/orders/7", "/api/orders/7"),
+        ("/.well-known/jwks.json", "/api/.well-known/jwks.json"),
+        ("/files/a..b", "/api/files/a..b"),
+        ("/projects/group%2Fproject", "/api/projects/group%2Fproject"),
+    ] {
+        let (status, body) = raw_get(&server, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["path"], upstream_path);
+    }
+}

@@ -155,6 +155,18 @@ impl Server {
         )
     }
 
+    /// `POST /refresh` with these `Cookie` lines and other headers, as given.
+    async fn refresh_with(&self, cookies: &[String], headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.http.post(format!("{}/refresh", self.base));
+        for cookie in cookies {
+            req = req.header("cookie", cookie);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Answer::read(req).await
+    }
+
     async fn me(&self, access: &str) -> Answer {
         Answer::read(
             self.http
@@ -187,7 +199,7 @@ impl Server {
             answer
                 .set_cookies
                 .iter()
-                .any(|c| c.starts_with("refresh_token=;") && c.contains("Max-Age=0")),
+                .any(|c| c.starts_with(&format!("{REFRESH_COOKIE}=;")) && c.contains("Max-Age=0")),
             "a refused refresh clears the cookie: {answer:?}"
         );
     }
@@ -257,7 +269,7 @@ async fn login_answers_a_bearer_token_and_a_strict_refresh_cookie(store: &Store)
         panic!("one Set-Cookie: {answer:?}");
     };
     for attribute in [
-        "; Path=/refresh;",
+        "; Path=/;",
         "; Max-Age=604800;",
         "; HttpOnly;",
         "; Secure;",
@@ -639,6 +651,7 @@ fn settings_come_from_the_documented_variables() {
             "rediss+cluster://10.0.0.1:6380,10.0.0.2:6380",
         ),
         ("AUTH_STORE_CA_FILE", "/etc/ssl/private/redis-ca.pem"),
+        ("AUTH_PUBLIC_ORIGIN", "HTTPS://App.Example:443/"),
     ];
     let lookup = |name: &str| {
         vars.iter()
@@ -661,6 +674,7 @@ fn settings_come_from_the_documented_variables() {
         s.store_ca_file.as_deref(),
         Some("/etc/ssl/private/redis-ca.pem")
     );
+    assert_eq!(s.public_origin.as_deref(), Some("https://app.example"));
 
     let defaults = Settings::from_lookup(|_| None).unwrap();
     assert_eq!(defaults.listen, "127.0.0.1:3000");
@@ -670,6 +684,7 @@ fn settings_come_from_the_documented_variables() {
     assert_eq!(defaults.idle_timeout, Duration::from_secs(86_400));
     assert_eq!(defaults.session_ttl, Duration::from_secs(604_800));
     assert_eq!(defaults.store_url, "memory:");
+    assert_eq!(defaults.public_origin, None, "the request's Host");
     assert_eq!(defaults.users["alice"], "alice-password");
 
     let bad = Settings::from_lookup(|n| (n == "AUTH_IDLE_TIMEOUT_SECS").then(|| "soon".into()));
@@ -679,4 +694,201 @@ fn settings_come_from_the_documented_variables() {
             .to_string()
             .contains("AUTH_IDLE_TIMEOUT_SECS")
     );
+    for origin in [
+        "app.example",
+        "https://app.example/login",
+        "ftp://app.example",
+        "null",
+    ] {
+        let bad = Settings::from_lookup(|n| (n == "AUTH_PUBLIC_ORIGIN").then(|| origin.into()));
+        let err = bad.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("AUTH_PUBLIC_ORIGIN"), "{origin}: {err}");
+    }
+}
+
+/// Regression: the cookie was `refresh_token` (no prefix), which a sibling
+/// subdomain can plant or shadow with `Domain=` set to the parent domain.
+/// Under the `__Host-` prefix browsers accept the cookie only from this
+/// host, over HTTPS, with `Path=/` and no `Domain`; the old name is not
+/// read any more.
+#[tokio::test]
+async fn the_refresh_cookie_has_the_host_prefix() {
+    let server = Server::start(&Store::memory()).await;
+    let (access, first) = server.login().await;
+    let rotated = server.refresh(Some(&first)).await;
+    let logout = server.post("/logout", &access).await;
+    let login = server.post_login(&server.user, &server.password).await;
+    for (what, answer) in [("login", &login), ("refresh", &rotated)] {
+        let [set_cookie] = answer.set_cookies.as_slice() else {
+            panic!("{what}: one Set-Cookie: {answer:?}");
+        };
+        assert!(
+            set_cookie.starts_with("__Host-refresh_token="),
+            "{what}: {set_cookie}"
+        );
+        for attribute in ["; Path=/;", "; HttpOnly;", "; Secure;", "; SameSite=Strict"] {
+            assert!(
+                set_cookie.contains(attribute),
+                "{what}: {attribute} in {set_cookie}"
+            );
+        }
+        assert!(
+            !set_cookie.to_lowercase().contains("domain="),
+            "{set_cookie}"
+        );
+    }
+    assert_eq!(
+        logout.set_cookies,
+        ["__Host-refresh_token=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict"],
+        "logout clears the cookie it set"
+    );
+
+    let cookie = login.cookie().expect("a refresh cookie");
+    let unprefixed = server
+        .refresh_with(&[format!("refresh_token={cookie}")], &[])
+        .await;
+    assert_eq!(
+        (unprefixed.status, unprefixed.code()),
+        (401, Some("refresh_invalid")),
+        "a cookie without the prefix is not read: {unprefixed:?}"
+    );
+    server.rotate(&cookie).await;
+}
+
+/// Regression: `/refresh` trusted `SameSite=Strict` alone, which does not
+/// stop requests from sibling subdomains (they are same-site) nor browsers
+/// that ignore the attribute. A browser's cross-origin request is refused
+/// before the cookie is looked at: 403, nothing spent, nothing cleared.
+/// Clients that send neither header (curl, mobile apps) are not browsers
+/// and pass.
+#[tokio::test]
+async fn cross_origin_refreshes_are_refused_and_spend_nothing() {
+    let server = Server::start(&Store::memory()).await;
+    let (_, cookie) = server.login().await;
+    let own = server.base.as_str();
+    let refused: [(&str, &[(&str, &str)]); 8] = [
+        ("cross-site fetch", &[("sec-fetch-site", "cross-site")]),
+        (
+            "a sibling subdomain's fetch",
+            &[("sec-fetch-site", "same-site")],
+        ),
+        ("a foreign origin", &[("origin", "https://evil.example")]),
+        ("an opaque origin", &[("origin", "null")]),
+        (
+            "this host on another port",
+            &[("origin", "http://127.0.0.1:1")],
+        ),
+        (
+            "a foreign origin claiming same-origin",
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "https://evil.example"),
+            ],
+        ),
+        (
+            "the own origin in a cross-site fetch",
+            &[("origin", own), ("sec-fetch-site", "cross-site")],
+        ),
+        ("an unknown fetch site", &[("sec-fetch-site", "elsewhere")]),
+    ];
+    for (case, headers) in refused {
+        let answer = server
+            .refresh_with(&[format!("{REFRESH_COOKIE}={cookie}")], headers)
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (403, Some("cross_origin_request")),
+            "{case}: {answer:?}"
+        );
+        assert_eq!(answer.body["error"], "invalid_request", "{case}");
+        assert!(
+            answer.set_cookies.is_empty(),
+            "{case}: a refused request must not clear the user's cookie: {answer:?}"
+        );
+    }
+
+    // The first cookie was never spent: the accepted requests rotate it on.
+    let mut cookie = cookie;
+    let accepted: [(&str, &[(&str, &str)]); 4] = [
+        ("no Origin, no Sec-Fetch-Site (curl)", &[]),
+        (
+            "the app's own page",
+            &[("sec-fetch-site", "same-origin"), ("origin", own)],
+        ),
+        ("the own origin only", &[("origin", own)]),
+        ("typed by the user", &[("sec-fetch-site", "none")]),
+    ];
+    for (case, headers) in accepted {
+        let answer = server
+            .refresh_with(&[format!("{REFRESH_COOKIE}={cookie}")], headers)
+            .await;
+        assert_eq!(answer.status, 200, "{case}: {answer:?}");
+        cookie = answer.cookie().unwrap();
+    }
+}
+
+/// Behind a proxy that rewrites `Host`, the own origin is
+/// `AUTH_PUBLIC_ORIGIN`, and only that origin.
+#[tokio::test]
+async fn the_public_origin_setting_names_the_own_origin() {
+    let server = Server::with(&Store::memory(), |s| {
+        s.public_origin = Some("https://app.example".to_owned());
+    })
+    .await;
+    let (_, cookie) = server.login().await;
+    let own_host = server.base.clone();
+    let answer = server
+        .refresh_with(
+            &[format!("{REFRESH_COOKIE}={cookie}")],
+            &[("origin", own_host.as_str())],
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (403, Some("cross_origin_request")),
+        "{answer:?}"
+    );
+    let answer = server
+        .refresh_with(
+            &[format!("{REFRESH_COOKIE}={cookie}")],
+            &[
+                ("origin", "https://app.example"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+}
+
+/// Regression: with two refresh cookies the first one won, so which
+/// session a request refreshed depended on cookie order. Two different
+/// values are now a 400 (as the layer answers two different tokens) and
+/// neither is spent; the same value twice is one token.
+#[tokio::test]
+async fn two_different_refresh_cookies_are_a_400_and_spend_neither() {
+    let server = Server::start(&Store::memory()).await;
+    let (_, first) = server.login().await;
+    let (_, second) = server.login().await;
+    let name = REFRESH_COOKIE;
+    for cookies in [
+        vec![format!("{name}={first}; {name}={second}")],
+        vec![
+            format!("{name}={first}"),
+            format!("theme=dark; {name}={second}"),
+        ],
+    ] {
+        let answer = server.refresh_with(&cookies, &[]).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, Some("multiple_tokens")),
+            "{cookies:?}: {answer:?}"
+        );
+        assert_eq!(answer.body["error"], "invalid_request");
+        assert!(answer.set_cookies.is_empty(), "{answer:?}");
+    }
+    let answer = server
+        .refresh_with(&[format!("{name}={first}"), format!("{name}={first}")], &[])
+        .await;
+    assert_eq!(answer.status, 200, "the same value twice: {answer:?}");
+    server.rotate(&second).await;
 }
