@@ -28,16 +28,16 @@
 //!   (`X_Auth_Subject`, `x_auth-subject`), because nginx, CGI and WSGI
 //!   upstreams read those as the same header; so identity headers cannot be
 //!   spoofed; a claim the token lacks leaves its header absent;
-//! - `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and
-//!   `Forwarded` (RFC 7239) written by the gateway: the client's copies (in
+//! - `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`,
+//!   `X-Real-IP` and `Forwarded` (RFC 7239) written by the gateway: the client's copies (in
 //!   every spelling, as above) are dropped and replaced with the peer's
 //!   address, `http` (the scheme the gateway serves) and the request's
 //!   `Host`, e.g. `Forwarded: for=192.0.2.7;host="api.example:3000";proto=http`
 //!   (an IPv6 peer is quoted, `for="[2001:db8::7]"`). Only when the peer is
 //!   in `AUTH_TRUSTED_PROXIES` are its headers kept: the peer is appended to
 //!   its `X-Forwarded-For` chain and its `Forwarded` list, and its
-//!   `X-Forwarded-Proto` and `X-Forwarded-Host` stay (set from this hop when
-//!   it sent none);
+//!   `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Real-IP` (an IP
+//!   address) stay (set from this hop when it sent none);
 //! - a path under the prefix of `AUTH_UPSTREAM`, always: a path with a dot
 //!   segment (`.` or `..`, also percent-encoded as `%2e`, or hidden behind
 //!   an encoded slash as in `..%2f` or `..%5c`) is refused with 400
@@ -464,11 +464,12 @@ fn received_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
 }
 
 /// The forwarding headers (folded names), all written by the gateway.
-const FORWARDING: [&str; 4] = [
+const FORWARDING: [&str; 5] = [
     "forwarded",
     "x-forwarded-for",
     "x-forwarded-host",
     "x-forwarded-proto",
+    "x-real-ip",
 ];
 
 /// A header name as upstreams that read `_` as `-` see it (names are
@@ -516,6 +517,10 @@ fn set_forwarding(headers: &mut HeaderMap, peer: IpAddr, trusted: bool, host: Op
     let proto = kept(headers, "x-forwarded-proto");
     let forwarded_host = kept(headers, "x-forwarded-host");
     let forwarded = kept(headers, "forwarded");
+    // A trusted proxy's client address, else the peer's.
+    let real_ip = kept(headers, "x-real-ip")
+        .filter(|ip| ip.parse::<IpAddr>().is_ok())
+        .unwrap_or_else(|| peer.to_string());
     remove_spellings(headers, &FORWARDING);
     let values = [
         ("x-forwarded-for", Some(append(chain, peer.to_string()))),
@@ -531,6 +536,7 @@ fn set_forwarding(headers: &mut HeaderMap, peer: IpAddr, trusted: bool, host: Op
             "forwarded",
             Some(append(forwarded, forwarded_element(peer, host))),
         ),
+        ("x-real-ip", Some(real_ip)),
     ];
     for (name, value) in values {
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {

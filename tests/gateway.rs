@@ -403,6 +403,7 @@ async fn forwarding_headers_are_the_gateway_s_unless_the_peer_is_a_trusted_proxy
             .header("forwarded", "for=203.0.113.7;proto=https;host=app.example")
             .header("x_forwarded_for", "192.0.2.1")
             .header("X_Forwarded-Host", "evil.example")
+            .header("x-real-ip", "203.0.113.7")
     };
 
     // No trusted proxy (the default), and a list that does not hold the
@@ -427,6 +428,7 @@ async fn forwarding_headers_are_the_gateway_s_unless_the_peer_is_a_trusted_proxy
                 "{headers}"
             );
             assert_eq!(headers["x-forwarded-proto"], json!(["http"]), "{headers}");
+            assert_eq!(headers["x-real-ip"], json!(["127.0.0.1"]), "{headers}");
             assert_eq!(headers["x-forwarded-host"], json!([host]), "{headers}");
             assert_eq!(
                 headers["forwarded"],
@@ -453,6 +455,7 @@ async fn forwarding_headers_are_the_gateway_s_unless_the_peer_is_a_trusted_proxy
         "{headers}"
     );
     assert_eq!(headers["x-forwarded-proto"], json!(["https"]), "{headers}");
+    assert_eq!(headers["x-real-ip"], json!(["203.0.113.7"]), "{headers}");
     assert_eq!(
         headers["x-forwarded-host"],
         json!(["app.example"]),
