@@ -116,7 +116,9 @@ async fn metrics_count_decisions_caches_stores_key_fetches_and_refreshes() {
     let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
         .build()
         .unwrap();
+    // No retry window, so that the spent token presented again is reuse.
     let sessions = Sessions::builder(issuer, MemoryStore::new(), revocation)
+        .retry_window(Duration::ZERO)
         .build()
         .unwrap();
     // A guard after the layer refuses a token without the scope: 403,

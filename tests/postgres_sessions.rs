@@ -24,6 +24,39 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("postgres" #[cfg_attr(not(postgres_service), ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL")]);
 
+/// Revoked session ids are deleted once none of their tokens can pass, and
+/// a session keeps only its most recently spent token hashes. The rows
+/// counted are those of the test's own subject (other tests share the tables).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn stores_stay_bounded() {
+    let h = harness().await;
+    let pool = PgPool::connect(&database_url()).await.unwrap();
+    auth_tests::session_scenarios::stores_stay_bounded(&h, |sid| {
+        let pool = pool.clone();
+        async move {
+            let (revoked, spent): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM auth_revoked_session_ids WHERE sid IN ( \
+                     SELECT sid FROM auth_sessions WHERE subject = ( \
+                         SELECT subject FROM auth_sessions WHERE sid = $1))), \
+                 (SELECT count(*) FROM auth_refresh_tokens WHERE sid = $1 AND spent_at IS NOT NULL)",
+            )
+            .bind(&sid)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            auth_tests::session_scenarios::Held {
+                revoked_sessions: usize::try_from(revoked).unwrap(),
+                spent_hashes: usize::try_from(spent).unwrap(),
+            }
+        }
+    })
+    .await;
+}
+
 /// The rows are where the storage contract says, hold hashes only, and a
 /// session ended by another service's `UPDATE` is honoured.
 #[tokio::test]

@@ -62,7 +62,8 @@ async fn sessions_keep_every_rule_on_a_cluster() {
     let harness = || async { Harness::new(store(&url).await) };
     let grace = || async {
         Harness::with(store(&url).await, |b| {
-            b.danger_reuse_grace(Duration::from_secs(5))
+            b.retry_window(Duration::ZERO)
+                .danger_reuse_grace(Duration::from_secs(5))
         })
     };
     scenarios::rotation(&harness().await).await;
@@ -73,7 +74,10 @@ async fn sessions_keep_every_rule_on_a_cluster() {
     scenarios::reauth_required(&harness().await).await;
     scenarios::logout_one_and_everywhere(&harness().await).await;
     scenarios::garbage_changes_nothing(&harness().await).await;
-    scenarios::concurrent_refreshes(&harness().await, 50, false).await;
+    let no_retry = Harness::with(store(&url).await, |b| b.retry_window(Duration::ZERO));
+    scenarios::concurrent_refreshes(&no_retry, 50, false).await;
+    scenarios::racing_retries_share_one_successor(&harness().await, 50).await;
+    scenarios::retry_after_a_lost_answer(&harness().await).await;
     scenarios::concurrent_refreshes(&grace().await, 50, true).await;
 }
 

@@ -32,6 +32,57 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("redis" #[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]);
 
+/// Revoked session ids expire and spent hashes are pruned. Redis expires
+/// keys on its own clock, which the test's manual clock cannot move: a
+/// revoked-session key counts as held while its not-before plus its TTL is
+/// after the manual clock's now, and every such key must have a TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn stores_stay_bounded() {
+    let store = store().await;
+    let prefix = store.prefix().to_owned();
+    let h = Harness::new(store);
+    let conn = redis::Client::open(redis_url().as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let clock = h.clock.clone();
+    auth_tests::session_scenarios::stores_stay_bounded(&h, |sid| {
+        let (mut conn, prefix, now) = (conn.clone(), prefix.clone(), clock.now());
+        async move {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}revoked-session:*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let mut revoked_sessions = 0;
+            for key in keys {
+                let (nbf, ttl): (i64, i64) = redis::pipe()
+                    .get(&key)
+                    .ttl(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!(ttl > 0, "{key} has no expiry");
+                if nbf + ttl > now {
+                    revoked_sessions += 1;
+                }
+            }
+            let fields: Vec<String> = redis::cmd("HKEYS")
+                .arg(format!("{prefix}session:{sid}"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            auth_tests::session_scenarios::Held {
+                revoked_sessions,
+                spent_hashes: fields.iter().filter(|f| f.starts_with("spent:")).count(),
+            }
+        }
+    })
+    .await;
+}
+
 /// The keys are where the storage contract says, hold what it says, expire
 /// a day after the session, and never hold a token.
 #[tokio::test]

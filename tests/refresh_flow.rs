@@ -327,6 +327,8 @@ async fn a_replayed_refresh_cookie_revokes_the_session(store: &Store) {
     let (_, stolen) = server.login().await;
     let (access, newest) = server.rotate(&stolen).await;
     assert_eq!(server.me(&access).await.status, 200);
+    // Past the retry window (a replay within it is taken for a lost answer).
+    server.clock.advance(10);
     server.refused(&server.refresh(Some(&stolen)).await, "refresh_reused");
     let me = server.me(&access).await;
     assert_eq!(
@@ -475,8 +477,8 @@ async fn garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing(stor
     server.rotate(&cookie).await;
 }
 
-/// 50 browsers tabs refreshing at once with one cookie: exactly one gets
-/// the new pair; the others are reuse, so the session is revoked.
+/// 50 browsers tabs refreshing at once with one cookie: within the retry
+/// window they all get the one rotation's cookie, and the session lives on.
 async fn fifty_concurrent_refreshes_over_http_one_wins(store: &Store) {
     let url = &store.url;
     let server = Arc::new(Server::start(store).await);
@@ -486,22 +488,18 @@ async fn fifty_concurrent_refreshes_over_http_one_wins(store: &Store) {
         let (server, cookie) = (Arc::clone(&server), cookie.clone());
         tasks.spawn(async move { server.refresh(Some(&cookie)).await });
     }
-    let (mut ok, mut reused) = (Vec::new(), 0);
+    let mut ok = Vec::new();
     while let Some(answer) = tasks.join_next().await {
         let answer = answer.unwrap();
-        match (answer.status, answer.code()) {
-            (200, _) => ok.push(answer),
-            (401, Some("refresh_reused")) => reused += 1,
+        match answer.status {
+            200 => ok.push(answer),
             _ => panic!("[{url}] unexpected {answer:?}"),
         }
     }
-    assert_eq!((ok.len(), reused), (1, 49), "[{url}]");
+    let cookies: std::collections::HashSet<_> = ok.iter().map(|a| a.cookie().unwrap()).collect();
+    assert_eq!((ok.len(), cookies.len()), (50, 1), "[{url}] one successor");
     let me = server.me(&ok[0].access()).await;
-    assert_eq!(
-        me.code(),
-        Some("token_revoked"),
-        "[{url}] the family is revoked"
-    );
+    assert_eq!(me.status, 200, "[{url}] the session lives on: {me:?}");
 }
 
 /// No refresh token and no access token appears in anything logged, at any

@@ -209,6 +209,8 @@ async fn tokens_never_reach_the_logs() {
     let forged = format!("{}.{}", first.session_id(), "A".repeat(43));
     assert!(h.sessions.refresh(&forged).await.is_err());
     assert!(h.sessions.refresh("garbage").await.is_err());
+    // Past the retry window: reuse.
+    h.clock.advance(10);
     assert!(
         h.sessions
             .refresh(first.refresh_token().as_str())
@@ -244,6 +246,50 @@ async fn tokens_never_reach_the_logs() {
             "a token's secret part was logged:\n{text}"
         );
     }
+}
+
+/// Revoked session ids and spent refresh-token hashes do not pile up in the
+/// memory store (they used to be kept for as long as the process ran).
+#[tokio::test]
+async fn stores_stay_bounded() {
+    logs();
+    let store = MemoryStore::new();
+    let h = Harness::new(store.clone());
+    session_common::stores_stay_bounded(&h, |_sid| {
+        let store = store.clone();
+        async move {
+            session_common::Held {
+                revoked_sessions: store.revoked_sessions(),
+                // One current hash per session; the logged-out ones spent none.
+                spent_hashes: store.refresh_token_hashes() - store.sessions(),
+            }
+        }
+    })
+    .await;
+}
+
+/// Subjects reach the logs only with `log_subjects`; session ids always do.
+#[tokio::test]
+async fn subjects_are_logged_only_with_log_subjects() {
+    let quiet = harness().await;
+    let loud = harness_with(|b| b.log_subjects(true)).await;
+    let hidden = session_common::unique("hidden-subject");
+    let shown = session_common::unique("shown-subject");
+    for (h, subject) in [(&quiet, &hidden), (&loud, &shown)] {
+        let first = h.login(subject).await;
+        let second = h.rotate(&first).await;
+        h.clock.advance(10);
+        h.sessions
+            .refresh(first.refresh_token().as_str())
+            .await
+            .unwrap_err();
+        h.sessions.logout(second.session_id()).await.unwrap();
+        h.sessions.require_reauth(subject).await.unwrap();
+        h.sessions.logout_all(subject).await.unwrap();
+    }
+    let text = logs().text();
+    assert!(text.contains(&shown), "the capture works:\n{text}");
+    assert!(!text.contains(&hidden), "a subject was logged:\n{text}");
 }
 
 #[test]

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_layer::clock::ManualClock;
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::session::{
-    EndReason, LifetimePolicy, Refreshed, SessionErrorKind, SessionEvent, SessionStore, Sessions,
-    SessionsBuilder, SigningKey, TokenIssuer, TokenPair,
+    EndReason, LifetimePolicy, Refreshed, SPENT_TOKENS_KEPT, SessionErrorKind, SessionEvent,
+    SessionStore, Sessions, SessionsBuilder, SigningKey, TokenIssuer, TokenPair,
 };
 use auth_layer::{ErrorKind, JwtAuth};
 use http::{Request, Response, StatusCode};
@@ -515,6 +515,206 @@ pub async fn throughput(h: &Harness, backend: &str, sessions: usize, rounds: usi
     );
 }
 
+/// A rotation whose answer was lost: the client's retry within the retry
+/// window gets the same new refresh token (and a fresh access token) and
+/// the session lives on; a retry after the window, or once the new token
+/// was used, is reuse and ends the session.
+pub async fn retry_after_a_lost_answer(h: &Harness) {
+    let first = h.login(&unique("rita")).await;
+    // The rotation commits, but its answer never reaches the client.
+    let lost = h.rotate(&first).await;
+    h.clock.advance(4);
+    let retried = h.rotate(&first).await;
+    assert_eq!(
+        retried.refresh_token(),
+        lost.refresh_token(),
+        "the same successor"
+    );
+    assert_ne!(retried.access_token().jti(), lost.access_token().jti());
+    assert!(h.passes(&retried).await, "the session lives on");
+    assert_eq!(h.events("reuse_detected", first.session_id()), 0);
+    let next = h.rotate(&retried).await;
+    assert!(h.passes(&next).await);
+    assert_eq!(
+        h.refused(first.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused,
+        "once its successor was used, the token is reuse even within the window"
+    );
+    assert!(h.revoked(next.access_token().as_str()).await);
+
+    let second = h.login(&unique("rita")).await;
+    let lost = h.rotate(&second).await;
+    h.clock.advance(5);
+    assert_eq!(
+        h.refused(second.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshReused,
+        "after the window it is reuse"
+    );
+    assert!(h.revoked(lost.access_token().as_str()).await);
+    assert_eq!(h.events("reuse_detected", second.session_id()), 1);
+}
+
+/// Many refreshes racing with one token within the retry window all get
+/// the one rotation's refresh token: one successor, no reuse, a live session.
+pub async fn racing_retries_share_one_successor(h: &Harness, n: usize) {
+    let pair = h.login(&unique("ruth")).await;
+    let token = pair.refresh_token().as_str().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let sessions = h.sessions.clone();
+        let token = token.clone();
+        tasks.spawn(async move { sessions.refresh(&token).await });
+    }
+    let mut successors = std::collections::HashSet::new();
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap().unwrap() {
+            Refreshed::Rotated(next) => {
+                successors.insert(next.refresh_token().as_str().to_owned());
+            }
+            other => panic!("expected the rotation, got {other:?}"),
+        }
+    }
+    assert_eq!(successors.len(), 1, "one successor for every racer");
+    let session = h
+        .sessions
+        .session(pair.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.ended, None);
+    let successor = successors.into_iter().next().unwrap();
+    assert!(h.sessions.refresh(&successor).await.is_ok());
+}
+
+/// Who holds which roles, as an application's directory would.
+pub type Directory = Arc<Mutex<HashMap<String, Option<Vec<&'static str>>>>>;
+
+/// Re-reads the roles at every refresh from `directory`: `None` for a
+/// disabled user refuses the refresh.
+pub fn claims_from(directory: Directory) -> impl FnOnce(SessionsBuilder) -> SessionsBuilder {
+    move |b| {
+        b.on_refresh(move |session| {
+            let roles = directory.lock().unwrap().get(&session.subject).cloned();
+            async move {
+                match roles {
+                    Some(Some(roles)) if roles.contains(&"forger") => Ok(Some(json!({"sub": "x"}))),
+                    Some(Some(roles)) => Ok(Some(json!({ "roles": roles }))),
+                    Some(None) => Err(SessionErrorKind::RefreshDenied),
+                    None => Ok(None),
+                }
+            }
+        })
+    }
+}
+
+/// A role removed from a user is gone from the next access token, and the
+/// session keeps the new claims; a disabled user cannot refresh, and that
+/// refusal changes nothing.
+pub async fn claims_follow_the_user(h: &Harness, directory: &Directory) {
+    let sub = unique("uma");
+    let set = |roles: Option<Vec<&'static str>>| {
+        directory.lock().unwrap().insert(sub.clone(), roles);
+    };
+    set(Some(vec!["admin", "reader"]));
+    let first = h
+        .sessions
+        .login(&sub, json!({"roles": ["admin", "reader"], "tenant": "t1"}))
+        .await
+        .unwrap();
+    let roles = |pair: &TokenPair| {
+        let verified = h
+            .auth
+            .verifier()
+            .verify(pair.access_token().as_str())
+            .unwrap();
+        (verified.has_role("admin"), verified.has_role("reader"))
+    };
+    assert_eq!(roles(&first), (true, true));
+    set(Some(vec!["reader"]));
+    let second = h.rotate(&first).await;
+    assert_eq!(roles(&second), (false, true), "the admin role is gone");
+    let stored = h
+        .sessions
+        .session(first.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.claims,
+        json!({"roles": ["reader"]}).as_object().cloned().unwrap()
+    );
+
+    set(Some(vec!["forger"]));
+    assert_eq!(
+        h.refused(second.refresh_token().as_str()).await,
+        SessionErrorKind::InvalidClaims
+    );
+    set(None);
+    assert_eq!(
+        h.refused(second.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshDenied
+    );
+    assert_eq!(h.events("reuse_detected", first.session_id()), 0);
+    // Nothing changed: once the user is back, the same token rotates.
+    directory.lock().unwrap().remove(&sub);
+    let third = h.rotate(&second).await;
+    assert_eq!(roles(&third), (false, true), "the stored claims are kept");
+}
+
+/// What a store holds, counted by the backend's own test file.
+#[derive(Debug, Clone, Copy)]
+pub struct Held {
+    /// Revoked session ids a token could still be checked against.
+    pub revoked_sessions: usize,
+    /// Spent refresh-token hashes of the session counted.
+    pub spent_hashes: usize,
+}
+
+/// 10 000 rotations of one session, one a second, while another session is
+/// logged in and out (so revoked) every second: the revoked session ids the
+/// store holds stay within what the configuration keeps (the longest
+/// access-token lifetime plus the longest leeway, one a second), and the
+/// rotated session's spent hashes within `SPENT_TOKENS_KEPT`.
+pub async fn stores_stay_bounded<F, Fut>(h: &Harness, held: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Held>,
+{
+    let lasts = h.sessions.issuer().lifetimes().longest() + auth_layer::verify::MAX_LEEWAY;
+    let revoked_bound = usize::try_from(lasts.as_secs()).unwrap() + 1;
+    let sub = unique("bo");
+    let mut pair = h.login(&sub).await;
+    let sid = pair.session_id().to_owned();
+    let mut most = Held {
+        revoked_sessions: 0,
+        spent_hashes: 0,
+    };
+    for i in 0..10_000 {
+        h.clock.advance(1);
+        pair = h.rotate(&pair).await;
+        let other = h.login(&sub).await;
+        assert!(h.sessions.logout(other.session_id()).await.unwrap());
+        if i % 500 == 499 {
+            let now = held(sid.clone()).await;
+            most.revoked_sessions = most.revoked_sessions.max(now.revoked_sessions);
+            most.spent_hashes = most.spent_hashes.max(now.spent_hashes);
+        }
+    }
+    eprintln!("most held: {most:?}; bounds {revoked_bound}, {SPENT_TOKENS_KEPT}");
+    assert!(
+        most.revoked_sessions <= revoked_bound,
+        "{most:?} > {revoked_bound}"
+    );
+    // Not vacuous: the revocations still needed are there (Redis ages its
+    // keys by its own clock too, so a few may have gone by now).
+    assert!(
+        most.revoked_sessions >= revoked_bound / 2,
+        "the live revocations are kept: {most:?}"
+    );
+    assert_eq!(most.spent_hashes, SPENT_TOKENS_KEPT, "{most:?}");
+    assert!(h.passes(&pair).await, "the session lives on");
+}
+
 /// The scenarios above as `#[tokio::test]`s, for the test file of one
 /// backend, which defines `async fn harness_with(configure) -> Harness`.
 /// The attributes after the name go on every test, e.g. the `ignore` of a
@@ -530,9 +730,15 @@ macro_rules! backend_scenarios {
             harness_with(|b| b).await
         }
 
-        /// A five-second reuse grace window.
+        /// A five-second reuse grace window, and no retry window, which
+        /// would answer the duplicates first.
         fn grace(b: auth_layer::session::SessionsBuilder) -> auth_layer::session::SessionsBuilder {
-            b.danger_reuse_grace(std::time::Duration::from_secs(5))
+            no_retry(b).danger_reuse_grace(std::time::Duration::from_secs(5))
+        }
+
+        /// No retry window: every spent token presented again is reuse.
+        fn no_retry(b: auth_layer::session::SessionsBuilder) -> auth_layer::session::SessionsBuilder {
+            b.retry_window(std::time::Duration::ZERO)
         }
 
         #[tokio::test]
@@ -594,7 +800,7 @@ macro_rules! backend_scenarios {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         $(#[$attr])*
         async fn fifty_concurrent_refreshes_one_wins_the_rest_are_reuse() {
-            let h = harness().await;
+            let h = harness_with(no_retry).await;
             $crate::session_scenarios::concurrent_refreshes(&h, 50, false).await;
         }
 
@@ -603,6 +809,28 @@ macro_rules! backend_scenarios {
         async fn fifty_concurrent_refreshes_in_the_grace_window_are_duplicates() {
             let h = harness_with(grace).await;
             $crate::session_scenarios::concurrent_refreshes(&h, 50, true).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])*
+        async fn fifty_concurrent_retries_in_the_retry_window_share_one_successor() {
+            let h = harness().await;
+            $crate::session_scenarios::racing_retries_share_one_successor(&h, 50).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn retry_after_a_lost_answer() {
+            let h = harness().await;
+            $crate::session_scenarios::retry_after_a_lost_answer(&h).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn claims_follow_the_user() {
+            let directory = $crate::session_scenarios::Directory::default();
+            let h = harness_with($crate::session_scenarios::claims_from(directory.clone())).await;
+            $crate::session_scenarios::claims_follow_the_user(&h, &directory).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,6 +156,29 @@ impl RevocationCache {
         Ok(())
     }
 
+    /// [`revoke_session_at`](Self::revoke_session_at) for a session none of
+    /// whose tokens can pass after `forget_after` (Unix seconds): the store
+    /// may forget the record from then on
+    /// ([`RevocationStore::revoke_session_until`]).
+    ///
+    /// # Errors
+    /// The store failed; nothing was revoked.
+    pub async fn revoke_session_until(
+        &self,
+        iss: &str,
+        sid: &str,
+        not_before: SystemTime,
+        forget_after: i64,
+    ) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        inner
+            .store
+            .revoke_session_until(iss, sid, unix_seconds(not_before), forget_after)
+            .await?;
+        inner.sessions.invalidate(iss, sid).await;
+        Ok(())
+    }
+
     /// Denies the token id `jti` of `iss` until `until` in the store and in
     /// this cache (checked only with
     /// [`check_jti`](super::RevocationCacheBuilder::check_jti)).

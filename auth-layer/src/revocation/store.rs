@@ -149,6 +149,27 @@ pub trait RevocationStore: Send + Sync + 'static {
         not_before: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
+    /// [`revoke_session`](Self::revoke_session) for a session none of whose
+    /// tokens can pass after `forget_after` (Unix seconds, the caller's
+    /// clock): the record may be forgotten from then on. A record revoked
+    /// again keeps the later time; one revoked through `revoke_session`
+    /// (no end known) is kept for good. The default calls `revoke_session`,
+    /// so a store that cannot expire records keeps them.
+    ///
+    /// [`Sessions`](crate::session::Sessions) revokes its sessions this way,
+    /// with `forget_after` the moment its last access token expires plus
+    /// the longest leeway a layer may grant.
+    fn revoke_session_until<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+        forget_after: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = forget_after;
+        self.revoke_session(iss, sid, not_before)
+    }
+
     /// Denies the token id `jti` of `iss` until `until` (the token's `exp`),
     /// after which the entry may be forgotten.
     fn revoke_jti<'a>(
@@ -245,6 +266,15 @@ macro_rules! forward_store {
                 not_before: i64,
             ) -> BoxFuture<'a, Result<(), StoreError>> {
                 (**self).revoke_session(iss, sid, not_before)
+            }
+            fn revoke_session_until<'a>(
+                &'a self,
+                iss: &'a str,
+                sid: &'a str,
+                not_before: i64,
+                forget_after: i64,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                (**self).revoke_session_until(iss, sid, not_before, forget_after)
             }
             fn revoke_jti<'a>(
                 &'a self,

@@ -1,13 +1,19 @@
 //! [`SessionsBuilder`]: the session policy, checked once.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jsonwebtoken::Algorithm;
+use serde_json::Value;
+
+use super::error::SessionErrorKind;
 use super::issuer::TokenIssuer;
 use super::outcome::SessionEvent;
-use super::sessions::{Hook, Inner, Sessions};
-use super::store::SessionStore;
+use super::sessions::{Hook, Inner, RefreshHook, Sessions};
+use super::store::{SessionRecord, SessionStore};
+use super::token::SuccessorKey;
 use crate::backend::DEFAULT_STORE_TIMEOUT;
 use crate::error::ConfigError;
 use crate::revocation::RevocationCache;
@@ -20,9 +26,18 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest reuse grace window accepted.
 pub const MAX_REUSE_GRACE: Duration = Duration::from_secs(60);
 
+/// The default retry window: 5 seconds.
+pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(5);
+/// The longest retry window accepted.
+pub const MAX_RETRY_WINDOW: Duration = Duration::from_secs(60);
+/// The shortest secret [`SessionsBuilder::retry_secret`] accepts.
+const MIN_RETRY_SECRET_BYTES: usize = 32;
+
 impl Sessions {
     /// Starts a configuration; the defaults are a 7-day absolute lifetime,
-    /// a 24-hour idle timeout and no reuse grace window.
+    /// a 24-hour idle timeout, a 5-second retry window (when the signing key
+    /// signs deterministically, see [`retry_window`](SessionsBuilder::retry_window)),
+    /// no reuse grace window and no subjects in logs.
     pub fn builder(
         issuer: TokenIssuer,
         store: impl SessionStore,
@@ -42,6 +57,10 @@ pub struct SessionsBuilder {
     grace: Duration,
     timeout: Duration,
     hook: Option<Hook>,
+    retry: Option<Duration>,
+    retry_secret: Option<SuccessorKey>,
+    refresh_hook: Option<RefreshHook>,
+    log_subjects: bool,
 }
 
 impl SessionsBuilder {
@@ -55,6 +74,10 @@ impl SessionsBuilder {
             grace: Duration::ZERO,
             timeout: DEFAULT_STORE_TIMEOUT,
             hook: None,
+            retry: None,
+            retry_secret: None,
+            refresh_hook: None,
+            log_subjects: false,
         }
     }
 
@@ -81,9 +104,139 @@ impl SessionsBuilder {
     /// legitimate client gets an access token for the session instead of
     /// revoking it. It exists for clients that cannot serialise their
     /// refreshes (several browser tabs); keep it to a few seconds.
+    ///
+    /// The [retry window](Self::retry_window) comes first: within it the
+    /// token's own rotation is answered again, with its refresh token. The
+    /// grace window only matters when it is the longer of the two, or when
+    /// the retry window is off.
     #[must_use]
     pub fn danger_reuse_grace(mut self, window: Duration) -> Self {
         self.grace = window;
+        self
+    }
+
+    /// Answers a refresh token presented again within `window` after its
+    /// rotation with that rotation's result again (the same new refresh
+    /// token, a fresh access token) instead of treating it as reuse, as
+    /// long as that new refresh token is unused. Default 5 s; at most
+    /// [`MAX_RETRY_WINDOW`]; zero turns it off.
+    ///
+    /// This is for a rotation that committed but whose answer was lost (a
+    /// store timeout, a client that disconnected): the client's retry must
+    /// not revoke its own session. Presented after the window, or once its
+    /// successor was used, the token is reuse as always. Nothing is stored
+    /// in clear: the successor is derived from the presented token with
+    /// HMAC-SHA256 under a per-deployment key, so every instance derives
+    /// the same one. That key is [`retry_secret`](Self::retry_secret), or
+    /// else derived from the issuer's signing key when it signs
+    /// deterministically (HMAC, RSA PKCS#1 v1.5, EdDSA). With an ECDSA or
+    /// RSA-PSS key and no secret, the default window is off and setting
+    /// one is a configuration error.
+    ///
+    /// Unlike [`danger_reuse_grace`](Self::danger_reuse_grace), which
+    /// answers any racer with an access token only, the retry window gives
+    /// whoever presents the token the same successor: a thief racing the
+    /// client within the window shares the session, and the first of the
+    /// two to rotate again makes the other's next refresh reuse.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_layer::revocation::RevocationCache;
+    /// use auth_layer::session::{Sessions, SigningKey, TokenIssuer};
+    /// use auth_layer::store::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!")?).build()?;
+    /// let store = MemoryStore::new();
+    /// let revocation = RevocationCache::builder(store.clone()).build()?;
+    /// let sessions = Sessions::builder(issuer, store, revocation)
+    ///     .retry_window(Duration::from_secs(10))
+    ///     .build()?;
+    /// let first = sessions.login("alice", serde_json::json!({})).await?;
+    /// let lost = sessions.refresh(first.refresh_token().as_str()).await?;
+    /// // The answer never reached the client, which sends the same token again.
+    /// let retried = sessions.refresh(first.refresh_token().as_str()).await?;
+    /// assert_eq!(retried.refresh_token(), lost.refresh_token());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn retry_window(mut self, window: Duration) -> Self {
+        self.retry = Some(window);
+        self
+    }
+
+    /// The key successors of refresh tokens are derived with (see
+    /// [`retry_window`](Self::retry_window)): at least 32 random bytes, the
+    /// same for every instance of the deployment, kept as secret as the
+    /// signing key. Needed only with an ECDSA or RSA-PSS signing key;
+    /// otherwise a key is derived from the signing key.
+    #[must_use]
+    pub fn retry_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        let secret = secret.as_ref();
+        self.retry_secret = (secret.len() >= MIN_RETRY_SECRET_BYTES)
+            .then(|| SuccessorKey::derive(secret))
+            .or(Some(SuccessorKey::too_short()));
+        self
+    }
+
+    /// Calls `hook` at every refresh, before the token is rotated, with the
+    /// session as stored, so that access tokens follow the user: a role
+    /// removed from the user is gone from the next access token.
+    ///
+    /// `Ok(Some(claims))` replaces the session's claims (a JSON object, or
+    /// `null` for none): they go into the new access token and are stored
+    /// with the rotation, so the next refresh starts from them.
+    /// `Ok(None)` keeps the stored claims. `Err(kind)` refuses the refresh
+    /// with that kind and changes nothing (the token stays usable):
+    /// [`SessionErrorKind::RefreshDenied`] when the user may no longer have
+    /// a session (end it with [`logout`](Sessions::logout) too, to cut off
+    /// its access tokens), [`SessionErrorKind::StoreUnavailable`] when the
+    /// directory could not answer (503, the client may try again).
+    ///
+    /// ```
+    /// use auth_layer::revocation::RevocationCache;
+    /// use auth_layer::session::{Sessions, SigningKey, TokenIssuer};
+    /// use auth_layer::store::MemoryStore;
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!")?).build()?;
+    /// let store = MemoryStore::new();
+    /// let revocation = RevocationCache::builder(store.clone()).build()?;
+    /// let sessions = Sessions::builder(issuer, store, revocation)
+    ///     // Roles come from the directory at every refresh, not only at login.
+    ///     .on_refresh(|session| async move {
+    ///         let roles = if session.subject == "alice" { vec!["reader"] } else { vec![] };
+    ///         Ok(Some(json!({ "roles": roles })))
+    ///     })
+    ///     .build()?;
+    /// let first = sessions.login("alice", json!({ "roles": ["admin", "reader"] })).await?;
+    /// let next = sessions.refresh(first.refresh_token().as_str()).await?;
+    /// assert_eq!(next.session().claims["roles"], json!(["reader"]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn on_refresh<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(SessionRecord) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Value>, SessionErrorKind>> + Send + 'static,
+    {
+        self.refresh_hook = Some(Arc::new(move |session| Box::pin(hook(session))));
+        self
+    }
+
+    /// Adds subjects (`sub`) to the `tracing` events of sessions. Off by
+    /// default, as for [`JwtAuthBuilder::log_subjects`](crate::JwtAuthBuilder::log_subjects):
+    /// a subject is personal data in many deployments. Session ids are
+    /// logged either way; tokens never are. The
+    /// [`on_event`](Self::on_event) hook always gets the subject.
+    #[must_use]
+    pub fn log_subjects(mut self, on: bool) -> Self {
+        self.log_subjects = on;
         self
     }
 
@@ -108,7 +261,9 @@ impl SessionsBuilder {
     ///
     /// # Errors
     /// A lifetime or idle timeout under one second, a grace window above
-    /// [`MAX_REUSE_GRACE`], or a zero store timeout.
+    /// [`MAX_REUSE_GRACE`], a retry window above [`MAX_RETRY_WINDOW`] or
+    /// without a key to derive successors with, a retry secret under 32
+    /// bytes, or a zero store timeout.
     pub fn build(self) -> Result<Sessions, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         if self.lifetime.as_secs() == 0 {
@@ -133,6 +288,38 @@ impl SessionsBuilder {
         if self.timeout.is_zero() {
             return Err(ConfigError::setting("store_timeout", "must be above zero"));
         }
+        if self.retry.is_some_and(|r| r > MAX_RETRY_WINDOW) {
+            return Err(ConfigError::setting(
+                "retry_window",
+                format!(
+                    "must be at most {} s: it is for retries of a lost answer",
+                    MAX_RETRY_WINDOW.as_secs()
+                ),
+            ));
+        }
+        let successor = match self.retry_secret {
+            Some(key) if key.is_too_short() => {
+                return Err(ConfigError::setting(
+                    "retry_secret",
+                    format!("must be at least {MIN_RETRY_SECRET_BYTES} random bytes"),
+                ));
+            }
+            Some(key) => Some(key),
+            None => derived_key(&self.issuer),
+        };
+        let retry = self.retry.unwrap_or(DEFAULT_RETRY_WINDOW);
+        let successor = match successor {
+            Some(key) if !retry.is_zero() => Some(key),
+            None if self.retry.is_some_and(|r| !r.is_zero()) => {
+                return Err(ConfigError::setting(
+                    "retry_window",
+                    "the signing key signs randomly (ECDSA, RSA-PSS), so instances cannot derive \
+                     the same successor from it: set retry_secret to a secret every instance shares, \
+                     or retry_window to zero",
+                ));
+            }
+            _ => None,
+        };
         // The tokens these sessions mint carry `ver`: make it count.
         self.revocation.honour_versions_of(self.issuer.iss())?;
         Ok(Sessions {
@@ -143,8 +330,12 @@ impl SessionsBuilder {
                 lifetime: secs(self.lifetime),
                 idle: secs(self.idle),
                 grace: secs(self.grace),
+                retry: if successor.is_some() { secs(retry) } else { 0 },
+                successor,
                 timeout: self.timeout,
                 hook: self.hook,
+                refresh_hook: self.refresh_hook,
+                log_subjects: self.log_subjects,
             }),
         })
     }
@@ -157,7 +348,35 @@ impl fmt::Debug for SessionsBuilder {
             .field("absolute_lifetime", &self.lifetime)
             .field("idle_timeout", &self.idle)
             .field("reuse_grace", &self.grace)
+            .field("retry_window", &self.retry)
             .field("store_timeout", &self.timeout)
+            .field("log_subjects", &self.log_subjects)
             .finish_non_exhaustive()
     }
+}
+
+/// A successor key derived from the signing key, when it signs
+/// deterministically (the same signature on every instance).
+fn derived_key(issuer: &TokenIssuer) -> Option<SuccessorKey> {
+    let key = issuer.key();
+    let deterministic = matches!(
+        key.algorithm(),
+        Algorithm::HS256
+            | Algorithm::HS384
+            | Algorithm::HS512
+            | Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::EdDSA
+    );
+    if !deterministic {
+        return None;
+    }
+    jsonwebtoken::crypto::sign(
+        b"auth-layer refresh-token successor key",
+        key.encoding(),
+        key.algorithm(),
+    )
+    .ok()
+    .map(|signature| SuccessorKey::derive(signature.as_bytes()))
 }

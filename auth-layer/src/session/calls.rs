@@ -65,15 +65,37 @@ impl Sessions {
     }
 
     pub(super) fn emit(&self, event: SessionEvent) {
-        if let SessionEvent::ReuseDetected { sid, subject } = &event {
+        let name = event.name();
+        let (sid, subject) = match &event {
+            SessionEvent::LoggedIn { sid, subject }
+            | SessionEvent::Refreshed { sid, subject }
+            | SessionEvent::DuplicateRefresh { sid, subject }
+            | SessionEvent::ReuseDetected { sid, subject } => (Some(sid), Some(subject)),
+            SessionEvent::LoggedOut { sid, subject } => (Some(sid), subject.as_ref()),
+            SessionEvent::LoggedOutEverywhere { subject, .. }
+            | SessionEvent::ReauthRequired { subject, .. } => (None, Some(subject)),
+        };
+        // Subjects are personal data: only with `log_subjects`.
+        let subject = subject.filter(|_| self.inner.log_subjects);
+        let sid = sid.map(String::as_str);
+        let subject = subject.map(String::as_str);
+        if matches!(event, SessionEvent::ReuseDetected { .. }) {
             tracing::warn!(
-                event = event.name(),
-                %sid,
-                %subject,
+                event = name,
+                sid,
+                subject,
                 "refresh token reuse detected: the session is revoked"
             );
         } else {
-            tracing::info!(event = event.name(), details = ?event, "session event");
+            match &event {
+                SessionEvent::LoggedOutEverywhere {
+                    sessions, version, ..
+                } => tracing::info!(event = name, subject, sessions, version, "session event"),
+                SessionEvent::ReauthRequired { sessions, .. } => {
+                    tracing::info!(event = name, subject, sessions, "session event");
+                }
+                _ => tracing::info!(event = name, sid, subject, "session event"),
+            }
         }
         if let Some(hook) = &self.inner.hook {
             hook(&event);

@@ -33,6 +33,10 @@ pub enum SessionErrorKind {
     ReauthRequired,
     /// `session_revoked`: the session was ended (logout, or by an administrator).
     SessionRevoked,
+    /// `refresh_denied`: the application refused to renew the session (its
+    /// [`on_refresh`](super::SessionsBuilder::on_refresh) hook said so, e.g.
+    /// the user was disabled). Nothing was changed.
+    RefreshDenied,
     /// `invalid_claims`: the caller's claims cannot go into an access token
     /// (a server-side mistake).
     InvalidClaims,
@@ -52,6 +56,7 @@ impl SessionErrorKind {
             Self::SessionIdle => "session_idle",
             Self::ReauthRequired => "reauth_required",
             Self::SessionRevoked => "session_revoked",
+            Self::RefreshDenied => "refresh_denied",
             Self::InvalidClaims => "invalid_claims",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
@@ -77,6 +82,7 @@ impl SessionErrorKind {
             Self::SessionIdle => "session was idle for too long; log in again",
             Self::ReauthRequired => "re-authentication required; log in again",
             Self::SessionRevoked => "session has ended; log in again",
+            Self::RefreshDenied => "session may not be renewed; log in again",
             Self::InvalidClaims => "the claims cannot be put in an access token",
             Self::StoreUnavailable => "the session store is unavailable",
             Self::Internal => "an access token could not be issued",
@@ -190,6 +196,7 @@ mod tests {
             SessionErrorKind::SessionIdle,
             SessionErrorKind::ReauthRequired,
             SessionErrorKind::SessionRevoked,
+            SessionErrorKind::RefreshDenied,
         ];
         let codes: std::collections::HashSet<_> = kinds.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), kinds.len());

@@ -93,6 +93,23 @@ impl LifetimePolicy {
         self.default
     }
 
+    /// The longest lifetime any token can get: the default or an override.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_layer::session::LifetimePolicy;
+    ///
+    /// let policy = LifetimePolicy::default().role("batch", Duration::from_secs(3600));
+    /// assert_eq!(policy.longest(), Duration::from_secs(3600));
+    /// assert_eq!(LifetimePolicy::default().longest(), Duration::from_secs(900));
+    /// ```
+    pub fn longest(&self) -> Duration {
+        self.overrides
+            .iter()
+            .map(|(_, lifetime)| *lifetime)
+            .fold(self.default, Duration::max)
+    }
+
     /// The lifetime of a token carrying `claims`.
     pub fn lifetime_for(&self, claims: &Map<String, Value>) -> Duration {
         self.overrides

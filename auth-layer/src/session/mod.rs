@@ -24,10 +24,28 @@
 //!   or any service writing the revocation store) or who was flagged with
 //!   [`require_reauth`](Sessions::require_reauth) cannot refresh and must
 //!   log in again.
+//! - A lost answer is not reuse: within the
+//!   [retry window](SessionsBuilder::retry_window) (5 s by default) the
+//!   token just rotated, presented again while its successor is unused, gets
+//!   that rotation's refresh token again and a fresh access token. The
+//!   successor is derived from the presented token (HMAC-SHA256 under a
+//!   per-deployment key), so nothing is stored in clear and every instance
+//!   answers alike. After the window, or once the successor was used, it
+//!   is reuse as above.
 //! - Rotation is atomic in every store: of many concurrent refreshes with one
-//!   token exactly one rotates; the others are reuse (or, within the
-//!   optional [grace window](SessionsBuilder::danger_reuse_grace), answered
-//!   with an access token and no new refresh token).
+//!   token exactly one rotates; within the retry window the others get its
+//!   result, outside it they are reuse (or, within the optional
+//!   [grace window](SessionsBuilder::danger_reuse_grace), answered with an
+//!   access token and no new refresh token).
+//! - Claims can follow the user: an
+//!   [`on_refresh`](SessionsBuilder::on_refresh) hook re-reads roles and
+//!   scopes at each refresh (stored with the rotation) or refuses it.
+//! - Stores stay bounded: a session keeps its [`SPENT_TOKENS_KEPT`] most
+//!   recently spent hashes, and a revoked `sid` is forgotten once none of
+//!   its access tokens can pass (the longest access-token lifetime plus
+//!   the longest leeway after the revocation).
+//! - Subjects appear in `tracing` events only with
+//!   [`log_subjects`](SessionsBuilder::log_subjects); tokens never do.
 //!
 //! Stores: every store in [`store`](crate::store) (memory for one process,
 //! Redis and PostgreSQL for many) implements [`SessionStore`] and
@@ -73,10 +91,16 @@
 //! let second = sessions.refresh(first.refresh_token().as_str()).await?.into_pair().unwrap();
 //! assert_eq!(call(second.access_token().as_str()).await?.status(), StatusCode::OK);
 //!
-//! // The first refresh token again: reuse. The session is gone, and so is its access token.
+//! // The first refresh token again, right away: a retry, answered with the same new token.
+//! let retried = sessions.refresh(first.refresh_token().as_str()).await?;
+//! assert_eq!(retried.refresh_token(), Some(second.refresh_token()));
+//! let third = sessions.refresh(second.refresh_token().as_str()).await?;
+//!
+//! // The first refresh token again, now that its successor was used: reuse.
+//! // The session is gone, and so is its access token.
 //! let reused = sessions.refresh(first.refresh_token().as_str()).await.unwrap_err();
 //! assert_eq!(reused.kind(), SessionErrorKind::RefreshReused);
-//! assert_eq!(call(second.access_token().as_str()).await?.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(call(third.access_token().as_str()).await?.status(), StatusCode::UNAUTHORIZED);
 //! # Ok(())
 //! # }
 //! ```
@@ -98,7 +122,8 @@ mod token;
 
 pub use access_token::{AccessToken, TokenRequest};
 pub use builder::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, MAX_REUSE_GRACE, SessionsBuilder,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_RETRY_WINDOW, DEFAULT_SESSION_LIFETIME, MAX_RETRY_WINDOW,
+    MAX_REUSE_GRACE, SessionsBuilder,
 };
 pub use error::{SessionError, SessionErrorKind};
 pub use issuer::{IssueError, TokenIssuer};
@@ -108,6 +133,7 @@ pub use outcome::{Refreshed, SessionEvent, TokenPair};
 pub use sessions::Sessions;
 pub use signing::SigningKey;
 pub use store::{
-    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord, SessionStore,
+    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SPENT_TOKENS_KEPT, SessionRecord,
+    SessionStore,
 };
 pub use token::{RefreshToken, TokenHash};

@@ -1,22 +1,27 @@
 //! [`Sessions::refresh`]: rotating a refresh token, and what each outcome means.
 
-use super::error::{SessionError, SessionErrorKind, internal};
+use super::error::{SessionError, SessionErrorKind, internal, issue_error, to_claims};
 use super::outcome::{Refreshed, SessionEvent, TokenPair};
-use super::sessions::{Sessions, system_time};
-use super::store::{EndReason, RotateOutcome, Rotation};
+use super::sessions::Sessions;
+use super::store::{EndReason, RotateOutcome, Rotation, SessionRecord};
 use super::token::RefreshToken;
 use crate::observe::metrics;
 
 impl Sessions {
     /// Rotates the presented refresh token: it is spent, and a new access
     /// and refresh token are returned ([`Refreshed::Rotated`]). Within the
-    /// grace window, a racing duplicate gets [`Refreshed::Duplicate`]: an
-    /// access token, no refresh token.
+    /// [retry window](super::SessionsBuilder::retry_window), the same token
+    /// presented again (its answer was lost) gets the same new refresh token
+    /// and a fresh access token. Within the grace window, a racing duplicate
+    /// gets [`Refreshed::Duplicate`]: an access token, no refresh token.
+    /// The [`on_refresh`](super::SessionsBuilder::on_refresh) hook, if any,
+    /// decides the claims first.
     ///
     /// # Errors
     /// `refresh_invalid` (nothing changed), `refresh_reused` (the session
     /// is now revoked), `session_expired`, `session_idle`,
-    /// `reauth_required`, `session_revoked`, `store_unavailable`.
+    /// `reauth_required`, `session_revoked`, `store_unavailable`, and what
+    /// the `on_refresh` hook answers (`refresh_denied`, say; nothing changed).
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
         let span = tracing::debug_span!(target: "auth_layer", "refresh");
         let result = tracing::Instrument::instrument(self.rotate(presented), span).await;
@@ -50,7 +55,14 @@ impl Sessions {
             )
             .await?
             .version;
-        let next = RefreshToken::generate(sid).map_err(internal)?;
+        let claims = match &inner.refresh_hook {
+            None => None,
+            Some(hook) => self.fresh_claims(hook(session.clone()).await, sid)?,
+        };
+        let next = match &inner.successor {
+            Some(key) => token.successor(key),
+            None => RefreshToken::generate(sid).map_err(internal)?,
+        };
         let rotation = Rotation {
             sid,
             presented: token.hash(),
@@ -58,17 +70,25 @@ impl Sessions {
             now: inner.issuer.now(),
             idle_timeout: inner.idle,
             grace: inner.grace,
+            retry: inner.retry,
             min_version: current,
+            claims: claims.as_ref(),
         };
-        let refused = |kind: SessionErrorKind| {
-            tracing::debug!(%sid, reason = kind.code(), "refresh refused");
-            Err(SessionError::new(kind))
+        // The hook's claims, even when the store answers a retry or a
+        // duplicate without writing them.
+        let with_claims = |mut session: SessionRecord| {
+            if let Some(claims) = &claims {
+                session.claims.clone_from(claims);
+            }
+            session
         };
+        let refused = |kind: SessionErrorKind| refused(sid, kind);
         match self
             .bounded("rotate", inner.store.rotate(&rotation))
             .await?
         {
             RotateOutcome::Rotated(session) => {
+                let session = with_claims(session);
                 let access = self.mint(&session)?;
                 self.emit(SessionEvent::Refreshed {
                     sid: session.sid.clone(),
@@ -77,6 +97,7 @@ impl Sessions {
                 Ok(Refreshed::Rotated(TokenPair::new(access, next, session)))
             }
             RotateOutcome::Duplicate(session) => {
+                let session = with_claims(session);
                 let access = self.mint(&session)?;
                 self.emit(SessionEvent::DuplicateRefresh {
                     sid: session.sid.clone(),
@@ -86,14 +107,7 @@ impl Sessions {
             }
             RotateOutcome::Reused(session) => {
                 // Idempotent, so a failure here is repaired by the next attempt.
-                let now = system_time(inner.issuer.now());
-                self.bounded(
-                    "revoke_session",
-                    inner
-                        .revocation
-                        .revoke_session_at(inner.issuer.iss(), sid, now),
-                )
-                .await?;
+                self.revoke(sid, Some(&session), inner.issuer.now()).await?;
                 self.emit(SessionEvent::ReuseDetected {
                     sid: session.sid,
                     subject: session.subject,
@@ -109,6 +123,33 @@ impl Sessions {
             RotateOutcome::Idle(_) => refused(SessionErrorKind::SessionIdle),
             RotateOutcome::VersionBumped(_) => refused(SessionErrorKind::ReauthRequired),
             RotateOutcome::Unknown => refused(SessionErrorKind::RefreshInvalid),
+        }
+    }
+}
+
+fn refused<T>(sid: &str, kind: SessionErrorKind) -> Result<T, SessionError> {
+    tracing::debug!(%sid, reason = kind.code(), "refresh refused");
+    Err(SessionError::new(kind))
+}
+
+impl Sessions {
+    /// The claims an `on_refresh` hook answered, checked as at login.
+    fn fresh_claims(
+        &self,
+        answer: Result<Option<serde_json::Value>, SessionErrorKind>,
+        sid: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, SessionError> {
+        match answer {
+            Err(kind) => refused(sid, kind),
+            Ok(None) => Ok(None),
+            Ok(Some(value)) => {
+                let claims = to_claims(value)?;
+                self.inner
+                    .issuer
+                    .check_claims(&claims)
+                    .map_err(issue_error)?;
+                Ok(Some(claims))
+            }
         }
     }
 }

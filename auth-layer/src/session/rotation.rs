@@ -9,8 +9,13 @@ pub(crate) enum Presented {
     /// It is the session's current token.
     Current,
     /// It was spent at `at`; `latest` when it is the most recently spent
-    /// token (its successor is current).
-    Spent { at: i64, latest: bool },
+    /// token (its successor is current); `repeated` when, besides, its
+    /// successor is the rotation's `next` (the same rotation presented again).
+    Spent {
+        at: i64,
+        latest: bool,
+        repeated: bool,
+    },
 }
 
 /// What the store must do.
@@ -18,6 +23,9 @@ pub(crate) enum Presented {
 pub(crate) enum Decision {
     /// Spend the token, make the next one current, touch `last_used_at`.
     Rotate,
+    /// The same rotation again, within the retry window: answer it as
+    /// rotated; write nothing.
+    Repeat,
     /// Answer a racing duplicate; write nothing.
     Duplicate,
     /// Reuse: end the session for reuse if it is live.
@@ -49,9 +57,21 @@ impl Refusal {
 /// The decision table of [`RotateOutcome`].
 pub(crate) fn decide(session: &SessionRecord, presented: Presented, r: &Rotation<'_>) -> Decision {
     match presented {
-        Presented::Spent { at, latest } => {
+        Presented::Spent {
+            at,
+            latest,
+            repeated,
+        } => {
+            // The second of the rotation always counts, so that a store call
+            // resent after a connection reset is answered the same.
+            let in_retry = r.now < at.saturating_add(r.retry.max(1));
             let in_grace = r.grace > 0 && r.now < at.saturating_add(r.grace);
-            if session.ended.is_none() && latest && in_grace {
+            if latest && repeated && in_retry {
+                match refusal(session, r) {
+                    None => Decision::Repeat,
+                    Some(refusal) => Decision::Refuse(refusal),
+                }
+            } else if session.ended.is_none() && latest && in_grace {
                 match refusal(session, r) {
                     None => Decision::Duplicate,
                     Some(refusal) => Decision::Refuse(refusal),
@@ -109,7 +129,16 @@ mod tests {
             now,
             idle_timeout: 500,
             grace,
+            retry: 0,
             min_version: 2,
+            claims: None,
+        }
+    }
+
+    fn retrying(now: i64, retry: i64) -> Rotation<'static> {
+        Rotation {
+            retry,
+            ..rotation(now, 0)
         }
     }
 
@@ -127,6 +156,12 @@ mod tests {
         let spent_now = Presented::Spent {
             at: 1100,
             latest: true,
+            repeated: false,
+        };
+        let repeated = Presented::Spent {
+            at: 1100,
+            latest: true,
+            repeated: true,
         };
         let cases = [
             (
@@ -198,8 +233,44 @@ mod tests {
                 Presented::Spent {
                     at: 1100,
                     latest: false,
+                    repeated: false,
                 },
                 rotation(1101, 5),
+                Decision::Reuse,
+            ),
+            (
+                "the same rotation, in the retry window",
+                &live,
+                repeated,
+                retrying(1104, 5),
+                Decision::Repeat,
+            ),
+            (
+                "the same rotation, retry window over",
+                &live,
+                repeated,
+                retrying(1105, 5),
+                Decision::Reuse,
+            ),
+            (
+                "the same rotation resent in its second, no retry window",
+                &live,
+                repeated,
+                retrying(1100, 0),
+                Decision::Repeat,
+            ),
+            (
+                "the same rotation, in the retry window, ended",
+                &ended,
+                repeated,
+                retrying(1101, 5),
+                Decision::Refuse(Refusal::Ended),
+            ),
+            (
+                "another successor, in the retry window",
+                &live,
+                spent_now,
+                retrying(1101, 5),
                 Decision::Reuse,
             ),
             (

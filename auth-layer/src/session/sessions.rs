@@ -5,15 +5,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use super::error::{SessionError, internal, issue_error, to_claims};
+use super::error::{SessionError, SessionErrorKind, internal, issue_error, to_claims};
 use super::issuer::TokenIssuer;
 use super::outcome::{SessionEvent, TokenPair};
 use super::store::{EndReason, SessionRecord, SessionStore};
-use super::token::{RefreshToken, new_session_id};
+use super::token::{RefreshToken, SuccessorKey, new_session_id};
+use crate::backend::BoxFuture;
 use crate::revocation::RevocationCache;
+use crate::verify::MAX_LEEWAY;
 
 pub(super) type Hook = Arc<dyn Fn(&SessionEvent) + Send + Sync>;
+/// The `on_refresh` hook: the session as stored → its new claims.
+pub(super) type RefreshHook = Arc<
+    dyn Fn(SessionRecord) -> BoxFuture<'static, Result<Option<Value>, SessionErrorKind>>
+        + Send
+        + Sync,
+>;
 
 /// Sessions and rotating refresh tokens: a [`TokenIssuer`], a
 /// [`SessionStore`] and the [`RevocationCache`] the layer checks, composed.
@@ -37,8 +46,13 @@ pub(super) struct Inner {
     pub(super) lifetime: i64,
     pub(super) idle: i64,
     pub(super) grace: i64,
+    /// The retry window; 0 when off (then `successor` is `None`).
+    pub(super) retry: i64,
+    pub(super) successor: Option<SuccessorKey>,
     pub(super) timeout: Duration,
     pub(super) hook: Option<Hook>,
+    pub(super) refresh_hook: Option<RefreshHook>,
+    pub(super) log_subjects: bool,
 }
 
 impl Sessions {
@@ -93,6 +107,14 @@ impl Sessions {
     /// Ends the session `sid` and revokes it, so its access tokens stop
     /// passing the layer too. Returns whether the store knew the session.
     ///
+    /// The revocation record is kept only while a token of the session can
+    /// still pass: it may be forgotten once the longest access-token
+    /// lifetime of the issuer's [`LifetimePolicy`](super::LifetimePolicy)
+    /// plus the longest leeway a layer grants
+    /// ([`MAX_LEEWAY`](crate::verify::MAX_LEEWAY)) have passed since the
+    /// revocation (or since the session's absolute end, if earlier: no token
+    /// is minted after it).
+    ///
     /// # Errors
     /// `store_unavailable`.
     pub async fn logout(&self, sid: &str) -> Result<bool, SessionError> {
@@ -101,13 +123,7 @@ impl Sessions {
         let ended = self
             .bounded("end", inner.store.end(sid, EndReason::Logout, now))
             .await?;
-        self.bounded(
-            "revoke_session",
-            inner
-                .revocation
-                .revoke_session_at(inner.issuer.iss(), sid, system_time(now)),
-        )
-        .await?;
+        self.revoke(sid, ended.as_ref(), now).await?;
         self.emit(SessionEvent::LoggedOut {
             sid: sid.to_owned(),
             subject: ended.as_ref().map(|s| s.subject.clone()),
@@ -180,6 +196,37 @@ impl Sessions {
         self.bounded("session", self.inner.store.session(sid)).await
     }
 
+    /// Revokes the session `sid` (as `session`, if the store knew it) at
+    /// `now`, to be forgotten once none of its access tokens can pass.
+    pub(super) async fn revoke(
+        &self,
+        sid: &str,
+        session: Option<&SessionRecord>,
+        now: i64,
+    ) -> Result<(), SessionError> {
+        let inner = &*self.inner;
+        let last_minted = session.map_or(now, |s| s.expires_at.min(now));
+        let lasts = inner
+            .issuer
+            .lifetimes()
+            .longest()
+            .saturating_add(MAX_LEEWAY)
+            .as_secs();
+        let forget_after = last_minted
+            .saturating_add(i64::try_from(lasts).unwrap_or(i64::MAX))
+            .saturating_add(1);
+        self.bounded(
+            "revoke_session",
+            inner.revocation.revoke_session_until(
+                inner.issuer.iss(),
+                sid,
+                system_time(now),
+                forget_after,
+            ),
+        )
+        .await
+    }
+
     /// The issuer.
     pub fn issuer(&self) -> &TokenIssuer {
         &self.inner.issuer
@@ -199,6 +246,8 @@ impl fmt::Debug for Sessions {
             .field("absolute_lifetime_secs", &inner.lifetime)
             .field("idle_timeout_secs", &inner.idle)
             .field("reuse_grace_secs", &inner.grace)
+            .field("retry_window_secs", &inner.retry)
+            .field("log_subjects", &inner.log_subjects)
             .finish_non_exhaustive()
     }
 }

@@ -9,6 +9,14 @@ use serde_json::{Map, Value};
 use super::token::TokenHash;
 use crate::backend::{BoxFuture, StoreError};
 
+/// How many spent refresh-token hashes a store keeps per session: the most
+/// recently spent ones. A spent hash only serves to recognise reuse (and a
+/// retry of its rotation); a token spent longer ago than the last
+/// `SPENT_TOKENS_KEPT` rotations of its session is no longer recognised and
+/// is answered `refresh_invalid` (nothing changes) instead of ending the
+/// session. The most recently spent token is always kept.
+pub const SPENT_TOKENS_KEPT: usize = 16;
+
 /// How long a store keeps a session after its absolute expiry, so that a
 /// late refresh is told `session_expired` (and a late reuse is still
 /// recognised) rather than `refresh_invalid`. After that the session and
@@ -66,7 +74,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Atomically: finds the presented token in session `rotation.sid` and
     /// decides as [`RotateOutcome`] documents. Only
     /// [`Rotated`](RotateOutcome::Rotated) (the presented token becomes spent,
-    /// `next` becomes current, `last_used_at` becomes `now`) and a first
+    /// `next` becomes current, `last_used_at` becomes `now`, the claims
+    /// become `rotation.claims` when given, and spent hashes beyond the
+    /// [`SPENT_TOKENS_KEPT`] most recent are deleted) and a first
     /// [`Reused`](RotateOutcome::Reused) (the session is ended with
     /// [`EndReason::Reuse`]) write anything.
     fn rotate<'a>(
@@ -221,9 +231,16 @@ pub struct Rotation<'a> {
     /// Seconds after a rotation during which the token it spent is answered
     /// as a duplicate rather than reuse; 0 turns the window off.
     pub grace: i64,
+    /// Seconds after a rotation during which the same rotation presented
+    /// again (the token it spent, with the same `next`, whose successor is
+    /// still current) is answered [`Rotated`](RotateOutcome::Rotated) again
+    /// without writing anything. The second of the rotation always counts.
+    pub retry: i64,
     /// The subject's current token version: a session with a lower version
     /// cannot refresh.
     pub min_version: u64,
+    /// Claims replacing the session's on a rotation (`None` keeps them).
+    pub claims: Option<&'a Map<String, Value>>,
 }
 
 /// What [`SessionStore::rotate`] decided. Every variant but `Unknown` holds
@@ -231,7 +248,10 @@ pub struct Rotation<'a> {
 ///
 /// The decision, in order:
 /// 1. the session or the presented token is not in the store → `Unknown`;
-/// 2. the token is spent: within the grace window after its rotation, if
+/// 2. the token is spent: within the retry window after its rotation, if
+///    it is the most recently spent token, was replaced by `next` and the
+///    session is otherwise refreshable → `Rotated` (nothing written; the
+///    same rotation again); otherwise within the grace window, if
 ///    it is the most recently spent token and the session is live and
 ///    otherwise refreshable → `Duplicate` (nothing written); otherwise
 ///    → `Reused` (a live session is ended with [`EndReason::Reuse`]);
@@ -241,7 +261,8 @@ pub struct Rotation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotateOutcome {
-    /// The presented token is spent, `next` is current.
+    /// The presented token is spent, `next` is current (by this call, or by
+    /// the same rotation within the retry window).
     Rotated(SessionRecord),
     /// A racing duplicate within the grace window: nothing changed.
     Duplicate(SessionRecord),

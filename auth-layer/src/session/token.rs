@@ -93,6 +93,69 @@ impl RefreshToken {
     pub fn hash(&self) -> TokenHash {
         TokenHash::of(&self.token)
     }
+
+    /// The token that replaces this one when it is rotated, derived with
+    /// `key` (HMAC-SHA256 of the whole token): every instance holding the
+    /// key derives the same successor, so a retried rotation can be
+    /// answered with the same token without storing it.
+    pub(crate) fn successor(&self, key: &SuccessorKey) -> Self {
+        let mac = hmac_sha256(&key.0, self.token.as_bytes());
+        let sid = self.session_id();
+        Self {
+            token: format!("{sid}.{}", URL_SAFE_NO_PAD.encode(mac)),
+            sid_len: self.sid_len,
+        }
+    }
+}
+
+/// The per-deployment key successors are derived with.
+#[derive(Clone)]
+pub(crate) struct SuccessorKey([u8; 32], bool);
+
+impl SuccessorKey {
+    /// Stands for a configured secret too short to use (refused at build).
+    pub(crate) fn too_short() -> Self {
+        Self([0; 32], true)
+    }
+
+    pub(crate) fn is_too_short(&self) -> bool {
+        self.1
+    }
+
+    /// A key from secret material (a configured secret, or a deterministic
+    /// signature of the signing key), separated from any other use of it.
+    pub(crate) fn derive(material: &[u8]) -> Self {
+        Self(
+            hmac_sha256(b"auth-layer refresh-token successor key v1", material),
+            false,
+        )
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        let digest: [u8; 32] = Sha256::digest(key).into();
+        block
+            .iter_mut()
+            .zip(digest.iter())
+            .for_each(|(b, k)| *b = *k);
+    } else {
+        block.iter_mut().zip(key.iter()).for_each(|(b, k)| *b = *k);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner: [u8; 32] = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize()
+        .into();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 impl fmt::Debug for RefreshToken {
@@ -216,6 +279,41 @@ mod tests {
             assert_eq!(RefreshToken::parse(&presented), None, "{name}");
         }
         assert!(RefreshToken::parse(&format!("s-1_x.{secret}")).is_some());
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // Test cases 1 and 6 (a key longer than the block).
+        let hex = |bytes: [u8; 32]| TokenHash(bytes).to_hex();
+        assert_eq!(
+            hex(hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn successors_are_the_same_for_one_key_and_parse() {
+        let token = RefreshToken::generate("s1").unwrap();
+        let key = SuccessorKey::derive(b"deployment secret");
+        let next = token.successor(&key);
+        assert_eq!(
+            next,
+            token.successor(&SuccessorKey::derive(b"deployment secret"))
+        );
+        assert_ne!(
+            next,
+            token.successor(&SuccessorKey::derive(b"another secret"))
+        );
+        assert_ne!(next, token);
+        assert_eq!(next.session_id(), "s1");
+        assert_eq!(RefreshToken::parse(next.as_str()), Some(next));
     }
 
     #[test]

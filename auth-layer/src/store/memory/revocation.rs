@@ -12,6 +12,41 @@ fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, Result<T, StoreError>> {
     Box::pin(async move { Ok(value) })
 }
 
+impl MemoryStore {
+    /// Raises the session's not-before; `forget_after` `None` keeps it for
+    /// good, otherwise the later of the two ends counts. Records whose end
+    /// is at or before `not_before` (the caller's now) are swept.
+    fn revoke_session_record(
+        &self,
+        iss: &str,
+        sid: &str,
+        not_before: i64,
+        forget_after: Option<i64>,
+    ) {
+        {
+            let mut revocations = self.revocation_state();
+            if forget_after.is_some() {
+                revocations
+                    .sessions
+                    .retain(|_, (_, end)| end.is_none_or(|end| end > not_before));
+            }
+            let (nb, end) = revocations
+                .sessions
+                .entry(ScopedKey::new(iss, sid))
+                .or_insert((not_before, forget_after));
+            *nb = (*nb).max(not_before);
+            *end = match (*end, forget_after) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+        }
+        self.publish(RevocationEvent::Session {
+            iss: iss.to_owned(),
+            sid: sid.to_owned(),
+        });
+    }
+}
+
 impl RevocationStore for MemoryStore {
     fn subject<'a>(
         &'a self,
@@ -34,7 +69,12 @@ impl RevocationStore for MemoryStore {
         sid: &'a str,
     ) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
         let key = ScopedKey::new(iss, sid);
-        ready(self.revocation_state().sessions.get(&key).copied())
+        ready(
+            self.revocation_state()
+                .sessions
+                .get(&key)
+                .map(|(nbf, _)| *nbf),
+        )
     }
 
     fn jti_denied<'a>(
@@ -85,18 +125,18 @@ impl RevocationStore for MemoryStore {
         sid: &'a str,
         not_before: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        {
-            let mut revocations = self.revocation_state();
-            let nb = revocations
-                .sessions
-                .entry(ScopedKey::new(iss, sid))
-                .or_insert(not_before);
-            *nb = (*nb).max(not_before);
-        }
-        self.publish(RevocationEvent::Session {
-            iss: iss.to_owned(),
-            sid: sid.to_owned(),
-        });
+        self.revoke_session_record(iss, sid, not_before, None);
+        ready(())
+    }
+
+    fn revoke_session_until<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+        forget_after: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.revoke_session_record(iss, sid, not_before, Some(forget_after));
         ready(())
     }
 

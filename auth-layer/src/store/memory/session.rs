@@ -1,13 +1,13 @@
 //! [`SessionStore`] for [`MemoryStore`]: one lock per decision.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::store::{Entry, MemoryStore, Sessions};
 use crate::backend::{BoxFuture, StoreError};
 use crate::session::rotation::{Decision, Presented, decide};
 use crate::session::{
-    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord, SessionStore,
-    TokenHash,
+    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SPENT_TOKENS_KEPT, SessionRecord,
+    SessionStore, TokenHash,
 };
 
 impl Sessions {
@@ -64,7 +64,7 @@ impl SessionStore for MemoryStore {
                     record: session.clone(),
                     current: token,
                     spent: HashMap::new(),
-                    latest_spent: None,
+                    spent_order: VecDeque::new(),
                 },
             );
         }
@@ -95,9 +95,11 @@ impl SessionStore for MemoryStore {
                     let presented = if entry.current == r.presented {
                         Some(Presented::Current)
                     } else {
+                        let latest = entry.spent_order.back() == Some(&r.presented);
                         entry.spent.get(&r.presented).map(|at| Presented::Spent {
                             at: *at,
-                            latest: entry.latest_spent == Some(r.presented),
+                            latest,
+                            repeated: latest && entry.current == r.next,
                         })
                     };
                     match presented {
@@ -105,11 +107,20 @@ impl SessionStore for MemoryStore {
                         Some(presented) => match decide(&entry.record, presented, r) {
                             Decision::Rotate => {
                                 entry.spent.insert(r.presented, r.now);
-                                entry.latest_spent = Some(r.presented);
+                                entry.spent_order.push_back(r.presented);
+                                while entry.spent_order.len() > SPENT_TOKENS_KEPT {
+                                    if let Some(oldest) = entry.spent_order.pop_front() {
+                                        entry.spent.remove(&oldest);
+                                    }
+                                }
                                 entry.current = r.next;
                                 entry.record.last_used_at = r.now;
+                                if let Some(claims) = r.claims {
+                                    entry.record.claims = claims.clone();
+                                }
                                 RotateOutcome::Rotated(entry.record.clone())
                             }
+                            Decision::Repeat => RotateOutcome::Rotated(entry.record.clone()),
                             Decision::Duplicate => RotateOutcome::Duplicate(entry.record.clone()),
                             Decision::Reuse => {
                                 entry.record.ended.get_or_insert(EndReason::Reuse);

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: its state and the locks around it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -17,8 +17,13 @@ use crate::session::{SessionRecord, TokenHash};
 /// Every operation holds one lock for its whole decision, which is what
 /// makes rotation atomic here. A session is forgotten one day
 /// ([`RETENTION_AFTER_EXPIRY`](crate::session::RETENTION_AFTER_EXPIRY))
-/// after its absolute expiry, swept as new sessions start; a denied `jti`
-/// is forgotten once its token has expired.
+/// after its absolute expiry, swept as new sessions start; a session keeps
+/// its [`SPENT_TOKENS_KEPT`](crate::session::SPENT_TOKENS_KEPT) most recently
+/// spent refresh-token hashes; a session revoked with an end
+/// ([`revoke_session_until`](crate::revocation::RevocationStore::revoke_session_until),
+/// as [`Sessions`](crate::session::Sessions) does) is forgotten from that
+/// end on, swept as sessions are revoked; a denied `jti` is forgotten once
+/// its token has expired.
 ///
 /// ```
 /// use auth_layer::revocation::RevocationStore;
@@ -45,8 +50,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 pub(super) struct Revocations {
     pub(super) subjects: HashMap<ScopedKey, SubjectState>,
-    /// Session → its not-before.
-    pub(super) sessions: HashMap<ScopedKey, i64>,
+    /// Session → its not-before and when it may be forgotten (`None`: never).
+    pub(super) sessions: HashMap<ScopedKey, (i64, Option<i64>)>,
     pub(super) jtis: HashMap<ScopedKey, SystemTime>,
     /// One-time ids (logout tokens' `jti`) → until when they are remembered.
     pub(super) used: HashMap<ScopedKey, SystemTime>,
@@ -67,10 +72,11 @@ pub(super) struct Sessions {
 pub(super) struct Entry {
     pub(super) record: SessionRecord,
     pub(super) current: TokenHash,
-    /// Spent token → when it was spent.
+    /// Spent token → when it was spent; at most
+    /// [`SPENT_TOKENS_KEPT`](crate::session::SPENT_TOKENS_KEPT).
     pub(super) spent: HashMap<TokenHash, i64>,
-    /// The most recently spent token.
-    pub(super) latest_spent: Option<TokenHash>,
+    /// The spent tokens, oldest first; the last is the most recently spent.
+    pub(super) spent_order: VecDeque<TokenHash>,
 }
 
 impl MemoryStore {
@@ -96,6 +102,28 @@ impl MemoryStore {
     /// ```
     pub fn sessions(&self) -> usize {
         self.session_state().by_sid.len()
+    }
+
+    /// Refresh-token hashes held, current and spent, over every session.
+    ///
+    /// ```
+    /// assert_eq!(auth_layer::store::MemoryStore::new().refresh_token_hashes(), 0);
+    /// ```
+    pub fn refresh_token_hashes(&self) -> usize {
+        self.session_state()
+            .by_sid
+            .values()
+            .map(|e| 1 + e.spent.len())
+            .sum()
+    }
+
+    /// Revoked session ids held (not yet forgotten).
+    ///
+    /// ```
+    /// assert_eq!(auth_layer::store::MemoryStore::new().revoked_sessions(), 0);
+    /// ```
+    pub fn revoked_sessions(&self) -> usize {
+        self.revocation_state().sessions.len()
     }
 
     // Every update completes under its lock before any code that could

@@ -15,6 +15,57 @@ use crate::revocation::{
 /// Expired rows deleted at most per write that sweeps.
 const SWEEP: i64 = 100;
 
+impl PostgresStore {
+    /// Revokes a session, to be forgotten after `forget_after` (`None`:
+    /// never; the later end wins, and never wins over a time). Sweeps up to
+    /// [`SWEEP`] records whose end is at or before `not_before`, the
+    /// caller's now.
+    async fn revoke_session_for(
+        &self,
+        iss: &str,
+        sid: &str,
+        not_before: i64,
+        forget_after: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
+        if forget_after.is_some() {
+            sqlx::query(
+                "DELETE FROM auth_revoked_session_ids WHERE (issuer, sid) IN ( \
+                     SELECT issuer, sid FROM auth_revoked_session_ids WHERE forget_after <= $1 \
+                     LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(not_before)
+            .bind(SWEEP)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::unavailable)?;
+        }
+        sqlx::query(
+            "INSERT INTO auth_revoked_session_ids (issuer, sid, not_before, forget_after) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer, sid) DO UPDATE \
+             SET not_before = GREATEST(auth_revoked_session_ids.not_before, EXCLUDED.not_before), \
+                 forget_after = CASE WHEN auth_revoked_session_ids.forget_after IS NULL \
+                     OR EXCLUDED.forget_after IS NULL THEN NULL \
+                     ELSE GREATEST(auth_revoked_session_ids.forget_after, EXCLUDED.forget_after) END",
+        )
+        .bind(iss)
+        .bind(sid)
+        .bind(not_before)
+        .bind(forget_after)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::unavailable)?;
+        let event = RevocationEvent::Session {
+            iss: iss.to_owned(),
+            sid: sid.to_owned(),
+        };
+        notify_and_commit(tx, &event)
+            .await
+            .map_err(StoreError::unavailable)
+    }
+}
+
 impl RevocationStore for PostgresStore {
     fn subject<'a>(
         &'a self,
@@ -111,27 +162,17 @@ impl RevocationStore for PostgresStore {
         sid: &'a str,
         not_before: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let mut tx = self.pool.begin().await.map_err(StoreError::unavailable)?;
-            sqlx::query(
-                "INSERT INTO auth_revoked_session_ids (issuer, sid, not_before) VALUES ($1, $2, $3) \
-                 ON CONFLICT (issuer, sid) DO UPDATE \
-                 SET not_before = GREATEST(auth_revoked_session_ids.not_before, EXCLUDED.not_before)",
-            )
-            .bind(iss)
-            .bind(sid)
-            .bind(not_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::unavailable)?;
-            let event = RevocationEvent::Session {
-                iss: iss.to_owned(),
-                sid: sid.to_owned(),
-            };
-            notify_and_commit(tx, &event)
-                .await
-                .map_err(StoreError::unavailable)
-        })
+        Box::pin(self.revoke_session_for(iss, sid, not_before, None))
+    }
+
+    fn revoke_session_until<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+        forget_after: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.revoke_session_for(iss, sid, not_before, Some(forget_after)))
     }
 
     fn revoke_jti<'a>(

@@ -13,9 +13,10 @@ const SESSION_SCHEMA_LOCK: i64 = 7_022_647_185_915_605_870;
 /// The schema, run by [`PostgresStore::migrate`].
 pub(super) const SCHEMA: &str = include_str!("schema.sql");
 /// Every table and index [`SCHEMA`] creates: when all exist, no DDL runs.
-const RELATIONS: [&str; 12] = [
+const RELATIONS: [&str; 13] = [
     "auth_revoked_subjects",
     "auth_revoked_session_ids",
+    "auth_revoked_session_ids_forget_after_idx",
     "auth_denied_token_ids",
     "auth_denied_token_ids_expires_at_idx",
     "auth_used_token_ids",

@@ -23,13 +23,21 @@ CREATE TABLE IF NOT EXISTS auth_revoked_subjects (
 );
 
 -- Revoked sessions: a token of the session whose `iat` is at or before
--- not_before is revoked.
+-- not_before is revoked. forget_after (Unix seconds), when set, is when no
+-- token of the session can pass any more: the row may be deleted by anyone
+-- from then on (null: kept for good).
 CREATE TABLE IF NOT EXISTS auth_revoked_session_ids (
     issuer text NOT NULL,
     sid text NOT NULL,
     not_before bigint NOT NULL,
     PRIMARY KEY (issuer, sid)
 );
+
+ALTER TABLE auth_revoked_session_ids ADD COLUMN IF NOT EXISTS forget_after bigint;
+
+-- Finds revoked sessions past their end without scanning the table.
+CREATE INDEX IF NOT EXISTS auth_revoked_session_ids_forget_after_idx
+    ON auth_revoked_session_ids (forget_after) WHERE forget_after IS NOT NULL;
 
 -- Denied token ids, each until the token's own expiry: a `jti` is denied
 -- while `expires_at > now()`. Expired rows carry no meaning and may be
@@ -93,6 +101,8 @@ CREATE INDEX IF NOT EXISTS auth_sessions_expires_at_idx
 
 -- Every refresh token of every session, as the SHA-256 of the whole token.
 -- The current token has spent_at null; a spent one names its successor.
+-- A session keeps its 16 most recently spent tokens; older ones are deleted
+-- at each rotation.
 CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
     token_hash bytea PRIMARY KEY,
     sid text NOT NULL REFERENCES auth_sessions (sid) ON DELETE CASCADE,

@@ -7,12 +7,14 @@ use super::store::PostgresStore;
 use crate::backend::{BoxFuture, StoreError};
 use crate::session::rotation::{Decision, Presented, decide};
 use crate::session::{
-    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord, SessionStore,
-    TokenHash,
+    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SPENT_TOKENS_KEPT, SessionRecord,
+    SessionStore, TokenHash,
 };
 
 /// Sessions past their retention deleted at most per new session.
 const SWEEP: i64 = 100;
+/// Spent tokens kept per session besides the one spent last.
+const KEPT_BESIDES_LATEST: i64 = SPENT_TOKENS_KEPT as i64 - 1;
 /// A session's columns, as [`Row`] reads them.
 const COLUMNS: &str = "subject, claims::text, version, \
     extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint, \
@@ -115,6 +117,11 @@ impl SessionStore for PostgresStore {
     ) -> BoxFuture<'a, Result<RotateOutcome, StoreError>> {
         Box::pin(async move {
             let presented = r.presented.as_bytes().as_slice();
+            let claims = r
+                .claims
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|_| StoreError::corrupt("claims"))?;
             let mut tx = self.pool.begin().await.map_err(db)?;
             // The session row stays locked until commit: rotations of one
             // session take turns. The token is read by a second statement,
@@ -147,21 +154,18 @@ impl SessionStore for PostgresStore {
             let Some((spent_at, successor_current, repeated)) = found else {
                 return Ok(RotateOutcome::Unknown);
             };
-            if repeated && successor_current == Some(true) {
-                // This very rotation committed already (a retry whose first
-                // answer was lost): answer it again, write nothing, or say
-                // the session has ended since.
-                return Ok(match session.ended {
-                    None => RotateOutcome::Rotated(session),
-                    Some(_) => RotateOutcome::Ended(session),
-                });
-            }
             let token = match spent_at {
                 None => Presented::Current,
-                Some(at) => Presented::Spent {
-                    at,
-                    latest: successor_current.unwrap_or(false),
-                },
+                Some(at) => {
+                    let latest = successor_current.unwrap_or(false);
+                    Presented::Spent {
+                        at,
+                        latest,
+                        // This very rotation committed already (a retry
+                        // whose first answer was lost).
+                        repeated: latest && repeated,
+                    }
+                }
             };
             let outcome = match decide(&session, token, r) {
                 Decision::Rotate => {
@@ -173,7 +177,8 @@ impl SessionStore for PostgresStore {
                              INSERT INTO auth_refresh_tokens (token_hash, sid, issued_at) \
                              SELECT $4, sid, to_timestamp($3) FROM spent RETURNING sid), \
                          touched AS ( \
-                             UPDATE auth_sessions SET last_used_at = to_timestamp($3) \
+                             UPDATE auth_sessions SET last_used_at = to_timestamp($3), \
+                                 claims = COALESCE($5::jsonb, claims) \
                              WHERE sid IN (SELECT sid FROM fresh) RETURNING sid) \
                          SELECT count(*) FROM touched",
                     )
@@ -181,6 +186,7 @@ impl SessionStore for PostgresStore {
                     .bind(r.sid)
                     .bind(r.now)
                     .bind(r.next.as_bytes().as_slice())
+                    .bind(claims.as_deref())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -188,9 +194,28 @@ impl SessionStore for PostgresStore {
                         // Cannot happen while the row is locked; refuse rather than guess.
                         return Err(StoreError::corrupt("rotation raced"));
                     }
+                    // The token just spent is kept, with the most recent
+                    // others: SPENT_TOKENS_KEPT in all.
+                    sqlx::query(
+                        "DELETE FROM auth_refresh_tokens WHERE sid = $1 AND spent_at IS NOT NULL \
+                             AND token_hash <> $2 AND token_hash NOT IN ( \
+                                 SELECT token_hash FROM auth_refresh_tokens \
+                                 WHERE sid = $1 AND spent_at IS NOT NULL AND token_hash <> $2 \
+                                 ORDER BY spent_at DESC, issued_at DESC LIMIT $3)",
+                    )
+                    .bind(r.sid)
+                    .bind(presented)
+                    .bind(KEPT_BESIDES_LATEST)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
                     session.last_used_at = r.now;
+                    if let Some(claims) = r.claims {
+                        session.claims = claims.clone();
+                    }
                     RotateOutcome::Rotated(session)
                 }
+                Decision::Repeat => RotateOutcome::Rotated(session),
                 Decision::Duplicate => RotateOutcome::Duplicate(session),
                 Decision::Reuse => {
                     if session.ended.is_none() {

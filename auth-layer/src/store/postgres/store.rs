@@ -63,9 +63,17 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///   version = auth_revoked_subjects.version + 1, not_before =
 ///   GREATEST(auth_revoked_subjects.not_before, EXCLUDED.not_before)`.
 /// - `auth_revoked_session_ids(issuer text, sid text, not_before bigint not
-///   null, primary key (issuer, sid))`: a token of the session whose `iat`
-///   is at or before `not_before` is revoked; revoking again keeps the later
-///   not-before.
+///   null, forget_after bigint null, primary key (issuer, sid))`: a token of
+///   the session whose `iat` is at or before `not_before` is revoked;
+///   revoking again keeps the later not-before. `forget_after` (Unix
+///   seconds) is when none of the session's tokens can pass any more (set
+///   by [`Sessions`](crate::session::Sessions): the longest access-token
+///   lifetime plus the longest leeway after the revocation, or after the
+///   session's absolute end if earlier); null keeps the row for good, and a
+///   revocation without an end makes it null. Rows past it mean nothing and
+///   anyone may delete them; this store deletes up to 100 with each such
+///   revocation (index `auth_revoked_session_ids_forget_after_idx`). The
+///   column is added by the migration to tables created before it.
 /// - `auth_denied_token_ids(issuer text, jti text, expires_at timestamptz not
 ///   null, primary key (issuer, jti))`: a token id is denied while
 ///   `expires_at > now()`. Denying it again keeps the later expiry. Expired
@@ -94,7 +102,11 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///   auth_sessions on delete cascade, issued_at timestamptz, spent_at
 ///   timestamptz null, replaced_by bytea null)`: every refresh token, as the
 ///   SHA-256 of the whole token (`{sid}.{secret}`). The current token has
-///   `spent_at` null; a spent one names its successor in `replaced_by`.
+///   `spent_at` null; a spent one names its successor in `replaced_by`. A
+///   session keeps its 16 most recently spent tokens
+///   ([`SPENT_TOKENS_KEPT`](crate::session::SPENT_TOKENS_KEPT)); each
+///   rotation deletes older ones. An `on_refresh` hook's claims are written
+///   to `auth_sessions.claims` by the rotation.
 /// - A session and its tokens are deleted one day after `expires_at`: this
 ///   store deletes up to 100 such sessions each time it creates one.
 ///
@@ -104,8 +116,8 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 /// WHERE token_hash = $1 AND spent_at IS NULL RETURNING sid` feeding the
 /// insert of the new token and the update of `last_used_at`. Of many
 /// concurrent refreshes with one token, exactly one commits a rotation; the
-/// same rotation repeated (a retry whose answer was lost) is answered as
-/// rotated again.
+/// same rotation repeated within the retry window (a retry whose answer was
+/// lost: the same successor, still unspent) is answered as rotated again.
 ///
 /// ## Events
 ///

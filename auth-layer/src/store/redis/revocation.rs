@@ -10,6 +10,32 @@ use crate::revocation::{
     EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
 };
 
+impl RedisStore {
+    /// Revokes a session: for good, or for `ttl` seconds at least.
+    async fn revoke_session_for(
+        &self,
+        iss: &str,
+        sid: &str,
+        not_before: i64,
+        ttl: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let event = RevocationEvent::Session {
+            iss: iss.to_owned(),
+            sid: sid.to_owned(),
+        };
+        let mut revoke =
+            self.scripts
+                .revoke_session
+                .key(self.scoped_key("revoked-session", iss, sid));
+        revoke
+            .arg(self.channel())
+            .arg(event.to_json())
+            .arg(not_before)
+            .arg(ttl.map(|t| t.to_string()).unwrap_or_default());
+        self.invoke::<()>(&revoke).await
+    }
+}
+
 impl RevocationStore for RedisStore {
     fn subject<'a>(
         &'a self,
@@ -80,21 +106,20 @@ impl RevocationStore for RedisStore {
         sid: &'a str,
         not_before: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let event = RevocationEvent::Session {
-                iss: iss.to_owned(),
-                sid: sid.to_owned(),
-            };
-            let mut revoke =
-                self.scripts
-                    .revoke_session
-                    .key(self.scoped_key("revoked-session", iss, sid));
-            revoke
-                .arg(self.channel())
-                .arg(event.to_json())
-                .arg(not_before);
-            self.invoke::<()>(&revoke).await
-        })
+        Box::pin(self.revoke_session_for(iss, sid, not_before, None))
+    }
+
+    fn revoke_session_until<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+        forget_after: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Redis expires keys on its own clock: the record lives as many
+        // seconds as the caller's clock has left until `forget_after`.
+        let ttl = forget_after.saturating_sub(not_before).max(1);
+        Box::pin(self.revoke_session_for(iss, sid, not_before, Some(ttl)))
     }
 
     fn revoke_jti<'a>(

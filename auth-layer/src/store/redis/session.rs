@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
 use crate::session::{
-    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SessionRecord, SessionStore,
-    TokenHash,
+    EndReason, RETENTION_AFTER_EXPIRY, RotateOutcome, Rotation, SPENT_TOKENS_KEPT, SessionRecord,
+    SessionStore, TokenHash,
 };
 
 /// The session fields the scripts answer with, in order.
@@ -97,6 +97,12 @@ impl SessionStore for RedisStore {
         r: &'a Rotation<'a>,
     ) -> BoxFuture<'a, Result<RotateOutcome, StoreError>> {
         Box::pin(async move {
+            let claims = match r.claims {
+                Some(claims) => {
+                    serde_json::to_string(claims).map_err(|_| StoreError::corrupt("claims"))?
+                }
+                None => String::new(),
+            };
             let mut rotate = self.scripts.rotate.key(self.key("session", r.sid));
             rotate
                 .arg(r.presented.to_hex())
@@ -104,8 +110,11 @@ impl SessionStore for RedisStore {
                 .arg(r.now)
                 .arg(r.idle_timeout)
                 .arg(r.grace)
-                .arg(r.min_version);
-            // Safe to run twice: a repeated rotation answers `rotated` again.
+                .arg(r.min_version)
+                .arg(r.retry)
+                .arg(claims)
+                .arg(SPENT_TOKENS_KEPT);
+            // Safe to run twice: the same rotation in its second answers `rotated` again.
             let reply: Vec<String> = self.invoke(&rotate).await?;
             let (status, session) = parse_reply(r.sid, reply)?;
             let Some(session) = session else {

@@ -1,12 +1,15 @@
 -- Rotates a refresh token atomically: KEYS[1] the session hash.
--- ARGV: presented (hex), next (hex), now, idle timeout, grace, min version.
--- Answers {status, sub, claims, ver, created_at, expires_at, last_used_at,
--- ended} with status rotated, duplicate, reused, ended, expired, idle or
--- version_bumped, or {"unknown"}. The same decision table as
--- RotateOutcome's documentation. Running the same rotation again (a retry
--- whose first answer was lost: presented is the last spent token and next
--- is current) writes nothing and answers rotated again, or ended when the
--- session has ended since.
+-- ARGV: presented (hex), next (hex), now, idle timeout, grace, min version,
+-- retry window, claims (a JSON object, or empty to keep them), spent tokens
+-- kept. Answers {status, sub, claims, ver, created_at, expires_at,
+-- last_used_at, ended} with status rotated, duplicate, reused, ended,
+-- expired, idle or version_bumped, or {"unknown"}. The same decision table
+-- as RotateOutcome's documentation. Running the same rotation again within
+-- the retry window (at least the second of the rotation: a retry whose
+-- first answer was lost, presented is the last spent token and next is
+-- current) writes nothing and answers rotated again, or why the session
+-- cannot refresh any more. A rotation keeps the token it spends and the
+-- most recently spent others, as many as ARGV[9] in all.
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'sub', 'claims', 'ver', 'created_at', 'expires_at',
   'last_used_at', 'ended', 'token', 'prev')
@@ -28,8 +31,12 @@ local function refusal()
 end
 
 if f[9] == presented and f[8] == ARGV[2] then
-  if f[7] then return answer('ended') end
-  return answer('rotated')
+  local at = tonumber(redis.call('HGET', key, 'spent:' .. presented) or '')
+  if at and now < at + math.max(tonumber(ARGV[7]), 1) then
+    local refused = refusal()
+    if refused then return answer(refused) end
+    return answer('rotated')
+  end
 end
 
 if f[8] == presented then
@@ -37,6 +44,28 @@ if f[8] == presented then
   if refused then return answer(refused) end
   redis.call('HSET', key, 'token', ARGV[2], 'prev', presented, 'spent:' .. presented, ARGV[3],
     'last_used_at', ARGV[3])
+  if ARGV[8] ~= '' then
+    redis.call('HSET', key, 'claims', ARGV[8])
+    f[2] = ARGV[8]
+  end
+  local others = {}
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local name = all[i]
+    if string.sub(name, 1, 6) == 'spent:' and name ~= 'spent:' .. presented then
+      others[#others + 1] = {name, tonumber(all[i + 1]) or 0}
+    end
+  end
+  local keep = tonumber(ARGV[9]) - 1
+  if #others > keep then
+    table.sort(others, function(a, b)
+      if a[2] ~= b[2] then return a[2] > b[2] end
+      return a[1] < b[1]
+    end)
+    for i = keep + 1, #others do
+      redis.call('HDEL', key, others[i][1])
+    end
+  end
   f[6] = ARGV[3]
   return answer('rotated')
 end

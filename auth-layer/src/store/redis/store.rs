@@ -65,11 +65,11 @@ const DEFAULT_PREFIX: &str = "auth:";
 /// | Key | Meaning |
 /// |-----|---------|
 /// | `auth:subject:{n}:{iss}:{sub}` | A hash: `nbf`, the subject's not-before (a token of it whose `iat` is at or before it is revoked; it only moves forward), and `ver`, its token version (absent: 0), which tokens of the versioned issuer carry in `ver`. A revocation raises both; this store also writes `rev`, a random id of the last revocation applied, so that the same revocation sent again after its answer was lost counts once. |
-/// | `auth:revoked-session:{n}:{iss}:{sid}` | The session's not-before: a token of the session whose `iat` is at or before it is revoked. Only moves forward. No expiry. |
+/// | `auth:revoked-session:{n}:{iss}:{sid}` | The session's not-before: a token of the session whose `iat` is at or before it is revoked. Only moves forward. A session revoked by [`Sessions`](crate::session::Sessions) (`revoke_session_until`) expires once none of its access tokens can pass: a TTL of the longest access-token lifetime plus the longest leeway (300 s), counted from the revocation or the session's absolute end if earlier; revoking again keeps the longer TTL. A session revoked without an end (`revoke_session`, back-channel logout, other services) has no expiry, and revoking it so removes one. |
 /// | `auth:denied-jti:{n}:{iss}:{jti}` | Present means the token id is denied. Written as `1` with an expiry at the token's `exp` (`PEXPIREAT`, milliseconds), so it disappears with the token; denying again keeps the later expiry. A denial whose `exp` is already past stores nothing. |
 /// | `auth:used-jti:{n}:{iss}:{jti}` | A one-time token id already used (a logout token's `jti`): `SET … NX PXAT` until that token would stop passing. |
 /// | `auth:marker` | The store's continuity marker: the second (the server's `TIME`) its data began. Written at connect and whenever it is missing; read after every lookup. When it changes, every instance refuses the tokens issued before it. |
-/// | `auth:session:{sid}` | A hash, one per session: `sub`, `claims` (a JSON object), `ver` (the subject's token version at login), `created_at`, `expires_at` (absolute end), `last_used_at` (login or last rotation), `token` (lowercase hex SHA-256 of the current refresh token), `prev` (hex hash of the most recently spent token), one `spent:{hash}` field per spent token (when it was spent), and `ended` (`logout`, `logout_all`, `reuse`, `reauth` or `revoked`) with `ended_at` once the session has ended. Expires one day after `expires_at`. |
+/// | `auth:session:{sid}` | A hash, one per session: `sub`, `claims` (a JSON object), `ver` (the subject's token version at login), `created_at`, `expires_at` (absolute end), `last_used_at` (login or last rotation), `token` (lowercase hex SHA-256 of the current refresh token), `prev` (hex hash of the most recently spent token), one `spent:{hash}` field per spent token (when it was spent; the 16 most recent are kept, [`SPENT_TOKENS_KEPT`](crate::session::SPENT_TOKENS_KEPT), `prev` always among them, older ones deleted by each rotation), and `ended` (`logout`, `logout_all`, `reuse`, `reauth` or `revoked`) with `ended_at` once the session has ended. Expires one day after `expires_at`. |
 /// | `auth:sessions:{sub}` | A set of the subject's session ids (live or ended); expires with the last of them. A session id is added before its session is created, so an id whose hash is missing means nothing (it is removed by "log out everywhere"). |
 ///
 /// A refresh token is `{sid}.{secret}`; its hash is the SHA-256 of the whole
@@ -112,7 +112,8 @@ const DEFAULT_PREFIX: &str = "auth:";
 /// (`session_create.lua`), rotation (`session_rotate.lua`: reads the session,
 /// compares the presented hash with `token` and the `spent:` fields, and
 /// rotates or ends the session in the same step, so of many concurrent
-/// refreshes with one token exactly one rotates) and ending a session
+/// refreshes with one token exactly one rotates; it also writes `claims`
+/// when an `on_refresh` hook gave new ones, and prunes the `spent:` fields) and ending a session
 /// (`session_end.lua`). Each is safe to run twice, which is what lets a
 /// command be sent again after its connection was reset.
 ///
