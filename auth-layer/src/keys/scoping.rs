@@ -65,17 +65,15 @@ impl KeyConfig {
                 own.push(issuer);
             }
         }
-        if own.len() > 1 && has_unbound {
+        if let ([first, second, ..], true) = (own.as_slice(), has_unbound) {
             return Err(ConfigError::setting(
                 "issuer",
                 format!(
                     "{} would share one set of keys, so whoever holds a key of one could \
                      mint tokens of the others. Give each issuer its own keys (the same \
                      key or key source may be given to several on purpose): \
-                     .trusted_issuer(TrustedIssuer::new({:?}).key(..)).trusted_issuer(TrustedIssuer::new({:?}).key(..))",
+                     .trusted_issuer(TrustedIssuer::new({first:?}).key(..)).trusted_issuer(TrustedIssuer::new({second:?}).key(..))",
                     list(&own),
-                    own[0],
-                    own[1]
                 ),
             ));
         }

@@ -134,28 +134,12 @@ impl SuccessorKey {
 
 /// HMAC-SHA256 (RFC 2104).
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        let digest: [u8; 32] = Sha256::digest(key).into();
-        block
-            .iter_mut()
-            .zip(digest.iter())
-            .for_each(|(b, k)| *b = *k);
-    } else {
-        block.iter_mut().zip(key.iter()).for_each(|(b, k)| *b = *k);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner: [u8; 32] = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize()
-        .into();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    use hmac::{Mac, SimpleHmac};
+    // HMAC takes a key of any length: `new_from_slice` cannot fail.
+    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for RefreshToken {
