@@ -24,17 +24,34 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("postgres" #[cfg_attr(not(postgres_service), ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL")]);
 
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_service),
+    ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
+)]
+async fn retries_across_instances() {
+    let store = PostgresStore::connect(&database_url())
+        .await
+        .expect("connect to AUTH_TEST_DATABASE_URL");
+    let a = Harness::with(store.clone(), |b| b.retry_secret([1_u8; 32]));
+    let b = Harness::with(store, |b| b.retry_secret([2_u8; 32]));
+    auth_tests::session_scenarios::retries_across_instances(&a, &b).await;
+}
+
 /// Revoked session ids are deleted once none of their tokens can pass, and
-/// a session keeps only its most recently spent token hashes. The rows
-/// counted are those of the test's own subject (other tests share the tables).
+/// a session keeps only its most recently spent token hashes. In a schema
+/// of its own: its clock runs hours ahead, and its sweeps must not touch
+/// the rows of the tests running beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_service),
     ignore = "needs PostgreSQL: set AUTH_TEST_DATABASE_URL"
 )]
 async fn stores_stay_bounded() {
-    let h = harness().await;
-    let pool = PgPool::connect(&database_url()).await.unwrap();
+    let (admin, options, schema) = fresh_postgres_schema(&database_url()).await;
+    let store = PostgresStore::connect_with(options).await.unwrap();
+    let pool = store.pool().clone();
+    let h = Harness::new(store);
     auth_tests::session_scenarios::stores_stay_bounded(&h, |sid| {
         let pool = pool.clone();
         async move {
@@ -55,6 +72,11 @@ async fn stores_stay_bounded() {
         }
     })
     .await;
+    drop(pool);
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }
 
 /// The rows are where the storage contract says, hold hashes only, and a

@@ -94,6 +94,7 @@ async fn migration_is_idempotent_and_safe_to_run_concurrently() {
         ("auth_revoked_session_ids", "issuer", "text", "NO"),
         ("auth_revoked_session_ids", "sid", "text", "NO"),
         ("auth_revoked_session_ids", "not_before", "bigint", "NO"),
+        ("auth_revoked_session_ids", "forget_after", "bigint", "YES"),
         ("auth_revoked_subjects", "issuer", "text", "NO"),
         ("auth_revoked_subjects", "subject", "text", "NO"),
         ("auth_revoked_subjects", "version", "bigint", "NO"),

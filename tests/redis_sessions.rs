@@ -32,6 +32,15 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("redis" #[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]);
 
+#[tokio::test]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn retries_across_instances() {
+    let store = store().await;
+    let a = Harness::with(store.clone(), |b| b.retry_secret([1_u8; 32]));
+    let b = Harness::with(store, |b| b.retry_secret([2_u8; 32]));
+    auth_tests::session_scenarios::retries_across_instances(&a, &b).await;
+}
+
 /// Revoked session ids expire and spent hashes are pruned. Redis expires
 /// keys on its own clock, which the test's manual clock cannot move: a
 /// revoked-session key counts as held while its not-before plus its TTL is

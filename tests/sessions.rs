@@ -33,6 +33,33 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 auth_tests::backend_scenarios!("memory");
 
 #[tokio::test]
+async fn the_retry_window_outlasts_the_store_timeout() {
+    let store = MemoryStore::new();
+    let revocation = RevocationCache::builder(store.clone()).build().unwrap();
+    let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
+        .issuer(ISSUER)
+        .build()
+        .unwrap();
+    let err = Sessions::builder(issuer, store, revocation)
+        .store_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("retry_window") && err.contains("longer than the store timeout (5000 ms)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn retries_across_instances() {
+    let store = MemoryStore::new();
+    let a = Harness::with(store.clone(), |b| b.retry_secret([1_u8; 32]));
+    let b = Harness::with(store, |b| b.retry_secret([2_u8; 32]));
+    session_common::retries_across_instances(&a, &b).await;
+}
+
+#[tokio::test]
 async fn lifetimes_follow_the_policy() {
     let h = harness().await;
     let cases = [

@@ -148,6 +148,7 @@ impl Harness {
             .filter(|e| match e {
                 SessionEvent::ReuseDetected { sid: s, .. }
                 | SessionEvent::Refreshed { sid: s, .. }
+                | SessionEvent::RetriedRefresh { sid: s, .. }
                 | SessionEvent::DuplicateRefresh { sid: s, .. }
                 | SessionEvent::LoggedIn { sid: s, .. } => sid.is_empty() || s == sid,
                 _ => sid.is_empty(),
@@ -533,6 +534,12 @@ pub async fn retry_after_a_lost_answer(h: &Harness) {
     assert_ne!(retried.access_token().jti(), lost.access_token().jti());
     assert!(h.passes(&retried).await, "the session lives on");
     assert_eq!(h.events("reuse_detected", first.session_id()), 0);
+    assert_eq!(
+        h.events("retried_refresh", first.session_id()),
+        1,
+        "the retry is told apart from a rotation"
+    );
+    assert_eq!(h.events("refreshed", first.session_id()), 1);
     let next = h.rotate(&retried).await;
     assert!(h.passes(&next).await);
     assert_eq!(
@@ -552,6 +559,37 @@ pub async fn retry_after_a_lost_answer(h: &Harness) {
     );
     assert!(h.revoked(lost.access_token().as_str()).await);
     assert_eq!(h.events("reuse_detected", second.session_id()), 1);
+}
+
+/// Two instances on one store whose successor keys differ (a rollout of a
+/// new `retry_secret`): a retry that reaches the other instance is refused
+/// as `refresh_invalid` and changes nothing; it never ends the session. A
+/// retry after logout is refused too, and resurrects nothing.
+pub async fn retries_across_instances(a: &Harness, b: &Harness) {
+    let first = a.login(&unique("iris")).await;
+    let lost = a.rotate(&first).await;
+    b.clock.advance(1);
+    assert_eq!(
+        b.refused(first.refresh_token().as_str()).await,
+        SessionErrorKind::RefreshInvalid,
+        "another instance's successor: not reuse"
+    );
+    assert_eq!(a.events("reuse_detected", first.session_id()), 0);
+    assert_eq!(b.events("reuse_detected", first.session_id()), 0);
+    // The answer the client lost still works, on either instance.
+    assert!(a.passes(&lost).await, "the session lives on");
+    let next = b.rotate(&lost).await;
+    assert!(b.passes(&next).await);
+
+    // After logout, a retry within the window is refused, not answered.
+    let second = a.login(&unique("iris")).await;
+    let _lost = a.rotate(&second).await;
+    a.sessions.logout(second.session_id()).await.unwrap();
+    a.clock.advance(1);
+    assert_eq!(
+        a.refused(second.refresh_token().as_str()).await,
+        SessionErrorKind::SessionRevoked
+    );
 }
 
 /// Many refreshes racing with one token within the retry window all get

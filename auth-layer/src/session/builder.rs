@@ -308,6 +308,17 @@ impl SessionsBuilder {
             None => derived_key(&self.issuer),
         };
         let retry = self.retry.unwrap_or(DEFAULT_RETRY_WINDOW);
+        if !retry.is_zero() && retry <= self.timeout {
+            // A lost answer is known to the client only after the store's
+            // timeout: its retry must still fall in the window.
+            return Err(ConfigError::setting(
+                "retry_window",
+                format!(
+                    "must be longer than the store timeout ({} ms), or zero",
+                    self.timeout.as_millis()
+                ),
+            ));
+        }
         let successor = match successor {
             Some(key) if !retry.is_zero() => Some(key),
             None if self.retry.is_some_and(|r| !r.is_zero()) => {

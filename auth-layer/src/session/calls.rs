@@ -69,6 +69,7 @@ impl Sessions {
         let (sid, subject) = match &event {
             SessionEvent::LoggedIn { sid, subject }
             | SessionEvent::Refreshed { sid, subject }
+            | SessionEvent::RetriedRefresh { sid, subject }
             | SessionEvent::DuplicateRefresh { sid, subject }
             | SessionEvent::ReuseDetected { sid, subject } => (Some(sid), Some(subject)),
             SessionEvent::LoggedOut { sid, subject } => (Some(sid), subject.as_ref()),

@@ -122,6 +122,16 @@ pub enum SessionEvent {
         /// Its subject.
         subject: String,
     },
+    /// `retried_refresh`: the token a rotation had just spent was presented
+    /// again within the retry window (its answer was lost, or tabs raced):
+    /// answered with the same new refresh token. Frequent ones for one
+    /// session are worth a look: a thief within the window looks the same.
+    RetriedRefresh {
+        /// The session.
+        sid: String,
+        /// Its subject.
+        subject: String,
+    },
     /// `duplicate_refresh`: a racing duplicate was answered in the grace window.
     DuplicateRefresh {
         /// The session.
@@ -169,6 +179,7 @@ impl SessionEvent {
         match self {
             Self::LoggedIn { .. } => "logged_in",
             Self::Refreshed { .. } => "refreshed",
+            Self::RetriedRefresh { .. } => "retried_refresh",
             Self::DuplicateRefresh { .. } => "duplicate_refresh",
             Self::ReuseDetected { .. } => "reuse_detected",
             Self::LoggedOut { .. } => "logged_out",

@@ -24,8 +24,11 @@ impl Sessions {
     /// the `on_refresh` hook answers (`refresh_denied`, say; nothing changed).
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
         let span = tracing::debug_span!(target: "auth_layer", "refresh");
-        let result = tracing::Instrument::instrument(self.rotate(presented), span).await;
+        let mut retried = false;
+        let result =
+            tracing::Instrument::instrument(self.rotate(presented, &mut retried), span).await;
         metrics::refresh(match &result {
+            Ok(Refreshed::Rotated(_)) if retried => "retried",
             Ok(Refreshed::Rotated(_)) => "rotated",
             Ok(Refreshed::Duplicate { .. }) => "duplicate",
             Err(e) if e.kind() == SessionErrorKind::RefreshReused => "reuse_detected",
@@ -34,7 +37,7 @@ impl Sessions {
         result
     }
 
-    async fn rotate(&self, presented: &str) -> Result<Refreshed, SessionError> {
+    async fn rotate(&self, presented: &str, retried: &mut bool) -> Result<Refreshed, SessionError> {
         let inner = &*self.inner;
         let Some(token) = RefreshToken::parse(presented) else {
             tracing::debug!("refresh refused: not a refresh token");
@@ -57,7 +60,14 @@ impl Sessions {
             .version;
         let claims = match &inner.refresh_hook {
             None => None,
-            Some(hook) => self.fresh_claims(hook(session.clone()).await, sid)?,
+            // Application code, bounded like a store call.
+            Some(hook) => match tokio::time::timeout(inner.timeout, hook(session.clone())).await {
+                Ok(answer) => self.fresh_claims(answer, sid)?,
+                Err(_) => {
+                    tracing::warn!(%sid, "the on_refresh hook did not answer within the store timeout");
+                    return Err(SessionError::new(SessionErrorKind::StoreUnavailable));
+                }
+            },
         };
         let next = match &inner.successor {
             Some(key) => token.successor(key),
@@ -94,6 +104,16 @@ impl Sessions {
                     sid: session.sid.clone(),
                     subject: session.subject.clone(),
                 });
+                Ok(Refreshed::Rotated(TokenPair::new(access, next, session)))
+            }
+            RotateOutcome::Retried(session) => {
+                let session = with_claims(session);
+                let access = self.mint(&session)?;
+                self.emit(SessionEvent::RetriedRefresh {
+                    sid: session.sid.clone(),
+                    subject: session.subject.clone(),
+                });
+                *retried = true;
                 Ok(Refreshed::Rotated(TokenPair::new(access, next, session)))
             }
             RotateOutcome::Duplicate(session) => {

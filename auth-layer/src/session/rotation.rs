@@ -28,6 +28,12 @@ pub(crate) enum Decision {
     Repeat,
     /// Answer a racing duplicate; write nothing.
     Duplicate,
+    /// The latest spent token again within the retry window, but this
+    /// instance derives another successor than the one current (successor
+    /// keys differ between instances, or one has no window): refuse as an
+    /// unknown token and write nothing, never end the session (a client
+    /// cannot cause this; only a configuration can).
+    Mismatch,
     /// Reuse: end the session for reuse if it is live.
     Reuse,
     /// Write nothing; answer with this outcome.
@@ -54,6 +60,17 @@ impl Refusal {
     }
 }
 
+/// Logs a [`Decision::Mismatch`]: instances disagree on successors.
+pub(crate) fn warn_mismatch(sid: &str) {
+    tracing::warn!(
+        target: "auth_layer",
+        %sid,
+        "a refresh retried within the retry window found another successor than this instance \
+         derives: the instances' retry_secret, signing key or retry_window differ; refused as \
+         refresh_invalid, the session lives"
+    );
+}
+
 /// The decision table of [`RotateOutcome`].
 pub(crate) fn decide(session: &SessionRecord, presented: Presented, r: &Rotation<'_>) -> Decision {
     match presented {
@@ -76,6 +93,8 @@ pub(crate) fn decide(session: &SessionRecord, presented: Presented, r: &Rotation
                     None => Decision::Duplicate,
                     Some(refusal) => Decision::Refuse(refusal),
                 }
+            } else if session.ended.is_none() && latest && r.retry > 0 && r.now < at + r.retry {
+                Decision::Mismatch
             } else {
                 Decision::Reuse
             }
@@ -267,9 +286,34 @@ mod tests {
                 Decision::Refuse(Refusal::Ended),
             ),
             (
-                "another successor, in the retry window",
+                "another successor, in the retry window: keys differ, not reuse",
                 &live,
                 spent_now,
+                retrying(1101, 5),
+                Decision::Mismatch,
+            ),
+            (
+                "another successor, retry window over",
+                &live,
+                spent_now,
+                retrying(1105, 5),
+                Decision::Reuse,
+            ),
+            (
+                "another successor, in the retry window, ended",
+                &ended,
+                spent_now,
+                retrying(1101, 5),
+                Decision::Reuse,
+            ),
+            (
+                "spent earlier, in the retry window",
+                &live,
+                Presented::Spent {
+                    at: 1100,
+                    latest: false,
+                    repeated: false,
+                },
                 retrying(1101, 5),
                 Decision::Reuse,
             ),

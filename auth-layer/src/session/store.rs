@@ -233,7 +233,7 @@ pub struct Rotation<'a> {
     pub grace: i64,
     /// Seconds after a rotation during which the same rotation presented
     /// again (the token it spent, with the same `next`, whose successor is
-    /// still current) is answered [`Rotated`](RotateOutcome::Rotated) again
+    /// still current) is answered [`Retried`](RotateOutcome::Retried)
     /// without writing anything. The second of the rotation always counts.
     pub retry: i64,
     /// The subject's current token version: a session with a lower version
@@ -250,8 +250,10 @@ pub struct Rotation<'a> {
 /// 1. the session or the presented token is not in the store → `Unknown`;
 /// 2. the token is spent: within the retry window after its rotation, if
 ///    it is the most recently spent token, was replaced by `next` and the
-///    session is otherwise refreshable → `Rotated` (nothing written; the
-///    same rotation again); otherwise within the grace window, if
+///    session is otherwise refreshable → `Retried` (nothing written; the
+///    same rotation again); within the retry window, the most recently
+///    spent token with another `next` (instances derive successors
+///    differently) → `Unknown` (nothing written); otherwise within the grace window, if
 ///    it is the most recently spent token and the session is live and
 ///    otherwise refreshable → `Duplicate` (nothing written); otherwise
 ///    → `Reused` (a live session is ended with [`EndReason::Reuse`]);
@@ -261,9 +263,11 @@ pub struct Rotation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotateOutcome {
-    /// The presented token is spent, `next` is current (by this call, or by
-    /// the same rotation within the retry window).
+    /// The presented token is spent, `next` is current (by this call).
     Rotated(SessionRecord),
+    /// The same rotation presented again within the retry window (its
+    /// answer was lost): `next` is current already; nothing written.
+    Retried(SessionRecord),
     /// A racing duplicate within the grace window: nothing changed.
     Duplicate(SessionRecord),
     /// The presented token was already spent.

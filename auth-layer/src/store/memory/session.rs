@@ -120,8 +120,12 @@ impl SessionStore for MemoryStore {
                                 }
                                 RotateOutcome::Rotated(entry.record.clone())
                             }
-                            Decision::Repeat => RotateOutcome::Rotated(entry.record.clone()),
+                            Decision::Repeat => RotateOutcome::Retried(entry.record.clone()),
                             Decision::Duplicate => RotateOutcome::Duplicate(entry.record.clone()),
+                            Decision::Mismatch => {
+                                crate::session::rotation::warn_mismatch(r.sid);
+                                RotateOutcome::Unknown
+                            }
                             Decision::Reuse => {
                                 entry.record.ended.get_or_insert(EndReason::Reuse);
                                 RotateOutcome::Reused(entry.record.clone())

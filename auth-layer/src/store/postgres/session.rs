@@ -215,8 +215,12 @@ impl SessionStore for PostgresStore {
                     }
                     RotateOutcome::Rotated(session)
                 }
-                Decision::Repeat => RotateOutcome::Rotated(session),
+                Decision::Repeat => RotateOutcome::Retried(session),
                 Decision::Duplicate => RotateOutcome::Duplicate(session),
+                Decision::Mismatch => {
+                    crate::session::rotation::warn_mismatch(r.sid);
+                    RotateOutcome::Unknown
+                }
                 Decision::Reuse => {
                     if session.ended.is_none() {
                         sqlx::query(

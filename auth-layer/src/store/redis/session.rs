@@ -114,14 +114,18 @@ impl SessionStore for RedisStore {
                 .arg(r.retry)
                 .arg(claims)
                 .arg(SPENT_TOKENS_KEPT);
-            // Safe to run twice: the same rotation in its second answers `rotated` again.
+            // Safe to run twice: the same rotation in its second answers `retried`.
             let reply: Vec<String> = self.invoke(&rotate).await?;
             let (status, session) = parse_reply(r.sid, reply)?;
             let Some(session) = session else {
+                if status == "mismatch" {
+                    crate::session::rotation::warn_mismatch(r.sid);
+                }
                 return Ok(RotateOutcome::Unknown);
             };
             Ok(match status.as_str() {
                 "rotated" => RotateOutcome::Rotated(session),
+                "retried" => RotateOutcome::Retried(session),
                 "duplicate" => RotateOutcome::Duplicate(session),
                 "reused" => RotateOutcome::Reused(session),
                 "ended" => RotateOutcome::Ended(session),

@@ -3,12 +3,13 @@
 -- retry window, claims (a JSON object, or empty to keep them), spent tokens
 -- kept. Answers {status, sub, claims, ver, created_at, expires_at,
 -- last_used_at, ended} with status rotated, duplicate, reused, ended,
--- expired, idle or version_bumped, or {"unknown"}. The same decision table
+-- expired, idle, version_bumped or retried, or {"unknown"}. The same decision table
 -- as RotateOutcome's documentation. Running the same rotation again within
 -- the retry window (at least the second of the rotation: a retry whose
 -- first answer was lost, presented is the last spent token and next is
--- current) writes nothing and answers rotated again, or why the session
--- cannot refresh any more. A rotation keeps the token it spends and the
+-- current) writes nothing and answers retried, or why the session
+-- cannot refresh any more; with another next (successors derived
+-- differently elsewhere), it answers {"mismatch"}. A rotation keeps the token it spends and the
 -- most recently spent others, as many as ARGV[9] in all.
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'sub', 'claims', 'ver', 'created_at', 'expires_at',
@@ -35,7 +36,7 @@ if f[9] == presented and f[8] == ARGV[2] then
   if at and now < at + math.max(tonumber(ARGV[7]), 1) then
     local refused = refusal()
     if refused then return answer(refused) end
-    return answer('rotated')
+    return answer('retried')
   end
 end
 
@@ -79,6 +80,14 @@ if not f[7] and f[9] == presented and grace > 0 and now < tonumber(spent_at) + g
   local refused = refusal()
   if refused then return answer(refused) end
   return answer('duplicate')
+end
+-- The latest spent token within the retry window, with another successor
+-- than the current one: instances derive different successors (a
+-- configuration, never a client, causes this). Refused as unknown; nothing
+-- is written, the session lives.
+local retry = tonumber(ARGV[7])
+if not f[7] and f[9] == presented and retry > 0 and now < tonumber(spent_at) + retry then
+  return {'mismatch'}
 end
 if not f[7] then
   redis.call('HSET', key, 'ended', 'reuse', 'ended_at', ARGV[3])
