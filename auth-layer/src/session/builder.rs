@@ -136,8 +136,18 @@ impl SessionsBuilder {
     /// Unlike [`danger_reuse_grace`](Self::danger_reuse_grace), which
     /// answers any racer with an access token only, the retry window gives
     /// whoever presents the token the same successor: a thief racing the
-    /// client within the window shares the session, and the first of the
-    /// two to rotate again makes the other's next refresh reuse.
+    /// client within the window shares the session, each retry is reported
+    /// ([`SessionEvent::RetriedRefresh`](super::SessionEvent::RetriedRefresh),
+    /// metric outcome `retried`), and once one of the two has used the
+    /// shared successor, the other's next refresh with the old token is
+    /// reuse. The window must be longer than the store timeout: a client
+    /// learns of a lost answer only after it.
+    ///
+    /// Every instance must derive the same successors (the same
+    /// `retry_secret`, or the same signing key, and a window on each): a
+    /// retry that reaches an instance deriving another one is refused as
+    /// `refresh_invalid` with a warning in the log, and the session lives
+    /// on (the client logs in again at worst).
     ///
     /// ```
     /// use std::time::Duration;
@@ -170,8 +180,12 @@ impl SessionsBuilder {
     /// The key successors of refresh tokens are derived with (see
     /// [`retry_window`](Self::retry_window)): at least 32 random bytes, the
     /// same for every instance of the deployment, kept as secret as the
-    /// signing key. Needed only with an ECDSA or RSA-PSS signing key;
-    /// otherwise a key is derived from the signing key.
+    /// signing key: with it and any refresh token of a session, every later
+    /// token of that session can be derived. Needed with an ECDSA or
+    /// RSA-PSS signing key; otherwise a key is derived from the signing key
+    /// (with an HMAC key, every service holding that secret can derive it,
+    /// as it can mint access tokens: give the sessions a `retry_secret` of
+    /// their own when verifiers share the HMAC secret).
     #[must_use]
     pub fn retry_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         let secret = secret.as_ref();
@@ -184,6 +198,12 @@ impl SessionsBuilder {
     /// Calls `hook` at every refresh, before the token is rotated, with the
     /// session as stored, so that access tokens follow the user: a role
     /// removed from the user is gone from the next access token.
+    ///
+    /// The hook runs once the session is found, before the store tells
+    /// whether the presented token is current: it may run for a spent or
+    /// made-up token of a real session, so it must be cheap and free of
+    /// side effects, and its refusal is what such a caller is told. It is
+    /// bounded by the store timeout (then `store_unavailable`, 503).
     ///
     /// `Ok(Some(claims))` replaces the session's claims (a JSON object, or
     /// `null` for none): they go into the new access token and are stored

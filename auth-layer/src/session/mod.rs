@@ -42,8 +42,11 @@
 //!   scopes at each refresh (stored with the rotation) or refuses it.
 //! - Stores stay bounded: a session keeps its [`SPENT_TOKENS_KEPT`] most
 //!   recently spent hashes, and a revoked `sid` is forgotten once none of
-//!   its access tokens can pass (the longest access-token lifetime plus
-//!   the longest leeway after the revocation).
+//!   its access tokens can pass: the longest access-token lifetime plus the
+//!   300 s leeway cap after the revocation, or after the session's absolute
+//!   end when that comes first. This assumes every instance has the same
+//!   [`LifetimePolicy`] and that the verifiers' leeway and clock skew stay
+//!   within that cap.
 //! - Subjects appear in `tracing` events only with
 //!   [`log_subjects`](SessionsBuilder::log_subjects); tokens never do.
 //!
