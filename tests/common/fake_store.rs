@@ -170,6 +170,18 @@ impl<S: RevocationStore> RevocationStore for FakeStore<S> {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.write(self.inner.revoke_session(iss, sid, not_before))
     }
+    fn revoke_session_until<'a>(
+        &'a self,
+        iss: &'a str,
+        sid: &'a str,
+        not_before: i64,
+        forget_after: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.write(
+            self.inner
+                .revoke_session_until(iss, sid, not_before, forget_after),
+        )
+    }
     fn revoke_jti<'a>(
         &'a self,
         iss: &'a str,

@@ -592,6 +592,35 @@ pub async fn retries_across_instances(a: &Harness, b: &Harness) {
     );
 }
 
+/// A session keeps its `SPENT_TOKENS_KEPT` most recently spent tokens: one
+/// of them presented again is reuse and ends the session; a token spent
+/// longer ago is no longer known, refused as `refresh_invalid`, and the
+/// session lives on (the token is useless either way).
+pub async fn only_the_kept_spent_tokens_are_reuse(h: &Harness) {
+    let mut pair = h.login(&unique("kit")).await;
+    let mut spent = Vec::new();
+    for _ in 0..=SPENT_TOKENS_KEPT {
+        spent.push(pair.refresh_token().as_str().to_owned());
+        h.clock.advance(10);
+        pair = h.rotate(&pair).await;
+    }
+    let (forgotten, kept) = (&spent[0], &spent[1]);
+    assert_eq!(
+        h.refused(forgotten).await,
+        SessionErrorKind::RefreshInvalid,
+        "spent {} rotations ago: forgotten",
+        SPENT_TOKENS_KEPT + 1
+    );
+    assert!(h.passes(&pair).await, "the session lives on");
+    assert_eq!(h.events("reuse_detected", pair.session_id()), 0);
+    assert_eq!(
+        h.refused(kept).await,
+        SessionErrorKind::RefreshReused,
+        "spent {SPENT_TOKENS_KEPT} rotations ago: still reuse"
+    );
+    assert!(h.revoked(pair.access_token().as_str()).await);
+}
+
 /// Many refreshes racing with one token within the retry window all get
 /// the one rotation's refresh token: one successor, no reuse, a live session.
 pub async fn racing_retries_share_one_successor(h: &Harness, n: usize) {
@@ -854,6 +883,13 @@ macro_rules! backend_scenarios {
         async fn fifty_concurrent_retries_in_the_retry_window_share_one_successor() {
             let h = harness().await;
             $crate::session_scenarios::racing_retries_share_one_successor(&h, 50).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn only_the_kept_spent_tokens_are_reuse() {
+            let h = harness().await;
+            $crate::session_scenarios::only_the_kept_spent_tokens_are_reuse(&h).await;
         }
 
         #[tokio::test]

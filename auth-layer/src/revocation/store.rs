@@ -156,6 +156,11 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// (no end known) is kept for good. The default calls `revoke_session`,
     /// so a store that cannot expire records keeps them.
     ///
+    /// `not_before` is the revocation's instant, the caller's now: the
+    /// stores count the record's remaining life, and sweep the records of
+    /// other sessions past their `forget_after`, from it. (A not-before in
+    /// the future would forget records early; use `revoke_session` for it.)
+    ///
     /// [`Sessions`](crate::session::Sessions) revokes its sessions this way,
     /// with `forget_after` the moment its last access token expires plus
     /// the longest leeway a layer may grant.

@@ -126,12 +126,14 @@ impl Sessions {
                 Ok(Refreshed::Duplicate { access, session })
             }
             RotateOutcome::Reused(session) => {
-                // Idempotent, so a failure here is repaired by the next attempt.
-                self.revoke(sid, Some(&session), inner.issuer.now()).await?;
+                // Told first, so that a revocation that fails (503) still
+                // raises the alarm; the revocation is idempotent, and the
+                // next attempt repairs it.
                 self.emit(SessionEvent::ReuseDetected {
-                    sid: session.sid,
-                    subject: session.subject,
+                    sid: session.sid.clone(),
+                    subject: session.subject.clone(),
                 });
+                self.revoke(sid, Some(&session), inner.issuer.now()).await?;
                 Err(SessionError::new(SessionErrorKind::RefreshReused))
             }
             RotateOutcome::Ended(session) => refused(match session.ended {

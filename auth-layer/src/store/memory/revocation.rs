@@ -25,7 +25,8 @@ impl MemoryStore {
     ) {
         {
             let mut revocations = self.revocation_state();
-            if forget_after.is_some() {
+            if forget_after.is_some() && not_before > revocations.swept_at {
+                revocations.swept_at = not_before;
                 revocations
                     .sessions
                     .retain(|_, (_, end)| end.is_none_or(|end| end > not_before));

@@ -52,6 +52,9 @@ pub(super) struct Revocations {
     pub(super) subjects: HashMap<ScopedKey, SubjectState>,
     /// Session → its not-before and when it may be forgotten (`None`: never).
     pub(super) sessions: HashMap<ScopedKey, (i64, Option<i64>)>,
+    /// The second of the last sweep of `sessions`: at most one per second,
+    /// so that a burst of logouts does not scan the map each time.
+    pub(super) swept_at: i64,
     pub(super) jtis: HashMap<ScopedKey, SystemTime>,
     /// One-time ids (logout tokens' `jti`) → until when they are remembered.
     pub(super) used: HashMap<ScopedKey, SystemTime>,
