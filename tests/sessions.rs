@@ -51,6 +51,64 @@ async fn the_retry_window_outlasts_the_store_timeout() {
     );
 }
 
+/// A logged-out session's revocation is remembered for as long as any of
+/// its access tokens could pass a layer with the largest leeway, and
+/// forgotten after.
+#[tokio::test]
+async fn a_revoked_session_is_remembered_while_its_tokens_can_pass() {
+    let store = MemoryStore::new();
+    let h = Harness::with(store.clone(), |b| b);
+    let pair = h.login("lena").await;
+    h.sessions.logout(pair.session_id()).await.unwrap();
+    let lenient = |revocation| {
+        JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .token_type("at+jwt")
+            .leeway(auth_layer::verify::MAX_LEEWAY)
+            .clock(h.clock.clone())
+            .revocation(revocation)
+            .build()
+            .unwrap()
+    };
+    // The default policy's longest lifetime is 15 min: with 300 s of
+    // leeway, the token passes the claims check until 1 200 s from now.
+    h.clock.advance(900 + 300 - 1);
+    // A sweep now (another logout) keeps it.
+    let other = h.login("lena").await;
+    h.sessions.logout(other.session_id()).await.unwrap();
+    assert_eq!(store.revoked_sessions(), 2);
+    let auth = lenient(RevocationCache::builder(store.clone()).build().unwrap());
+    let err = auth
+        .verifier()
+        .verify(pair.access_token().as_str())
+        .map(drop);
+    assert!(err.is_ok(), "still within exp + leeway: {err:?}");
+    let revoked = auth
+        .authenticate(
+            &http::HeaderMap::from_iter([(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", pair.access_token().as_str())
+                    .parse()
+                    .unwrap(),
+            )]),
+            &http::Uri::from_static("/"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(revoked.kind(), auth_layer::ErrorKind::Revoked);
+    // Once no token of it can pass, the next sweep forgets it.
+    h.clock.advance(2);
+    let third = h.login("lena").await;
+    h.sessions.logout(third.session_id()).await.unwrap();
+    assert_eq!(
+        store.revoked_sessions(),
+        2,
+        "the first is gone, the third added"
+    );
+}
+
 #[tokio::test]
 async fn retries_across_instances() {
     let store = MemoryStore::new();
