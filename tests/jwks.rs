@@ -54,6 +54,25 @@ fn token(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String
     mint_with(&header, claims, key)
 }
 
+/// An OpenID provider at `{base}{path}`: its discovery document, naming
+/// the JWKS at `{path}{jwks_path}`, which holds the RSA key as `r1`.
+/// Returns its issuer.
+fn openid_provider(idp: &idp::Idp, base: &str, path: &str, jwks_path: &str) -> String {
+    let issuer = format!("{base}{path}");
+    idp.set(
+        &format!("{path}/.well-known/openid-configuration"),
+        Answer::Json(
+            json!({"issuer": issuer, "jwks_uri": format!("{issuer}{jwks_path}")}),
+            None,
+        ),
+    );
+    idp.set(
+        &format!("{path}{jwks_path}"),
+        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
+    );
+    issuer
+}
+
 async fn server(source: KeySource) -> TestServer {
     serve(build(JwtAuth::builder().key_source(source))).await
 }
@@ -185,48 +204,37 @@ async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_window_and_bounded
 #[tokio::test]
 async fn a_newly_published_key_is_picked_up_on_its_first_use() {
     let (idp, base) = idp().await;
-    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
-    let source = KeySource::jwks(format!("{base}/jwks"))
-        .refetch_window(Duration::from_millis(50))
-        .start()
-        .await
-        .unwrap();
-    let server = server(source).await;
-    idp.set(
-        "/jwks",
-        jwks(&[
-            jwk(&rsa_key(), Algorithm::RS256, "r1"),
-            jwk(&ec_key(), Algorithm::ES256, "e2"),
-        ]),
-    );
-    tokio::time::sleep(Duration::from_millis(60)).await;
-    // The request waits for the fetch its unknown kid caused.
     let t = token(Algorithm::ES256, "e2", &ec_key(), &claims("carol"));
-    server.bearer(&t).await.assert_ok("carol");
-    assert_eq!(idp.hits("/jwks"), 2);
-
-    // Without waiting, the first use is refused and a retry passes.
-    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
-    let source = KeySource::jwks(format!("{base}/jwks"))
-        .refetch_window(Duration::from_millis(50))
-        .unknown_kid_wait(Duration::ZERO)
-        .start()
-        .await
-        .unwrap();
-    let server = self::server(source).await;
-    idp.set(
-        "/jwks",
-        jwks(&[
-            jwk(&rsa_key(), Algorithm::RS256, "r1"),
-            jwk(&ec_key(), Algorithm::ES256, "e2"),
-        ]),
-    );
-    tokio::time::sleep(Duration::from_millis(60)).await;
-    server.bearer(&t).await.assert_rejected(401, "unknown_key");
-    eventually("the new key verifies", async || {
-        server.bearer(&t).await.status == 200
-    })
-    .await;
+    // By default the request waits for the fetch its unknown kid caused;
+    // without waiting, the first use is refused and a retry passes.
+    for wait in [None, Some(Duration::ZERO)] {
+        idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+        let mut source =
+            KeySource::jwks(format!("{base}/jwks")).refetch_window(Duration::from_millis(50));
+        if let Some(wait) = wait {
+            source = source.unknown_kid_wait(wait);
+        }
+        let server = server(source.start().await.unwrap()).await;
+        let fetches = idp.hits("/jwks");
+        idp.set(
+            "/jwks",
+            jwks(&[
+                jwk(&rsa_key(), Algorithm::RS256, "r1"),
+                jwk(&ec_key(), Algorithm::ES256, "e2"),
+            ]),
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        if wait.is_none() {
+            server.bearer(&t).await.assert_ok("carol");
+            assert_eq!(idp.hits("/jwks"), fetches + 1);
+        } else {
+            server.bearer(&t).await.assert_rejected(401, "unknown_key");
+            eventually("the new key verifies", async || {
+                server.bearer(&t).await.status == 200
+            })
+            .await;
+        }
+    }
 }
 
 #[tokio::test]
@@ -426,18 +434,7 @@ async fn unusable_keys_are_skipped_and_the_rest_is_used() {
 #[tokio::test]
 async fn oidc_discovery_finds_the_keys_and_checks_the_issuer() {
     let (idp, base) = idp().await;
-    let issuer = format!("{base}/realms/main");
-    idp.set(
-        "/realms/main/.well-known/openid-configuration",
-        Answer::Json(
-            json!({"issuer": issuer, "jwks_uri": format!("{base}/realms/main/certs")}),
-            None,
-        ),
-    );
-    idp.set(
-        "/realms/main/certs",
-        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
-    );
+    let issuer = openid_provider(&idp, &base, "/realms/main", "/certs");
     let source = KeySource::oidc(&issuer).start().await.unwrap();
     assert_eq!(source.issuer(), Some(issuer.as_str()));
     let server = serve(build(JwtAuth::builder().issuer(&issuer).key_source(source))).await;
@@ -598,18 +595,7 @@ async fn plain_http_to_a_remote_host_is_refused() {
 #[tokio::test]
 async fn the_environment_combines_oidc_keys_with_a_static_secret() {
     let (idp, base) = idp().await;
-    let issuer = format!("{base}/tenant");
-    idp.set(
-        "/tenant/.well-known/openid-configuration",
-        Answer::Json(
-            json!({"issuer": issuer, "jwks_uri": format!("{base}/tenant/jwks")}),
-            None,
-        ),
-    );
-    idp.set(
-        "/tenant/jwks",
-        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
-    );
+    let issuer = openid_provider(&idp, &base, "/tenant", "/jwks");
     let internal_issuer = "https://internal.example";
     let vars = HashMap::from([
         ("AUTH_OIDC_ISSUER", issuer.clone()),
@@ -687,18 +673,7 @@ async fn the_environment_combines_oidc_keys_with_a_static_secret() {
 #[tokio::test]
 async fn keys_sign_only_for_their_own_issuer() {
     let (idp, base) = idp().await;
-    let provider = format!("{base}/provider");
-    idp.set(
-        "/provider/.well-known/openid-configuration",
-        Answer::Json(
-            json!({"issuer": provider, "jwks_uri": format!("{base}/provider/jwks")}),
-            None,
-        ),
-    );
-    idp.set(
-        "/provider/jwks",
-        jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]),
-    );
+    let provider = openid_provider(&idp, &base, "/provider", "/jwks");
     idp.set("/own/jwks", jwks(&[jwk(&ec_key(), Algorithm::ES256, "e1")]));
     let own = "https://own.example";
     let discovered = KeySource::oidc(&provider).start().await.unwrap();

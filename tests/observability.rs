@@ -248,9 +248,9 @@ impl Captured {
     }
 }
 
-/// Runs `requests` through a layer built with `log_subjects(on)` under a
-/// subscriber that records everything at `TRACE`; returns the log text.
-async fn logs_of(on: bool, tokens: &[Option<String>]) -> String {
+/// A subscriber recording everything at `TRACE` into a buffer, the
+/// thread's default until the guard drops.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -258,7 +258,13 @@ async fn logs_of(on: bool, tokens: &[Option<String>]) -> String {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// Runs `requests` through a layer built with `log_subjects(on)` under a
+/// subscriber that records everything at `TRACE`; returns the log text.
+async fn logs_of(on: bool, tokens: &[Option<String>]) -> String {
+    let (captured, _guard) = capture();
     let revocation = RevocationCache::builder(MemoryStore::new())
         .build()
         .unwrap();
@@ -319,14 +325,7 @@ async fn guard_refusals_are_logged_like_the_layer_s_rejections() {
     let _serial = SERIAL.lock().await;
     let token = hs256(&claims_with("gail-subject", json!({ "scope": "a" })));
     for on in [false, true] {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = capture();
         let auth = JwtAuth::builder()
             .hmac_secret(SECRET)
             .log_subjects(on)

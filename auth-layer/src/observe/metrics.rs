@@ -82,39 +82,29 @@ static MISS: [Label; 1] = [Label::from_static_parts("result", "miss")];
 
 static ALLOWED: Key = Key::from_static_parts(REQUESTS, &ALLOWED_LABELS);
 static ANONYMOUS: Key = Key::from_static_parts(REQUESTS, &ANONYMOUS_LABELS);
-static REJECTED: LazyLock<Vec<Key>> = LazyLock::new(|| {
-    ErrorKind::ALL
-        .iter()
-        .map(|kind| {
-            Key::from_parts(
-                REQUESTS,
-                vec![
-                    Label::from_static_parts("outcome", "rejected"),
-                    Label::new("reason", kind.code()),
-                ],
-            )
-        })
-        .collect()
-});
-static FORBIDDEN: LazyLock<Vec<Key>> = LazyLock::new(|| {
-    ErrorKind::ALL
-        .iter()
-        .map(|kind| {
-            Key::from_parts(
-                REQUESTS,
-                vec![
-                    Label::from_static_parts("outcome", "forbidden"),
-                    Label::new("reason", kind.code()),
-                ],
-            )
-        })
-        .collect()
-});
+static REJECTED: LazyLock<Vec<Key>> = LazyLock::new(|| by_reason("rejected"));
+static FORBIDDEN: LazyLock<Vec<Key>> = LazyLock::new(|| by_reason("forbidden"));
 static VERIFY: Key = Key::from_static_name(VERIFY_DURATION);
 static TOKEN_HIT: Key = Key::from_static_parts(TOKEN_CACHE, &HIT);
 static TOKEN_MISS: Key = Key::from_static_parts(TOKEN_CACHE, &MISS);
 static REVOCATION_HIT: Key = Key::from_static_parts(REVOCATION_CACHE, &HIT);
 static REVOCATION_MISS: Key = Key::from_static_parts(REVOCATION_CACHE, &MISS);
+
+/// One request key per [`ErrorKind`], in its order, for `outcome`.
+fn by_reason(outcome: &'static str) -> Vec<Key> {
+    ErrorKind::ALL
+        .iter()
+        .map(|kind| {
+            Key::from_parts(
+                REQUESTS,
+                vec![
+                    Label::from_static_parts("outcome", outcome),
+                    Label::new("reason", kind.code()),
+                ],
+            )
+        })
+        .collect()
+}
 
 fn increment(key: &Key) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);

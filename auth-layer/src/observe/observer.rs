@@ -68,27 +68,11 @@ impl Observer {
         token: Option<&VerifiedToken<C>>,
         client: Option<IpAddr>,
     ) {
-        let kind = error.kind();
-        metrics::request(Outcome::Rejected, Some(kind));
-        let (reason, status) = (kind.code(), kind.status().as_u16());
-        match token.map(VerifiedToken::registered) {
-            Some(registered) if self.log_subjects => tracing::debug!(
-                target: "auth_layer",
-                outcome = "rejected",
-                reason,
-                status,
-                sub = registered.sub(),
-                jti = registered.jti(),
-                "request rejected: {error}"
-            ),
-            _ => tracing::debug!(
-                target: "auth_layer",
-                outcome = "rejected",
-                reason,
-                status,
-                "request rejected: {error}"
-            ),
-        }
+        refusal_event(
+            Outcome::Rejected,
+            error,
+            token.filter(|_| self.log_subjects),
+        );
         self.audit(Outcome::Rejected, Some(error), token, client);
     }
 
@@ -99,7 +83,11 @@ impl Observer {
         token: Option<&VerifiedToken<C>>,
         client: Option<IpAddr>,
     ) {
-        forbidden_event(error, token.filter(|_| self.log_subjects));
+        refusal_event(
+            Outcome::Forbidden,
+            error,
+            token.filter(|_| self.log_subjects),
+        );
         self.audit(Outcome::Forbidden, Some(error), token, client);
     }
 
@@ -122,30 +110,31 @@ impl Observer {
     }
 }
 
-/// The metric and `tracing` event of a guard's refusal; the subject only
-/// when `token` is given.
-pub(crate) fn forbidden_event<C>(error: &AuthError, token: Option<&VerifiedToken<C>>) {
+/// The metric and `tracing` event of a rejection (the layer's) or a
+/// refusal (a guard's, forbidden); the subject only when `token` is given.
+fn refusal_event<C>(outcome: Outcome, error: &AuthError, token: Option<&VerifiedToken<C>>) {
     let kind = error.kind();
-    metrics::request(Outcome::Forbidden, Some(kind));
-    let (reason, status) = (kind.code(), kind.status().as_u16());
+    metrics::request(outcome, Some(kind));
+    let (reason, status, required) = (kind.code(), kind.status().as_u16(), error.required());
+    let outcome = outcome.as_str();
     match token.map(VerifiedToken::registered) {
         Some(registered) => tracing::debug!(
             target: "auth_layer",
-            outcome = "forbidden",
+            outcome,
             reason,
             status,
-            required = error.required(),
+            required,
             sub = registered.sub(),
             jti = registered.jti(),
-            "request refused: {error}"
+            "request {outcome}: {error}"
         ),
         None => tracing::debug!(
             target: "auth_layer",
-            outcome = "forbidden",
+            outcome,
             reason,
             status,
-            required = error.required(),
-            "request refused: {error}"
+            required,
+            "request {outcome}: {error}"
         ),
     }
 }
@@ -193,7 +182,7 @@ impl Reporter {
     ) {
         match reporter {
             Some(reporter) => reporter.observer.forbidden(error, token, reporter.client),
-            None => forbidden_event::<C>(error, None),
+            None => refusal_event::<C>(Outcome::Forbidden, error, None),
         }
     }
 }
