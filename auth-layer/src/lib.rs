@@ -45,6 +45,7 @@ pub mod claims;
 pub mod clock;
 pub mod config;
 mod decide;
+pub mod dpop;
 mod error;
 pub mod future;
 #[cfg(feature = "jwks")]

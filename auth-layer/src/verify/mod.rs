@@ -35,7 +35,7 @@ mod jws;
 mod logout;
 mod logout_claims;
 mod rules;
-mod strict_json;
+pub(crate) mod strict_json;
 mod token_cache;
 mod verifier;
 

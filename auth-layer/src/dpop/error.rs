@@ -1,0 +1,92 @@
+//! [`DpopError`]: why a DPoP proof was refused.
+
+use std::fmt;
+
+/// Why a DPoP proof was refused, one kind per rule of RFC 9449 section 4.3.
+/// A client is told `invalid_dpop_proof` for every kind (section 7.1);
+/// [`code`](Self::code) tells them apart for logs, metrics and audits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DpopError {
+    /// No `DPoP` header.
+    Missing,
+    /// More than one `DPoP` header (section 4.3, point 1).
+    Multiple,
+    /// Not a JWS in compact form, not JSON, a member repeated, too large,
+    /// or a claim of the wrong type (points 2, 3).
+    Malformed,
+    /// `typ` is not `dpop+jwt` (point 4).
+    WrongType,
+    /// `alg` is `none`, symmetric, or not allowed (point 5).
+    AlgorithmNotAllowed,
+    /// `jwk` is missing, not a public key of the algorithm's family, or
+    /// holds private members (point 7).
+    InvalidKey,
+    /// The signature does not verify with `jwk` (point 6).
+    BadSignature,
+    /// `jti`, `htm`, `htu` or `iat` is missing (point 3).
+    MissingClaim,
+    /// `htm` is not the request's method (point 8).
+    MethodMismatch,
+    /// `htu` is not the request's URI (point 9).
+    UriMismatch,
+    /// `iat` is outside the accepted window (point 11).
+    Stale,
+    /// The proof's `jti` was seen already within the window (point 12).
+    Replayed,
+    /// `ath` is missing or is not the hash of the access token (point 10).
+    AccessTokenHashMismatch,
+    /// The proof's key is not the one the access token is bound to (its
+    /// `cnf.jkt`, point 12 of section 4.3 with section 6.1).
+    KeyMismatch,
+}
+
+impl DpopError {
+    /// A stable code, e.g. `dpop_replayed`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Missing => "dpop_proof_missing",
+            Self::Multiple => "dpop_proof_multiple",
+            Self::Malformed => "dpop_proof_malformed",
+            Self::WrongType => "dpop_wrong_type",
+            Self::AlgorithmNotAllowed => "dpop_algorithm_not_allowed",
+            Self::InvalidKey => "dpop_invalid_key",
+            Self::BadSignature => "dpop_invalid_signature",
+            Self::MissingClaim => "dpop_missing_claim",
+            Self::MethodMismatch => "dpop_method_mismatch",
+            Self::UriMismatch => "dpop_uri_mismatch",
+            Self::Stale => "dpop_stale",
+            Self::Replayed => "dpop_replayed",
+            Self::AccessTokenHashMismatch => "dpop_ath_mismatch",
+            Self::KeyMismatch => "dpop_key_mismatch",
+        }
+    }
+
+    /// What the client is told (`error_description`).
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Missing => "the request carries no DPoP proof",
+            Self::Multiple => "the request carries more than one DPoP proof",
+            Self::Malformed => "the DPoP proof is not a well-formed JWT",
+            Self::WrongType => "the DPoP proof's typ is not dpop+jwt",
+            Self::AlgorithmNotAllowed => "the DPoP proof's algorithm is not allowed",
+            Self::InvalidKey => "the DPoP proof's jwk is not a usable public key",
+            Self::BadSignature => "the DPoP proof's signature does not verify",
+            Self::MissingClaim => "the DPoP proof lacks jti, htm, htu or iat",
+            Self::MethodMismatch => "the DPoP proof's htm is not the request's method",
+            Self::UriMismatch => "the DPoP proof's htu is not the request's URI",
+            Self::Stale => "the DPoP proof's iat is outside the accepted window",
+            Self::Replayed => "the DPoP proof was used before",
+            Self::AccessTokenHashMismatch => "the DPoP proof's ath is not the access token's hash",
+            Self::KeyMismatch => "the DPoP proof's key is not the one the token is bound to",
+        }
+    }
+}
+
+impl fmt::Display for DpopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for DpopError {}

@@ -1,0 +1,36 @@
+//! DPoP (RFC 9449): proofs that the client holds the private key a token is
+//! bound to, so that a leaked access or refresh token is useless alone.
+//!
+//! This module checks proofs: [`DpopVerifier`] applies every rule of RFC
+//! 9449 section 4.3 to a proof and the request it came with (a token
+//! endpoint binding new tokens to the proof's key, or a resource checking
+//! a bound token's proof), and [`jwk_thumbprint`] computes the RFC 7638
+//! thumbprint that `cnf.jkt` carries. The layer does not call it yet: a
+//! resource server checks a bound token's proof itself, after the layer,
+//! with the token's `cnf.jkt` and the `Authorization` token.
+//!
+//! ```
+//! use auth_layer::dpop::{DpopVerifier, ProofRequest};
+//! use http::HeaderMap;
+//!
+//! fn check(verifier: &DpopVerifier, headers: &HeaderMap, token: &str, jkt: &str) -> bool {
+//!     let request = ProofRequest::new("GET", "https://api.example/orders")
+//!         .access_token(token)
+//!         .bound_to(jkt);
+//!     verifier.verify_header(headers, &request).is_ok()
+//! }
+//! # let verifier = DpopVerifier::builder().build().unwrap();
+//! # assert!(!check(&verifier, &HeaderMap::new(), "t", "k"));
+//! ```
+
+mod error;
+mod htu;
+mod thumbprint;
+mod verifier;
+
+pub use error::DpopError;
+pub use thumbprint::jwk_thumbprint;
+pub use verifier::{
+    DEFAULT_IAT_WINDOW, DEFAULT_REPLAY_CAPACITY, DpopVerifier, DpopVerifierBuilder,
+    MAX_PROOF_BYTES, ProofRequest, VerifiedProof,
+};

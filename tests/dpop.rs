@@ -1,0 +1,431 @@
+//! DPoP proofs (RFC 9449) checked as section 4.3 lists: RFC 9449's own
+//! example proof and thumbprint, then one refusal per rule, each with its
+//! code, on proofs made here with ES256, EdDSA and RS256 keys.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step fails the test"
+)]
+
+use auth_tests as common;
+
+use std::time::Duration;
+
+use auth_layer::clock::ManualClock;
+use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, jwk_thumbprint};
+use auth_layer::keys::Algorithm;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::key_file;
+use http::{HeaderMap, HeaderValue};
+use jsonwebtoken::EncodingKey;
+use jsonwebtoken::jwk::Jwk;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// RFC 9449 figure 2 (its key in figure 9's thumbprint).
+const RFC_PROOF: &str = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
+const RFC_JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+const RFC_IAT: i64 = 1_562_262_616;
+
+const NOW: i64 = 1_800_000_000;
+const URI: &str = "https://api.example/orders";
+const TOKEN: &str = "an-access-token";
+
+fn verifier() -> DpopVerifier {
+    DpopVerifier::builder()
+        .clock(ManualClock::new(NOW))
+        .build()
+        .unwrap()
+}
+
+/// A client key: how it signs, and its public JWK.
+struct ClientKey {
+    key: EncodingKey,
+    alg: Algorithm,
+    jwk: Value,
+}
+
+impl ClientKey {
+    fn es256() -> Self {
+        Self::new(
+            EncodingKey::from_ec_pem(&key_file("ec_p256_private.pem")).unwrap(),
+            Algorithm::ES256,
+        )
+    }
+
+    fn eddsa() -> Self {
+        Self::new(
+            EncodingKey::from_ed_pem(&key_file("ed25519_private.pem")).unwrap(),
+            Algorithm::EdDSA,
+        )
+    }
+
+    fn rs256() -> Self {
+        Self::new(
+            EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap(),
+            Algorithm::RS256,
+        )
+    }
+
+    fn new(key: EncodingKey, alg: Algorithm) -> Self {
+        let jwk = serde_json::to_value(Jwk::from_encoding_key(&key, alg).unwrap()).unwrap();
+        Self { key, alg, jwk }
+    }
+
+    fn jkt(&self) -> String {
+        jwk_thumbprint(self.jwk.as_object().unwrap()).unwrap()
+    }
+
+    /// A good proof for `GET URI` with `TOKEN`, changed by `edit`.
+    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
+        let mut header = json!({ "typ": "dpop+jwt", "alg": alg_name(self.alg), "jwk": self.jwk });
+        let mut claims = json!({
+            "jti": common::services::unique("jti"),
+            "htm": "GET",
+            "htu": URI,
+            "iat": NOW,
+            "ath": URL_SAFE_NO_PAD.encode(Sha256::digest(TOKEN)),
+        });
+        edit(&mut header, &mut claims);
+        self.sign(&header.to_string(), &claims.to_string())
+    }
+
+    fn sign(&self, header: &str, claims: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).unwrap();
+        format!("{input}.{signature}")
+    }
+}
+
+fn alg_name(alg: Algorithm) -> &'static str {
+    auth_layer::keys::algorithm_name(alg)
+}
+
+fn request() -> ProofRequest<'static> {
+    ProofRequest::new("GET", URI).access_token(TOKEN)
+}
+
+#[test]
+fn the_rfc_example_proof_and_thumbprint() {
+    let verifier = DpopVerifier::builder()
+        .clock(ManualClock::new(RFC_IAT + 30))
+        .build()
+        .unwrap();
+    let request = ProofRequest::new("POST", "https://server.example.com/token");
+    let proof = verifier.verify(RFC_PROOF, &request).unwrap();
+    assert_eq!(proof.jkt(), RFC_JKT);
+    assert_eq!(proof.jti(), "-BwC3ESc6acc2lTc");
+    assert_eq!(proof.issued_at(), RFC_IAT);
+    assert_eq!(
+        verifier.verify(RFC_PROOF, &request),
+        Err(DpopError::Replayed)
+    );
+    // Bound to the RFC's key: the thumbprint is the one figure 9 publishes.
+    let fresh = DpopVerifier::builder()
+        .clock(ManualClock::new(RFC_IAT))
+        .build()
+        .unwrap();
+    assert!(fresh.verify(RFC_PROOF, &request.bound_to(RFC_JKT)).is_ok());
+}
+
+#[test]
+fn good_proofs_pass_with_every_key_type() {
+    let verifier = verifier();
+    for client in [ClientKey::es256(), ClientKey::eddsa(), ClientKey::rs256()] {
+        let proof = client.proof(|_, _| {});
+        let verified = verifier
+            .verify(&proof, &request().bound_to(&client.jkt()))
+            .unwrap_or_else(|e| panic!("{:?}: {e}", client.alg));
+        assert_eq!(verified.jkt(), client.jkt());
+    }
+}
+
+/// Every rule of section 4.3, broken once: each refused with its own code.
+#[test]
+fn each_rule_refuses_with_its_code() {
+    let es = ClientKey::es256();
+    let ed = ClientKey::eddsa();
+    let rs = ClientKey::rs256();
+    let other_rs = ClientKey::new(
+        EncodingKey::from_rsa_pem(&key_file("other_rsa_private.pem")).unwrap(),
+        Algorithm::RS256,
+    );
+    let hmac = ClientKey::new(EncodingKey::from_secret(&[7; 32]), Algorithm::HS256);
+    let private_jwk = {
+        let mut jwk = es.jwk.clone();
+        jwk["d"] = json!("private-part");
+        jwk
+    };
+    let stale = |secs: i64| move |_: &mut Value, c: &mut Value| c["iat"] = json!(NOW + secs);
+    let cases: Vec<(&str, String, ProofRequest<'static>, DpopError)> = vec![
+        (
+            "not a JWS",
+            "not-a-jws".into(),
+            request(),
+            DpopError::Malformed,
+        ),
+        (
+            "too large",
+            "A".repeat(9000),
+            request(),
+            DpopError::Malformed,
+        ),
+        (
+            "repeated member",
+            es.sign(
+                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": es.jwk})
+                    .to_string()
+                    .replacen('{', "{\"typ\":\"dpop+jwt\",", 1),
+                &json!({"jti": "a", "htm": "GET", "htu": URI, "iat": NOW}).to_string(),
+            ),
+            ProofRequest::new("GET", URI),
+            DpopError::Malformed,
+        ),
+        (
+            "typ JWT",
+            es.proof(|h, _| h["typ"] = json!("JWT")),
+            request(),
+            DpopError::WrongType,
+        ),
+        (
+            "no typ",
+            es.proof(|h, _| {
+                h.as_object_mut().unwrap().remove("typ");
+            }),
+            request(),
+            DpopError::WrongType,
+        ),
+        (
+            "alg none",
+            es.proof(|h, _| h["alg"] = json!("none")),
+            request(),
+            DpopError::AlgorithmNotAllowed,
+        ),
+        (
+            "alg HS256",
+            hmac.proof(|h, _| h["jwk"] = es.jwk.clone()),
+            request(),
+            DpopError::AlgorithmNotAllowed,
+        ),
+        (
+            "no jwk",
+            es.proof(|h, _| {
+                h.as_object_mut().unwrap().remove("jwk");
+            }),
+            request(),
+            DpopError::InvalidKey,
+        ),
+        (
+            "private key in jwk",
+            es.proof(|h, _| h["jwk"] = private_jwk.clone()),
+            request(),
+            DpopError::InvalidKey,
+        ),
+        (
+            "jwk of another family",
+            es.proof(|h, _| h["jwk"] = ed.jwk.clone()),
+            request(),
+            DpopError::InvalidKey,
+        ),
+        (
+            "signed by another key",
+            rs.proof(|h, _| h["jwk"] = other_rs.jwk.clone()),
+            request(),
+            DpopError::BadSignature,
+        ),
+        (
+            "no jti",
+            es.proof(|_, c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+            request(),
+            DpopError::MissingClaim,
+        ),
+        (
+            "no htm",
+            es.proof(|_, c| {
+                c.as_object_mut().unwrap().remove("htm");
+            }),
+            request(),
+            DpopError::MissingClaim,
+        ),
+        (
+            "no htu",
+            es.proof(|_, c| {
+                c.as_object_mut().unwrap().remove("htu");
+            }),
+            request(),
+            DpopError::MissingClaim,
+        ),
+        (
+            "no iat",
+            es.proof(|_, c| {
+                c.as_object_mut().unwrap().remove("iat");
+            }),
+            request(),
+            DpopError::MissingClaim,
+        ),
+        (
+            "iat a string",
+            es.proof(|_, c| c["iat"] = json!("now")),
+            request(),
+            DpopError::Malformed,
+        ),
+        (
+            "another method",
+            es.proof(|_, c| c["htm"] = json!("POST")),
+            request(),
+            DpopError::MethodMismatch,
+        ),
+        (
+            "another URI",
+            es.proof(|_, c| c["htu"] = json!("https://api.example/admin")),
+            request(),
+            DpopError::UriMismatch,
+        ),
+        (
+            "another host",
+            es.proof(|_, c| c["htu"] = json!("https://evil.example/orders")),
+            request(),
+            DpopError::UriMismatch,
+        ),
+        (
+            "iat too old",
+            es.proof(stale(-61)),
+            request(),
+            DpopError::Stale,
+        ),
+        (
+            "iat too far ahead",
+            es.proof(stale(61)),
+            request(),
+            DpopError::Stale,
+        ),
+        (
+            "no ath with a token",
+            es.proof(|_, c| {
+                c.as_object_mut().unwrap().remove("ath");
+            }),
+            request(),
+            DpopError::AccessTokenHashMismatch,
+        ),
+        (
+            "ath of another token",
+            es.proof(|_, c| c["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest("other")))),
+            request(),
+            DpopError::AccessTokenHashMismatch,
+        ),
+        (
+            "bound to another key",
+            es.proof(|_, _| {}),
+            request().bound_to(RFC_JKT),
+            DpopError::KeyMismatch,
+        ),
+    ];
+    let verifier = verifier();
+    for (name, proof, request, expected) in cases {
+        assert_eq!(verifier.verify(&proof, &request), Err(expected), "{name}");
+        assert!(expected.code().starts_with("dpop_"), "{name}");
+    }
+}
+
+#[test]
+fn the_window_and_normalisation_are_lenient_where_the_rfc_says() {
+    let es = ClientKey::es256();
+    let verifier = verifier();
+    for (name, proof) in [
+        (
+            "iat at the window's edge",
+            es.proof(|_, c| c["iat"] = json!(NOW - 60)),
+        ),
+        (
+            "typ as a media type",
+            es.proof(|h, _| h["typ"] = json!("application/DPoP+JWT")),
+        ),
+        (
+            "htu spelled otherwise",
+            es.proof(|_, c| c["htu"] = json!("HTTPS://API.example:443/%6Frders")),
+        ),
+        (
+            "iat with a fraction",
+            es.proof(|_, c| c["iat"] = json!(NOW as f64 + 0.5)),
+        ),
+    ] {
+        assert!(verifier.verify(&proof, &request()).is_ok(), "{name}");
+    }
+    // The request's query is ignored, behind a proxy the external URI counts.
+    let proof = es.proof(|_, _| {});
+    let with_query =
+        ProofRequest::new("GET", "https://api.example/orders?page=2").access_token(TOKEN);
+    assert!(verifier.verify(&proof, &with_query).is_ok());
+}
+
+#[test]
+fn a_proof_passes_once() {
+    let es = ClientKey::es256();
+    let verifier = verifier();
+    let proof = es.proof(|_, _| {});
+    assert!(verifier.verify(&proof, &request()).is_ok());
+    assert_eq!(
+        verifier.verify(&proof, &request()),
+        Err(DpopError::Replayed)
+    );
+    // A clone shares what it has seen.
+    assert_eq!(
+        verifier.clone().verify(&proof, &request()),
+        Err(DpopError::Replayed)
+    );
+    // The same jti from another key is another proof.
+    let ed = ClientKey::eddsa();
+    let jti = |_: &mut Value, c: &mut Value| c["jti"] = json!("shared-jti");
+    assert!(verifier.verify(&es.proof(jti), &request()).is_ok());
+    assert!(verifier.verify(&ed.proof(jti), &request()).is_ok());
+    // A refused proof does not spend its id.
+    let proof = es.proof(|_, _| {});
+    assert_eq!(
+        verifier.verify(&proof, &ProofRequest::new("POST", URI).access_token(TOKEN)),
+        Err(DpopError::MethodMismatch)
+    );
+    assert!(verifier.verify(&proof, &request()).is_ok());
+}
+
+#[test]
+fn exactly_one_dpop_header() {
+    let es = ClientKey::es256();
+    let verifier = verifier();
+    let mut headers = HeaderMap::new();
+    assert_eq!(
+        verifier.verify_header(&headers, &request()),
+        Err(DpopError::Missing)
+    );
+    headers.append("dpop", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
+    headers.append("DPoP", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
+    assert_eq!(
+        verifier.verify_header(&headers, &request()),
+        Err(DpopError::Multiple)
+    );
+    headers.remove("dpop");
+    headers.insert("dpop", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
+    assert!(verifier.verify_header(&headers, &request()).is_ok());
+}
+
+#[test]
+fn the_configuration_is_checked() {
+    let err =
+        |builder: auth_layer::dpop::DpopVerifierBuilder| builder.build().unwrap_err().to_string();
+    assert!(err(DpopVerifier::builder().algorithms([Algorithm::HS256])).contains("asymmetric"));
+    assert!(err(DpopVerifier::builder().algorithms([])).contains("at least one"));
+    assert!(err(DpopVerifier::builder().iat_window(Duration::ZERO)).contains("between 1 and 300"));
+    assert!(
+        err(DpopVerifier::builder().iat_window(Duration::from_secs(301)))
+            .contains("between 1 and 300")
+    );
+    assert!(err(DpopVerifier::builder().replay_capacity(0)).contains("above zero"));
+}
