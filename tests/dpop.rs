@@ -429,3 +429,73 @@ fn the_configuration_is_checked() {
     );
     assert!(err(DpopVerifier::builder().replay_capacity(0)).contains("above zero"));
 }
+
+/// Two instances on one store: a proof one of them accepted is a replay at
+/// the other; a store that is down refuses rather than passes.
+async fn replayed_at_another_instance(store: impl auth_layer::revocation::RevocationStore + Clone) {
+    let instance = |store| {
+        DpopVerifier::builder()
+            .clock(ManualClock::new(NOW))
+            .shared_replay(store, Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (instance(store.clone()), instance(store));
+    let es = ClientKey::es256();
+    let proof = es.proof(|_, _| {});
+    assert!(a.verify_shared(&proof, &request()).await.is_ok());
+    assert_eq!(
+        a.verify_shared(&proof, &request()).await,
+        Err(DpopError::Replayed),
+        "at the same instance"
+    );
+    // The other instance has not seen it itself...
+    assert!(instance_without_store().verify(&proof, &request()).is_ok());
+    // ...but the store has.
+    assert_eq!(
+        b.verify_shared(&proof, &request()).await,
+        Err(DpopError::Replayed),
+        "at another instance"
+    );
+    assert!(
+        b.verify_shared(&es.proof(|_, _| {}), &request())
+            .await
+            .is_ok()
+    );
+}
+
+fn instance_without_store() -> DpopVerifier {
+    verifier()
+}
+
+#[tokio::test]
+async fn a_proof_replayed_at_another_instance_is_refused() {
+    replayed_at_another_instance(auth_layer::store::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn a_proof_replayed_at_another_instance_is_refused_through_redis() {
+    let store = auth_layer::store::RedisStore::connect(&common::services::redis_url())
+        .await
+        .expect("connect to the test Redis")
+        .with_prefix(format!("{}:", common::services::unique("dpop")))
+        .unwrap();
+    replayed_at_another_instance(store).await;
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_refuses_the_proof() {
+    let store = auth_tests::fake_store::FakeStore::new();
+    store.set_down(true);
+    let verifier = DpopVerifier::builder()
+        .clock(ManualClock::new(NOW))
+        .shared_replay(store, Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let proof = ClientKey::es256().proof(|_, _| {});
+    assert_eq!(
+        verifier.verify_shared(&proof, &request()).await,
+        Err(DpopError::StoreUnavailable)
+    );
+}

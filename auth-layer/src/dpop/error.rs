@@ -39,6 +39,9 @@ pub enum DpopError {
     /// The proof's key is not the one the access token is bound to (its
     /// `cnf.jkt`, point 12 of section 4.3 with section 6.1).
     KeyMismatch,
+    /// The shared store that remembers proofs across instances did not
+    /// answer: the proof cannot be known to be fresh (503, never a pass).
+    StoreUnavailable,
 }
 
 impl DpopError {
@@ -59,6 +62,7 @@ impl DpopError {
             Self::Replayed => "dpop_replayed",
             Self::AccessTokenHashMismatch => "dpop_ath_mismatch",
             Self::KeyMismatch => "dpop_key_mismatch",
+            Self::StoreUnavailable => "store_unavailable",
         }
     }
 
@@ -79,6 +83,7 @@ impl DpopError {
             Self::Replayed => "the DPoP proof was used before",
             Self::AccessTokenHashMismatch => "the DPoP proof's ath is not the access token's hash",
             Self::KeyMismatch => "the DPoP proof's key is not the one the token is bound to",
+            Self::StoreUnavailable => "the store of seen DPoP proofs is unavailable",
         }
     }
 }

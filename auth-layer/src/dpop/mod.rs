@@ -5,7 +5,10 @@
 //! 9449 section 4.3 to a proof and the request it came with (a token
 //! endpoint binding new tokens to the proof's key, or a resource checking
 //! a bound token's proof), and [`jwk_thumbprint`] computes the RFC 7638
-//! thumbprint that `cnf.jkt` carries. The layer does not call it yet: a
+//! thumbprint that `cnf.jkt` carries. Proofs are remembered in memory, and
+//! with [`shared_replay`](DpopVerifierBuilder::shared_replay) in the store
+//! the instances share, so that a replay at another instance is refused
+//! ([`DpopVerifier::verify_shared`]). The layer does not call it yet: a
 //! resource server checks a bound token's proof itself, after the layer,
 //! with the token's `cnf.jkt` and the `Authorization` token.
 //!
@@ -32,5 +35,5 @@ pub use error::DpopError;
 pub use thumbprint::jwk_thumbprint;
 pub use verifier::{
     DEFAULT_IAT_WINDOW, DEFAULT_REPLAY_CAPACITY, DpopVerifier, DpopVerifierBuilder,
-    MAX_PROOF_BYTES, ProofRequest, VerifiedProof,
+    MAX_PROOF_BYTES, ProofRequest, SHARED_PROOF_SCOPE, VerifiedProof,
 };

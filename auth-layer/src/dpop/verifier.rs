@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,12 +12,14 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::backend::DEFAULT_STORE_TIMEOUT;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::error::DpopError;
 use crate::dpop::htu;
 use crate::dpop::thumbprint::jwk_thumbprint;
 use crate::error::ConfigError;
 use crate::keys::parse_algorithm;
+use crate::revocation::RevocationStore;
 use crate::verify::strict_json;
 
 /// The default window around the server's clock in which a proof's `iat`
@@ -144,7 +146,14 @@ struct Inner {
     /// text (a client sends the same header with every proof): the key
     /// built from the `jwk` and its thumbprint, read once.
     headers: moka::sync::Cache<Box<str>, Arc<ProofKey>, ahash::RandomState>,
+    /// Where proofs are remembered across instances, if anywhere.
+    shared: Option<Arc<dyn RevocationStore>>,
+    store_timeout: Duration,
 }
+
+/// The scope (in place of an issuer) under which proofs are recorded in a
+/// shared store's one-time ids: not a URL, so no issuer's ids share it.
+pub const SHARED_PROOF_SCOPE: &str = "dpop-proof";
 
 /// The claims of a proof that section 4.3 reads, borrowed from the payload
 /// where they hold no escape; a claim of another type fails the parse.
@@ -180,6 +189,8 @@ pub struct DpopVerifierBuilder {
     window: Duration,
     clock: Arc<dyn Clock>,
     capacity: u64,
+    shared: Option<Arc<dyn RevocationStore>>,
+    store_timeout: Duration,
 }
 
 impl DpopVerifier {
@@ -197,6 +208,8 @@ impl DpopVerifier {
             window: DEFAULT_IAT_WINDOW,
             clock: Arc::new(SystemClock),
             capacity: DEFAULT_REPLAY_CAPACITY,
+            shared: None,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
         }
     }
 
@@ -228,8 +241,11 @@ impl DpopVerifier {
         self.verify(proof.trim_matches(' '), request)
     }
 
-    /// Checks `proof` against `request`; a proof that passes is remembered,
-    /// so that it passes once.
+    /// Checks `proof` against `request`; a proof that passes is remembered
+    /// in this process, so that it passes once here. With a
+    /// [shared store](DpopVerifierBuilder::shared_replay), use
+    /// [`verify_shared`](Self::verify_shared), which also refuses a proof
+    /// another instance saw.
     ///
     /// # Errors
     /// The first rule of RFC 9449 section 4.3 the proof breaks.
@@ -238,6 +254,50 @@ impl DpopVerifier {
         proof: &str,
         request: &ProofRequest<'_>,
     ) -> Result<VerifiedProof, DpopError> {
+        self.check(proof, request).map(|(proof, _)| proof)
+    }
+
+    /// [`verify`](Self::verify), then the proof recorded in the shared
+    /// store (when one is configured), so that a proof replayed at another
+    /// instance is refused too.
+    ///
+    /// # Errors
+    /// What `verify` refuses; [`Replayed`](DpopError::Replayed) for a proof
+    /// the store knows; [`StoreUnavailable`](DpopError::StoreUnavailable)
+    /// when the store does not answer within its timeout.
+    pub async fn verify_shared(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+    ) -> Result<VerifiedProof, DpopError> {
+        let (verified, id) = self.check(proof, request)?;
+        let Some(store) = &self.inner.shared else {
+            return Ok(verified);
+        };
+        let keep = u64::try_from(self.inner.window).unwrap_or(0) * 2 + 1;
+        let until = SystemTime::now() + Duration::from_secs(keep);
+        let id = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let recorded = store.first_use(SHARED_PROOF_SCOPE, &id, until);
+        match tokio::time::timeout(self.inner.store_timeout, recorded).await {
+            Ok(Ok(true)) => Ok(verified),
+            Ok(Ok(false)) => Err(DpopError::Replayed),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "DPoP proof store failed");
+                Err(DpopError::StoreUnavailable)
+            }
+            Err(_) => {
+                tracing::warn!("DPoP proof store did not answer in time");
+                Err(DpopError::StoreUnavailable)
+            }
+        }
+    }
+
+    /// Every check, and the proof remembered here; with its replay id.
+    fn check(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+    ) -> Result<(VerifiedProof, [u8; 32]), DpopError> {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(DpopError::Malformed);
         }
@@ -321,21 +381,17 @@ impl DpopVerifier {
         id.update(jkt.as_bytes());
         id.update([0]);
         id.update(jti.as_bytes());
-        if !self
-            .inner
-            .seen
-            .entry(id.finalize().into())
-            .or_insert(())
-            .is_fresh()
-        {
+        let id: [u8; 32] = id.finalize().into();
+        if !self.inner.seen.entry(id).or_insert(()).is_fresh() {
             return Err(DpopError::Replayed);
         }
-        Ok(VerifiedProof {
+        let verified = VerifiedProof {
             jkt: jkt.clone(),
             jti: jti.to_owned(),
             issued_at,
             nonce,
-        })
+        };
+        Ok((verified, id))
     }
 }
 
@@ -403,6 +459,18 @@ impl DpopVerifierBuilder {
         self
     }
 
+    /// Also remembers proofs in `store` (the one the revocation cache uses
+    /// serves), as one-time ids under [`SHARED_PROOF_SCOPE`], so that a
+    /// proof replayed at another instance is refused by
+    /// [`DpopVerifier::verify_shared`]. A store that does not answer within
+    /// `timeout` refuses the proof (`store_unavailable`, 503).
+    #[must_use]
+    pub fn shared_replay(mut self, store: impl RevocationStore, timeout: Duration) -> Self {
+        self.shared = Some(Arc::new(store));
+        self.store_timeout = timeout;
+        self
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -427,6 +495,12 @@ impl DpopVerifierBuilder {
                 "must be between 1 and 300 seconds",
             ));
         }
+        if self.shared.is_some() && self.store_timeout.is_zero() {
+            return Err(ConfigError::setting(
+                "dpop shared_replay",
+                "the store timeout must be above zero",
+            ));
+        }
         if self.capacity == 0 {
             return Err(ConfigError::setting(
                 "dpop replay_capacity",
@@ -447,6 +521,8 @@ impl DpopVerifierBuilder {
                 clock: self.clock,
                 seen,
                 headers,
+                shared: self.shared,
+                store_timeout: self.store_timeout,
             }),
         })
     }

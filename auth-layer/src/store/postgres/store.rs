@@ -83,7 +83,9 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///   that cheap.
 /// - `auth_used_token_ids(issuer text, jti text, expires_at timestamptz not
 ///   null, primary key (issuer, jti))`: one-time token ids already used (a
-///   logout token's `jti`), swept like the denials.
+///   logout token's `jti`; a DPoP proof's id under the issuer `dpop-proof`,
+///   see [`SHARED_PROOF_SCOPE`](crate::dpop::SHARED_PROOF_SCOPE)), swept
+///   like the denials.
 /// - `auth_store_marker(id boolean primary key default true check (id),
 ///   began bigint not null)`: the continuity marker, one row, the second the
 ///   store's data began; written by the migration and whenever missing, and
