@@ -428,6 +428,14 @@ fn the_configuration_is_checked() {
             .contains("between 1 and 300")
     );
     assert!(err(DpopVerifier::builder().replay_capacity(0)).contains("above zero"));
+    assert!(
+        err(DpopVerifier::builder().nonces([1_u8; 16], Duration::from_secs(60)))
+            .contains("32 random bytes")
+    );
+    assert!(
+        err(DpopVerifier::builder().nonces([1_u8; 32], Duration::ZERO))
+            .contains("at least one second")
+    );
 }
 
 /// Two instances on one store: a proof one of them accepted is a replay at
@@ -497,5 +505,63 @@ async fn a_store_that_is_down_refuses_the_proof() {
     assert_eq!(
         verifier.verify_shared(&proof, &request()).await,
         Err(DpopError::StoreUnavailable)
+    );
+}
+
+/// Server nonces (RFC 9449 section 8): a proof without the server's nonce
+/// is answered `use_dpop_nonce`; with one the verifier made (here or at an
+/// instance sharing the secret) it passes; a made-up or expired one does not.
+#[test]
+fn the_nonce_flow() {
+    let clock = ManualClock::new(NOW);
+    let instance = || {
+        DpopVerifier::builder()
+            .clock(clock.clone())
+            .iat_window(Duration::from_secs(300))
+            .nonces([9_u8; 32], Duration::from_secs(60))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (instance(), instance());
+    let es = ClientKey::es256();
+    assert_eq!(verifier().nonce(), None, "no nonces unless configured");
+    let error = a.verify(&es.proof(|_, _| {}), &request()).unwrap_err();
+    assert_eq!(error, DpopError::UseNonce);
+    assert_eq!(error.oauth_error(), "use_dpop_nonce");
+
+    let nonce = a.nonce().unwrap();
+    let with = |nonce: &str| {
+        let nonce = nonce.to_owned();
+        es.proof(move |_, c| c["nonce"] = json!(nonce))
+    };
+    let passed = b.verify(&with(&nonce), &request()).unwrap();
+    assert_eq!(
+        passed.nonce(),
+        Some(nonce.as_str()),
+        "another instance, same secret"
+    );
+    assert_eq!(
+        a.verify(&with("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &request()),
+        Err(DpopError::UseNonce),
+        "a made-up nonce"
+    );
+    // Valid in its slot and the next; gone after.
+    clock.advance(60);
+    assert!(a.verify(&with(&nonce), &request()).is_ok());
+    clock.advance(60);
+    assert_eq!(
+        a.verify(&with(&nonce), &request()),
+        Err(DpopError::UseNonce)
+    );
+    assert!(a.verify(&with(&a.nonce().unwrap()), &request()).is_ok());
+    // Another secret's nonces mean nothing here.
+    let other = DpopVerifier::builder()
+        .clock(clock.clone())
+        .nonces([8_u8; 32], Duration::from_secs(60))
+        .build()
+        .unwrap();
+    assert_eq!(
+        a.verify(&with(&other.nonce().unwrap()), &request()),
+        Err(DpopError::UseNonce)
     );
 }

@@ -39,6 +39,10 @@ pub enum DpopError {
     /// The proof's key is not the one the access token is bound to (its
     /// `cnf.jkt`, point 12 of section 4.3 with section 6.1).
     KeyMismatch,
+    /// The server hands out nonces and the proof's `nonce` is missing, not
+    /// one of them, or too old (sections 8 and 9): the client gets
+    /// `use_dpop_nonce` and a fresh `DPoP-Nonce`, and tries again.
+    UseNonce,
     /// The shared store that remembers proofs across instances did not
     /// answer: the proof cannot be known to be fresh (503, never a pass).
     StoreUnavailable,
@@ -62,7 +66,20 @@ impl DpopError {
             Self::Replayed => "dpop_replayed",
             Self::AccessTokenHashMismatch => "dpop_ath_mismatch",
             Self::KeyMismatch => "dpop_key_mismatch",
+            Self::UseNonce => "use_dpop_nonce",
             Self::StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// The OAuth `error` a client is sent (RFC 9449 sections 7.1 and 8):
+    /// `use_dpop_nonce` for [`UseNonce`](Self::UseNonce),
+    /// `temporarily_unavailable` for a store outage (503),
+    /// `invalid_dpop_proof` for every other refusal.
+    pub fn oauth_error(self) -> &'static str {
+        match self {
+            Self::UseNonce => "use_dpop_nonce",
+            Self::StoreUnavailable => "temporarily_unavailable",
+            _ => "invalid_dpop_proof",
         }
     }
 
@@ -83,6 +100,7 @@ impl DpopError {
             Self::Replayed => "the DPoP proof was used before",
             Self::AccessTokenHashMismatch => "the DPoP proof's ath is not the access token's hash",
             Self::KeyMismatch => "the DPoP proof's key is not the one the token is bound to",
+            Self::UseNonce => "the DPoP proof must carry the server's current nonce",
             Self::StoreUnavailable => "the store of seen DPoP proofs is unavailable",
         }
     }

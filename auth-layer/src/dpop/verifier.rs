@@ -149,7 +149,18 @@ struct Inner {
     /// Where proofs are remembered across instances, if anywhere.
     shared: Option<Arc<dyn RevocationStore>>,
     store_timeout: Duration,
+    /// Server nonces, when handed out: the key and the length of a slot.
+    nonces: Option<(NonceKey, i64)>,
 }
+
+/// The key nonces are MACed with: derived from the configured secret, so
+/// that instances sharing it accept each other's nonces.
+#[derive(Clone)]
+struct NonceKey([u8; 32]);
+
+/// A nonce: the time slot it was issued in (8 bytes, big-endian) and the
+/// first 16 bytes of its HMAC-SHA256.
+const NONCE_BYTES: usize = 24;
 
 /// The scope (in place of an issuer) under which proofs are recorded in a
 /// shared store's one-time ids: not a URL, so no issuer's ids share it.
@@ -191,6 +202,7 @@ pub struct DpopVerifierBuilder {
     capacity: u64,
     shared: Option<Arc<dyn RevocationStore>>,
     store_timeout: Duration,
+    nonces: Option<(Vec<u8>, Duration)>,
 }
 
 impl DpopVerifier {
@@ -210,7 +222,17 @@ impl DpopVerifier {
             capacity: DEFAULT_REPLAY_CAPACITY,
             shared: None,
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            nonces: None,
         }
+    }
+
+    /// A fresh server nonce for the `DPoP-Nonce` header (RFC 9449 section
+    /// 8), when the verifier hands out nonces: valid for this time slot and
+    /// the next, on every instance that shares the secret. No state is kept.
+    pub fn nonce(&self) -> Option<String> {
+        let (key, slot) = self.inner.nonces.as_ref()?;
+        let slot = self.inner.clock.now().div_euclid(*slot);
+        Some(URL_SAFE_NO_PAD.encode(nonce_bytes(key, slot)))
     }
 
     /// The algorithms proofs may be signed with, for the `DPoP algs="…"`
@@ -365,6 +387,21 @@ impl DpopVerifier {
         if issued_at.abs_diff(now) > self.inner.window.unsigned_abs() {
             return Err(DpopError::Stale);
         }
+        if let Some((key, slot)) = &self.inner.nonces {
+            let current = now.div_euclid(*slot);
+            let valid = claims
+                .nonce
+                .as_deref()
+                .and_then(|nonce| URL_SAFE_NO_PAD.decode(nonce).ok())
+                .is_some_and(|presented| {
+                    [current, current - 1]
+                        .iter()
+                        .any(|slot| constant_time_eq(&presented, &nonce_bytes(key, *slot)))
+                });
+            if !valid {
+                return Err(DpopError::UseNonce);
+            }
+        }
         if let Some(token) = request.access_token {
             let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
             if claims.ath.as_deref() != Some(expected.as_str()) {
@@ -471,6 +508,17 @@ impl DpopVerifierBuilder {
         self
     }
 
+    /// Hands out server nonces (RFC 9449 section 8): [`DpopVerifier::nonce`]
+    /// makes one, and a proof must then carry one made within the last
+    /// `lifetime` to two (else [`UseNonce`](DpopError::UseNonce)). Nonces are
+    /// MACs of the time with a key derived from `secret` (at least 32 bytes,
+    /// the same on every instance): nothing is stored or shared.
+    #[must_use]
+    pub fn nonces(mut self, secret: impl AsRef<[u8]>, lifetime: Duration) -> Self {
+        self.nonces = Some((secret.as_ref().to_vec(), lifetime));
+        self
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -501,6 +549,28 @@ impl DpopVerifierBuilder {
                 "the store timeout must be above zero",
             ));
         }
+        let nonces = match self.nonces {
+            None => None,
+            Some((secret, lifetime)) => {
+                if secret.len() < 32 {
+                    return Err(ConfigError::setting(
+                        "dpop nonces",
+                        "the secret must be at least 32 random bytes",
+                    ));
+                }
+                let slot = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+                if slot == 0 {
+                    return Err(ConfigError::setting(
+                        "dpop nonces",
+                        "the nonce lifetime must be at least one second",
+                    ));
+                }
+                Some((
+                    NonceKey(hmac_sha256(&secret, b"auth-layer dpop nonce key v1")),
+                    slot,
+                ))
+            }
+        };
         if self.capacity == 0 {
             return Err(ConfigError::setting(
                 "dpop replay_capacity",
@@ -523,9 +593,34 @@ impl DpopVerifierBuilder {
                 headers,
                 shared: self.shared,
                 store_timeout: self.store_timeout,
+                nonces,
             }),
         })
     }
+}
+
+/// The nonce of a time slot.
+fn nonce_bytes(key: &NonceKey, slot: i64) -> [u8; NONCE_BYTES] {
+    let slot = slot.to_be_bytes();
+    let mac = hmac_sha256(&key.0, &slot);
+    let mut nonce = [0; NONCE_BYTES];
+    for (out, byte) in nonce.iter_mut().zip(slot.iter().chain(mac.iter())) {
+        *out = *byte;
+    }
+    nonce
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Mac, SimpleHmac};
+    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// Equal bytes, compared without an early exit.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A base64url JSON object, read strictly.
