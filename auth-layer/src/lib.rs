@@ -53,6 +53,7 @@ pub mod jwks;
 pub mod keys;
 mod layer;
 pub mod logout;
+mod mac;
 pub mod observe;
 pub mod require;
 pub mod response;

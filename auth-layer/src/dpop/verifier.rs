@@ -19,6 +19,7 @@ use crate::dpop::htu;
 use crate::dpop::thumbprint::jwk_thumbprint;
 use crate::error::ConfigError;
 use crate::keys::parse_algorithm;
+use crate::mac::hmac_sha256;
 use crate::revocation::RevocationStore;
 use crate::verify::strict_json;
 
@@ -608,14 +609,6 @@ fn nonce_bytes(key: &NonceKey, slot: i64) -> [u8; NONCE_BYTES] {
         *out = *byte;
     }
     nonce
-}
-
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    use hmac::{Mac, SimpleHmac};
-    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(message);
-    mac.finalize().into_bytes().into()
 }
 
 /// Equal bytes, compared without an early exit.
