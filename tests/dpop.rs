@@ -13,6 +13,7 @@ use auth_tests as common;
 
 use std::time::Duration;
 
+use auth_layer::JwtAuth;
 use auth_layer::clock::ManualClock;
 use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
@@ -564,4 +565,52 @@ fn the_nonce_flow() {
         a.verify(&with(&other.nonce().unwrap()), &request()),
         Err(DpopError::UseNonce)
     );
+}
+
+/// The layer reads a bound token's `cnf.jkt` (RFC 9449 section 6.1) in its
+/// one pass over the claims, for the proof check; a `cnf` that is not an
+/// object, or a `jkt` that is not a non-empty string, is refused.
+#[test]
+fn the_layer_reads_cnf_jkt() {
+    let auth = JwtAuth::builder()
+        .hmac_secret(common::SECRET)
+        .build()
+        .unwrap();
+    let jkt_of = |extra: Value| {
+        auth.verifier()
+            .verify(&common::hs256(&common::claims_with("kim", extra)))
+            .map(|token| token.registered().cnf_jkt().map(str::to_owned))
+    };
+    assert_eq!(
+        jkt_of(json!({ "cnf": { "jkt": RFC_JKT } }))
+            .unwrap()
+            .as_deref(),
+        Some(RFC_JKT)
+    );
+    assert_eq!(
+        jkt_of(json!({ "sid": "s-1", "jti": "j-1", "cnf": { "jkt": RFC_JKT } }))
+            .unwrap()
+            .as_deref(),
+        Some(RFC_JKT),
+        "beside the session id"
+    );
+    assert_eq!(jkt_of(json!({ "sid": "s-1" })).unwrap(), None, "unbound");
+    assert_eq!(
+        jkt_of(json!({ "cnf": { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } }))
+            .unwrap(),
+        None,
+        "another kind of binding"
+    );
+    for bad in [
+        json!({ "cnf": "jkt" }),
+        json!({ "cnf": [] }),
+        json!({ "cnf": { "jkt": "" } }),
+        json!({ "cnf": { "jkt": 7 } }),
+    ] {
+        assert_eq!(
+            jkt_of(bad.clone()).unwrap_err().kind(),
+            auth_layer::ErrorKind::InvalidClaims,
+            "{bad}"
+        );
+    }
 }

@@ -75,4 +75,6 @@ pub(crate) struct Parts<'de> {
     pub(crate) iat: Option<i64>,
     pub(crate) jti: Option<Cow<'de, str>>,
     pub(crate) sid: Option<Cow<'de, str>>,
+    /// `cnf.jkt` (RFC 9449 section 6.1), read by the layer's pass only.
+    pub(crate) jkt: Option<Cow<'de, str>>,
 }

@@ -97,7 +97,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
         let mut r = Parts::default();
         let mut s = VersionAndGrants::default();
         let (mut scopes, mut roles) = (ListBuilder::default(), ListBuilder::default());
-        let mut seen = [false; 12];
+        let mut seen = [false; 13];
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let [
                 iss,
@@ -112,6 +112,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 scope,
                 scp,
                 role,
+                cnf,
             ] = &mut seen;
             match key.as_ref() {
                 "iss" => set(&mut r.iss, iss, text(&mut map)?, "iss")?,
@@ -130,6 +131,13 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 }
                 k if self.session && k == self.names.session => {
                     set(&mut r.sid, sid, text(&mut map)?, k)?;
+                }
+                "cnf" if self.session => {
+                    let confirmation = map.next_value::<Confirmation<'de>>()?;
+                    if confirmation.jkt.as_deref() == Some("") {
+                        return Err(A::Error::custom("`cnf.jkt` is empty"));
+                    }
+                    set(&mut r.jkt, cnf, confirmation.jkt, "cnf")?;
                 }
                 k @ ("scope" | "scp" | "roles") if self.session => {
                     let seen = match k {
@@ -153,6 +161,39 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
         }
         s.grants = Grants::from_lists(scopes, roles);
         Ok((RegisteredClaims::from_parts(r, self.interner), s))
+    }
+}
+
+/// The confirmation claim (RFC 7800): an object (nothing else); its `jkt`
+/// (RFC 9449 section 6.1), when present, a string. Its other members (an
+/// `x5t#S256`, say) are another binding's, not read here.
+struct Confirmation<'a> {
+    jkt: Option<Cow<'a, str>>,
+}
+
+impl<'de> Deserialize<'de> for Confirmation<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Confirmation<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a confirmation object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut jkt = None;
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    if key == "jkt" {
+                        jkt = Some(map.next_value::<Text<'de>>()?.0);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Confirmation { jkt })
+            }
+        }
+        d.deserialize_map(Members)
     }
 }
 

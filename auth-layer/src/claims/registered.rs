@@ -31,7 +31,8 @@ use crate::claims::interner::Interner;
 pub struct RegisteredClaims {
     iss: Option<Arc<str>>,
     aud: Option<Arc<Audience>>,
-    /// `sub`, `jti`, then the session id (read by the layer, not registered).
+    /// `sub`, `jti`, the session id (read by the layer, not registered),
+    /// then `cnf.jkt`, to the end (rare: it takes no room of its own).
     text: Box<str>,
     ends: [u32; 3],
     /// Which of `sub`, `jti`, the session id, `exp`, `nbf`, `iat` are present.
@@ -92,6 +93,17 @@ impl RegisteredClaims {
         self.text_of(SID)
     }
 
+    /// `cnf.jkt` (RFC 9449 section 6.1): the thumbprint of the key a
+    /// DPoP-bound token is bound to, for [`DpopVerifier`](crate::dpop::DpopVerifier)'s
+    /// [`bound_to`](crate::dpop::ProofRequest::bound_to). Read by the layer
+    /// (a token whose `cnf` is not an object, or whose `jkt` is not a
+    /// non-empty string, is refused with `invalid_claims`); `None` when the
+    /// claims were read otherwise.
+    pub fn cnf_jkt(&self) -> Option<&str> {
+        let start = self.ends.get(usize::from(SID)).copied().unwrap_or(0) as usize;
+        self.text.get(start..).filter(|jkt| !jkt.is_empty())
+    }
+
     fn has(&self, field: u8) -> bool {
         self.present & (1 << field) != 0
     }
@@ -144,6 +156,9 @@ impl RegisteredClaims {
             if let Some(end) = ends.get_mut(usize::from(field)) {
                 *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
             }
+        }
+        if let Some(jkt) = &parts.jkt {
+            text.push_str(jkt);
         }
         for (field, value) in [(EXP, parts.exp), (NBF, parts.nbf), (IAT, parts.iat)] {
             if value.is_some() {
