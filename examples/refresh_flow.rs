@@ -576,9 +576,9 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
         .await?;
     client
         .refused(
-            "   the newest refresh cookie",
+            "   the newest refresh cookie (never replayed: its session is revoked)",
             &fresh_cookie,
-            "refresh_reused",
+            "session_revoked",
         )
         .await?;
 

@@ -336,7 +336,8 @@ async fn a_replayed_refresh_cookie_revokes_the_session(store: &Store) {
         (401, Some("token_revoked")),
         "[{url}] {me:?}"
     );
-    server.refused(&server.refresh(Some(&newest)).await, "refresh_reused");
+    // The newest cookie was never replayed: its session is revoked.
+    server.refused(&server.refresh(Some(&newest)).await, "session_revoked");
     let (again, _) = server.login().await;
     assert_eq!(
         server.me(&again).await.status,

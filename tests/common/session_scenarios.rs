@@ -213,8 +213,13 @@ pub async fn reuse_revokes_the_family(h: &Harness) {
     );
     assert_eq!(
         h.refused(newest.refresh_token().as_str()).await,
+        SessionErrorKind::SessionRevoked,
+        "the newest refresh token dies with its family: never replayed, its session revoked"
+    );
+    assert_eq!(
+        h.refused(stolen.refresh_token().as_str()).await,
         SessionErrorKind::RefreshReused,
-        "the newest refresh token dies with its family"
+        "the replayed token again"
     );
     let session = h
         .sessions

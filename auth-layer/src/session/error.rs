@@ -31,7 +31,9 @@ pub enum SessionErrorKind {
     /// `reauth_required`: the subject logged out everywhere, its token
     /// version was bumped, or it was flagged to authenticate again.
     ReauthRequired,
-    /// `session_revoked`: the session was ended (logout, or by an administrator).
+    /// `session_revoked`: the session was ended (logout, by an administrator,
+    /// or for the reuse of another of its refresh tokens: the token replayed
+    /// itself answers `refresh_reused`).
     SessionRevoked,
     /// `refresh_denied`: the application refused to renew the session (its
     /// [`on_refresh`](super::SessionsBuilder::on_refresh) hook said so, e.g.

@@ -137,7 +137,6 @@ impl Sessions {
                 Err(SessionError::new(SessionErrorKind::RefreshReused))
             }
             RotateOutcome::Ended(session) => refused(match session.ended {
-                Some(EndReason::Reuse) => SessionErrorKind::RefreshReused,
                 Some(EndReason::LogoutAll | EndReason::Reauth) => SessionErrorKind::ReauthRequired,
                 _ => SessionErrorKind::SessionRevoked,
             }),
