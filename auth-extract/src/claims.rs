@@ -124,11 +124,30 @@ impl ClaimsRejection {
     #[cfg(any(feature = "axum", feature = "actix"))]
     fn missing_layer<C>() -> Self {
         let claims_type = std::any::type_name::<C>();
-        tracing::error!(
-            claims_type,
-            "Claims<{claims_type}> extracted on a route without a JwtAuth<{claims_type}> layer: add `.layer(auth)` (or `.route_layer(auth)`) covering this route, built with `.claims::<{claims_type}>()`"
-        );
-        Self::MissingLayer { claims_type }
+        let rejection = Self::MissingLayer { claims_type };
+        tracing::error!(claims_type, "{}", rejection.fix());
+        rejection
+    }
+
+    /// What to do about a missing layer, naming the claims type as it is
+    /// written in code (nothing when it is the default).
+    fn fix(&self) -> String {
+        let Self::MissingLayer { claims_type } = self else {
+            return String::new();
+        };
+        if *claims_type == std::any::type_name::<DefaultClaims>() {
+            return "Claims extracted on a route that no JwtAuth layer covers: add `.layer(auth)` \
+                    (or `.route_layer(auth)`) covering this route (actix-web: \
+                    `.wrap(JwtAuthMiddleware::new(auth))`)"
+                .to_owned();
+        }
+        let name = short_type_name(claims_type);
+        format!(
+            "Claims<{name}> extracted on a route that no JwtAuth<{name}> layer covers: add \
+             `.layer(auth)` (or `.route_layer(auth)`; actix-web: \
+             `.wrap(JwtAuthMiddleware::new(auth))`) covering this route, with `auth` built \
+             with `.claims::<{name}>()`"
+        )
     }
 
     /// The status to answer with.
@@ -143,18 +162,32 @@ impl ClaimsRejection {
 impl fmt::Display for ClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::MissingLayer { claims_type } => {
-                write!(
-                    f,
-                    "no JwtAuth layer with claims type {claims_type} covers this route"
-                )
-            }
+            Self::MissingLayer { .. } => f.write_str(&self.fix()),
             Self::Unauthenticated => f.write_str("this route requires a bearer token"),
         }
     }
 }
 
 impl std::error::Error for ClaimsRejection {}
+
+/// A type's name as written in code: every path reduced to its last
+/// segment (`app::claims::Tenant` → `Tenant`, `Vec<app::Role>` → `Vec<Role>`).
+fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            continue;
+        }
+        let path = full.get(segment_start..i).unwrap_or_default();
+        short.push_str(path.rsplit("::").next().unwrap_or(path));
+        short.push(c);
+        segment_start = i + c.len_utf8();
+    }
+    let path = full.get(segment_start..).unwrap_or_default();
+    short.push_str(path.rsplit("::").next().unwrap_or(path));
+    short
+}
 
 /// What the layer stored: `Ok(Some)` verified, `Ok(None)` optional mode
 /// without a token, `Err` no layer.
@@ -181,5 +214,42 @@ pub(crate) fn lookup<C>(
         Some(token) => Ok(Some(Claims(token.clone()))),
         None if unauthenticated => Ok(None),
         None => Err(ClaimsRejection::missing_layer::<C>()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_as_written() {
+        assert_eq!(short_type_name("app::claims::Tenant"), "Tenant");
+        assert_eq!(short_type_name("alloc::vec::Vec<app::Role>"), "Vec<Role>");
+        assert_eq!(
+            short_type_name("std::collections::hash::map::HashMap<alloc::string::String, u64>"),
+            "HashMap<String, u64>"
+        );
+        assert_eq!(short_type_name("Plain"), "Plain");
+    }
+
+    #[test]
+    fn the_missing_layer_message_names_only_a_claims_type_of_your_own() {
+        let default = ClaimsRejection::MissingLayer {
+            claims_type: std::any::type_name::<DefaultClaims>(),
+        };
+        let message = default.to_string();
+        assert!(message.contains(".layer(auth)"), "{message}");
+        assert!(!message.contains("claims::<"), "{message}");
+        assert!(!message.contains("DefaultClaims"), "{message}");
+
+        let own = ClaimsRejection::MissingLayer {
+            claims_type: "my_app::auth::Tenant",
+        };
+        let message = own.to_string();
+        assert!(
+            message.contains("Claims<Tenant>") && message.contains(".claims::<Tenant>()"),
+            "{message}"
+        );
+        assert!(!message.contains("my_app::"), "{message}");
     }
 }
