@@ -499,7 +499,7 @@ async fn a_store_that_is_down_refuses_the_proof() {
     store.set_down(true);
     let verifier = DpopVerifier::builder()
         .clock(ManualClock::new(NOW))
-        .shared_replay(store, Duration::from_millis(200))
+        .shared_replay(store.clone(), Duration::from_millis(200))
         .build()
         .unwrap();
     let proof = ClientKey::es256().proof(|_, _| {});
@@ -507,6 +507,42 @@ async fn a_store_that_is_down_refuses_the_proof() {
         verifier.verify_shared(&proof, &request()).await,
         Err(DpopError::StoreUnavailable)
     );
+    // Once the store is back, the client's next proof passes, once.
+    store.set_down(false);
+    let next = ClientKey::es256().proof(|_, _| {});
+    assert!(verifier.verify_shared(&next, &request()).await.is_ok());
+    assert_eq!(
+        verifier.verify_shared(&next, &request()).await,
+        Err(DpopError::Replayed)
+    );
+    // The store is never skipped: the sync check refuses with one configured.
+    assert_eq!(
+        verifier.verify(&ClientKey::es256().proof(|_, _| {}), &request()),
+        Err(DpopError::StoreUnavailable)
+    );
+}
+
+/// While the memory of seen proofs is full, proofs are refused rather than
+/// an id forgotten whose proof could pass again.
+#[test]
+fn a_full_replay_memory_refuses_rather_than_forgets() {
+    let verifier = DpopVerifier::builder()
+        .clock(ManualClock::new(NOW))
+        .replay_capacity(3)
+        .build()
+        .unwrap();
+    let es = ClientKey::es256();
+    let proofs: Vec<String> = (0..4).map(|_| es.proof(|_, _| {})).collect();
+    for proof in &proofs[..3] {
+        assert!(verifier.verify(proof, &request()).is_ok());
+    }
+    assert_eq!(
+        verifier.verify(&proofs[3], &request()),
+        Err(DpopError::StoreUnavailable)
+    );
+    for proof in &proofs[..3] {
+        assert_eq!(verifier.verify(proof, &request()), Err(DpopError::Replayed));
+    }
 }
 
 /// Server nonces (RFC 9449 section 8): a proof without the server's nonce

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -143,6 +144,12 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// SHA-256 of (jkt, jti) of the proofs seen within the window.
     seen: moka::sync::Cache<[u8; 32], ()>,
+    /// How many ids `seen` may hold before proofs are refused: an id must
+    /// never be dropped while its proof could pass again.
+    capacity: u64,
+    /// How many ids `seen` holds: counted up on insert, down when moka lets
+    /// one go (so never below the truth).
+    live: Arc<AtomicU64>,
     /// Proof headers that passed their checks, by their exact base64url
     /// text (a client sends the same header with every proof): the key
     /// built from the `jwk` and its thumbprint, read once.
@@ -268,7 +275,8 @@ impl DpopVerifier {
     /// in this process, so that it passes once here. With a
     /// [shared store](DpopVerifierBuilder::shared_replay), use
     /// [`verify_shared`](Self::verify_shared), which also refuses a proof
-    /// another instance saw.
+    /// another instance saw: this method then refuses every proof
+    /// (`store_unavailable`) rather than skip the store.
     ///
     /// # Errors
     /// The first rule of RFC 9449 section 4.3 the proof breaks.
@@ -277,6 +285,13 @@ impl DpopVerifier {
         proof: &str,
         request: &ProofRequest<'_>,
     ) -> Result<VerifiedProof, DpopError> {
+        if self.inner.shared.is_some() {
+            // The store must see every proof: never skip it silently.
+            tracing::error!(
+                "DpopVerifier::verify called on a verifier with a shared store: use verify_shared"
+            );
+            return Err(DpopError::StoreUnavailable);
+        }
         self.check(proof, request).map(|(proof, _)| proof)
     }
 
@@ -299,20 +314,23 @@ impl DpopVerifier {
         };
         let keep = u64::try_from(self.inner.window).unwrap_or(0) * 2 + 1;
         let until = SystemTime::now() + Duration::from_secs(keep);
-        let id = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        let recorded = store.first_use(SHARED_PROOF_SCOPE, &id, until);
-        match tokio::time::timeout(self.inner.store_timeout, recorded).await {
-            Ok(Ok(true)) => Ok(verified),
-            Ok(Ok(false)) => Err(DpopError::Replayed),
+        let hex = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let recorded = store.first_use(SHARED_PROOF_SCOPE, &hex, until);
+        let outcome = match tokio::time::timeout(self.inner.store_timeout, recorded).await {
+            Ok(Ok(true)) => return Ok(verified),
+            Ok(Ok(false)) => return Err(DpopError::Replayed),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "DPoP proof store failed");
-                Err(DpopError::StoreUnavailable)
+                DpopError::StoreUnavailable
             }
             Err(_) => {
                 tracing::warn!("DPoP proof store did not answer in time");
-                Err(DpopError::StoreUnavailable)
+                DpopError::StoreUnavailable
             }
-        }
+        };
+        // Not recorded anywhere: the client may send the same proof again.
+        self.inner.seen.invalidate(&id);
+        Err(outcome)
     }
 
     /// Every check, and the proof remembered here; with its replay id.
@@ -330,15 +348,9 @@ impl DpopVerifier {
         else {
             return Err(DpopError::Malformed);
         };
-        let header = match self.inner.headers.get(header_b64) {
-            Some(header) => header,
-            None => {
-                let header = Arc::new(self.check_header(header_b64)?);
-                self.inner
-                    .headers
-                    .insert(header_b64.into(), Arc::clone(&header));
-                header
-            }
+        let (header, cached) = match self.inner.headers.get(header_b64) {
+            Some(header) => (header, true),
+            None => (Arc::new(self.check_header(header_b64)?), false),
         };
         let signed = proof
             .get(..header_b64.len() + 1 + payload_b64.len())
@@ -347,6 +359,13 @@ impl DpopVerifier {
             .unwrap_or(false)
         {
             return Err(DpopError::BadSignature);
+        }
+        // Kept only once a proof signed with it verified: made-up headers
+        // cannot churn the cache.
+        if !cached {
+            self.inner
+                .headers
+                .insert(header_b64.into(), Arc::clone(&header));
         }
 
         let payload = URL_SAFE_NO_PAD
@@ -420,9 +439,22 @@ impl DpopVerifier {
         id.update([0]);
         id.update(jti.as_bytes());
         let id: [u8; 32] = id.finalize().into();
+        if self.inner.seen.contains_key(&id) {
+            return Err(DpopError::Replayed);
+        }
+        // Full: refuse rather than forget an id whose proof could pass again.
+        let full = || self.inner.live.load(Ordering::Acquire) >= self.inner.capacity;
+        if full() {
+            self.inner.seen.run_pending_tasks();
+            if full() {
+                tracing::warn!("the memory of seen DPoP proofs is full: refusing proofs");
+                return Err(DpopError::StoreUnavailable);
+            }
+        }
         if !self.inner.seen.entry(id).or_insert(()).is_fresh() {
             return Err(DpopError::Replayed);
         }
+        self.inner.live.fetch_add(1, Ordering::AcqRel);
         let verified = VerifiedProof {
             jkt: jkt.clone(),
             jti: jti.to_owned(),
@@ -490,7 +522,9 @@ impl DpopVerifierBuilder {
     }
 
     /// How many proof ids are remembered at most (default one million,
-    /// about 100 MB); past it the oldest are forgotten first.
+    /// about 100 MB). Ids leave when their window is over; while the memory
+    /// is full, proofs are refused (`store_unavailable`, 503) rather than
+    /// an id forgotten whose proof could pass again.
     #[must_use]
     pub fn replay_capacity(mut self, entries: u64) -> Self {
         self.capacity = entries;
@@ -578,8 +612,18 @@ impl DpopVerifierBuilder {
                 "must be above zero: a proof must not pass twice",
             ));
         }
+        // Headroom above the refusal point, and LRU rather than TinyLFU,
+        // whose admission could drop a fresh id at once: an id leaves only
+        // when its time is up.
+        let live = Arc::new(AtomicU64::new(0));
+        let left = Arc::clone(&live);
         let seen = moka::sync::Cache::builder()
-            .max_capacity(self.capacity)
+            .max_capacity(self.capacity.saturating_add(self.capacity / 4 + 64))
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .eviction_listener(move |_, (), _| {
+                let _ =
+                    left.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            })
             .time_to_live(self.window * 2 + Duration::from_secs(1))
             .build();
         let headers = moka::sync::Cache::builder()
@@ -591,6 +635,8 @@ impl DpopVerifierBuilder {
                 window,
                 clock: self.clock,
                 seen,
+                capacity: self.capacity,
+                live,
                 headers,
                 shared: self.shared,
                 store_timeout: self.store_timeout,
