@@ -711,6 +711,17 @@ async fn keys_sign_only_for_their_own_issuer() {
         .await
         .assert_rejected(401, "unknown_key");
 
+    // Nor can a discovered key source be handed to another issuer.
+    let err = JwtAuth::builder()
+        .trusted_issuer(TrustedIssuer::new(own).key_source(discovered.clone()))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("was given the key source discovered for"),
+        "{err}"
+    );
+
     // A discovered key source alone, with no issuer named, still verifies
     // only its issuer's tokens.
     let server = serve(build(JwtAuth::builder().key_source(discovered))).await;

@@ -121,6 +121,24 @@ impl KeyConfig {
             }
             (None, false) => {}
         }
+        #[cfg(feature = "jwks")]
+        for t in &trusted {
+            if let Some(other) = t
+                .sources
+                .iter()
+                .find_map(|s| s.issuer().filter(|iss| *iss != t.issuer))
+            {
+                return Err(ConfigError::setting(
+                    "trusted_issuer",
+                    format!(
+                        "{:?} was given the key source discovered for {other:?}: discovered keys sign \
+                         for their own issuer only. Use KeySource::oidc({:?}), or a JWKS URL \
+                         (KeySource::jwks) if the issuer really publishes its keys there",
+                        t.issuer, t.issuer
+                    ),
+                ));
+            }
+        }
         let mut per_issuer: Vec<IssuerKeys> = Vec::new();
         for trusted in trusted {
             if per_issuer
