@@ -99,6 +99,11 @@ impl Fetcher {
         }
     }
 
+    /// The bound on one fetch.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// GETs `uri`; the whole exchange, body included, is bounded by the timeout.
     pub(crate) async fn get(&self, uri: &Uri) -> Result<Fetched, FetchError> {
         match tokio::time::timeout(self.timeout, self.get_unbounded(uri)).await {

@@ -53,16 +53,63 @@ pub(super) struct RefetchLimits {
     pub(super) wait: Duration,
 }
 
-/// The kids a key set did not have, and the fetch they asked for.
+/// The kids a key set did not have, and the fetches they wait for.
 struct Unknown {
     /// When the last fetch started.
     last_fetch: Instant,
-    /// A fetch was asked for and has not completed.
-    in_flight: bool,
-    /// The kids that asked for the fetch in flight (bounded).
+    /// When a fetch was asked for that has not started yet; a request the
+    /// background task never took up (it is gone) goes stale.
+    requested: Option<Instant>,
+    /// How many fetches are running (scheduled, asked for, or by hand).
+    running: u32,
+    /// How many fetches have started: a fetch's generation.
+    started: u64,
+    /// The kids waiting for the next fetch to start (bounded).
     asked: HashSet<Box<str>>,
+    /// The kids the running fetch answers (bounded).
+    looking_for: HashSet<Box<str>>,
     /// The kids the last fetch looked for and did not find (bounded).
     absent: HashSet<Box<str>>,
+}
+
+/// Adds `kid` to `kids` unless it is there or the set is full.
+fn remember(kids: &mut HashSet<Box<str>>, kid: &str) {
+    if kids.len() < REMEMBERED_KIDS && !kids.contains(kid) {
+        kids.insert(kid.into());
+    }
+}
+
+/// The end of a fetch: the kids it looked for and did not find wait out the
+/// window, and those waiting for it are woken.
+struct Finish<'a> {
+    inner: &'a Inner,
+    generation: u64,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let inner = self.inner;
+        let current = inner.current.read().unwrap_or_else(PoisonError::into_inner);
+        let mut unknown = inner.unknown.lock().unwrap_or_else(PoisonError::into_inner);
+        unknown.running = unknown.running.saturating_sub(1);
+        if unknown.running == 0 {
+            // Still unknown after this fetch: the kids it looked for, and
+            // those an earlier one did not find.
+            let looked_for = std::mem::take(&mut unknown.looking_for);
+            let earlier = std::mem::take(&mut unknown.absent);
+            unknown.absent = looked_for
+                .into_iter()
+                .chain(earlier)
+                .filter(|kid| !current.keys().iter().any(|k| k.kid() == Some(kid)))
+                .take(REMEMBERED_KIDS)
+                .collect();
+        }
+        // Under the lock, so that no kid subscribes between the two.
+        let generation = self.generation;
+        inner
+            .fetched
+            .send_modify(|done| *done = (*done).max(generation));
+    }
 }
 
 /// The most kids remembered as asked for, or as absent; more are treated as
@@ -75,14 +122,18 @@ const REMEMBERED_KIDS: usize = 256;
 #[derive(Debug)]
 pub(crate) struct PendingFetch {
     fetched: watch::Receiver<u64>,
+    /// The generation of the fetch that answers the kid.
+    target: u64,
     wait: Duration,
 }
 
 impl PendingFetch {
-    /// Waits until the fetch completes, at most the configured wait.
+    /// Waits until the fetch that answers the kid has finished, at most the
+    /// configured wait.
     pub(crate) async fn wait(&self) {
         let mut fetched = self.fetched.clone();
-        let _ = tokio::time::timeout(self.wait, fetched.changed()).await;
+        let target = self.target;
+        let _ = tokio::time::timeout(self.wait, fetched.wait_for(|done| *done >= target)).await;
     }
 }
 
@@ -126,8 +177,11 @@ impl KeySource {
             current: RwLock::new(Arc::new(KeySet::default())),
             unknown: Mutex::new(Unknown {
                 last_fetch: Instant::now(),
-                in_flight: false,
+                requested: None,
+                running: 0,
+                started: 0,
                 asked: HashSet::new(),
+                looking_for: HashSet::new(),
                 absent: HashSet::new(),
             }),
             refetch: Arc::new(Notify::new()),
@@ -215,42 +269,64 @@ impl KeySource {
 }
 
 impl Inner {
-    /// An unknown `kid`: joins the fetch in flight, or asks for one when the
-    /// limits allow (a kid the last fetch did not find waits out the window;
-    /// a kid no fetch looked for, the shorter interval). `None`: answered at
-    /// once, no fetch.
+    /// An unknown `kid`: joins the running fetch, or the one asked for, or
+    /// asks for one when the limits allow (a kid the last fetch did not find
+    /// waits out the window; a kid no fetch looked for, the shorter
+    /// interval). `None`: answered at once, no fetch.
     fn request_refetch(&self, kid: &str) -> Option<PendingFetch> {
         let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
-        if !unknown.in_flight {
-            let since = unknown.last_fetch.elapsed();
-            let allowed = if unknown.absent.contains(kid) {
-                since >= self.limits.window
-            } else {
-                since >= self.limits.min_interval
-            };
-            if !allowed {
-                return None;
+        // A request the background task never took up is stale.
+        let stale = self.fetcher.timeout() + Duration::from_secs(1);
+        if unknown.requested.is_some_and(|at| at.elapsed() > stale) {
+            unknown.requested = None;
+        }
+        let target = if unknown.running > 0 && unknown.requested.is_none() {
+            // The running fetch answers it.
+            remember(&mut unknown.looking_for, kid);
+            unknown.started
+        } else {
+            if unknown.requested.is_none() {
+                let since = unknown.last_fetch.elapsed();
+                let allowed = if unknown.absent.contains(kid) {
+                    since >= self.limits.window
+                } else {
+                    since >= self.limits.min_interval
+                };
+                if !allowed {
+                    return None;
+                }
+                unknown.requested = Some(Instant::now());
+                tracing::info!(jwks_uri = %self.jwks_uri, "unknown kid: fetching the key set again");
+                self.refetch.notify_one();
             }
-            unknown.in_flight = true;
-            unknown.last_fetch = Instant::now();
-            tracing::info!(jwks_uri = %self.jwks_uri, "unknown kid: fetching the key set again");
-            self.refetch.notify_one();
-        }
-        if unknown.asked.len() < REMEMBERED_KIDS && !unknown.asked.contains(kid) {
-            unknown.asked.insert(kid.into());
-        }
+            // The next fetch to start answers it.
+            remember(&mut unknown.asked, kid);
+            unknown.started + 1
+        };
         (!self.limits.wait.is_zero()).then(|| PendingFetch {
             fetched: self.fetched.subscribe(),
+            target,
             wait: self.limits.wait,
         })
     }
 
     /// Fetches and installs the key set; returns the server's `max-age`.
     async fn refresh(&self) -> Result<Option<Duration>, FetchError> {
-        self.unknown
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last_fetch = Instant::now();
+        let generation = {
+            let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
+            unknown.last_fetch = Instant::now();
+            unknown.requested = None;
+            unknown.running += 1;
+            unknown.started += 1;
+            let asked = std::mem::take(&mut unknown.asked);
+            unknown.looking_for.extend(asked);
+            unknown.started
+        };
+        // Finishes the fetch's bookkeeping even when its future is dropped.
+        let finish = Finish {
+            inner: self,
+            generation,
+        };
         let result = self.fetcher.get(&self.jwks_uri).await.and_then(|fetched| {
             let keys = set::parse(&fetched.body)?;
             Ok((keys, fetched.max_age))
@@ -267,18 +343,7 @@ impl Inner {
                 Err(e)
             }
         };
-        {
-            // The kids that asked and are still unknown wait out the window.
-            let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-            let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
-            let asked = std::mem::take(&mut unknown.asked);
-            unknown.absent = asked
-                .into_iter()
-                .filter(|kid| !current.keys().iter().any(|k| k.kid() == Some(kid)))
-                .collect();
-            unknown.in_flight = false;
-        }
-        self.fetched.send_modify(|n| *n += 1);
+        drop(finish);
         outcome
     }
 
