@@ -249,6 +249,19 @@ pub fn rows() -> Vec<Row> {
             expect: Pass("alice"),
         },
         Row {
+            name: "a DPoP-bound token as a bearer token",
+            call: || {
+                Call::bearer(
+                    "/protected",
+                    &hs256(&good_with(
+                        "eve",
+                        json!({ "cnf": { "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } }),
+                    )),
+                )
+            },
+            expect: Reject(401, "token_bound_to_key"),
+        },
+        Row {
             name: "claims are a JSON array",
             call: || Call::bearer("/protected", &signed_payload(r#"["alice"]"#)),
             expect: Reject(401, "invalid_claims"),

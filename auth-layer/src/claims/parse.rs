@@ -253,6 +253,49 @@ mod tests {
         serde_json::from_str(json)
     }
 
+    /// The layer's pass, which reads the session id and `cnf.jkt` too.
+    fn layer(json: &str) -> Result<RegisteredClaims, serde_json::Error> {
+        parse_registered(
+            json.as_bytes(),
+            &ClaimNames::default(),
+            &Interner::default(),
+        )
+        .map(|(registered, _)| registered)
+    }
+
+    #[test]
+    fn cnf_jkt_is_read_beside_the_session_id() {
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let both = layer(&format!(
+            r#"{{"sub":"kim","jti":"j-1","sid":"s-1","cnf":{{"jkt":"{jkt}"}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (both.sub(), both.jti(), both.sid(), both.cnf_jkt()),
+            (Some("kim"), Some("j-1"), Some("s-1"), Some(jkt))
+        );
+        let no_sid = layer(&format!(r#"{{"cnf":{{"jkt":"{jkt}","x5t#S256":"x"}}}}"#)).unwrap();
+        assert_eq!((no_sid.sid(), no_sid.cnf_jkt()), (None, Some(jkt)));
+        let unbound = layer(r#"{"sid":"s-1","cnf":{"x5t#S256":"x"}}"#).unwrap();
+        assert_eq!((unbound.sid(), unbound.cnf_jkt()), (Some("s-1"), None));
+        for bad in [
+            r#"{"cnf":"jkt"}"#,
+            r#"{"cnf":[]}"#,
+            r#"{"cnf":null}"#,
+            r#"{"cnf":{"jkt":""}}"#,
+            r#"{"cnf":{"jkt":7}}"#,
+        ] {
+            assert!(layer(bad).is_err(), "{bad}");
+        }
+        // Read by the layer only.
+        assert_eq!(
+            reg(&format!(r#"{{"cnf":{{"jkt":"{jkt}"}}}}"#))
+                .unwrap()
+                .cnf_jkt(),
+            None
+        );
+    }
+
     #[test]
     fn numeric_dates_accept_integers_and_floats_only() {
         assert_eq!(

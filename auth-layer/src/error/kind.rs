@@ -44,6 +44,10 @@ pub enum ErrorKind {
     InvalidIssuer,
     /// The `aud` claim is missing or names none of the accepted audiences.
     InvalidAudience,
+    /// The token is bound to a DPoP key (`cnf.jkt`, RFC 9449): it is good
+    /// only with a proof by that key, and this layer checks no proofs yet,
+    /// so it is refused rather than taken as a bearer token (section 7.2).
+    KeyBound,
     /// The token was revoked: its `ver` is below the subject's current
     /// version, its session was revoked, or its `jti` is denied.
     Revoked,
@@ -65,7 +69,7 @@ impl ErrorKind {
         not(feature = "metrics"),
         allow(dead_code, reason = "indexes the metric keys")
     )]
-    pub(crate) const ALL: [Self; 21] = [
+    pub(crate) const ALL: [Self; 22] = [
         Self::MissingToken,
         Self::MultipleTokens,
         Self::TokenInQuery,
@@ -83,6 +87,7 @@ impl ErrorKind {
         Self::IssuedInFuture,
         Self::InvalidIssuer,
         Self::InvalidAudience,
+        Self::KeyBound,
         Self::Revoked,
         Self::StoreUnavailable,
         Self::InsufficientScope,
@@ -143,6 +148,7 @@ impl ErrorKind {
             Self::IssuedInFuture => "token_issued_in_future",
             Self::InvalidIssuer => "invalid_issuer",
             Self::InvalidAudience => "invalid_audience",
+            Self::KeyBound => "token_bound_to_key",
             Self::Revoked => "token_revoked",
             Self::StoreUnavailable => "store_unavailable",
             Self::InsufficientScope => "insufficient_scope",
