@@ -8,9 +8,11 @@
 //! thumbprint that `cnf.jkt` carries. Proofs are remembered in memory, and
 //! with [`shared_replay`](DpopVerifierBuilder::shared_replay) in the store
 //! the instances share, so that a replay at another instance is refused
-//! ([`DpopVerifier::verify_shared`]). The layer does not call it yet: a
-//! resource server checks a bound token's proof itself, after the layer,
-//! with the token's `cnf.jkt` and the `Authorization` token.
+//! ([`DpopVerifier::verify_shared`]). The layer does not call it yet, and
+//! so refuses DPoP-bound tokens
+//! ([`KeyBound`](crate::ErrorKind::KeyBound)) rather than take them as
+//! bearer tokens; the verifier serves code of your own meanwhile, a token
+//! endpoint binding the tokens it issues to a proof's key, say.
 //!
 //! ```
 //! use auth_layer::dpop::{DpopVerifier, ProofRequest};
