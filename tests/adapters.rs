@@ -372,6 +372,7 @@ async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
         Router::new()
             .route("/orders", get(read_orders))
             .route("/admin", get(administer))
+            .route("/both", get(both_guards))
             .route(
                 "/guarded",
                 get(whoami).route_layer(Require::scope(&auth, ORDERS_SCOPE)),
@@ -385,6 +386,7 @@ async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
         App::new()
             .route("/orders", web::get().to(read_orders))
             .route("/admin", web::get().to(administer))
+            .route("/both", web::get().to(both_guards))
             .service(
                 web::resource("/guarded")
                     .wrap(RequireMiddleware::new(Require::scope(&auth, ORDERS_SCOPE)))
@@ -409,7 +411,21 @@ async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
                 refused(auth_layer::ErrorKind::InsufficientScope),
             ]
         );
+        // Two guard extractors refusing one request: reported once.
+        seen.lock().unwrap().clear();
+        assert_eq!(server.bearer_at("/both", &nobody).await.status, 403);
+        let forbidden = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| d.0 == Outcome::Forbidden)
+            .count();
+        assert_eq!(forbidden, 1);
     }
+}
+
+async fn both_guards(scope: WithScope<OrdersRead>, _role: WithRole<Admin>) -> String {
+    format!("both {}", scope.subject().unwrap_or_default())
 }
 
 /// A guard on a route without the authentication layer is a server

@@ -1,13 +1,16 @@
 //! axum extractors: `Claims<C>`, `Option<Claims<C>>`, `WithScope<S, C>` and
 //! `WithRole<R, C>`.
 
+use auth_layer::VerifiedToken;
 use auth_layer::observe::Reporter;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::claims::{Claims, ClaimsRejection, from_extensions};
-use crate::grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
+use crate::grant::{
+    GrantRejection, RefusalReported, RoleName, ScopeName, WithRole, WithScope, report_refusal,
+};
 
 impl<S, C> FromRequestParts<S> for Claims<C>
 where
@@ -68,11 +71,19 @@ where
     type Rejection = GrantRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::check(
-            from_extensions::<C>(&parts.extensions)?,
-            &parts.headers,
-            parts.extensions.get::<Reporter>(),
-        )
+        let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
+        if let Err(rejection) = &checked {
+            let ext = &parts.extensions;
+            if report_refusal(
+                rejection,
+                ext.get::<Reporter>(),
+                ext.get::<VerifiedToken<C>>(),
+                ext.get::<RefusalReported>().is_some(),
+            ) {
+                parts.extensions.insert(RefusalReported);
+            }
+        }
+        checked
     }
 }
 
@@ -85,11 +96,19 @@ where
     type Rejection = GrantRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::check(
-            from_extensions::<C>(&parts.extensions)?,
-            &parts.headers,
-            parts.extensions.get::<Reporter>(),
-        )
+        let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
+        if let Err(rejection) = &checked {
+            let ext = &parts.extensions;
+            if report_refusal(
+                rejection,
+                ext.get::<Reporter>(),
+                ext.get::<VerifiedToken<C>>(),
+                ext.get::<RefusalReported>().is_some(),
+            ) {
+                parts.extensions.insert(RefusalReported);
+            }
+        }
+        checked
     }
 }
 

@@ -142,12 +142,9 @@ macro_rules! guarded_claims {
     ($name:ident, $param:ident, $field:ident, $trait:ident, $requirement:ident) => {
         impl<$param: $trait, C> $name<$param, C> {
             /// Checks `claims` against the compile-time requirement.
-            /// A refusal (403) is reported through `reporter`, as the layer
-            /// reports its own rejections.
             pub(crate) fn check(
                 claims: Option<Claims<C>>,
                 request_headers: &HeaderMap,
-                reporter: Option<&Reporter>,
             ) -> Result<Self, GrantRejection> {
                 let grants = claims.as_ref().map(|c| c.token().grants());
                 match Requirement::$requirement($param::NAME).check(grants) {
@@ -158,16 +155,7 @@ macro_rules! guarded_claims {
                         }),
                         None => Err(GrantRejection::Claims(ClaimsRejection::Unauthenticated)),
                     },
-                    Err(error) => {
-                        if error.kind().status() == StatusCode::FORBIDDEN {
-                            Reporter::forbidden(
-                                reporter,
-                                &error,
-                                claims.as_ref().map(Claims::token),
-                            );
-                        }
-                        Err(GrantRejection::denied(error, request_headers))
-                    }
+                    Err(error) => Err(GrantRejection::denied(error, request_headers)),
                 }
             }
 
@@ -216,6 +204,31 @@ macro_rules! guarded_claims {
 
 guarded_claims!(WithScope, S, _scope, ScopeName, scope);
 guarded_claims!(WithRole, R, _role, RoleName, role);
+
+/// Marks a request whose guard refusal was reported, so that two guard
+/// extractors refusing one request report it once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RefusalReported;
+
+/// Reports a refusal (403) of `rejection` through the layer's `reporter`,
+/// as the layer reports its own rejections, unless this request's was
+/// reported already; `true` when it reported (mark the request then).
+pub(crate) fn report_refusal<C>(
+    rejection: &GrantRejection,
+    reporter: Option<&Reporter>,
+    token: Option<&auth_layer::VerifiedToken<C>>,
+    already: bool,
+) -> bool {
+    match rejection {
+        GrantRejection::Denied { error, .. }
+            if !already && error.kind().status() == StatusCode::FORBIDDEN =>
+        {
+            Reporter::forbidden(reporter, error, token);
+            true
+        }
+        _ => false,
+    }
+}
 
 /// Why [`WithScope`] or [`WithRole`] could not be extracted.
 #[derive(Debug, Clone)]

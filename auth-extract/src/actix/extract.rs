@@ -13,7 +13,9 @@ use auth_layer::observe::Reporter;
 
 use crate::actix::convert::{to_actix_response, to_actix_status};
 use crate::claims::{Claims, ClaimsRejection, lookup};
-use crate::grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
+use crate::grant::{
+    GrantRejection, RefusalReported, RoleName, ScopeName, WithRole, WithScope, report_refusal,
+};
 
 impl<C: Send + Sync + 'static> FromRequest for Claims<C> {
     type Error = ClaimsRejection;
@@ -33,11 +35,11 @@ impl<S: ScopeName, C: Send + Sync + 'static> FromRequest for WithScope<S, C> {
             claims_of(req)
                 .map_err(GrantRejection::from)
                 .and_then(|claims| {
-                    Self::check(
-                        claims,
-                        &grpc_marker(req),
-                        req.extensions().get::<Reporter>(),
-                    )
+                    let checked = Self::check(claims, &grpc_marker(req));
+                    if let Err(rejection) = &checked {
+                        report_once::<C>(req, rejection);
+                    }
+                    checked
                 }),
         )
     }
@@ -52,11 +54,11 @@ impl<R: RoleName, C: Send + Sync + 'static> FromRequest for WithRole<R, C> {
             claims_of(req)
                 .map_err(GrantRejection::from)
                 .and_then(|claims| {
-                    Self::check(
-                        claims,
-                        &grpc_marker(req),
-                        req.extensions().get::<Reporter>(),
-                    )
+                    let checked = Self::check(claims, &grpc_marker(req));
+                    if let Err(rejection) = &checked {
+                        report_once::<C>(req, rejection);
+                    }
+                    checked
                 }),
         )
     }
@@ -91,6 +93,22 @@ impl ResponseError for GrantRejection {
                 to_actix_response(GrantRejection::denied_response(error, *grpc))
             }
         }
+    }
+}
+
+/// Reports a guard's refusal of `req` once (see [`report_refusal`]).
+fn report_once<C: Send + Sync + 'static>(req: &HttpRequest, rejection: &GrantRejection) {
+    let reported = {
+        let ext = req.extensions();
+        report_refusal(
+            rejection,
+            ext.get::<Reporter>(),
+            ext.get::<VerifiedToken<C>>(),
+            ext.get::<RefusalReported>().is_some(),
+        )
+    };
+    if reported {
+        req.extensions_mut().insert(RefusalReported);
     }
 }
 
