@@ -809,3 +809,38 @@ fn issuers_never_share_keys_by_accident() {
         auth_layer::ErrorKind::InvalidIssuer
     );
 }
+
+/// An issuer with two key sources: a kid one of them has verifies without
+/// making the other fetch; a kid neither has makes both fetch once.
+#[tokio::test]
+async fn a_kid_one_source_has_makes_no_other_fetch() {
+    let (idp, base) = idp().await;
+    idp.set("/a/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "a1")]));
+    idp.set("/b/jwks", jwks(&[jwk(&ec_key(), Algorithm::ES256, "b1")]));
+    let source = |path: &str| {
+        KeySource::jwks(format!("{base}{path}"))
+            .refetch_window(Duration::from_millis(1))
+            .refetch_min_interval(Duration::from_millis(1))
+            .start()
+    };
+    let server = serve(build(
+        JwtAuth::builder()
+            .key_source(source("/a/jwks").await.unwrap())
+            .key_source(source("/b/jwks").await.unwrap()),
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    server
+        .bearer(&token(Algorithm::ES256, "b1", &ec_key(), &claims("bo")))
+        .await
+        .assert_ok("bo");
+    assert_eq!((idp.hits("/a/jwks"), idp.hits("/b/jwks")), (1, 1));
+    server
+        .bearer(&token(Algorithm::ES256, "nobody", &ec_key(), &claims("bo")))
+        .await
+        .assert_rejected(401, "unknown_key");
+    eventually("both sources fetched again", async || {
+        (idp.hits("/a/jwks"), idp.hits("/b/jwks")) == (2, 2)
+    })
+    .await;
+}

@@ -12,7 +12,7 @@ use jsonwebtoken::Algorithm;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::error::{AuthError, ConfigError};
 use crate::jwks::fetch::{FetchError, Fetcher};
 use crate::jwks::set;
 use crate::keys::{Key, KeySet};
@@ -249,21 +249,18 @@ impl KeySource {
         )
     }
 
-    /// The key for a token, or (for an unknown `kid`) `UnknownKey`, whose
-    /// source is the [`PendingFetch`] to wait for when the kid caused or
-    /// joined a fetch.
+    /// The key for a token from the key set as it is (no fetch).
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<Key>, AuthError> {
-        let keys = self.current();
-        match keys.select(alg, kid) {
-            Ok(key) => Ok(Arc::clone(key)),
-            Err(e) if e.kind() == ErrorKind::UnknownKey => match kid {
-                Some(kid) => match self.inner.request_refetch(kid) {
-                    Some(pending) => Err(e.with_source(pending)),
-                    None => Err(e),
-                },
-                None => Err(e),
-            },
-            Err(e) => Err(e),
+        self.current().select(alg, kid).map(Arc::clone)
+    }
+
+    /// `unknown` (a kid none of the issuer's keys has), with the
+    /// [`PendingFetch`] to wait for as its source when the kid caused or
+    /// joined a fetch of this source.
+    pub(crate) fn refetch_for(&self, kid: &str, unknown: AuthError) -> AuthError {
+        match self.inner.request_refetch(kid) {
+            Some(pending) => unknown.with_source(pending),
+            None => unknown,
         }
     }
 }

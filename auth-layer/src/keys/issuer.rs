@@ -125,7 +125,8 @@ impl IssuerKeys {
     }
 
     /// The key for a token: a configured key, else one from a key source
-    /// (an unknown `kid` asks the sources to fetch again, rate-limited).
+    /// as it is; a `kid` none of them has asks the sources to fetch again
+    /// (rate-limited), and the error names the fetch to wait for.
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<Key>, AuthError> {
         #[cfg_attr(not(feature = "jwks"), expect(unused_mut, reason = "no sources"))]
         let mut unknown = match self.keys.select(alg, kid) {
@@ -134,16 +135,22 @@ impl IssuerKeys {
             Err(e) => return Err(e),
         };
         #[cfg(feature = "jwks")]
-        for source in &self.sources {
-            match source.select(alg, kid) {
-                Ok(key) => return Ok(key),
-                // A source's answer names the fetch to wait for, if any.
-                Err(e) if e.kind() == ErrorKind::UnknownKey => {
+        {
+            for source in &self.sources {
+                match source.select(alg, kid) {
+                    Ok(key) => return Ok(key),
+                    Err(e) if e.kind() == ErrorKind::UnknownKey => unknown = e,
+                    Err(e) => return Err(e),
+                }
+            }
+            // Only now, when no source has it: each may fetch again.
+            if let Some(kid) = kid {
+                for source in &self.sources {
+                    let answer = source.refetch_for(kid, unknown.clone());
                     if unknown.pending_fetch().is_none() {
-                        unknown = e;
+                        unknown = answer;
                     }
                 }
-                Err(e) => return Err(e),
             }
         }
         Err(unknown)
