@@ -158,20 +158,9 @@ impl<C, R> JwtAuth<C, R> {
                 Decision::Pass(Some(token)) => Ok(token),
                 Decision::Reject(e) => Err(e),
                 Decision::Check(token) => {
-                    let result = match &shared.revocation {
-                        Some(revocation) => revocation.check(token.facts()).await,
-                        None => Ok(()),
-                    };
-                    match result {
-                        Ok(()) => {
-                            shared.observer.allowed(&token, client);
-                            Ok(token)
-                        }
-                        Err(e) => {
-                            shared.observer.rejected(&e, Some(&token), client);
-                            Err(e)
-                        }
-                    }
+                    revocation_check(Arc::clone(&shared), token.clone(), client)
+                        .await
+                        .map(|()| token)
                 }
                 // Neither comes out of `settle`.
                 Decision::Pass(None) | Decision::Refetch(_) => Err(error),
@@ -189,23 +178,32 @@ impl<C, R> JwtAuth<C, R> {
     where
         C: Send + Sync + 'static,
     {
-        let shared = Arc::clone(&self.shared);
-        let span = tracing::debug_span!(target: "auth_layer", "revocation_check");
-        Box::pin(tracing::Instrument::instrument(
-            async move {
-                let result = match &shared.revocation {
-                    Some(revocation) => revocation.check(token.facts()).await,
-                    None => Ok(()),
-                };
-                match &result {
-                    Ok(()) => shared.observer.allowed(&token, client),
-                    Err(e) => shared.observer.rejected(e, Some(&token), client),
-                }
-                result
-            },
-            span,
-        ))
+        revocation_check(Arc::clone(&self.shared), token, client)
     }
+}
+
+/// The store round trip for a token the revocation caches missed, in its
+/// span, and the report of its outcome.
+fn revocation_check<C: Send + Sync + 'static>(
+    shared: Arc<Shared<C>>,
+    token: VerifiedToken<C>,
+    client: Option<IpAddr>,
+) -> BoxFuture<'static, Result<(), AuthError>> {
+    let span = tracing::debug_span!(target: "auth_layer", "revocation_check");
+    Box::pin(tracing::Instrument::instrument(
+        async move {
+            let result = match &shared.revocation {
+                Some(revocation) => revocation.check(token.facts()).await,
+                None => Ok(()),
+            };
+            match &result {
+                Ok(()) => shared.observer.allowed(&token, client),
+                Err(e) => shared.observer.rejected(e, Some(&token), client),
+            }
+            result
+        },
+        span,
+    ))
 }
 
 /// Everything after verification that needs no waiting: the revocation
