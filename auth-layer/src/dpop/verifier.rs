@@ -314,7 +314,7 @@ impl DpopVerifier {
         };
         let keep = u64::try_from(self.inner.window).unwrap_or(0) * 2 + 1;
         let until = SystemTime::now() + Duration::from_secs(keep);
-        let hex = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex = crate::mac::hex(&id);
         let recorded = store.first_use(SHARED_PROOF_SCOPE, &hex, until);
         let outcome = match tokio::time::timeout(self.inner.store_timeout, recorded).await {
             Ok(Ok(true)) => return Ok(verified),

@@ -172,13 +172,7 @@ impl TokenHash {
 
     /// Lowercase hex, 64 characters (the Redis store's form).
     pub fn to_hex(&self) -> String {
-        use fmt::Write as _;
-        self.0
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            })
+        crate::mac::hex(&self.0)
     }
 
     /// From 64 hex digits; `None` for anything else.

@@ -85,7 +85,7 @@ impl RevocationStore for RedisStore {
             let mut id = [0_u8; 16];
             getrandom::fill(&mut id)
                 .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
-            let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let id = crate::mac::hex(&id);
             let mut revoke = self
                 .scripts
                 .revoke_subject
