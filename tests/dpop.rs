@@ -430,6 +430,11 @@ fn the_configuration_is_checked() {
     );
     assert!(err(DpopVerifier::builder().replay_capacity(0)).contains("above zero"));
     assert!(
+        err(DpopVerifier::builder()
+            .shared_replay(auth_layer::store::MemoryStore::new(), Duration::ZERO))
+        .contains("store timeout")
+    );
+    assert!(
         err(DpopVerifier::builder().nonces([1_u8; 16], Duration::from_secs(60)))
             .contains("32 random bytes")
     );

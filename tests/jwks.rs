@@ -844,3 +844,48 @@ async fn a_kid_one_source_has_makes_no_other_fetch() {
     })
     .await;
 }
+
+/// From the environment, `AUTH_ISSUER` names the issuers `AUTH_JWKS_URL`
+/// signs for (a provider's v1 and v2 issuers, say): each by name, nobody else.
+#[tokio::test]
+async fn the_environment_binds_a_jwks_url_to_each_named_issuer() {
+    let (idp, base) = idp().await;
+    idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+    let vars = HashMap::from([
+        ("AUTH_JWKS_URL", format!("{base}/jwks")),
+        (
+            "AUTH_ISSUER",
+            "https://v1.example,https://v2.example".to_owned(),
+        ),
+    ]);
+    let config = auth_layer::config::AuthConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let server = serve(config.connect().await.unwrap().build().unwrap()).await;
+    let from = |iss: &str| {
+        token(
+            Algorithm::RS256,
+            "r1",
+            &rsa_key(),
+            &common::claims_with("vi", json!({ "iss": iss })),
+        )
+    };
+    server
+        .bearer(&from("https://v1.example"))
+        .await
+        .assert_ok("vi");
+    server
+        .bearer(&from("https://v2.example"))
+        .await
+        .assert_ok("vi");
+    server
+        .bearer(&from("https://v3.example"))
+        .await
+        .assert_rejected(401, "invalid_issuer");
+    // A zero interval between fetches would fetch in a loop: refused.
+    let err = KeySource::jwks(format!("{base}/jwks"))
+        .refetch_min_interval(Duration::ZERO)
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refetch interval"), "{err}");
+}

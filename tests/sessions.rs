@@ -32,23 +32,63 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("memory");
 
+/// The retry window's settings are checked: longer than the store timeout,
+/// at most 60 s, a secret of 32 bytes, and a secret with a signing key
+/// whose signatures differ at every call (ECDSA), which cannot derive one.
 #[tokio::test]
-async fn the_retry_window_outlasts_the_store_timeout() {
-    let store = MemoryStore::new();
-    let revocation = RevocationCache::builder(store.clone()).build().unwrap();
-    let issuer = TokenIssuer::builder(SigningKey::hmac(SECRET).unwrap())
-        .issuer(ISSUER)
-        .build()
-        .unwrap();
-    let err = Sessions::builder(issuer, store, revocation)
-        .store_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_err()
-        .to_string();
+async fn the_retry_window_settings_are_checked() {
+    let build = |key: SigningKey, configure: fn(SessionsBuilder) -> SessionsBuilder| {
+        let store = MemoryStore::new();
+        let revocation = RevocationCache::builder(store.clone()).build().unwrap();
+        let issuer = TokenIssuer::builder(key).issuer(ISSUER).build().unwrap();
+        configure(Sessions::builder(issuer, store, revocation)).build()
+    };
+    let hmac = || SigningKey::hmac(SECRET).unwrap();
+    let ec = || SigningKey::ec_pem(auth_tests::key_file("ec_p256_private.pem")).unwrap();
+    let err = |result: Result<Sessions, auth_layer::ConfigError>| result.unwrap_err().to_string();
+
+    let e = err(build(hmac(), |b| b.store_timeout(Duration::from_secs(5))));
     assert!(
-        err.contains("retry_window") && err.contains("longer than the store timeout (5000 ms)"),
-        "{err}"
+        e.contains("retry_window") && e.contains("longer than the store timeout (5000 ms)"),
+        "{e}"
     );
+    let e = err(build(hmac(), |b| b.retry_window(Duration::from_secs(61))));
+    assert!(
+        e.contains("retry_window") && e.contains("at most 60 s"),
+        "{e}"
+    );
+    let e = err(build(hmac(), |b| b.retry_secret([1_u8; 31])));
+    assert!(
+        e.contains("retry_secret") && e.contains("32 random bytes"),
+        "{e}"
+    );
+    let e = err(build(ec(), |b| b.retry_window(Duration::from_secs(5))));
+    assert!(e.contains("retry_secret"), "{e}");
+    // ECDSA without a secret and no window asked for: the window is off,
+    // and a spent token presented again is reuse.
+    let sessions = build(ec(), |b| b).unwrap();
+    let first = sessions.login("ed", json!({})).await.unwrap();
+    sessions
+        .refresh(first.refresh_token().as_str())
+        .await
+        .unwrap();
+    let again = sessions
+        .refresh(first.refresh_token().as_str())
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), SessionErrorKind::RefreshReused);
+    // With a secret, ECDSA keys get the window.
+    let sessions = build(ec(), |b| b.retry_secret([7_u8; 32])).unwrap();
+    let first = sessions.login("ed", json!({})).await.unwrap();
+    let lost = sessions
+        .refresh(first.refresh_token().as_str())
+        .await
+        .unwrap();
+    let retried = sessions
+        .refresh(first.refresh_token().as_str())
+        .await
+        .unwrap();
+    assert_eq!(retried.refresh_token(), lost.refresh_token());
 }
 
 /// A logged-out session's revocation is remembered for as long as any of
