@@ -169,7 +169,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             AUTHORIZATION,
             HeaderValue::try_from(format!("Bearer {token}"))?,
         )]);
-        auth.authenticate(&headers, &uri).await?;
+        auth.authenticate(&axum::http::Method::GET, &headers, &uri)
+            .await?;
         writeln!(hot_lines, "{token}")?;
     }
     // Cold tokens: verified, subjects unknown to the revocation cache.

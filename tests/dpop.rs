@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use auth_layer::JwtAuth;
 use auth_layer::clock::ManualClock;
-use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, jwk_thumbprint};
+use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest};
 use auth_layer::keys::Algorithm;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::dpop_client::ClientKey;
 use common::key_file;
 use http::{HeaderMap, HeaderValue};
 use jsonwebtoken::EncodingKey;
-use jsonwebtoken::jwk::Jwk;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -42,71 +42,16 @@ fn verifier() -> DpopVerifier {
         .unwrap()
 }
 
-/// A client key: how it signs, and its public JWK.
-struct ClientKey {
-    key: EncodingKey,
-    alg: Algorithm,
-    jwk: Value,
-}
-
-impl ClientKey {
-    fn es256() -> Self {
-        Self::new(
-            EncodingKey::from_ec_pem(&key_file("ec_p256_private.pem")).unwrap(),
-            Algorithm::ES256,
-        )
-    }
-
-    fn eddsa() -> Self {
-        Self::new(
-            EncodingKey::from_ed_pem(&key_file("ed25519_private.pem")).unwrap(),
-            Algorithm::EdDSA,
-        )
-    }
-
-    fn rs256() -> Self {
-        Self::new(
-            EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap(),
-            Algorithm::RS256,
-        )
-    }
-
-    fn new(key: EncodingKey, alg: Algorithm) -> Self {
-        let jwk = serde_json::to_value(Jwk::from_encoding_key(&key, alg).unwrap()).unwrap();
-        Self { key, alg, jwk }
-    }
-
-    fn jkt(&self) -> String {
-        jwk_thumbprint(self.jwk.as_object().unwrap()).unwrap()
-    }
-
+/// Proofs for this file's request: `GET URI` with `TOKEN` at `NOW`.
+trait FixedRequest {
     /// A good proof for `GET URI` with `TOKEN`, changed by `edit`.
-    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
-        let mut header = json!({ "typ": "dpop+jwt", "alg": alg_name(self.alg), "jwk": self.jwk });
-        let mut claims = json!({
-            "jti": common::services::unique("jti"),
-            "htm": "GET",
-            "htu": URI,
-            "iat": NOW,
-            "ath": URL_SAFE_NO_PAD.encode(Sha256::digest(TOKEN)),
-        });
-        edit(&mut header, &mut claims);
-        self.sign(&header.to_string(), &claims.to_string())
-    }
-
-    fn sign(&self, header: &str, claims: &str) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
-        );
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).unwrap();
-        format!("{input}.{signature}")
-    }
+    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String;
 }
 
-fn alg_name(alg: Algorithm) -> &'static str {
-    auth_layer::keys::algorithm_name(alg)
+impl FixedRequest for ClientKey {
+    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
+        self.proof_with("GET", URI, Some(TOKEN), NOW, edit)
+    }
 }
 
 fn request() -> ProofRequest<'static> {
@@ -143,7 +88,7 @@ fn good_proofs_pass_with_every_key_type() {
         let proof = client.proof(|_, _| {});
         let verified = verifier
             .verify(&proof, &request().bound_to(&client.jkt()))
-            .unwrap_or_else(|e| panic!("{:?}: {e}", client.alg));
+            .unwrap_or_else(|e| panic!("{:?}: {e}", client.alg()));
         assert_eq!(verified.jkt(), client.jkt());
     }
 }
@@ -160,7 +105,7 @@ fn each_rule_refuses_with_its_code() {
     );
     let hmac = ClientKey::new(EncodingKey::from_secret(&[7; 32]), Algorithm::HS256);
     let private_jwk = {
-        let mut jwk = es.jwk.clone();
+        let mut jwk = es.jwk().clone();
         jwk["d"] = json!("private-part");
         jwk
     };
@@ -181,7 +126,7 @@ fn each_rule_refuses_with_its_code() {
         (
             "repeated member",
             es.sign(
-                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": es.jwk})
+                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": es.jwk()})
                     .to_string()
                     .replacen('{', "{\"typ\":\"dpop+jwt\",", 1),
                 &json!({"jti": "a", "htm": "GET", "htu": URI, "iat": NOW}).to_string(),
@@ -211,7 +156,7 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "alg HS256",
-            hmac.proof(|h, _| h["jwk"] = es.jwk.clone()),
+            hmac.proof(|h, _| h["jwk"] = es.jwk().clone()),
             request(),
             DpopError::AlgorithmNotAllowed,
         ),
@@ -231,13 +176,13 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "jwk of another family",
-            es.proof(|h, _| h["jwk"] = ed.jwk.clone()),
+            es.proof(|h, _| h["jwk"] = ed.jwk().clone()),
             request(),
             DpopError::InvalidKey,
         ),
         (
             "signed by another key",
-            rs.proof(|h, _| h["jwk"] = other_rs.jwk.clone()),
+            rs.proof(|h, _| h["jwk"] = other_rs.jwk().clone()),
             request(),
             DpopError::BadSignature,
         ),

@@ -127,6 +127,7 @@ async fn a_revoked_session_is_remembered_while_its_tokens_can_pass() {
     assert!(err.is_ok(), "still within exp + leeway: {err:?}");
     let revoked = auth
         .authenticate(
+            &http::Method::GET,
             &http::HeaderMap::from_iter([(
                 http::header::AUTHORIZATION,
                 format!("Bearer {}", pair.access_token().as_str())

@@ -65,7 +65,7 @@ fn revocation_cache_hit(c: &mut Criterion) {
                 .build()
                 .unwrap();
             with_revocation
-                .authenticate(&headers, &http::Uri::from_static("/"))
+                .authenticate(&http::Method::GET, &headers, &http::Uri::from_static("/"))
                 .await
                 .unwrap();
         });

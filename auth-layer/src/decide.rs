@@ -5,16 +5,17 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::{Extensions, HeaderMap, Uri};
+use http::{Extensions, HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 
 use crate::backend::BoxFuture;
 use crate::claims::VerifiedToken;
+use crate::dpop::{DpopMode, ProofRequest};
 use crate::error::AuthError;
 use crate::layer::{JwtAuth, Shared};
 use crate::observe::metrics;
 use crate::revocation::Probe;
-use crate::source;
+use crate::source::{self, Found, Scheme};
 
 /// What the layer decides without waiting.
 pub(crate) enum Decision<C> {
@@ -24,18 +25,17 @@ pub(crate) enum Decision<C> {
     Reject(AuthError),
     /// Verified, but the revocation caches missed: ask the store.
     Check(VerifiedToken<C>),
-    /// The token's `kid` is unknown and a key fetch is under way: verify
-    /// again when it completes (bounded), then decide as usual. Resolves to
-    /// the token to hand to the handler; every outcome is reported.
-    #[cfg_attr(
-        not(feature = "jwks"),
-        expect(dead_code, reason = "only key sources fetch")
-    )]
-    Refetch(BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>),
+    /// Something must be awaited before the token is known good: the key
+    /// fetch an unknown `kid` caused (then the token is verified again), or
+    /// the shared store that records DPoP proofs; then the layer decides as
+    /// usual. Resolves to the token to hand to the handler; every outcome is
+    /// reported.
+    Wait(BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>),
 }
 
 impl<C, R> JwtAuth<C, R> {
-    /// What the layer decides for a request with these headers and URI:
+    /// What the layer decides for a request with this method, headers and
+    /// URI (the method and URI are what a DPoP proof speaks for):
     /// `Ok(Some(token))` to pass with claims, `Ok(None)` to pass
     /// unauthenticated (optional mode, no token), `Err` to reject. Asks the
     /// revocation store only when its cache has no answer. Framework
@@ -45,13 +45,14 @@ impl<C, R> JwtAuth<C, R> {
     /// Why the request must be rejected.
     pub async fn authenticate(
         &self,
+        method: &Method,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<Option<VerifiedToken<C>>, AuthError>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        self.authenticate_request(headers, uri, &Extensions::new())
+        self.authenticate_request(method, headers, uri, &Extensions::new())
             .await
     }
 
@@ -64,6 +65,7 @@ impl<C, R> JwtAuth<C, R> {
     /// Why the request must be rejected.
     pub async fn authenticate_request(
         &self,
+        method: &Method,
         headers: &HeaderMap,
         uri: &Uri,
         extensions: &Extensions,
@@ -72,14 +74,14 @@ impl<C, R> JwtAuth<C, R> {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let client = self.shared.observer.client_addr(headers, extensions);
-        match self.decide(headers, uri, client) {
+        match self.decide(method, headers, uri, client) {
             Decision::Pass(token) => Ok(token),
             Decision::Reject(e) => Err(e),
             Decision::Check(token) => self
                 .check_revocation(token.clone(), client)
                 .await
                 .map(|()| Some(token)),
-            Decision::Refetch(verdict) => verdict.await.map(Some),
+            Decision::Wait(verdict) => verdict.await.map(Some),
         }
     }
 
@@ -109,6 +111,7 @@ impl<C, R> JwtAuth<C, R> {
     /// `Check` is reported here; `Check`'s by [`check_revocation`](Self::check_revocation).
     pub(crate) fn decide(
         &self,
+        method: &Method,
         headers: &HeaderMap,
         uri: &Uri,
         client: Option<IpAddr>,
@@ -117,55 +120,34 @@ impl<C, R> JwtAuth<C, R> {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let shared = &*self.shared;
-        let token = match source::find(&shared.sources, headers, uri) {
-            Ok(Some(token)) => match shared.verifier.verify(token) {
-                #[cfg(feature = "jwks")]
-                Err(e) if e.pending_fetch().is_some() => {
-                    return Decision::Refetch(self.after_fetch(e, token, client));
-                }
-                verified => verified,
-            },
+        let found = match source::find(&shared.sources, headers, uri, shared.dpop.is_some()) {
+            Ok(Some(found)) => found,
             Ok(None) if shared.optional => {
                 shared.observer.anonymous(client);
                 return Decision::Pass(None);
             }
-            Ok(None) => Err(AuthError::missing()),
-            Err(e) => Err(e),
+            Ok(None) => return settle(shared, Err(AuthError::missing()), client),
+            Err(e) => return settle(shared, Err(e), client),
         };
-        settle(shared, token, client)
-    }
-
-    /// Waits for the key fetch that `error` names, verifies `token` again
-    /// (an unknown `kid` is then final) and decides as usual.
-    #[cfg(feature = "jwks")]
-    fn after_fetch(
-        &self,
-        error: AuthError,
-        token: &str,
-        client: Option<IpAddr>,
-    ) -> BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>
-    where
-        C: DeserializeOwned + Send + Sync + 'static,
-    {
-        let shared = Arc::clone(&self.shared);
-        let token = token.to_owned();
-        Box::pin(async move {
-            if let Some(pending) = error.pending_fetch() {
-                pending.wait().await;
+        let verified = match shared.verifier.verify_any(found.token) {
+            #[cfg(feature = "jwks")]
+            Err(e) if e.pending_fetch().is_some() => {
+                let request = OwnedRequest::new(method, headers, uri, found);
+                return Decision::Wait(after_fetch(Arc::clone(&self.shared), e, request, client));
             }
-            let verified = shared.verifier.verify(&token);
-            match settle(&shared, verified, client) {
-                Decision::Pass(Some(token)) => Ok(token),
-                Decision::Reject(e) => Err(e),
-                Decision::Check(token) => {
-                    revocation_check(Arc::clone(&shared), token.clone(), client)
-                        .await
-                        .map(|()| token)
-                }
-                // Neither comes out of `settle`.
-                Decision::Pass(None) | Decision::Refetch(_) => Err(error),
+            Err(e) => return settle(shared, Err(e), client),
+            Ok(verified) => verified,
+        };
+        match bind(shared, verified, found, method, headers, uri) {
+            Ok(Bound::Ready(token)) => settle(shared, Ok(token), client),
+            Ok(Bound::Shared(token, proof)) => {
+                Decision::Wait(shared_proof(Arc::clone(&self.shared), token, proof, client))
             }
-        })
+            Err((e, token)) => {
+                shared.observer.rejected(&e, Some(&token), client);
+                Decision::Reject(e)
+            }
+        }
     }
 
     /// The store round trip for a token the revocation caches missed, and
@@ -179,6 +161,213 @@ impl<C, R> JwtAuth<C, R> {
         C: Send + Sync + 'static,
     {
         revocation_check(Arc::clone(&self.shared), token, client)
+    }
+}
+
+/// A verified token, bound to the request's DPoP proof where it must be.
+enum Bound<C> {
+    /// No proof needed, or the proof checked.
+    Ready(VerifiedToken<C>),
+    /// The proof passed every check but the shared store's, still to ask.
+    Shared(VerifiedToken<C>, OwnedProof),
+}
+
+/// A proof to record in the shared store, and the request it speaks for.
+struct OwnedProof {
+    proof: String,
+    method: String,
+    htu: String,
+    token: String,
+    jkt: String,
+}
+
+/// What RFC 9449 section 7 asks of a verified token and its request: a
+/// bound token only as `Authorization: DPoP` with a proof by its key, the
+/// `DPoP` scheme only with a bound token, and (in required mode) no bearer
+/// tokens. Without DPoP configured, a bound token is refused.
+fn bind<C>(
+    shared: &Shared<C>,
+    token: VerifiedToken<C>,
+    found: Found<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Bound<C>, (AuthError, VerifiedToken<C>)> {
+    let jkt = token.registered().cnf_jkt();
+    let Some(dpop) = &shared.dpop else {
+        return match jkt {
+            Some(_) => Err((AuthError::key_bound(), token)),
+            None => Ok(Bound::Ready(token)),
+        };
+    };
+    let Some(jkt) = jkt else {
+        return match (found.scheme, dpop.mode) {
+            (Scheme::Dpop, _) => Err((
+                AuthError::new(
+                    crate::ErrorKind::DpopTokenNotBound,
+                    "the token is not bound to a DPoP key: send it as a Bearer token",
+                ),
+                token,
+            )),
+            (_, DpopMode::Required) => Err((
+                AuthError::new(
+                    crate::ErrorKind::DpopRequired,
+                    "this resource requires a DPoP-bound token and its proof",
+                ),
+                token,
+            )),
+            (_, _) => Ok(Bound::Ready(token)),
+        };
+    };
+    if found.scheme != Scheme::Dpop {
+        return Err((AuthError::key_bound(), token));
+    }
+    let proof = match one_proof(headers) {
+        Ok(proof) => proof,
+        Err(e) => return Err((e.into(), token)),
+    };
+    let htu = match dpop.htu(uri, headers) {
+        Ok(htu) => htu,
+        Err(e) => return Err((e.into(), token)),
+    };
+    if dpop.verifier.is_shared() {
+        let proof = OwnedProof {
+            proof: proof.to_owned(),
+            method: method.as_str().to_owned(),
+            htu,
+            token: found.token.to_owned(),
+            jkt: jkt.to_owned(),
+        };
+        return Ok(Bound::Shared(token, proof));
+    }
+    let request = ProofRequest::new(method.as_str(), &htu)
+        .access_token(found.token)
+        .bound_to(jkt);
+    match dpop.verifier.verify(proof, &request) {
+        Ok(_) => Ok(Bound::Ready(token)),
+        Err(e) => Err((e.into(), token)),
+    }
+}
+
+/// The request's one `DPoP` header.
+fn one_proof(headers: &HeaderMap) -> Result<&str, crate::dpop::DpopError> {
+    use crate::dpop::DpopError;
+    let mut values = headers.get_all("dpop").iter();
+    match (values.next(), values.next()) {
+        (None, _) => Err(DpopError::Missing),
+        (Some(_), Some(_)) => Err(DpopError::Multiple),
+        (Some(value), None) => value
+            .to_str()
+            .map(|proof| proof.trim_matches(' '))
+            .map_err(|_| DpopError::Malformed),
+    }
+}
+
+/// Records the proof in the shared store, then decides as usual.
+fn shared_proof<C: Send + Sync + 'static>(
+    shared: Arc<Shared<C>>,
+    token: VerifiedToken<C>,
+    proof: OwnedProof,
+    client: Option<IpAddr>,
+) -> BoxFuture<'static, Result<VerifiedToken<C>, AuthError>> {
+    Box::pin(async move {
+        if let Some(dpop) = &shared.dpop {
+            let request = ProofRequest::new(&proof.method, &proof.htu)
+                .access_token(&proof.token)
+                .bound_to(&proof.jkt);
+            if let Err(e) = dpop.verifier.verify_shared(&proof.proof, &request).await {
+                let e = AuthError::from(e);
+                shared.observer.rejected(&e, Some(&token), client);
+                return Err(e);
+            }
+        }
+        settled(shared, Ok(token), client).await
+    })
+}
+
+/// What a request that waited for a key fetch needs of itself.
+#[cfg(feature = "jwks")]
+struct OwnedRequest {
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    token: String,
+    scheme: Scheme,
+}
+
+#[cfg(feature = "jwks")]
+impl OwnedRequest {
+    fn new(method: &Method, headers: &HeaderMap, uri: &Uri, found: Found<'_>) -> Self {
+        Self {
+            method: method.clone(),
+            headers: headers.clone(),
+            uri: uri.clone(),
+            token: found.token.to_owned(),
+            scheme: found.scheme,
+        }
+    }
+}
+
+/// Waits for the key fetch that `error` names, verifies the token again
+/// (an unknown `kid` is then final) and decides as usual.
+#[cfg(feature = "jwks")]
+fn after_fetch<C>(
+    shared: Arc<Shared<C>>,
+    error: AuthError,
+    request: OwnedRequest,
+    client: Option<IpAddr>,
+) -> BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    Box::pin(async move {
+        if let Some(pending) = error.pending_fetch() {
+            pending.wait().await;
+        }
+        let verified = match shared.verifier.verify_any(&request.token) {
+            Ok(verified) => verified,
+            Err(e) => {
+                shared.observer.rejected::<C>(&e, None, client);
+                return Err(e);
+            }
+        };
+        let found = Found {
+            token: &request.token,
+            scheme: request.scheme,
+        };
+        let bound = bind(
+            &shared,
+            verified,
+            found,
+            &request.method,
+            &request.headers,
+            &request.uri,
+        );
+        match bound {
+            Ok(Bound::Ready(token)) => settled(shared, Ok(token), client).await,
+            Ok(Bound::Shared(token, proof)) => shared_proof(shared, token, proof, client).await,
+            Err((e, token)) => {
+                shared.observer.rejected(&e, Some(&token), client);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// [`settle`], and the store round trip when the caches missed.
+async fn settled<C: Send + Sync + 'static>(
+    shared: Arc<Shared<C>>,
+    token: Result<VerifiedToken<C>, AuthError>,
+    client: Option<IpAddr>,
+) -> Result<VerifiedToken<C>, AuthError> {
+    match settle(&shared, token, client) {
+        Decision::Pass(Some(token)) => Ok(token),
+        Decision::Reject(e) => Err(e),
+        Decision::Check(token) => revocation_check(Arc::clone(&shared), token.clone(), client)
+            .await
+            .map(|()| token),
+        // Neither comes out of `settle`.
+        Decision::Pass(None) | Decision::Wait(_) => Err(AuthError::missing()),
     }
 }
 

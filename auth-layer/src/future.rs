@@ -17,8 +17,9 @@ use crate::response::Responder;
 
 pin_project! {
     /// The layer's answer: the inner service's future, the layer's own
-    /// rejection, or (only when the revocation cache missed) a store query
-    /// first. Nothing is boxed unless the store must be asked.
+    /// rejection, or (only when the revocation cache missed, a key fetch is
+    /// under way, or a DPoP proof is recorded in a shared store) a wait
+    /// first. Nothing is boxed unless something must be awaited.
     ///
     /// # Panics
     /// When polled again after it completed, as tower-http's futures do.
@@ -63,7 +64,7 @@ pin_project! {
             inner: Option<S>,
             auth: JwtAuth<C, R>,
         },
-        Refetching {
+        Waiting {
             verdict: BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
@@ -92,14 +93,14 @@ where
         }
     }
 
-    pub(crate) fn refetching(
+    pub(crate) fn waiting(
         verdict: BoxFuture<'static, Result<VerifiedToken<C>, AuthError>>,
         request: Request<ReqBody>,
         inner: S,
         auth: JwtAuth<C, R>,
     ) -> Self {
         Self {
-            state: State::Refetching {
+            state: State::Waiting {
                 verdict,
                 request: Some(request),
                 inner: Some(inner),
@@ -167,7 +168,7 @@ where
                         }
                     }
                 }
-                StateProj::Refetching {
+                StateProj::Waiting {
                     verdict,
                     request,
                     inner,

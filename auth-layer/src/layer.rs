@@ -61,6 +61,7 @@ pub(crate) struct Shared<C> {
     pub(crate) optional: bool,
     pub(crate) revocation: Option<RevocationCache>,
     pub(crate) observer: Observer,
+    pub(crate) dpop: Option<crate::dpop::DpopResource>,
 }
 
 impl JwtAuth {
@@ -126,6 +127,7 @@ impl<C, R> JwtAuth<C, R> {
             .as_ref()
             .map_or(Duration::from_secs(1), RevocationCache::retry_after);
         Rejection::new(error, &self.shared.realm, retry_after, request_headers)
+            .with_dpop(self.shared.dpop.as_ref())
     }
 }
 
@@ -147,6 +149,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuth<C, R> {
             .field("optional", &self.shared.optional)
             .field("revocation", &self.shared.revocation)
             .field("observer", &self.shared.observer)
+            .field("dpop", &self.shared.dpop)
             .field("responder", &self.responder)
             .finish()
     }

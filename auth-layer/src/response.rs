@@ -34,6 +34,7 @@ use std::time::Duration;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
+use crate::dpop::{DpopMode, DpopResource};
 use crate::error::{AuthError, ErrorKind};
 
 /// A rejected request, handed to a [`Responder`] to build the answer.
@@ -43,7 +44,11 @@ pub struct Rejection<'a> {
     realm: Option<&'a str>,
     retry_after: Duration,
     request_headers: &'a HeaderMap,
+    dpop: Option<&'a DpopResource>,
 }
+
+/// `DPoP-Nonce` (RFC 9449 section 8).
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// `grpc-status`
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
@@ -62,7 +67,14 @@ impl<'a> Rejection<'a> {
             realm: Some(realm),
             retry_after,
             request_headers,
+            dpop: None,
         }
+    }
+
+    /// With the layer's DPoP settings: `DPoP` challenges and nonces.
+    pub(crate) fn with_dpop(mut self, dpop: Option<&'a DpopResource>) -> Self {
+        self.dpop = dpop;
+        self
     }
 
     /// A rejection made outside the layer, which does not know the realm
@@ -89,6 +101,7 @@ impl<'a> Rejection<'a> {
             realm: None,
             retry_after: Duration::from_secs(1),
             request_headers,
+            dpop: None,
         }
     }
 
@@ -122,13 +135,43 @@ impl<'a> Rejection<'a> {
         self.error.kind().grpc_status()
     }
 
-    /// The `WWW-Authenticate` challenge, e.g.
+    /// The `WWW-Authenticate` challenges, e.g.
     /// `Bearer realm="api", error="invalid_token", error_description="token expired"`,
     /// or for a missing scope
     /// `Bearer realm="api", error="insufficient_scope", error_description="…", scope="orders:write"`.
+    ///
+    /// A layer that checks DPoP proofs also offers
+    /// `DPoP realm="api", algs="ES256 …"` (RFC 9449 section 7.1), after the
+    /// `Bearer` challenge, or alone in [required](DpopMode::Required) mode.
+    /// The error goes on the challenge of the scheme it is about: `DPoP`
+    /// for a proof's refusal or a request that used `Authorization: DPoP`,
+    /// `Bearer` otherwise; e.g.
+    /// `Bearer realm="api", DPoP realm="api", algs="ES256", error="invalid_dpop_proof", error_description="…"`.
     pub fn www_authenticate(&self) -> HeaderValue {
         let kind = self.error.kind();
-        let mut value = String::from("Bearer");
+        let mut value = String::new();
+        let on_dpop = self.dpop.is_some_and(|dpop| {
+            kind.is_dpop() || dpop.mode == DpopMode::Required || self.used_dpop_scheme()
+        });
+        if self.dpop.is_none_or(|dpop| dpop.mode == DpopMode::Allowed) {
+            self.challenge(&mut value, "Bearer", None, !on_dpop);
+        }
+        if let Some(dpop) = self.dpop {
+            if !value.is_empty() {
+                value.push_str(", ");
+            }
+            self.challenge(&mut value, "DPoP", Some(&dpop.algs), on_dpop);
+        }
+        // The realm is checked at build time, descriptions are constants and
+        // the scope is checked, so this cannot fail; fall back to the bare
+        // scheme if it ever did.
+        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer"))
+    }
+
+    /// One challenge: the scheme, the realm, `algs` for DPoP, and the error
+    /// when it is this challenge's.
+    fn challenge(&self, value: &mut String, scheme: &str, algs: Option<&str>, error: bool) {
+        value.push_str(scheme);
         let mut sep = " ";
         let mut attribute = |name: &str, v: &str| {
             value.push_str(sep);
@@ -141,7 +184,14 @@ impl<'a> Rejection<'a> {
         if let Some(realm) = self.realm {
             attribute("realm", realm);
         }
-        if let Some(code) = kind.rfc6750_error() {
+        if let Some(algs) = algs {
+            attribute("algs", algs);
+        }
+        if !error {
+            return;
+        }
+        let kind = self.error.kind();
+        if let Some(code) = self.oauth_error() {
             attribute("error", code);
             attribute("error_description", self.error.description());
         }
@@ -150,10 +200,30 @@ impl<'a> Rejection<'a> {
         {
             attribute("scope", scope);
         }
-        // The realm is checked at build time, descriptions are constants and
-        // the scope is checked above, so this cannot fail; fall back to the
-        // bare scheme if it ever did.
-        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer"))
+    }
+
+    /// The OAuth `error` this rejection is answered with: the kind's
+    /// [RFC 6750 error](ErrorKind::rfc6750_error), except that a bound
+    /// token sent as a bearer token to a layer that checks proofs lacks a
+    /// valid proof (`invalid_dpop_proof`).
+    fn oauth_error(&self) -> Option<&'static str> {
+        let kind = self.error.kind();
+        if kind == ErrorKind::KeyBound && self.dpop.is_some() {
+            return Some("invalid_dpop_proof");
+        }
+        kind.rfc6750_error()
+    }
+
+    /// Whether the request sent `Authorization: DPoP`.
+    fn used_dpop_scheme(&self) -> bool {
+        self.request_headers
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .any(|v| {
+                v.as_bytes()
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"dpop "))
+            })
     }
 
     /// The JSON body: `{"error","error_description","code"}`, plus `scope`
@@ -161,7 +231,7 @@ impl<'a> Rejection<'a> {
     pub fn json_body(&self) -> String {
         let kind = self.error.kind();
         let mut body = serde_json::json!({
-            "error": kind.rfc6750_error().unwrap_or(match kind {
+            "error": self.oauth_error().unwrap_or(match kind {
                 ErrorKind::StoreUnavailable => "temporarily_unavailable",
                 _ => "unauthorized",
             }),
@@ -191,6 +261,12 @@ impl<'a> Rejection<'a> {
     pub fn response<B>(&self, body: B) -> Response<B> {
         let mut response = Response::new(body);
         response.extensions_mut().insert(self.error.clone());
+        if self.error.kind() == ErrorKind::UseDpopNonce
+            && let Some(nonce) = self.dpop.and_then(|dpop| dpop.verifier.nonce())
+            && let Ok(nonce) = HeaderValue::from_str(&nonce)
+        {
+            response.headers_mut().insert(DPOP_NONCE, nonce);
+        }
         if self.is_grpc() {
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));

@@ -90,7 +90,10 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let client = self.auth.client_addr(req.headers(), req.extensions());
-        let check = match self.auth.decide(req.headers(), req.uri(), client) {
+        let check = match self
+            .auth
+            .decide(req.method(), req.headers(), req.uri(), client)
+        {
             Decision::Pass(Some(token)) => {
                 if let Some(reporter) = self.auth.shared.observer.reporter(client) {
                     req.extensions_mut().insert(reporter);
@@ -117,13 +120,13 @@ where
                 let rejection = self.auth.rejection(&error, req.headers());
                 return ResponseFuture::rejected(self.auth.responder().respond(rejection));
             }
-            Decision::Refetch(verdict) => {
+            Decision::Wait(verdict) => {
                 if let Some(reporter) = self.auth.shared.observer.reporter(client) {
                     req.extensions_mut().insert(reporter);
                 }
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                return ResponseFuture::refetching(verdict, req, inner, self.auth.clone());
+                return ResponseFuture::waiting(verdict, req, inner, self.auth.clone());
             }
         };
         // Take the service that was polled ready; keep a fresh clone for the next call.

@@ -50,21 +50,51 @@ impl TokenSource {
     }
 }
 
-/// The token found in a request, borrowed from it.
+/// How the token came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 section 7.1), read only when the
+    /// layer checks DPoP proofs.
+    Dpop,
+    /// A cookie, a custom header or the query: a bearer token too.
+    Other,
+}
+
+/// The token found in a request, borrowed from it, and how it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) scheme: Scheme,
+}
+
+/// The token found in a request. `dpop`: whether `Authorization: DPoP`
+/// carries a token (else it is another scheme, like `Basic`).
 pub(crate) fn find<'a>(
     sources: &'a [TokenSource],
     headers: &'a HeaderMap,
     uri: &'a Uri,
-) -> Result<Option<&'a str>, AuthError> {
-    let mut found: Option<&'a str> = None;
-    let mut add = |token: &'a str| -> Result<(), AuthError> {
+    dpop: bool,
+) -> Result<Option<Found<'a>>, AuthError> {
+    let mut found: Option<Found<'a>> = None;
+    let mut add = |token: &'a str, scheme: Scheme| -> Result<(), AuthError> {
+        let this = Found { token, scheme };
         match found {
-            Some(seen) if seen != token => Err(AuthError::new(
-                ErrorKind::MultipleTokens,
-                "the request carries more than one token",
-            )),
+            // The same token twice is one token (a header and a cookie,
+            // say); but sent both as `DPoP` and as a bearer token, it is
+            // two ways of reading it.
+            Some(seen)
+                if seen.token != token
+                    || (seen.scheme == Scheme::Dpop) != (scheme == Scheme::Dpop) =>
+            {
+                Err(AuthError::new(
+                    ErrorKind::MultipleTokens,
+                    "the request carries more than one token",
+                ))
+            }
             _ => {
-                found = Some(token);
+                found = Some(this);
                 Ok(())
             }
         }
@@ -74,8 +104,8 @@ pub(crate) fn find<'a>(
         match source {
             TokenSource::Bearer => {
                 for value in headers.get_all(AUTHORIZATION) {
-                    if let Some(token) = bearer(value)? {
-                        add(token)?;
+                    if let Some((token, scheme)) = authorization(value, dpop)? {
+                        add(token, scheme)?;
                     }
                 }
             }
@@ -83,7 +113,7 @@ pub(crate) fn find<'a>(
                 for value in headers.get_all(COOKIE) {
                     let Ok(value) = value.to_str() else { continue };
                     for token in cookies(value, name) {
-                        add(token)?;
+                        add(token, Scheme::Other)?;
                     }
                 }
             }
@@ -96,13 +126,13 @@ pub(crate) fn find<'a>(
                     if token.is_empty() {
                         return Err(AuthError::malformed("token header is empty"));
                     }
-                    add(token)?;
+                    add(token, Scheme::Other)?;
                 }
             }
             TokenSource::Query(name) => {
                 query_allowed |= name == "access_token";
                 for token in query_params(uri, name) {
-                    add(token)?;
+                    add(token, Scheme::Other)?;
                 }
             }
         }
@@ -116,15 +146,23 @@ pub(crate) fn find<'a>(
     Ok(found)
 }
 
-/// `Bearer <token>`; another scheme (e.g. `Basic`) is not a bearer token.
-fn bearer(value: &http::HeaderValue) -> Result<Option<&str>, AuthError> {
+/// `Bearer <token>`, and `DPoP <token>` when `dpop`; another scheme (e.g.
+/// `Basic`) carries no token of ours.
+fn authorization(
+    value: &http::HeaderValue,
+    dpop: bool,
+) -> Result<Option<(&str, Scheme)>, AuthError> {
     let value = value
         .to_str()
         .map_err(|_| AuthError::malformed("authorization header is not visible ASCII"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_matches(' ');
     if token.is_empty() {
         return Err(AuthError::malformed("bearer token is empty"));
@@ -132,7 +170,7 @@ fn bearer(value: &http::HeaderValue) -> Result<Option<&str>, AuthError> {
     if token.contains(' ') {
         return Err(AuthError::malformed("bearer token contains a space"));
     }
-    Ok(Some(token))
+    Ok(Some((token, scheme)))
 }
 
 fn cookies<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -174,9 +212,30 @@ mod tests {
         uri: &str,
     ) -> Result<Option<String>, ErrorKind> {
         let (h, u) = req(headers, uri);
-        find(sources, &h, &u)
-            .map(|t| t.map(str::to_owned))
+        find(sources, &h, &u, false)
+            .map(|t| t.map(|found| found.token.to_owned()))
             .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn the_dpop_scheme_carries_a_token_only_when_proofs_are_checked() {
+        let (h, u) = req(&[("authorization", "DPoP abc")], "/");
+        let bearer_only = find(&[TokenSource::Bearer], &h, &u, false).unwrap();
+        assert_eq!(bearer_only, None, "DPoP is another scheme then");
+        let found = find(&[TokenSource::Bearer], &h, &u, true).unwrap().unwrap();
+        assert_eq!((found.token, found.scheme), ("abc", Scheme::Dpop));
+        let (h, u) = req(
+            &[
+                ("authorization", "DPoP abc"),
+                ("authorization", "Bearer abc"),
+            ],
+            "/",
+        );
+        assert_eq!(
+            find(&[TokenSource::Bearer], &h, &u, true).map_err(|e| e.kind()),
+            Err(ErrorKind::MultipleTokens),
+            "one token under two schemes is ambiguous"
+        );
     }
 
     #[test]

@@ -35,10 +35,21 @@ pub(super) fn to_http_headers(headers: &actix_header::HeaderMap) -> http::Header
 /// The request URI as far as the core reads it: the query (a token source,
 /// and the `access_token` check). Without a query nothing is parsed.
 pub(super) fn to_http_uri(uri: &actix_web::http::Uri) -> http::Uri {
-    match (uri.query(), uri.path_and_query()) {
-        (Some(_), Some(pq)) => http::Uri::try_from(pq.as_str()).unwrap_or_default(),
-        _ => http::Uri::default(),
-    }
+    // An absolute URI (HTTP/2) keeps its scheme and authority, which a
+    // DPoP proof's `htu` is compared with; else the path and query.
+    let text = match (uri.scheme(), uri.authority()) {
+        (Some(_), Some(_)) => uri.to_string(),
+        _ => uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+    };
+    http::Uri::try_from(text).unwrap_or_default()
+}
+
+/// The request method as an `http` 1 one.
+pub(super) fn to_http_method(method: &actix_web::http::Method) -> http::Method {
+    // Both parse the same tokens; what actix-web accepted parses here.
+    http::Method::from_bytes(method.as_str().as_bytes()).unwrap_or_default()
 }
 
 pub(super) fn to_actix_status(status: http::StatusCode) -> ActixStatus {

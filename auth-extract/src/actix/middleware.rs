@@ -13,7 +13,7 @@ use auth_layer::claims::{DefaultClaims, Unauthenticated};
 use auth_layer::response::{DefaultResponder, Responder};
 use serde::de::DeserializeOwned;
 
-use crate::actix::convert::{respond, to_http_headers, to_http_uri};
+use crate::actix::convert::{respond, to_http_headers, to_http_method, to_http_uri};
 
 /// The boxed, `!Send` future actix-web services return.
 pub(super) type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
@@ -117,12 +117,16 @@ where
         Box::pin(async move {
             let headers = to_http_headers(req.headers());
             let uri = to_http_uri(req.uri());
+            let method = to_http_method(req.method());
             // The peer's address, for the audit hook (`JwtAuthBuilder::client_addr`).
             let mut peer = http::Extensions::new();
             if let Some(addr) = req.peer_addr() {
                 peer.insert(addr);
             }
-            match auth.authenticate_request(&headers, &uri, &peer).await {
+            match auth
+                .authenticate_request(&method, &headers, &uri, &peer)
+                .await
+            {
                 Ok(Some(token)) => {
                     let reporter = auth.reporter(&headers, &peer);
                     let mut extensions = req.extensions_mut();

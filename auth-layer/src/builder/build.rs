@@ -91,6 +91,7 @@ impl<C> JwtAuthBuilder<C> {
                 optional: checked.optional,
                 revocation: checked.revocation,
                 observer: checked.observer,
+                dpop: checked.dpop,
             },
             DefaultResponder,
         ))

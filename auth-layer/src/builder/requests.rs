@@ -55,6 +55,60 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// Checks DPoP proofs (RFC 9449) with `verifier`: a token bound to a
+    /// key (`cnf.jkt`) passes only as `Authorization: DPoP <token>` with a
+    /// `DPoP` proof by that key for this request (method, URI, the token's
+    /// hash, a fresh `jti`, the server's nonce if the verifier hands them
+    /// out). Unbound tokens still pass as bearer tokens unless
+    /// [`dpop_mode`](Self::dpop_mode) is [`Required`](crate::dpop::DpopMode::Required).
+    /// Challenges then offer `DPoP algs="…"`. With a
+    /// [shared store](crate::dpop::DpopVerifierBuilder::shared_replay), a
+    /// proof replayed at another instance is refused too.
+    ///
+    /// The proof's `htu` is compared with the request's URI: set
+    /// [`public_url`](Self::public_url) behind a proxy.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use auth_layer::dpop::{DpopMode, DpopVerifier};
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .dpop(DpopVerifier::builder().build().unwrap())
+    ///     .dpop_mode(DpopMode::Required)
+    ///     .public_url("https://api.example.com")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn dpop(mut self, verifier: crate::dpop::DpopVerifier) -> Self {
+        self.settings.dpop = Some(verifier);
+        self
+    }
+
+    /// Whether unbound tokens pass as bearer tokens
+    /// ([`Allowed`](crate::dpop::DpopMode::Allowed), the default) or every
+    /// token must be DPoP-bound ([`Required`](crate::dpop::DpopMode::Required)).
+    /// Needs [`dpop`](Self::dpop).
+    #[must_use]
+    pub fn dpop_mode(mut self, mode: crate::dpop::DpopMode) -> Self {
+        self.settings.dpop_mode = Some(mode);
+        self
+    }
+
+    /// The external base URL clients address this service by
+    /// (`https://api.example.com`, optionally with a path prefix a proxy
+    /// strips), for DPoP proofs' `htu`. Without it, the request's own scheme
+    /// and authority are used (HTTP/2), else `http://` and its `Host`.
+    /// `build()` refuses a URL that is not absolute `http`/`https`, or
+    /// carries user information, a query or a fragment.
+    #[must_use]
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.public_url = Some(url.into());
+        self
+    }
+
     /// Calls `hook` with every decision (allowed, anonymous, rejected with
     /// its reason), the verified subject, token id and session id, and the
     /// client address when known: for security logging. The hook runs on

@@ -43,6 +43,9 @@ pub(crate) struct Settings {
     /// The verified-token cache's memory budget and maximum age; `None`
     /// when disabled.
     pub(crate) token_cache: Option<(u64, Duration)>,
+    pub(crate) dpop: Option<crate::dpop::DpopVerifier>,
+    pub(crate) dpop_mode: Option<crate::dpop::DpopMode>,
+    pub(crate) public_url: Option<String>,
 }
 
 /// The settings, checked: what the verifier and the layer are made of.
@@ -56,6 +59,7 @@ pub(crate) struct Checked {
     pub(crate) optional: bool,
     pub(crate) revocation: Option<RevocationCache>,
     pub(crate) observer: Observer,
+    pub(crate) dpop: Option<crate::dpop::DpopResource>,
 }
 
 impl Default for Settings {
@@ -79,6 +83,9 @@ impl Default for Settings {
             observer: Observer::default(),
             claim_names: ClaimNames::default(),
             token_cache: Some((DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE)),
+            dpop: None,
+            dpop_mode: None,
+            public_url: None,
         }
     }
 }
@@ -137,6 +144,25 @@ impl Settings {
                 "a zero budget or age caches nothing: use disable_token_cache() instead",
             ));
         }
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(crate::dpop::check_public_url)
+            .transpose()?;
+        let dpop = match (self.dpop, self.dpop_mode) {
+            (Some(verifier), mode) => Some(crate::dpop::DpopResource::new(
+                verifier,
+                mode.unwrap_or_default(),
+                public_url,
+            )),
+            (None, Some(_)) => {
+                return Err(ConfigError::setting(
+                    "dpop_mode",
+                    "a DPoP mode needs a DpopVerifier: add .dpop(DpopVerifier::builder().build()?)",
+                ));
+            }
+            (None, None) => None,
+        };
         Ok(Checked {
             issuer_keys,
             rules: Rules {
@@ -156,6 +182,7 @@ impl Settings {
             optional: self.optional,
             revocation: self.revocation,
             observer: self.observer,
+            dpop,
         })
     }
 }

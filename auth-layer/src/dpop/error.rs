@@ -113,3 +113,72 @@ impl fmt::Display for DpopError {
 }
 
 impl std::error::Error for DpopError {}
+
+impl DpopError {
+    /// The layer's [`ErrorKind`](crate::ErrorKind) for this refusal: one per
+    /// rule, with the same [`code`](Self::code); a store outage is
+    /// [`StoreUnavailable`](crate::ErrorKind::StoreUnavailable) (503).
+    pub fn kind(self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            Self::Missing => K::DpopProofMissing,
+            Self::Multiple => K::DpopProofMultiple,
+            Self::Malformed => K::DpopProofMalformed,
+            Self::WrongType => K::DpopWrongType,
+            Self::AlgorithmNotAllowed => K::DpopAlgorithmNotAllowed,
+            Self::InvalidKey => K::DpopInvalidKey,
+            Self::BadSignature => K::DpopInvalidSignature,
+            Self::MissingClaim => K::DpopMissingClaim,
+            Self::MethodMismatch => K::DpopMethodMismatch,
+            Self::UriMismatch => K::DpopUriMismatch,
+            Self::Stale => K::DpopStale,
+            Self::Replayed => K::DpopReplayed,
+            Self::AccessTokenHashMismatch => K::DpopAthMismatch,
+            Self::KeyMismatch => K::DpopKeyMismatch,
+            Self::UseNonce => K::UseDpopNonce,
+            Self::StoreUnavailable => K::StoreUnavailable,
+        }
+    }
+}
+
+impl From<DpopError> for crate::AuthError {
+    fn from(error: DpopError) -> Self {
+        Self::new(error.kind(), error.description())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DpopError;
+
+    #[test]
+    fn each_refusal_keeps_its_code_in_the_layer() {
+        use DpopError::*;
+        for e in [
+            Missing,
+            Multiple,
+            Malformed,
+            WrongType,
+            AlgorithmNotAllowed,
+            InvalidKey,
+            BadSignature,
+            MissingClaim,
+            MethodMismatch,
+            UriMismatch,
+            Stale,
+            Replayed,
+            AccessTokenHashMismatch,
+            KeyMismatch,
+            UseNonce,
+            StoreUnavailable,
+        ] {
+            assert_eq!(e.kind().code(), e.code(), "{e:?}");
+            let oauth = e.kind().rfc6750_error();
+            match e {
+                StoreUnavailable => assert_eq!(oauth, None),
+                KeyMismatch => assert_eq!(oauth, Some("invalid_token")),
+                _ => assert_eq!(oauth, Some(e.oauth_error()), "{e:?}"),
+            }
+        }
+    }
+}

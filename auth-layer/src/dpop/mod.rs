@@ -30,10 +30,13 @@
 
 mod error;
 mod htu;
+mod resource;
 mod thumbprint;
 mod verifier;
 
 pub use error::DpopError;
+pub use resource::DpopMode;
+pub(crate) use resource::{DpopResource, check_public_url};
 pub use thumbprint::jwk_thumbprint;
 pub use verifier::{
     DEFAULT_IAT_WINDOW, DEFAULT_REPLAY_CAPACITY, DpopVerifier, DpopVerifierBuilder,

@@ -243,6 +243,12 @@ impl DpopVerifier {
         Some(URL_SAFE_NO_PAD.encode(nonce_bytes(key, slot)))
     }
 
+    /// Whether proofs are recorded in a shared store (checked with
+    /// [`verify_shared`](Self::verify_shared)).
+    pub(crate) fn is_shared(&self) -> bool {
+        self.inner.shared.is_some()
+    }
+
     /// The algorithms proofs may be signed with, for the `DPoP algs="…"`
     /// challenge parameter.
     pub fn algorithms(&self) -> &[Algorithm] {

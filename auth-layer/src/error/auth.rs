@@ -89,6 +89,13 @@ impl AuthError {
         Self::new(ErrorKind::MissingToken, "no bearer token in the request")
     }
 
+    pub(crate) fn key_bound() -> Self {
+        Self::new(
+            ErrorKind::KeyBound,
+            "token is bound to a DPoP key and cannot be used as a bearer token",
+        )
+    }
+
     pub(crate) fn malformed(description: &'static str) -> Self {
         Self::new(ErrorKind::Malformed, description)
     }

@@ -44,10 +44,47 @@ pub enum ErrorKind {
     InvalidIssuer,
     /// The `aud` claim is missing or names none of the accepted audiences.
     InvalidAudience,
-    /// The token is bound to a DPoP key (`cnf.jkt`, RFC 9449): it is good
-    /// only with a proof by that key, and this layer checks no proofs yet,
-    /// so it is refused rather than taken as a bearer token (section 7.2).
+    /// The token is bound to a DPoP key (`cnf.jkt`, RFC 9449) but came as
+    /// a bearer token (not `Authorization: DPoP`), or the layer checks no
+    /// DPoP proofs: it is good only with a proof by that key (section 7.2).
     KeyBound,
+    /// `Authorization: DPoP` without a `DPoP` proof header.
+    DpopProofMissing,
+    /// More than one `DPoP` proof header.
+    DpopProofMultiple,
+    /// The DPoP proof is not a well-formed JWS (or too large, or a claim
+    /// of the wrong type).
+    DpopProofMalformed,
+    /// The DPoP proof's `typ` is not `dpop+jwt`.
+    DpopWrongType,
+    /// The DPoP proof's `alg` is not an allowed asymmetric algorithm.
+    DpopAlgorithmNotAllowed,
+    /// The DPoP proof's `jwk` is missing, private or of another family.
+    DpopInvalidKey,
+    /// The DPoP proof's signature does not verify with its `jwk`.
+    DpopInvalidSignature,
+    /// The DPoP proof lacks `jti`, `htm`, `htu` or `iat`.
+    DpopMissingClaim,
+    /// The DPoP proof's `htm` is not the request's method.
+    DpopMethodMismatch,
+    /// The DPoP proof's `htu` is not the request's URI (or the request's
+    /// path holds dot segments).
+    DpopUriMismatch,
+    /// The DPoP proof's `iat` is outside the accepted window.
+    DpopStale,
+    /// The DPoP proof was used before.
+    DpopReplayed,
+    /// The DPoP proof's `ath` is missing or not the access token's hash.
+    DpopAthMismatch,
+    /// The DPoP proof is signed by another key than the token is bound to.
+    DpopKeyMismatch,
+    /// The DPoP proof lacks the server's current nonce: the answer carries
+    /// a fresh one in `DPoP-Nonce` (RFC 9449 section 9).
+    UseDpopNonce,
+    /// `Authorization: DPoP` with a token that is not bound to a key.
+    DpopTokenNotBound,
+    /// The layer requires DPoP and the token came as a bearer token.
+    DpopRequired,
     /// The token was revoked: its `ver` is below the subject's current
     /// version, its session was revoked, or its `jti` is denied.
     Revoked,
@@ -69,7 +106,7 @@ impl ErrorKind {
         not(feature = "metrics"),
         allow(dead_code, reason = "indexes the metric keys")
     )]
-    pub(crate) const ALL: [Self; 22] = [
+    pub(crate) const ALL: [Self; 39] = [
         Self::MissingToken,
         Self::MultipleTokens,
         Self::TokenInQuery,
@@ -88,6 +125,23 @@ impl ErrorKind {
         Self::InvalidIssuer,
         Self::InvalidAudience,
         Self::KeyBound,
+        Self::DpopProofMissing,
+        Self::DpopProofMultiple,
+        Self::DpopProofMalformed,
+        Self::DpopWrongType,
+        Self::DpopAlgorithmNotAllowed,
+        Self::DpopInvalidKey,
+        Self::DpopInvalidSignature,
+        Self::DpopMissingClaim,
+        Self::DpopMethodMismatch,
+        Self::DpopUriMismatch,
+        Self::DpopStale,
+        Self::DpopReplayed,
+        Self::DpopAthMismatch,
+        Self::DpopKeyMismatch,
+        Self::UseDpopNonce,
+        Self::DpopTokenNotBound,
+        Self::DpopRequired,
         Self::Revoked,
         Self::StoreUnavailable,
         Self::InsufficientScope,
@@ -106,14 +160,53 @@ impl ErrorKind {
 
     /// The RFC 6750 `error` attribute, or `None` when the request had no
     /// token (RFC 6750 section 3.1: no error code then) or the failure is
-    /// not the client's (503).
+    /// not the client's (503). A DPoP proof that breaks a rule of RFC 9449
+    /// section 4.3 is `invalid_dpop_proof`, one without the server's nonce
+    /// `use_dpop_nonce` (RFC 9449 sections 7.1 and 9).
     pub fn rfc6750_error(self) -> Option<&'static str> {
         match self {
             Self::MissingToken | Self::StoreUnavailable => None,
             Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
             Self::InsufficientScope | Self::InsufficientRole => Some("insufficient_scope"),
+            Self::UseDpopNonce => Some("use_dpop_nonce"),
+            kind if kind.is_dpop_proof() => Some("invalid_dpop_proof"),
             _ => Some("invalid_token"),
         }
+    }
+
+    /// Whether the DPoP proof, rather than the token, broke a rule (RFC
+    /// 9449 section 4.3): answered `invalid_dpop_proof`.
+    pub(crate) fn is_dpop_proof(self) -> bool {
+        matches!(
+            self,
+            Self::DpopProofMissing
+                | Self::DpopProofMultiple
+                | Self::DpopProofMalformed
+                | Self::DpopWrongType
+                | Self::DpopAlgorithmNotAllowed
+                | Self::DpopInvalidKey
+                | Self::DpopInvalidSignature
+                | Self::DpopMissingClaim
+                | Self::DpopMethodMismatch
+                | Self::DpopUriMismatch
+                | Self::DpopStale
+                | Self::DpopReplayed
+                | Self::DpopAthMismatch
+        )
+    }
+
+    /// Whether the failure is about DPoP, so that its error goes on the
+    /// `DPoP` challenge rather than the `Bearer` one.
+    pub(crate) fn is_dpop(self) -> bool {
+        self.is_dpop_proof()
+            || matches!(
+                self,
+                Self::KeyBound
+                    | Self::DpopKeyMismatch
+                    | Self::UseDpopNonce
+                    | Self::DpopTokenNotBound
+                    | Self::DpopRequired
+            )
     }
 
     /// The gRPC status code a gRPC request is answered with: 16
@@ -149,6 +242,23 @@ impl ErrorKind {
             Self::InvalidIssuer => "invalid_issuer",
             Self::InvalidAudience => "invalid_audience",
             Self::KeyBound => "token_bound_to_key",
+            Self::DpopProofMissing => "dpop_proof_missing",
+            Self::DpopProofMultiple => "dpop_proof_multiple",
+            Self::DpopProofMalformed => "dpop_proof_malformed",
+            Self::DpopWrongType => "dpop_wrong_type",
+            Self::DpopAlgorithmNotAllowed => "dpop_algorithm_not_allowed",
+            Self::DpopInvalidKey => "dpop_invalid_key",
+            Self::DpopInvalidSignature => "dpop_invalid_signature",
+            Self::DpopMissingClaim => "dpop_missing_claim",
+            Self::DpopMethodMismatch => "dpop_method_mismatch",
+            Self::DpopUriMismatch => "dpop_uri_mismatch",
+            Self::DpopStale => "dpop_stale",
+            Self::DpopReplayed => "dpop_replayed",
+            Self::DpopAthMismatch => "dpop_ath_mismatch",
+            Self::DpopKeyMismatch => "dpop_key_mismatch",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::DpopTokenNotBound => "dpop_token_not_bound",
+            Self::DpopRequired => "dpop_required",
             Self::Revoked => "token_revoked",
             Self::StoreUnavailable => "store_unavailable",
             Self::InsufficientScope => "insufficient_scope",

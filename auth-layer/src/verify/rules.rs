@@ -159,12 +159,6 @@ impl Rules {
         if let Some(missing) = self.required.iter().find(|r| !r.present_in(c)) {
             return Err(missing.missing());
         }
-        if c.cnf_jkt().is_some() {
-            return Err(AuthError::new(
-                ErrorKind::KeyBound,
-                "token is bound to a DPoP key and cannot be used as a bearer token",
-            ));
-        }
         self.check_times(c, now)?;
         let leeway = self.leeway;
         if c.iat().is_some_and(|iat| iat > now.saturating_add(leeway)) {

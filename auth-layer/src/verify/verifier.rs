@@ -93,10 +93,24 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
     /// (same bytes) comes from the verified-token cache, with `exp` and
     /// `nbf` checked again against the clock.
     ///
+    /// A token bound to a DPoP key (`cnf.jkt`) is refused
+    /// ([`KeyBound`](crate::ErrorKind::KeyBound)): without a proof it is not
+    /// a bearer token. The layer checks such tokens' proofs (see
+    /// [`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop)).
+    ///
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) names the first rule
     /// the token broke.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken<C>, AuthError>
+    where
+        C: Send + Sync + 'static,
+    {
+        self.verify_any(token).and_then(not_bound)
+    }
+
+    /// [`verify`](Self::verify), bound tokens included: the layer checks
+    /// their proofs.
+    pub(crate) fn verify_any(&self, token: &str) -> Result<VerifiedToken<C>, AuthError>
     where
         C: Send + Sync + 'static,
     {
@@ -128,7 +142,7 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         if token.len() > self.rules.max_token_bytes {
             return Err(too_large());
         }
-        self.verify_full(token)
+        self.verify_full(token).and_then(not_bound)
     }
 
     /// [`verify_full`](Self::verify_full), timed for the metrics (hits are
@@ -327,4 +341,12 @@ fn repeated_members(
         // Other faults are reported by the parse that follows.
         Ok(()) | Err(_) => Ok(()),
     }
+}
+
+/// A DPoP-bound token is no bearer token.
+fn not_bound<C>(token: VerifiedToken<C>) -> Result<VerifiedToken<C>, AuthError> {
+    if token.registered().cnf_jkt().is_some() {
+        return Err(AuthError::key_bound());
+    }
+    Ok(token)
 }
