@@ -16,6 +16,8 @@
 //! | `AUTH_LEEWAY_SECS`, `AUTH_TOKEN_TYPE` | claim rules |
 //! | `AUTH_REVOCATION_URL`, `AUTH_STORE_CA_FILE` | revocation store and its private CA, as for the `server` example (`memory:`, `redis://…`, `rediss://…`, `redis+cluster://…`, `postgres://…`) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30) |
+//! | `AUTH_DPOP` | DPoP (RFC 9449): `allowed` (bound tokens need `Authorization: DPoP` and a proof; unbound tokens pass as bearer tokens), `required` (every token bound), `off` (default: bound tokens are refused). With a shared `AUTH_REVOCATION_URL`, a proof used at one instance is refused at the others |
+//! | `AUTH_PUBLIC_URL` | the external base URL clients address the service by (`https://api.example.com`, with the path prefix a proxy strips), which DPoP proofs' `htu` must name; default: `http://` and the request's `Host` |
 //! | `AUTH_OIDC_ISSUER`, `AUTH_OIDC_CLIENT_ID` | with both: `POST /backchannel-logout` receives the provider's logout tokens, outside the middleware, as in the `server` example |
 //!
 //! A malformed variable stops the server at start with a message naming it.

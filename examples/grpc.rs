@@ -10,7 +10,9 @@
 //! ```
 //!
 //! The variables are those of the `server` example (`AUTH_LISTEN`, keys,
-//! claim rules, `AUTH_REVOCATION_URL`, `AUTH_REVOCATION_TTL_SECS`).
+//! claim rules, `AUTH_REVOCATION_URL`, `AUTH_REVOCATION_TTL_SECS`,
+//! `AUTH_DPOP`, `AUTH_PUBLIC_URL`). A DPoP proof's `htu` names the call's
+//! URL (`http://host:port/package.Service/Method`), its `htm` `POST`.
 
 mod common;
 

@@ -18,6 +18,8 @@
 //! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port…`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) |
 //! | `AUTH_STORE_CA_FILE` | a PEM file of the CA a TLS store's certificate is checked against (default: the public roots) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30): the longest a revoked token can pass when an event is lost |
+//! | `AUTH_DPOP` | DPoP (RFC 9449): `allowed` (bound tokens need `Authorization: DPoP` and a proof; unbound tokens pass as bearer tokens), `required` (every token bound), `off` (default: bound tokens are refused). With a shared `AUTH_REVOCATION_URL`, a proof used at one instance is refused at the others |
+//! | `AUTH_PUBLIC_URL` | the external base URL clients address the service by (`https://api.example.com`, with the path prefix a proxy strips), which DPoP proofs' `htu` must name; default: `http://` and the request's `Host` |
 //!
 //! A malformed variable stops the server at start with a message naming it.
 //!

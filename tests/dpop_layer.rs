@@ -833,3 +833,160 @@ fn the_configuration_is_checked() {
         assert!(err.to_string().contains("public_url"), "{bad}: {err}");
     }
 }
+
+/// A reverse proxy on loopback that serves `upstream` under `/api` (the
+/// prefix stripped, `Host` set to the upstream's, as proxies do by
+/// default); its base URL, `http://127.0.0.1:PORT/api`.
+async fn prefix_proxy(upstream: String) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let forward = move |request: Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let path = request.uri().path().strip_prefix("/api").unwrap_or("/");
+            let mut out = client.request(request.method().clone(), format!("{upstream}{path}"));
+            for (name, value) in request.headers() {
+                if name != http::header::HOST {
+                    out = out.header(name, value);
+                }
+            }
+            let answer = out.send().await.unwrap();
+            let mut response = Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                response = response.header(name, value);
+            }
+            response
+                .body(Body::from(answer.bytes().await.unwrap()))
+                .unwrap()
+        }
+    };
+    let server = serve_router(Router::new().fallback(forward)).await;
+    format!("{}/api", server.base())
+}
+
+/// The `server` example's configuration (`AUTH_DPOP`, `AUTH_PUBLIC_URL`,
+/// `AUTH_REVOCATION_URL`) applied as the example applies it, serving its
+/// `GET /protected`.
+async fn configured(vars: &[(&str, String)]) -> TestServer {
+    let config = auth_layer::config::AuthConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let auth = config
+        .connect()
+        .await
+        .unwrap()
+        .build()
+        .unwrap()
+        .json_errors();
+    serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await
+}
+
+#[tokio::test]
+async fn behind_a_proxy_htu_is_the_public_url_from_auth_public_url() {
+    // Bind the proxy's address first: it is the public URL.
+    let upstream_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream_listener.local_addr().unwrap();
+    drop(upstream_listener);
+    let public = prefix_proxy(format!("http://{upstream_addr}")).await;
+    let vars = |public_url: Option<&str>| {
+        let mut vars = vec![
+            ("AUTH_HMAC_SECRET", SECRET.to_owned()),
+            ("AUTH_DPOP", "required".to_owned()),
+        ];
+        if let Some(url) = public_url {
+            vars.push(("AUTH_PUBLIC_URL", url.to_owned()));
+        }
+        vars
+    };
+    let config = auth_layer::config::AuthConfig::from_lookup(|name| {
+        vars(Some(&public))
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    })
+    .unwrap();
+    let auth = config
+        .connect()
+        .await
+        .unwrap()
+        .build()
+        .unwrap()
+        .json_errors();
+    let listener = tokio::net::TcpListener::bind(upstream_addr).await.unwrap();
+    let app = Router::new().route("/protected", get(whoami)).layer(auth);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let through_proxy = TestServer::new(public.clone());
+    let key = ClientKey::es256();
+    let token = hs256(&common::claims_with(
+        "alice",
+        json!({ "cnf": { "jkt": key.jkt() } }),
+    ));
+    // The client addresses the public URL, and signs it.
+    let signed = |htu: &str| {
+        let p = key.proof_for("GET", htu, Some(&token), now());
+        Call::dpop("/protected", &token, &[p])
+    };
+    run(
+        &through_proxy,
+        &signed(&format!("{public}/protected")),
+        false,
+    )
+    .await
+    .assert_ok("alice");
+    // A proof for the address the service itself sees is refused.
+    let internal = format!("http://{upstream_addr}/protected");
+    refused(
+        &run(&through_proxy, &signed(&internal), false).await,
+        401,
+        "dpop_uri_mismatch",
+    );
+    // Without AUTH_PUBLIC_URL the service compares with its own `Host`,
+    // and the client's proof for the public URL fails.
+    let unset = configured(&vars(None)).await;
+    let reply = run(&unset, &signed(&format!("{public}/protected")), false).await;
+    refused(&reply, 401, "dpop_uri_mismatch");
+    let bad = auth_layer::config::AuthConfig::from_lookup(|name| {
+        (name == "AUTH_DPOP").then(|| "sometimes".to_owned())
+    })
+    .unwrap();
+    let err = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .config(&bad)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().starts_with("AUTH_DPOP:"), "{err}");
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_service), ignore = "needs Redis: set AUTH_TEST_REDIS_URL")]
+async fn instances_configured_with_auth_dpop_share_their_proofs_through_redis() {
+    let vars = vec![
+        ("AUTH_HMAC_SECRET", SECRET.to_owned()),
+        ("AUTH_DPOP", "allowed".to_owned()),
+        ("AUTH_PUBLIC_URL", PUBLIC.to_owned()),
+        ("AUTH_REVOCATION_URL", common::services::redis_url()),
+    ];
+    let (a, b) = (configured(&vars).await, configured(&vars).await);
+    let key = ClientKey::es256();
+    let token = hs256(&common::claims_with(
+        "alice",
+        json!({ "cnf": { "jkt": key.jkt() } }),
+    ));
+    let call = Call::dpop("/protected", &token, &[proof(&key, "/protected", &token)]);
+    run(&a, &call, false).await.assert_ok("alice");
+    refused(&run(&b, &call, false).await, 401, "dpop_replayed");
+    // Unbound tokens still pass as bearer tokens (allowed mode).
+    run(
+        &b,
+        &Call::bearer("/protected", &hs256(&common::claims("bob"))),
+        false,
+    )
+    .await
+    .assert_ok("bob");
+}

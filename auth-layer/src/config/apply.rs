@@ -54,7 +54,7 @@ impl AuthConfig {
         let ttl = self
             .revocation_ttl_secs
             .map_or(crate::revocation::DEFAULT_TTL, Duration::from_secs);
-        let mut cache = crate::revocation::RevocationCache::builder(store).ttl(ttl);
+        let mut cache = crate::revocation::RevocationCache::builder(store.clone()).ttl(ttl);
         if let Some(on) = self.revocation_require_sub {
             cache = cache.require_subject(on);
         }
@@ -62,7 +62,31 @@ impl AuthConfig {
             cache = cache.require_session_id(on);
         }
         let cache = cache.build().map_err(named("revocation_ttl_secs"))?;
-        Ok(builder.revocation(cache))
+        let mut builder = builder.revocation(cache);
+        // Instances sharing a store remember each other's proofs.
+        if let Some(mode) = self.dpop_mode()?
+            && !url.starts_with("memory:")
+        {
+            let verifier = crate::dpop::DpopVerifier::builder()
+                .shared_replay(store, crate::backend::DEFAULT_STORE_TIMEOUT)
+                .build()
+                .map_err(named("dpop"))?;
+            builder = builder.dpop(verifier).dpop_mode(mode);
+        }
+        Ok(builder)
+    }
+
+    /// `dpop` read: `None` for `off`.
+    fn dpop_mode(&self) -> Result<Option<crate::dpop::DpopMode>, ConfigError> {
+        match self.dpop.as_deref().map(str::trim) {
+            None | Some("" | "off") => Ok(None),
+            Some(mode) => mode.parse().map(Some).map_err(|_| {
+                ConfigError::setting(
+                    self.name("dpop"),
+                    format!("{mode:?} is not a DPoP mode; use allowed, required or off"),
+                )
+            }),
+        }
     }
 
     #[cfg(feature = "jwks")]
@@ -317,6 +341,17 @@ impl<C> JwtAuthBuilder<C> {
         }
         if let Some(typ) = &config.token_type {
             self = self.token_type(typ.clone());
+        }
+        if let Some(url) = &config.public_url {
+            self = self.public_url(url.clone());
+        }
+        match config.dpop_mode() {
+            Ok(Some(mode)) => match crate::dpop::DpopVerifier::builder().build() {
+                Ok(verifier) => self = self.dpop(verifier).dpop_mode(mode),
+                Err(e) => self.push_error(e),
+            },
+            Ok(None) => {}
+            Err(e) => self.push_error(e),
         }
         self
     }

@@ -14,6 +14,8 @@
 //! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…`, `redis+cluster://host:port,…`, `postgres://…` ([`AuthConfig::connect`], [`store::connect`](crate::store::connect)) |
 //! | `AUTH_STORE_CA_FILE` | a PEM bundle of CA certificates for a store's TLS with a private CA ([`StoreOptions::ca_file`](crate::store::StoreOptions::ca_file)) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL in seconds (default 30) |
+//! | `AUTH_DPOP` | DPoP proofs (RFC 9449): `allowed`, `required` or `off` (default); with a shared revocation store, proofs are remembered across instances |
+//! | `AUTH_PUBLIC_URL` | the external base URL (`https://api.example.com`) DPoP proofs' `htu` is compared with; default `http://` and the request's `Host` |
 //!
 //! Unset or empty variables keep the defaults; a malformed one is an error
 //! that names it. The same fields, in snake case without the prefix, can be

@@ -54,12 +54,23 @@ pub struct AuthConfig {
     /// Whether tokens without `sid` are refused (default `false`); see
     /// [`RevocationCacheBuilder::require_session_id`](crate::revocation::RevocationCacheBuilder::require_session_id).
     pub revocation_require_sid: Option<bool>,
+    /// DPoP (RFC 9449): `allowed` (bound tokens need their proof, unbound
+    /// tokens pass as bearer tokens), `required` (every token bound), or
+    /// `off` (the default: bound tokens are refused); see
+    /// [`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop). With a shared
+    /// revocation store, proofs are remembered there across instances.
+    pub dpop: Option<String>,
+    /// The external base URL clients address the service by, for DPoP
+    /// proofs' `htu`; see [`JwtAuthBuilder::public_url`](crate::JwtAuthBuilder::public_url).
+    pub public_url: Option<String>,
     #[serde(skip)]
     from_env: bool,
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 15] = [
+const VARIABLES: [(&str, &str); 17] = [
+    ("dpop", "AUTH_DPOP"),
+    ("public_url", "AUTH_PUBLIC_URL"),
     ("jwks_url", "AUTH_JWKS_URL"),
     ("oidc_issuer", "AUTH_OIDC_ISSUER"),
     ("oidc_client_id", "AUTH_OIDC_CLIENT_ID"),
@@ -141,6 +152,8 @@ impl AuthConfig {
             revocation_ttl_secs: seconds("AUTH_REVOCATION_TTL_SECS")?,
             revocation_require_sub: boolean("AUTH_REVOCATION_REQUIRE_SUB")?,
             revocation_require_sid: boolean("AUTH_REVOCATION_REQUIRE_SID")?,
+            dpop: get("AUTH_DPOP").map(|v| v.trim().to_owned()),
+            public_url: get("AUTH_PUBLIC_URL").map(|v| v.trim().to_owned()),
             from_env: true,
         })
     }
@@ -183,6 +196,8 @@ impl fmt::Debug for AuthConfig {
             .field("revocation_ttl_secs", &self.revocation_ttl_secs)
             .field("revocation_require_sub", &self.revocation_require_sub)
             .field("revocation_require_sid", &self.revocation_require_sid)
+            .field("dpop", &self.dpop)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -1,18 +1,18 @@
 //! DPoP (RFC 9449): proofs that the client holds the private key a token is
 //! bound to, so that a leaked access or refresh token is useless alone.
 //!
-//! This module checks proofs: [`DpopVerifier`] applies every rule of RFC
-//! 9449 section 4.3 to a proof and the request it came with (a token
-//! endpoint binding new tokens to the proof's key, or a resource checking
-//! a bound token's proof), and [`jwk_thumbprint`] computes the RFC 7638
-//! thumbprint that `cnf.jkt` carries. Proofs are remembered in memory, and
-//! with [`shared_replay`](DpopVerifierBuilder::shared_replay) in the store
-//! the instances share, so that a replay at another instance is refused
-//! ([`DpopVerifier::verify_shared`]). The layer does not call it yet, and
-//! so refuses DPoP-bound tokens
-//! ([`KeyBound`](crate::ErrorKind::KeyBound)) rather than take them as
-//! bearer tokens; the verifier serves code of your own meanwhile, a token
-//! endpoint binding the tokens it issues to a proof's key, say.
+//! The layer checks them once given a verifier
+//! ([`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop), with a
+//! [`DpopMode`]): a bound token (`cnf.jkt`) passes only as
+//! `Authorization: DPoP <token>` with a proof by its key for the request,
+//! and is refused as a bearer token. [`DpopVerifier`] applies every rule of
+//! RFC 9449 section 4.3 to a proof and the request it came with (a
+//! resource checking a bound token's proof, or a token endpoint binding
+//! new tokens to the proof's key), and [`jwk_thumbprint`] computes the RFC
+//! 7638 thumbprint that `cnf.jkt` carries. Proofs are remembered in
+//! memory, and with [`shared_replay`](DpopVerifierBuilder::shared_replay)
+//! in the store the instances share, so that a replay at another instance
+//! is refused ([`DpopVerifier::verify_shared`]).
 //!
 //! ```
 //! use auth_layer::dpop::{DpopVerifier, ProofRequest};
