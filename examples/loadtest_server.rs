@@ -18,6 +18,8 @@
 //! | `LOADTEST_OUT` | folder for `hot.txt` and `cold.txt`, one token a line (required) |
 //! | `LOADTEST_LISTEN` | address (default `127.0.0.1:0`, an ephemeral port) |
 //! | `LOADTEST_MAX_SECS` | the server stops by itself after this long (default 900) |
+//! | `LOADTEST_DPOP` | `ES256` or `EdDSA`: DPoP requests, the tokens bound to a client key of this algorithm (default: none, bearer tokens) |
+//! | `LOADTEST_DPOP_PROOFS` | with `LOADTEST_DPOP`: how many proofs to make (default 100000), written to `proofs.txt` as `TOKEN_LINE PROOF`, each good once for `GET /auth` with that line's token |
 //!
 //! A cold token is in the verified-token cache but its subject is not in
 //! the revocation cache: its first request asks the revocation store once.
@@ -30,7 +32,10 @@ use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
 use auth_layer::{JwtAuth, JwtAuthBuilder};
+use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use axum::{Router, routing::get};
 use jsonwebtoken::{EncodingKey, Header, encode};
 
@@ -96,11 +101,77 @@ fn keys(alg: &str) -> Result<(Algorithm, EncodingKey, JwtAuthBuilder), Box<dyn E
     })
 }
 
+/// The DPoP `htu` the layer checks proofs against (its public URL and path).
+const DPOP_HTU: &str = "http://loadtest.example/auth";
+
+/// A DPoP client: its key and public JWK header, and the thumbprint its
+/// tokens are bound to.
+struct DpopClient {
+    alg: Algorithm,
+    key: EncodingKey,
+    header_b64: String,
+    jkt: String,
+}
+
+impl DpopClient {
+    fn new(alg: &str) -> Result<Self, Box<dyn Error>> {
+        let (alg, key) = match alg {
+            "ES256" => (
+                Algorithm::ES256,
+                EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes())?,
+            ),
+            "EdDSA" => (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes())?,
+            ),
+            other => return Err(format!("LOADTEST_DPOP: {other:?} is not ES256 or EdDSA").into()),
+        };
+        let jwk = serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&key, alg)?)?;
+        let jkt = jwk_thumbprint(jwk.as_object().ok_or("a JWK is an object")?)
+            .ok_or("the client key has a thumbprint")?;
+        let header = serde_json::json!({
+            "typ": "dpop+jwt",
+            "alg": auth_layer::keys::algorithm_name(alg),
+            "jwk": jwk,
+        });
+        Ok(Self {
+            alg,
+            key,
+            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+            jkt,
+        })
+    }
+
+    /// A proof for `GET /auth` with `token`, proof id `n`.
+    fn proof(&self, token: &str, n: usize) -> Result<String, Box<dyn Error>> {
+        let claims = serde_json::json!({
+            "jti": format!("p{n:x}"),
+            "htm": "GET",
+            "htu": DPOP_HTU,
+            "iat": jsonwebtoken::get_current_timestamp(),
+            "ath": URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(token)),
+        });
+        let input = format!(
+            "{}.{}",
+            self.header_b64,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg)?;
+        Ok(format!("{input}.{signature}"))
+    }
+}
+
 /// A typical access token (about 300 bytes with HS256) for `sub`, with
-/// token id `n`.
-fn mint(alg: Algorithm, key: &EncodingKey, sub: &str, n: usize) -> Result<String, Box<dyn Error>> {
+/// token id `n`; bound to `jkt` when given.
+fn mint(
+    alg: Algorithm,
+    key: &EncodingKey,
+    sub: &str,
+    n: usize,
+    jkt: Option<&str>,
+) -> Result<String, Box<dyn Error>> {
     let now = jsonwebtoken::get_current_timestamp();
-    let claims = serde_json::json!({
+    let mut claims = serde_json::json!({
         "iss": ISSUER,
         "sub": sub,
         "aud": AUDIENCE,
@@ -110,6 +181,9 @@ fn mint(alg: Algorithm, key: &EncodingKey, sub: &str, n: usize) -> Result<String
         "ver": 0,
         "scope": "orders:read",
     });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = serde_json::json!({ "jkt": jkt });
+    }
     Ok(encode(&Header::new(alg), &claims, key)?)
 }
 
@@ -126,6 +200,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let cold = number("LOADTEST_COLD_TOKENS", 0)?;
     let max_secs = number("LOADTEST_MAX_SECS", 900)?;
     let out = std::env::var("LOADTEST_OUT").map_err(|_| "LOADTEST_OUT: not set")?;
+    let dpop = match std::env::var("LOADTEST_DPOP") {
+        Ok(alg) if !alg.is_empty() && alg != "none" => Some(DpopClient::new(&alg)?),
+        _ => None,
+    };
+    let proofs = number("LOADTEST_DPOP_PROOFS", 100_000)?;
 
     let (alg, signing, mut builder) = keys(&alg)?;
     builder = builder.algorithms([alg]);
@@ -158,25 +237,56 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .build()?,
         );
     }
+    if dpop.is_some() {
+        // Proofs are made at start and used over the whole run.
+        builder = builder
+            .dpop(
+                DpopVerifier::builder()
+                    .iat_window(Duration::from_secs(300))
+                    .replay_capacity(u64::try_from(proofs)?.max(1_000))
+                    .build()?,
+            )
+            .public_url("http://loadtest.example");
+    }
     let auth = builder.build()?;
 
     // Hot tokens: verified and their subjects cached, as in steady state.
     let uri = Uri::from_static("/auth");
     let mut hot_lines = String::new();
+    let mut hot_tokens = Vec::with_capacity(hot);
     for i in 0..hot {
-        let token = mint(alg, &signing, &format!("hot-{i:010}"), i)?;
-        let headers = HeaderMap::from_iter([(
-            AUTHORIZATION,
-            HeaderValue::try_from(format!("Bearer {token}"))?,
-        )]);
+        let jkt = dpop.as_ref().map(|client| client.jkt.as_str());
+        let token = mint(alg, &signing, &format!("hot-{i:010}"), i, jkt)?;
+        let mut headers = HeaderMap::new();
+        match &dpop {
+            None => {
+                headers.insert(AUTHORIZATION, HeaderValue::try_from(format!("Bearer {token}"))?);
+            }
+            Some(client) => {
+                headers.insert(AUTHORIZATION, HeaderValue::try_from(format!("DPoP {token}"))?);
+                headers.insert("dpop", HeaderValue::try_from(client.proof(&token, usize::MAX - i)?)?);
+            }
+        }
         auth.authenticate(&axum::http::Method::GET, &headers, &uri)
             .await?;
         writeln!(hot_lines, "{token}")?;
+        hot_tokens.push(token);
+    }
+    // Proofs, each good once, for the hot tokens in turn.
+    if let Some(client) = &dpop {
+        let mut proof_lines = String::with_capacity(proofs * 520);
+        for n in 0..proofs {
+            let line = n % hot_tokens.len().max(1);
+            let token = hot_tokens.get(line).ok_or("no hot tokens")?;
+            writeln!(proof_lines, "{} {}", line + 1, client.proof(token, n)?)?;
+        }
+        std::fs::create_dir_all(&out)?;
+        std::fs::write(format!("{out}/proofs.txt"), proof_lines)?;
     }
     // Cold tokens: verified, subjects unknown to the revocation cache.
     let mut cold_lines = String::new();
     for i in 0..cold {
-        let token = mint(alg, &signing, &format!("cold-{i:09}"), hot + i)?;
+        let token = mint(alg, &signing, &format!("cold-{i:09}"), hot + i, None)?;
         auth.verifier().verify(&token)?;
         writeln!(cold_lines, "{token}")?;
     }

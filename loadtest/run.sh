@@ -22,21 +22,26 @@ HOT_TOKENS=${HOT_TOKENS:-1000}
 COLD_EVERY=${COLD_EVERY:-100}    # 1 request in 100 misses the revocation cache
 COLD_SLICE=${COLD_SLICE:-20000}  # cold tokens reserved per layer run
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# DPoP: every request of the layer's runs takes a fresh proof, made by the
+# server at start; this many per layer run (more than one core can check).
+PROOFS_PER_RUN=${PROOFS_PER_RUN:-$((DURATION * 40000))}
 
-# name  algorithm  token-cache  revocation  cold-every
+# name  algorithm  token-cache  revocation  cold-every  dpop-client-key
 ALL_CONFIGS="
-HS256-cache      HS256 on  none   0
-HS256-no-cache   HS256 off none   0
-RS256-cache      RS256 on  none   0
-RS256-no-cache   RS256 off none   0
-PS256-cache      PS256 on  none   0
-PS256-no-cache   PS256 off none   0
-ES256-cache      ES256 on  none   0
-ES256-no-cache   ES256 off none   0
-EdDSA-cache      EdDSA on  none   0
-EdDSA-no-cache   EdDSA off none   0
-memory-99        HS256 on  memory $COLD_EVERY
-redis-99         HS256 on  redis  $COLD_EVERY
+HS256-cache      HS256 on  none   0 none
+HS256-no-cache   HS256 off none   0 none
+RS256-cache      RS256 on  none   0 none
+RS256-no-cache   RS256 off none   0 none
+PS256-cache      PS256 on  none   0 none
+PS256-no-cache   PS256 off none   0 none
+ES256-cache      ES256 on  none   0 none
+ES256-no-cache   ES256 off none   0 none
+EdDSA-cache      EdDSA on  none   0 none
+EdDSA-no-cache   EdDSA off none   0 none
+memory-99        HS256 on  memory $COLD_EVERY none
+redis-99         HS256 on  redis  $COLD_EVERY none
+ES256-dpop       HS256 on  none   0 ES256
+EdDSA-dpop       HS256 on  none   0 EdDSA
 "
 
 missing=0
@@ -108,10 +113,20 @@ field() { # field NAME LINE
 
 # One wrk run; prints "rps p50_us p99_us cpu_us_per_request".
 run_wrk() { # path cold_every cold_offset seconds
-  local before after line
+  local before after line proof_args=()
+  if [ "$dpop" != none ]; then
+    # The layer's runs take fresh proofs, each run its own slice; the bare
+    # route gets the same bytes again and again.
+    if [ "$1" = /auth ]; then
+      proof_args=("$proof_offset" "$PROOFS_PER_RUN" once)
+      proof_offset=$((proof_offset + PROOFS_PER_RUN))
+    else
+      proof_args=(0 1 reuse)
+    fi
+  fi
   before=$(cpu_ns "$server_pid")
   line=$(nice -n "$NICE" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$4"s --timeout 2s \
-    -s loadtest/tokens.lua "$url$1" -- "$tokens_dir" "$2" "$3" | grep '^RESULT ' || true)
+    -s loadtest/tokens.lua "$url$1" -- "$tokens_dir" "$2" "$3" "${proof_args[@]}" | grep '^RESULT ' || true)
   after=$(cpu_ns "$server_pid")
   if [ -z "$line" ]; then
     echo "wrk printed no result for $url$1" >&2
@@ -138,7 +153,7 @@ table="$work/table.md"
   echo "|---|---:|---:|---|---:|---:|---:|---:|"
 } >"$table"
 
-while read -r name alg cache revocation cold_every; do
+while read -r name alg cache revocation cold_every dpop; do
   [ -n "$name" ] || continue
   store=$revocation
   if [ "$revocation" = redis ]; then
@@ -153,7 +168,9 @@ while read -r name alg cache revocation cold_every; do
   if [ "$cold_every" != 0 ]; then cold_tokens=$((ROUNDS * COLD_SLICE)); fi
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
-  echo "== $name: $alg, token cache $cache, revocation $revocation, cold every $cold_every" >&2
+  echo "== $name: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop" >&2
+  proof_offset=0
+  LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
   LOADTEST_ALG=$alg LOADTEST_TOKEN_CACHE=$cache LOADTEST_REVOCATION=$store \
     LOADTEST_HOT_TOKENS=$HOT_TOKENS LOADTEST_COLD_TOKENS=$cold_tokens \
     LOADTEST_OUT=$tokens_dir LOADTEST_LISTEN=127.0.0.1:0 LOADTEST_MAX_SECS=$((ROUNDS * 4 * DURATION + 300)) \

@@ -8,8 +8,16 @@
 //!   proof's `jwk`, the signature, the claims, `ath`, the thumbprint and
 //!   the replay memory).
 //!
-//! for ES256 and EdDSA client keys. Each iteration gets a proof made in
-//! the untimed setup (a proof passes once).
+//! for ES256 and EdDSA client keys; and a whole request through the layer
+//! (`JwtAuth::authenticate`, the token from the verified-token cache):
+//!
+//! - `hit_plus_bare`: a bearer request whose token is cached, plus the
+//!   bare signature check above: what a DPoP request cannot cost less than;
+//! - `layer`: a DPoP request, its bound token cached and a fresh proof
+//!   checked by the layer (`public_url` set, no revocation).
+//!
+//! Each iteration gets a proof made in the untimed setup (a proof passes
+//! once).
 //!
 //! ```sh
 //! cargo bench -p auth-layer --bench dpop
@@ -27,7 +35,8 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use auth_layer::dpop::{DpopVerifier, ProofRequest};
+use auth_layer::JwtAuth;
+use auth_layer::dpop::{DpopVerifier, ProofRequest, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,6 +47,7 @@ use serde_json::json;
 
 const URI: &str = "https://api.example/orders";
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
 
 struct Client {
     name: &'static str,
@@ -72,8 +82,12 @@ fn clients() -> Vec<Client> {
 }
 
 fn proof(client: &Client, now: i64, n: u64) -> String {
+    proof_for(client, now, n, TOKEN)
+}
+
+fn proof_for(client: &Client, now: i64, n: u64, token: &str) -> String {
     let header = json!({ "typ": "dpop+jwt", "alg": auth_layer::keys::algorithm_name(client.alg), "jwk": client.jwk });
-    let ath = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(TOKEN));
+    let ath = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(token));
     let claims =
         json!({ "jti": format!("proof-{n}"), "htm": "GET", "htu": URI, "iat": now, "ath": ath });
     let input = format!(
@@ -129,5 +143,94 @@ fn dpop(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dpop);
+/// An HS256 access token for `alice`, bound to `jkt` when given.
+fn access_token(jkt: Option<&str>) -> String {
+    let mut claims = json!({ "sub": "alice", "exp": 4_000_000_000_u64, "iat": 1_700_000_000_u64 });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn headers(token: &str, proof: Option<String>) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    let scheme = if proof.is_some() { "DPoP" } else { "Bearer" };
+    headers.insert(
+        http::header::AUTHORIZATION,
+        format!("{scheme} {token}").parse().unwrap(),
+    );
+    if let Some(proof) = proof {
+        headers.insert("dpop", proof.parse().unwrap());
+    }
+    headers
+}
+
+fn layer(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .dpop(DpopVerifier::builder().build().unwrap())
+        .public_url("https://api.example")
+        .build()
+        .unwrap();
+    let uri = http::Uri::from_static("/orders");
+    let get = http::Method::GET;
+    let counter = AtomicU64::new(0);
+    let now = || {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
+    };
+    let unbound = access_token(None);
+    let plain = headers(&unbound, None);
+    rt.block_on(auth.authenticate(&get, &plain, &uri)).unwrap();
+    let mut group = c.benchmark_group("dpop_layer");
+    for client in clients() {
+        let jkt = jwk_thumbprint(client.jwk.as_object().unwrap()).unwrap();
+        let bound = access_token(Some(&jkt));
+        // The bound token cached, as in steady state.
+        let warm = headers(&bound, Some(proof_for(&client, now(), u64::MAX, &bound)));
+        rt.block_on(auth.authenticate(&get, &warm, &uri)).unwrap();
+        group.bench_function(format!("{}_hit_plus_bare", client.name), |b| {
+            b.iter_batched(
+                || proof_for(&client, now(), u64::MAX, &bound),
+                |p| {
+                    let (signed, signature) = p.rsplit_once('.').unwrap();
+                    let ok = jsonwebtoken::crypto::verify(
+                        black_box(signature),
+                        black_box(signed.as_bytes()),
+                        &client.decoding,
+                        client.alg,
+                    )
+                    .unwrap();
+                    let hit = rt.block_on(auth.authenticate(&get, black_box(&plain), &uri));
+                    (ok, hit.unwrap())
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(format!("{}_layer", client.name), |b| {
+            b.iter_batched(
+                || {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    headers(&bound, Some(proof_for(&client, now(), n, &bound)))
+                },
+                |h| rt.block_on(auth.authenticate(&get, black_box(&h), &uri)).unwrap(),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dpop, layer);
 criterion_main!(benches);
