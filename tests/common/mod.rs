@@ -18,6 +18,7 @@
 )]
 
 pub mod actix;
+pub mod dpop_client;
 pub mod fake_store;
 pub mod idp;
 pub mod logs;

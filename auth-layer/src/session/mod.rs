@@ -109,6 +109,7 @@
 //! ```
 
 mod access_token;
+mod binding;
 mod builder;
 mod calls;
 mod error;
