@@ -102,7 +102,10 @@ async fn a_login_with_a_proof_binds_the_session(h: &Harness) {
     let jkt = client.key.jkt();
     let access = pair.access_token();
     assert_eq!(claims(access.as_str(), h)["cnf"], json!({ "jkt": jkt }));
-    assert_eq!((access.jkt(), access.token_type()), (Some(jkt.as_str()), "DPoP"));
+    assert_eq!(
+        (access.jkt(), access.token_type()),
+        (Some(jkt.as_str()), "DPoP")
+    );
     assert_eq!(claims(access.as_str(), h)["roles"], json!(["reader"]));
     let stored = h
         .sessions
@@ -137,7 +140,10 @@ async fn the_key_holder_refreshes_and_stays_bound(h: &Harness) {
             client.key.jkt()
         );
         assert_eq!(pair.access_token().token_type(), "DPoP");
-        assert_eq!(pair.session().dpop_jkt.as_deref(), Some(client.key.jkt().as_str()));
+        assert_eq!(
+            pair.session().dpop_jkt.as_deref(),
+            Some(client.key.jkt().as_str())
+        );
     }
     assert_ne!(second.refresh_token(), third.refresh_token());
     assert_eq!(h.events("refreshed", first.session_id()), 2);
@@ -153,7 +159,11 @@ async fn a_refresh_without_a_proof_is_refused_and_spends_nothing(h: &Harness) {
     let bare = h.sessions.refresh(stolen).await.unwrap_err();
     assert_eq!(bare.kind(), SessionErrorKind::DpopProofRequired);
     assert_eq!(bare.kind().status(), StatusCode::BAD_REQUEST);
-    let none = h.sessions.refresh_with_proof(stolen, None).await.unwrap_err();
+    let none = h
+        .sessions
+        .refresh_with_proof(stolen, None)
+        .await
+        .unwrap_err();
     assert_eq!(none.kind(), SessionErrorKind::DpopProofRequired);
     h.clock.advance(30);
     let next = client.rotate(&pair).await;
@@ -169,7 +179,10 @@ async fn a_proof_by_another_key_is_refused_and_spends_nothing(h: &Harness) {
     let thief = Client::new(h);
     let pair = client.login(&unique("dave")).await;
     assert_eq!(
-        thief.refresh(pair.refresh_token().as_str()).await.unwrap_err(),
+        thief
+            .refresh(pair.refresh_token().as_str())
+            .await
+            .unwrap_err(),
         SessionErrorKind::DpopKeyMismatch
     );
     let next = client.rotate(&pair).await;
@@ -177,11 +190,19 @@ async fn a_proof_by_another_key_is_refused_and_spends_nothing(h: &Harness) {
     // The spent token, with the thief's key, long after the retry window.
     h.clock.advance(120);
     assert_eq!(
-        thief.refresh(pair.refresh_token().as_str()).await.unwrap_err(),
+        thief
+            .refresh(pair.refresh_token().as_str())
+            .await
+            .unwrap_err(),
         SessionErrorKind::DpopKeyMismatch,
         "not reuse: the thief cannot end the session"
     );
-    let session = h.sessions.session(pair.session_id()).await.unwrap().unwrap();
+    let session = h
+        .sessions
+        .session(pair.session_id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.ended, None);
     assert_eq!(h.events("reuse_detected", pair.session_id()), 0);
     client.rotate(&next).await;
@@ -197,14 +218,25 @@ async fn reuse_with_the_key_ends_a_bound_session(h: &Harness) {
     let third = client.rotate(&second).await;
     h.clock.advance(10);
     assert_eq!(
-        client.refresh(first.refresh_token().as_str()).await.unwrap_err(),
+        client
+            .refresh(first.refresh_token().as_str())
+            .await
+            .unwrap_err(),
         SessionErrorKind::RefreshReused
     );
     assert_eq!(h.events("reuse_detected", first.session_id()), 1);
-    let session = h.sessions.session(first.session_id()).await.unwrap().unwrap();
+    let session = h
+        .sessions
+        .session(first.session_id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.ended, Some(EndReason::Reuse));
     assert_eq!(
-        client.refresh(third.refresh_token().as_str()).await.unwrap_err(),
+        client
+            .refresh(third.refresh_token().as_str())
+            .await
+            .unwrap_err(),
         SessionErrorKind::SessionRevoked
     );
 }
@@ -219,12 +251,18 @@ async fn the_retry_window_and_the_limits_work_for_bound_sessions(h: &Harness) {
     h.clock.advance(2);
     let retried = client.rotate(&first).await;
     assert_eq!(retried.refresh_token(), second.refresh_token());
-    assert_eq!(retried.access_token().jkt(), Some(client.key.jkt().as_str()));
+    assert_eq!(
+        retried.access_token().jkt(),
+        Some(client.key.jkt().as_str())
+    );
     assert_eq!(h.events("retried_refresh", first.session_id()), 1);
 
     h.clock.advance(24 * 3600);
     assert_eq!(
-        client.refresh(second.refresh_token().as_str()).await.unwrap_err(),
+        client
+            .refresh(second.refresh_token().as_str())
+            .await
+            .unwrap_err(),
         SessionErrorKind::SessionIdle
     );
 }

@@ -178,7 +178,10 @@ impl Sessions {
 
 /// Whether a refresh proven with the key `proven` (the thumbprint of the
 /// proof's key; `None` without a proof) may refresh `session`.
-pub(super) fn binding(session: &SessionRecord, proven: Option<&str>) -> Result<(), SessionErrorKind> {
+pub(super) fn binding(
+    session: &SessionRecord,
+    proven: Option<&str>,
+) -> Result<(), SessionErrorKind> {
     match (session.dpop_jkt.as_deref(), proven) {
         (None, _) => Ok(()),
         (Some(_), None) => Err(SessionErrorKind::DpopProofRequired),

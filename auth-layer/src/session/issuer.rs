@@ -260,7 +260,10 @@ mod tests {
         let token = issuer()
             .issue(&TokenRequest::new("alice").session("s1").bound_to("jkt-1"))
             .unwrap();
-        assert_eq!(payload(&token)["cnf"], serde_json::json!({ "jkt": "jkt-1" }));
+        assert_eq!(
+            payload(&token)["cnf"],
+            serde_json::json!({ "jkt": "jkt-1" })
+        );
         assert_eq!((token.jkt(), token.token_type()), (Some("jkt-1"), "DPoP"));
         let unbound = issuer().issue(&TokenRequest::new("alice")).unwrap();
         assert_eq!(payload(&unbound).get("cnf"), None);

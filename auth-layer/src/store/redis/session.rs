@@ -289,11 +289,18 @@ mod tests {
                 .to_vec()
         };
         assert_eq!(record("s1", good()).unwrap().version, 1);
-        assert_eq!(record("s1", good()).unwrap().dpop_jkt, None, "empty: unbound");
+        assert_eq!(
+            record("s1", good()).unwrap().dpop_jkt,
+            None,
+            "empty: unbound"
+        );
         let mut bound = good();
         bound.pop();
         bound.push(Some("jkt-1".into()));
-        assert_eq!(record("s1", bound).unwrap().dpop_jkt.as_deref(), Some("jkt-1"));
+        assert_eq!(
+            record("s1", bound).unwrap().dpop_jkt.as_deref(),
+            Some("jkt-1")
+        );
         for broken in 0..6 {
             let mut fields = good();
             if let Some(field) = fields.get_mut(broken) {
