@@ -28,15 +28,15 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
 use auth_layer::{JwtAuth, JwtAuthBuilder};
-use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use axum::{Router, routing::get};
 use jsonwebtoken::{EncodingKey, Header, encode};
 
 const SECRET: &[u8] = b"load-test-secret-of-at-least-32-bytes!";
@@ -260,11 +260,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let mut headers = HeaderMap::new();
         match &dpop {
             None => {
-                headers.insert(AUTHORIZATION, HeaderValue::try_from(format!("Bearer {token}"))?);
+                headers.insert(
+                    AUTHORIZATION,
+                    HeaderValue::try_from(format!("Bearer {token}"))?,
+                );
             }
             Some(client) => {
-                headers.insert(AUTHORIZATION, HeaderValue::try_from(format!("DPoP {token}"))?);
-                headers.insert("dpop", HeaderValue::try_from(client.proof(&token, usize::MAX - i)?)?);
+                headers.insert(
+                    AUTHORIZATION,
+                    HeaderValue::try_from(format!("DPoP {token}"))?,
+                );
+                headers.insert(
+                    "dpop",
+                    HeaderValue::try_from(client.proof(&token, usize::MAX - i)?)?,
+                );
             }
         }
         auth.authenticate(&axum::http::Method::GET, &headers, &uri)

@@ -5,11 +5,12 @@
 //! ```sh
 //! cargo run --example refresh_flow              # serves on 127.0.0.1:3000
 //! cargo run --example refresh_flow -- --demo    # the whole story, step by step
+//! AUTH_DPOP=required cargo run --example refresh_flow -- --demo   # refresh tokens bound to a key
 //! ```
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /login` | JSON `{"username","password"}` (demo user `alice` / `alice-password`) → `{"access_token","token_type":"Bearer","expires_in"}` and the refresh cookie |
+//! | `POST /login` | JSON `{"username","password"}` (demo user `alice` / `alice-password`) → `{"access_token","token_type":"Bearer","expires_in"}` (`"DPoP"` when bound, below) and the refresh cookie |
 //! | `POST /refresh` | the refresh cookie → a new access token (same JSON) and a new cookie; the old one is spent. A browser request from another origin is 403 `cross_origin_request`, two different refresh cookies are 400 `multiple_tokens` (both `invalid_request`, nothing spent or cleared) |
 //! | `POST /logout` | bearer token → ends its session (204) |
 //! | `POST /logout-all` | bearer token → ends every session of the user (200) |
@@ -44,6 +45,22 @@
 //! `refresh_reused`, `session_expired`, `session_idle`, `reauth_required` or
 //! `session_revoked`.
 //!
+//! With `AUTH_DPOP` (RFC 9449), `/login` and `/refresh` read the request's
+//! `DPoP` proof: its `htm` must be `POST`, its `htu` `AUTH_PUBLIC_ORIGIN`
+//! and the route's path when set, else `http://` or `https://`, the
+//! request's `Host` and the path. A login with a proof binds the session to
+//! the proof's key: the access tokens carry `cnf.jkt` and are answered with
+//! `"token_type":"DPoP"`, and every refresh needs a proof by that key, so a
+//! stolen refresh cookie is useless without the key, which a browser keeps
+//! non-extractable. A refresh of a bound session without a proof is 400
+//! `dpop_proof_required`, with a proof by another key 400
+//! `dpop_key_mismatch`; a proof that fails a check is 400 with its own
+//! code (`dpop_replayed`, `dpop_uri_mismatch`, …); all have `"error":
+//! "invalid_dpop_proof"`, and none spends or clears the cookie. A session
+//! that logged in without a proof stays unbound. `required` refuses a login
+//! or refresh without a proof (400 `dpop_proof_missing`); `allowed` binds
+//! the sessions of clients that send one.
+//!
 //! | variable | default |
 //! |---|---|
 //! | `AUTH_LISTEN` | `127.0.0.1:3000` |
@@ -53,24 +70,29 @@
 //! | `AUTH_SESSION_TTL_SECS` | 604800 (7 days) |
 //! | `AUTH_STORE_URL` | `memory:`; or `redis://…`, `rediss://…` (TLS), `redis+cluster://host:port,host:port`, `rediss+cluster://…`, `postgres://…` (`?sslmode=verify-full`) for sessions and revocation: one store serves both |
 //! | `AUTH_STORE_CA_FILE` | none: the public roots; or a PEM file of the CA a TLS store's certificate is checked against |
-//! | `AUTH_PUBLIC_ORIGIN` | none: an `Origin` must name the request's `Host`; or the app's origin as browsers see it, e.g. `https://app.example` (behind a proxy that rewrites `Host`), the only `Origin` `/refresh` accepts |
+//! | `AUTH_PUBLIC_ORIGIN` | none: an `Origin` must name the request's `Host`; or the app's origin as browsers see it, e.g. `https://app.example` (behind a proxy that rewrites `Host`), the only `Origin` `/refresh` accepts, and the origin of a DPoP proof's `htu` |
+//! | `AUTH_DPOP` | `off`: `DPoP` headers are ignored; `allowed`: a login with a DPoP proof binds its session to the proof's key; `required`: `/login` and `/refresh` need a proof |
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_extract::Claims;
 use auth_layer::JwtAuth;
-use auth_layer::clock::ManualClock;
+use auth_layer::clock::{Clock, ManualClock};
+use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, VerifiedProof, jwk_thumbprint};
 use auth_layer::revocation::RevocationCache;
 use auth_layer::session::{
     LifetimePolicy, Refreshed, SessionError, SessionErrorKind, Sessions, SigningKey, TokenIssuer,
 };
-use auth_layer::store::StoreOptions;
+use auth_layer::store::{DEFAULT_STORE_TIMEOUT, StoreOptions};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -101,6 +123,38 @@ pub(crate) struct Settings {
     pub(crate) users: HashMap<String, String>,
     /// `None`: the system clock. The demo and the tests move a manual one.
     pub(crate) clock: Option<ManualClock>,
+    /// `AUTH_DPOP`: whether `/login` and `/refresh` read DPoP proofs.
+    pub(crate) dpop: DpopMode,
+}
+
+/// `AUTH_DPOP`: what `/login` and `/refresh` do with a `DPoP` proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DpopMode {
+    /// `off` (the default): proofs are ignored, tokens are bearer tokens.
+    Off,
+    /// `allowed`: a login with a proof binds its session to the proof's key.
+    Allowed,
+    /// `required`: a login or refresh without a proof is refused.
+    Required,
+}
+
+impl DpopMode {
+    fn parse(value: &str) -> Result<Self, Error> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(Self::Off),
+            "allowed" => Ok(Self::Allowed),
+            "required" => Ok(Self::Required),
+            _ => Err(format!("AUTH_DPOP: {value:?} is not off, allowed or required").into()),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Allowed => "allowed",
+            Self::Required => "required",
+        }
+    }
 }
 
 impl Settings {
@@ -117,6 +171,7 @@ impl Settings {
             public_origin: None,
             users: HashMap::from([("alice".to_owned(), "alice-password".to_owned())]),
             clock: None,
+            dpop: DpopMode::Off,
         }
     }
 
@@ -161,6 +216,10 @@ impl Settings {
                     })
                 })
                 .transpose()?,
+            dpop: var("AUTH_DPOP")
+                .map(|v| DpopMode::parse(&v))
+                .transpose()?
+                .unwrap_or(DpopMode::Off),
             ..defaults
         })
     }
@@ -183,6 +242,8 @@ struct AppState {
     sessions: Sessions,
     users: HashMap<String, String>,
     public_origin: Option<String>,
+    /// With `AUTH_DPOP`: the mode, and the verifier of `/login` and `/refresh`.
+    dpop: Option<(DpopMode, DpopVerifier)>,
 }
 
 /// Builds the app: one store from `AUTH_STORE_URL` for sessions and
@@ -195,6 +256,19 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
     }
     let store = options.connect().await?;
     let revocation = RevocationCache::builder(store.clone()).build()?;
+    let dpop = match settings.dpop {
+        DpopMode::Off => None,
+        mode => {
+            // Proofs are remembered in the store, so that one replayed at
+            // another instance is refused too.
+            let mut verifier =
+                DpopVerifier::builder().shared_replay(store.clone(), DEFAULT_STORE_TIMEOUT);
+            if let Some(clock) = &settings.clock {
+                verifier = verifier.clock(clock.clone());
+            }
+            Some((mode, verifier.build()?))
+        }
+    };
     let mut issuer = TokenIssuer::builder(SigningKey::hmac(&settings.secret)?)
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -210,6 +284,18 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
         issuer = issuer.clock(clock.clone());
         auth = auth.clock(clock.clone());
     }
+    // Bound access tokens pass `/me` only as `Authorization: DPoP` with a
+    // proof by their key; with `required`, every token is bound.
+    if let Some((mode, verifier)) = &dpop {
+        let mode = match mode {
+            DpopMode::Required => auth_layer::dpop::DpopMode::Required,
+            _ => auth_layer::dpop::DpopMode::Allowed,
+        };
+        auth = auth.dpop(verifier.clone()).dpop_mode(mode);
+        if let Some(origin) = &settings.public_origin {
+            auth = auth.public_url(origin.clone());
+        }
+    }
     let sessions = Sessions::builder(issuer.build()?, store, revocation)
         .absolute_lifetime(settings.session_ttl)
         .idle_timeout(settings.idle_timeout)
@@ -218,6 +304,7 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
         sessions: sessions.clone(),
         users: settings.users.clone(),
         public_origin: settings.public_origin.clone(),
+        dpop,
     };
     let protected = Router::new()
         .route("/me", get(me))
@@ -238,7 +325,16 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Json(request): Json<LoginRequest>,
+) -> Response {
+    let proof = match dpop_proof(&state, &headers, &uri, "/login").await {
+        Ok(proof) => proof,
+        Err(refused) => return refused,
+    };
     let known = state.users.get(&request.username);
     if !known.is_some_and(|password| same(password.as_bytes(), request.password.as_bytes())) {
         let body = error_body(
@@ -250,7 +346,11 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
     }
     match state
         .sessions
-        .login(&request.username, json!({ "roles": ["user"] }))
+        .login_with_proof(
+            &request.username,
+            json!({ "roles": ["user"] }),
+            proof.as_ref(),
+        )
         .await
     {
         Ok(pair) => {
@@ -287,7 +387,15 @@ async fn refresh(State(state): State<AppState>, uri: Uri, headers: HeaderMap) ->
         );
         return (StatusCode::UNAUTHORIZED, body).into_response();
     };
-    match state.sessions.refresh(presented).await {
+    let proof = match dpop_proof(&state, &headers, &uri, REFRESH_PATH).await {
+        Ok(proof) => proof,
+        Err(refused) => return refused,
+    };
+    match state
+        .sessions
+        .refresh_with_proof(presented, proof.as_ref())
+        .await
+    {
         Ok(Refreshed::Rotated(pair)) => {
             let cookie = refresh_cookie(
                 pair.refresh_token().as_str(),
@@ -337,7 +445,7 @@ fn token_response(
 ) -> Response {
     let body = Json(json!({
         "access_token": access.as_str(),
-        "token_type": "Bearer",
+        "token_type": access.token_type(),
         "expires_in": access.expires_in().as_secs(),
     }));
     let mut response = (
@@ -352,14 +460,12 @@ fn token_response(
 }
 
 /// A session error: 401 (and the dead cookie cleared) for every refusal,
-/// 503 with `Retry-After` when a store is down, 500 otherwise.
+/// 400 `invalid_dpop_proof` (the cookie kept: nothing was spent) without a
+/// proof by a bound session's key, 503 with `Retry-After` when a store is
+/// down, 500 otherwise.
 fn session_error(e: &SessionError) -> Response {
     let status = e.kind().status();
-    let error = match status {
-        StatusCode::UNAUTHORIZED => "invalid_grant",
-        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
-        _ => "server_error",
-    };
+    let error = e.kind().oauth_error();
     let mut response = (status, error_body(error, e.description(), e.code())).into_response();
     let headers = response.headers_mut();
     match e.kind() {
@@ -377,6 +483,62 @@ fn session_error(e: &SessionError) -> Response {
 
 fn error_body(error: &str, description: &str, code: &str) -> Json<Value> {
     Json(json!({ "error": error, "error_description": description, "code": code }))
+}
+
+/// The request's DPoP proof for `POST path`, checked, when `AUTH_DPOP` is
+/// on: `None` without one (unless required) or when off; a refused proof
+/// is a 400 `invalid_dpop_proof` (503 when the store of seen proofs is
+/// down). The `htu` must be `AUTH_PUBLIC_ORIGIN` and `path`, or without it
+/// `http://` or `https://`, the request's `Host` and `path`.
+async fn dpop_proof(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    path: &str,
+) -> Result<Option<VerifiedProof>, Response> {
+    let Some((mode, verifier)) = &state.dpop else {
+        return Ok(None);
+    };
+    let refused = |e: DpopError| {
+        let status = match e {
+            DpopError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        (
+            status,
+            error_body(e.oauth_error(), e.description(), e.code()),
+        )
+            .into_response()
+    };
+    let mut proofs = headers.get_all("dpop").iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) if *mode == DpopMode::Allowed => return Ok(None),
+        (None, _) => return Err(refused(DpopError::Missing)),
+        (Some(_), Some(_)) => return Err(refused(DpopError::Multiple)),
+        (Some(proof), None) => proof.to_str().map_err(|_| refused(DpopError::Malformed))?,
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or_default();
+    let origins = match &state.public_origin {
+        Some(public) => vec![public.clone()],
+        None => vec![format!("https://{host}"), format!("http://{host}")],
+    };
+    let mut outcome = Err(DpopError::UriMismatch);
+    for origin in origins {
+        let htu = format!("{origin}{path}");
+        // A proof refused for its `htu` is not remembered: it may be tried
+        // against the other scheme.
+        outcome = verifier
+            .verify_shared(proof.trim(), &ProofRequest::new("POST", &htu))
+            .await;
+        if outcome != Err(DpopError::UriMismatch) {
+            break;
+        }
+    }
+    outcome.map(Some).map_err(refused)
 }
 
 /// The refresh cookie: `__Host-` needs `Secure`, `Path=/` and no `Domain`.
@@ -505,6 +667,12 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
         "the app serves on {} with the {} store",
         client.base, settings.store_url
     );
+    if settings.dpop != DpopMode::Off {
+        dpop_story(&client, &clock, &settings, (&user, &password)).await?;
+        println!("\nthe story is complete");
+        server.abort();
+        return Ok(());
+    }
 
     println!("\n1. {user} logs in");
     let (access, cookie) = client.login(&user, &password).await?;
@@ -618,6 +786,184 @@ pub(crate) async fn demo(mut settings: Settings) -> Result<(), Error> {
     Ok(())
 }
 
+/// The demo with `AUTH_DPOP`: the session bound to the client's key, and a
+/// thief holding the refresh cookie but not the key.
+async fn dpop_story(
+    client: &Demo,
+    clock: &ManualClock,
+    settings: &Settings,
+    (user, password): (&str, &str),
+) -> Result<(), Error> {
+    println!(
+        "DPoP {}: {user}'s client keeps a P-256 key pair (in a browser, a non-extractable WebCrypto key) and signs a proof for each token request",
+        settings.dpop.as_str()
+    );
+    let key = DpopKey::generate()?;
+    let login_url = format!("{}/login", client.base);
+    let refresh_url = format!("{}{REFRESH_PATH}", client.base);
+
+    println!("\n1. {user} logs in with a proof by the key {}", key.jkt());
+    let proof = key.proof(&login_url, clock.now())?;
+    let (access, cookie, token_type) = client.login_with(user, password, Some(&proof)).await?;
+    let jkt = access_claims(&access, &settings.secret)?
+        .pointer("/cnf/jkt")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    println!(
+        "   token_type {token_type}; the access token's cnf.jkt is {}",
+        jkt.as_deref().unwrap_or("missing")
+    );
+    if token_type != "DPoP" || jkt.as_deref() != Some(key.jkt().as_str()) {
+        return Err("the tokens are not bound to the client's key".into());
+    }
+    client
+        .me(
+            "2. GET /me with the bound access token as a bearer token",
+            &access,
+            401,
+            Some("token_bound_to_key"),
+        )
+        .await?;
+    println!("   refused: a bound token is good only with a proof by its key");
+    let me_url = format!("{}/me", client.base);
+    let proof = key.proof_for("GET", &me_url, clock.now(), Some(&access))?;
+    let res = client.me_proven(&access, &proof).await?;
+    let me = expect(
+        "   GET /me with Authorization: DPoP and a proof",
+        res,
+        200,
+        None,
+    )
+    .await?;
+    println!("   200 for {}", me["sub"]);
+    let res = client.me_proven(&access, &proof).await?;
+    expect("   the same proof again", res, 401, Some("dpop_replayed")).await?;
+
+    clock.advance(60);
+    let proof = key.proof(&refresh_url, clock.now())?;
+    let res = client.send_refresh_proven(&cookie, Some(&proof)).await?;
+    let (_, stolen, token_type) = tokens(res, 200).await?;
+    let stolen = stolen.ok_or("no new refresh cookie")?;
+    println!(
+        "\n3. POST /refresh with the cookie and a fresh proof: 200, token_type {token_type}, a new cookie"
+    );
+
+    println!("\n4. a thief copies the new refresh cookie, but cannot copy the key");
+    let res = client.send_refresh_proven(&stolen, None).await?;
+    let missing = match settings.dpop {
+        DpopMode::Required => "dpop_proof_missing",
+        _ => "dpop_proof_required",
+    };
+    expect(
+        "   POST /refresh with the cookie alone",
+        res,
+        400,
+        Some(missing),
+    )
+    .await?;
+    let thief = DpopKey::generate()?;
+    let forged = thief.proof(&refresh_url, clock.now())?;
+    let res = client.send_refresh_proven(&stolen, Some(&forged)).await?;
+    expect(
+        "   with a proof signed by a key of its own",
+        res,
+        400,
+        Some("dpop_key_mismatch"),
+    )
+    .await?;
+    let res = client.send_refresh_proven(&stolen, Some(&proof)).await?;
+    expect(
+        "   with the client's proof of step 3, copied from the wire",
+        res,
+        400,
+        Some("dpop_replayed"),
+    )
+    .await?;
+    println!("   nothing was spent and the session lives: these are not reuse");
+
+    clock.advance(60);
+    let proof = key.proof(&refresh_url, clock.now())?;
+    let res = client.send_refresh_proven(&stolen, Some(&proof)).await?;
+    let (_, _, token_type) = tokens(res, 200).await?;
+    println!(
+        "\n5. {user}'s client refreshes with that same cookie and its key: 200, token_type {token_type}"
+    );
+    Ok(())
+}
+
+/// The claims of an access token the app issued, read with its secret.
+fn access_claims(access: &str, secret: &[u8]) -> Result<Value, Error> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    // The demo's clock runs ahead of the system's.
+    validation.validate_exp = false;
+    let key = DecodingKey::from_secret(secret);
+    Ok(jsonwebtoken::decode::<Value>(access, &key, &validation)?.claims)
+}
+
+/// A client's DPoP key (RFC 9449): a P-256 key pair, as a browser makes
+/// with `crypto.subtle.generateKey`, and the proofs it signs.
+pub(crate) struct DpopKey {
+    key: EncodingKey,
+    jwk: Jwk,
+}
+
+impl DpopKey {
+    pub(crate) fn generate() -> Result<Self, Error> {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| "no P-256 key pair could be made")?;
+        let pkcs8 = pair
+            .to_pkcs8v1()
+            .map_err(|_| "the key pair could not be encoded")?;
+        let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+        let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256)?;
+        Ok(Self { key, jwk })
+    }
+
+    /// The RFC 7638 thumbprint of the public key: the `cnf.jkt` of tokens
+    /// bound to it.
+    pub(crate) fn jkt(&self) -> String {
+        serde_json::to_value(&self.jwk)
+            .ok()
+            .and_then(|jwk| jwk.as_object().and_then(jwk_thumbprint))
+            .unwrap_or_default()
+    }
+
+    /// A proof for `POST htu` at `iat`: a JWS (ES256) whose header holds
+    /// `typ` `dpop+jwt` and the public key, and whose claims are a fresh
+    /// `jti`, `htm`, `htu` and `iat`.
+    pub(crate) fn proof(&self, htu: &str, iat: i64) -> Result<String, Error> {
+        self.proof_for("POST", htu, iat, None)
+    }
+
+    /// A proof for `method htu` at `iat`; at a resource, with `ath`, the
+    /// hash of the access token it comes with.
+    pub(crate) fn proof_for(
+        &self,
+        method: &str,
+        htu: &str,
+        iat: i64,
+        access_token: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("dpop+jwt".to_owned());
+        header.jwk = Some(self.jwk.clone());
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti)?;
+        let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
+        let mut claims = json!({ "jti": jti, "htm": method, "htu": htu, "iat": iat });
+        if let Some(token) = access_token {
+            let hash = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes());
+            claims["ath"] = json!(base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                hash
+            ));
+        }
+        Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
+    }
+}
+
 /// The demo's HTTP client.
 struct Demo {
     http: reqwest::Client,
@@ -626,22 +972,35 @@ struct Demo {
 
 impl Demo {
     async fn login(&self, user: &str, password: &str) -> Result<(String, String), Error> {
+        let (access, cookie, _) = self.login_with(user, password, None).await?;
+        Ok((access, cookie))
+    }
+
+    /// A login, with a DPoP proof if given: the access token, the refresh
+    /// cookie and the `token_type`.
+    async fn login_with(
+        &self,
+        user: &str,
+        password: &str,
+        proof: Option<&str>,
+    ) -> Result<(String, String, String), Error> {
         let body = json!({ "username": user, "password": password }).to_string();
-        let res = self
+        let mut request = self
             .http
             .post(format!("{}/login", self.base))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let (access, cookie) = tokens(res, 200).await?;
+            .body(body);
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        let (access, cookie, token_type) = tokens(request.send().await?, 200).await?;
         println!("   POST /login: 200, an access token and a refresh cookie");
-        Ok((access, cookie.ok_or("no refresh cookie")?))
+        Ok((access, cookie.ok_or("no refresh cookie")?, token_type))
     }
 
     async fn refresh(&self, step: &str, cookie: &str) -> Result<(String, String), Error> {
         let res = self.send_refresh(cookie).await?;
-        let (access, cookie) = tokens(res, 200).await?;
+        let (access, cookie, _) = tokens(res, 200).await?;
         println!("{step}: 200, a new access token and a new refresh cookie");
         Ok((access, cookie.ok_or("no new refresh cookie")?))
     }
@@ -653,6 +1012,22 @@ impl Demo {
 
     async fn send_refresh(&self, cookie: &str) -> Result<reqwest::Response, Error> {
         self.send_refresh_from(cookie, None).await
+    }
+
+    /// `POST /refresh` with the cookie and, if given, a DPoP proof.
+    async fn send_refresh_proven(
+        &self,
+        cookie: &str,
+        proof: Option<&str>,
+    ) -> Result<reqwest::Response, Error> {
+        let mut request = self
+            .http
+            .post(format!("{}{REFRESH_PATH}", self.base))
+            .header("cookie", format!("{REFRESH_COOKIE}={cookie}"));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        Ok(request.send().await?)
     }
 
     /// `POST /refresh` as a browser page at `origin` sends it, or as a
@@ -690,6 +1065,17 @@ impl Demo {
         expect(step, res, status, code).await
     }
 
+    /// `GET /me` with `Authorization: DPoP` and a proof.
+    async fn me_proven(&self, access: &str, proof: &str) -> Result<reqwest::Response, Error> {
+        Ok(self
+            .http
+            .get(format!("{}/me", self.base))
+            .header("authorization", format!("DPoP {access}"))
+            .header("dpop", proof)
+            .send()
+            .await?)
+    }
+
     async fn post(&self, path: &str, access: &str) -> Result<String, Error> {
         let res = self
             .http
@@ -706,8 +1092,12 @@ impl Demo {
     }
 }
 
-/// The access token and the new refresh cookie of a token response.
-async fn tokens(res: reqwest::Response, status: u16) -> Result<(String, Option<String>), Error> {
+/// The access token, the new refresh cookie and the `token_type` of a
+/// token response.
+async fn tokens(
+    res: reqwest::Response,
+    status: u16,
+) -> Result<(String, Option<String>, String), Error> {
     let got = res.status().as_u16();
     let cookie = set_cookie(res.headers(), REFRESH_COOKIE);
     let body: Value = serde_json::from_str(&res.text().await?)?;
@@ -718,7 +1108,11 @@ async fn tokens(res: reqwest::Response, status: u16) -> Result<(String, Option<S
         .get("access_token")
         .and_then(Value::as_str)
         .ok_or("no access_token")?;
-    Ok((access.to_owned(), cookie))
+    let token_type = body
+        .get("token_type")
+        .and_then(Value::as_str)
+        .ok_or("no token_type")?;
+    Ok((access.to_owned(), cookie, token_type.to_owned()))
 }
 
 /// The value a `Set-Cookie` header gives the cookie `name`, if any.

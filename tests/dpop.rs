@@ -45,11 +45,11 @@ fn verifier() -> DpopVerifier {
 /// Proofs for this file's request: `GET URI` with `TOKEN` at `NOW`.
 trait FixedRequest {
     /// A good proof for `GET URI` with `TOKEN`, changed by `edit`.
-    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String;
+    fn fixed(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String;
 }
 
 impl FixedRequest for ClientKey {
-    fn proof(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
+    fn fixed(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
         self.proof_with("GET", URI, Some(TOKEN), NOW, edit)
     }
 }
@@ -85,7 +85,7 @@ fn the_rfc_example_proof_and_thumbprint() {
 fn good_proofs_pass_with_every_key_type() {
     let verifier = verifier();
     for client in [ClientKey::es256(), ClientKey::eddsa(), ClientKey::rs256()] {
-        let proof = client.proof(|_, _| {});
+        let proof = client.fixed(|_, _| {});
         let verified = verifier
             .verify(&proof, &request().bound_to(&client.jkt()))
             .unwrap_or_else(|e| panic!("{:?}: {e}", client.alg()));
@@ -136,13 +136,13 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "typ JWT",
-            es.proof(|h, _| h["typ"] = json!("JWT")),
+            es.fixed(|h, _| h["typ"] = json!("JWT")),
             request(),
             DpopError::WrongType,
         ),
         (
             "no typ",
-            es.proof(|h, _| {
+            es.fixed(|h, _| {
                 h.as_object_mut().unwrap().remove("typ");
             }),
             request(),
@@ -150,19 +150,19 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "alg none",
-            es.proof(|h, _| h["alg"] = json!("none")),
+            es.fixed(|h, _| h["alg"] = json!("none")),
             request(),
             DpopError::AlgorithmNotAllowed,
         ),
         (
             "alg HS256",
-            hmac.proof(|h, _| h["jwk"] = es.jwk().clone()),
+            hmac.fixed(|h, _| h["jwk"] = es.jwk().clone()),
             request(),
             DpopError::AlgorithmNotAllowed,
         ),
         (
             "no jwk",
-            es.proof(|h, _| {
+            es.fixed(|h, _| {
                 h.as_object_mut().unwrap().remove("jwk");
             }),
             request(),
@@ -170,25 +170,25 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "private key in jwk",
-            es.proof(|h, _| h["jwk"] = private_jwk.clone()),
+            es.fixed(|h, _| h["jwk"] = private_jwk.clone()),
             request(),
             DpopError::InvalidKey,
         ),
         (
             "jwk of another family",
-            es.proof(|h, _| h["jwk"] = ed.jwk().clone()),
+            es.fixed(|h, _| h["jwk"] = ed.jwk().clone()),
             request(),
             DpopError::InvalidKey,
         ),
         (
             "signed by another key",
-            rs.proof(|h, _| h["jwk"] = other_rs.jwk().clone()),
+            rs.fixed(|h, _| h["jwk"] = other_rs.jwk().clone()),
             request(),
             DpopError::BadSignature,
         ),
         (
             "no jti",
-            es.proof(|_, c| {
+            es.fixed(|_, c| {
                 c.as_object_mut().unwrap().remove("jti");
             }),
             request(),
@@ -196,7 +196,7 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "no htm",
-            es.proof(|_, c| {
+            es.fixed(|_, c| {
                 c.as_object_mut().unwrap().remove("htm");
             }),
             request(),
@@ -204,7 +204,7 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "no htu",
-            es.proof(|_, c| {
+            es.fixed(|_, c| {
                 c.as_object_mut().unwrap().remove("htu");
             }),
             request(),
@@ -212,7 +212,7 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "no iat",
-            es.proof(|_, c| {
+            es.fixed(|_, c| {
                 c.as_object_mut().unwrap().remove("iat");
             }),
             request(),
@@ -220,43 +220,43 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "iat a string",
-            es.proof(|_, c| c["iat"] = json!("now")),
+            es.fixed(|_, c| c["iat"] = json!("now")),
             request(),
             DpopError::Malformed,
         ),
         (
             "another method",
-            es.proof(|_, c| c["htm"] = json!("POST")),
+            es.fixed(|_, c| c["htm"] = json!("POST")),
             request(),
             DpopError::MethodMismatch,
         ),
         (
             "another URI",
-            es.proof(|_, c| c["htu"] = json!("https://api.example/admin")),
+            es.fixed(|_, c| c["htu"] = json!("https://api.example/admin")),
             request(),
             DpopError::UriMismatch,
         ),
         (
             "another host",
-            es.proof(|_, c| c["htu"] = json!("https://evil.example/orders")),
+            es.fixed(|_, c| c["htu"] = json!("https://evil.example/orders")),
             request(),
             DpopError::UriMismatch,
         ),
         (
             "iat too old",
-            es.proof(stale(-61)),
+            es.fixed(stale(-61)),
             request(),
             DpopError::Stale,
         ),
         (
             "iat too far ahead",
-            es.proof(stale(61)),
+            es.fixed(stale(61)),
             request(),
             DpopError::Stale,
         ),
         (
             "no ath with a token",
-            es.proof(|_, c| {
+            es.fixed(|_, c| {
                 c.as_object_mut().unwrap().remove("ath");
             }),
             request(),
@@ -264,13 +264,13 @@ fn each_rule_refuses_with_its_code() {
         ),
         (
             "ath of another token",
-            es.proof(|_, c| c["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest("other")))),
+            es.fixed(|_, c| c["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest("other")))),
             request(),
             DpopError::AccessTokenHashMismatch,
         ),
         (
             "bound to another key",
-            es.proof(|_, _| {}),
+            es.fixed(|_, _| {}),
             request().bound_to(RFC_JKT),
             DpopError::KeyMismatch,
         ),
@@ -289,25 +289,25 @@ fn the_window_and_normalisation_are_lenient_where_the_rfc_says() {
     for (name, proof) in [
         (
             "iat at the window's edge",
-            es.proof(|_, c| c["iat"] = json!(NOW - 60)),
+            es.fixed(|_, c| c["iat"] = json!(NOW - 60)),
         ),
         (
             "typ as a media type",
-            es.proof(|h, _| h["typ"] = json!("application/DPoP+JWT")),
+            es.fixed(|h, _| h["typ"] = json!("application/DPoP+JWT")),
         ),
         (
             "htu spelled otherwise",
-            es.proof(|_, c| c["htu"] = json!("HTTPS://API.example:443/%6Frders")),
+            es.fixed(|_, c| c["htu"] = json!("HTTPS://API.example:443/%6Frders")),
         ),
         (
             "iat with a fraction",
-            es.proof(|_, c| c["iat"] = json!(NOW as f64 + 0.5)),
+            es.fixed(|_, c| c["iat"] = json!(NOW as f64 + 0.5)),
         ),
     ] {
         assert!(verifier.verify(&proof, &request()).is_ok(), "{name}");
     }
     // The request's query is ignored, behind a proxy the external URI counts.
-    let proof = es.proof(|_, _| {});
+    let proof = es.fixed(|_, _| {});
     let with_query =
         ProofRequest::new("GET", "https://api.example/orders?page=2").access_token(TOKEN);
     assert!(verifier.verify(&proof, &with_query).is_ok());
@@ -317,7 +317,7 @@ fn the_window_and_normalisation_are_lenient_where_the_rfc_says() {
 fn a_proof_passes_once() {
     let es = ClientKey::es256();
     let verifier = verifier();
-    let proof = es.proof(|_, _| {});
+    let proof = es.fixed(|_, _| {});
     assert!(verifier.verify(&proof, &request()).is_ok());
     assert_eq!(
         verifier.verify(&proof, &request()),
@@ -331,10 +331,10 @@ fn a_proof_passes_once() {
     // The same jti from another key is another proof.
     let ed = ClientKey::eddsa();
     let jti = |_: &mut Value, c: &mut Value| c["jti"] = json!("shared-jti");
-    assert!(verifier.verify(&es.proof(jti), &request()).is_ok());
-    assert!(verifier.verify(&ed.proof(jti), &request()).is_ok());
+    assert!(verifier.verify(&es.fixed(jti), &request()).is_ok());
+    assert!(verifier.verify(&ed.fixed(jti), &request()).is_ok());
     // A refused proof does not spend its id.
-    let proof = es.proof(|_, _| {});
+    let proof = es.fixed(|_, _| {});
     assert_eq!(
         verifier.verify(&proof, &ProofRequest::new("POST", URI).access_token(TOKEN)),
         Err(DpopError::MethodMismatch)
@@ -351,14 +351,14 @@ fn exactly_one_dpop_header() {
         verifier.verify_header(&headers, &request()),
         Err(DpopError::Missing)
     );
-    headers.append("dpop", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
-    headers.append("DPoP", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
+    headers.append("dpop", HeaderValue::from_str(&es.fixed(|_, _| {})).unwrap());
+    headers.append("DPoP", HeaderValue::from_str(&es.fixed(|_, _| {})).unwrap());
     assert_eq!(
         verifier.verify_header(&headers, &request()),
         Err(DpopError::Multiple)
     );
     headers.remove("dpop");
-    headers.insert("dpop", HeaderValue::from_str(&es.proof(|_, _| {})).unwrap());
+    headers.insert("dpop", HeaderValue::from_str(&es.fixed(|_, _| {})).unwrap());
     assert!(verifier.verify_header(&headers, &request()).is_ok());
 }
 
@@ -401,7 +401,7 @@ async fn replayed_at_another_instance(store: impl auth_layer::revocation::Revoca
     };
     let (a, b) = (instance(store.clone()), instance(store));
     let es = ClientKey::es256();
-    let proof = es.proof(|_, _| {});
+    let proof = es.fixed(|_, _| {});
     assert!(a.verify_shared(&proof, &request()).await.is_ok());
     assert_eq!(
         a.verify_shared(&proof, &request()).await,
@@ -417,7 +417,7 @@ async fn replayed_at_another_instance(store: impl auth_layer::revocation::Revoca
         "at another instance"
     );
     assert!(
-        b.verify_shared(&es.proof(|_, _| {}), &request())
+        b.verify_shared(&es.fixed(|_, _| {}), &request())
             .await
             .is_ok()
     );
@@ -452,14 +452,14 @@ async fn a_store_that_is_down_refuses_the_proof() {
         .shared_replay(store.clone(), Duration::from_millis(200))
         .build()
         .unwrap();
-    let proof = ClientKey::es256().proof(|_, _| {});
+    let proof = ClientKey::es256().fixed(|_, _| {});
     assert_eq!(
         verifier.verify_shared(&proof, &request()).await,
         Err(DpopError::StoreUnavailable)
     );
     // Once the store is back, the client's next proof passes, once.
     store.set_down(false);
-    let next = ClientKey::es256().proof(|_, _| {});
+    let next = ClientKey::es256().fixed(|_, _| {});
     assert!(verifier.verify_shared(&next, &request()).await.is_ok());
     assert_eq!(
         verifier.verify_shared(&next, &request()).await,
@@ -467,7 +467,7 @@ async fn a_store_that_is_down_refuses_the_proof() {
     );
     // The store is never skipped: the sync check refuses with one configured.
     assert_eq!(
-        verifier.verify(&ClientKey::es256().proof(|_, _| {}), &request()),
+        verifier.verify(&ClientKey::es256().fixed(|_, _| {}), &request()),
         Err(DpopError::StoreUnavailable)
     );
 }
@@ -482,7 +482,7 @@ fn a_full_replay_memory_refuses_rather_than_forgets() {
         .build()
         .unwrap();
     let es = ClientKey::es256();
-    let proofs: Vec<String> = (0..4).map(|_| es.proof(|_, _| {})).collect();
+    let proofs: Vec<String> = (0..4).map(|_| es.fixed(|_, _| {})).collect();
     for proof in &proofs[..3] {
         assert!(verifier.verify(proof, &request()).is_ok());
     }
@@ -512,14 +512,14 @@ fn the_nonce_flow() {
     let (a, b) = (instance(), instance());
     let es = ClientKey::es256();
     assert_eq!(verifier().nonce(), None, "no nonces unless configured");
-    let error = a.verify(&es.proof(|_, _| {}), &request()).unwrap_err();
+    let error = a.verify(&es.fixed(|_, _| {}), &request()).unwrap_err();
     assert_eq!(error, DpopError::UseNonce);
     assert_eq!(error.oauth_error(), "use_dpop_nonce");
 
     let nonce = a.nonce().unwrap();
     let with = |nonce: &str| {
         let nonce = nonce.to_owned();
-        es.proof(move |_, c| c["nonce"] = json!(nonce))
+        es.fixed(move |_, c| c["nonce"] = json!(nonce))
     };
     let passed = b.verify(&with(&nonce), &request()).unwrap();
     assert_eq!(

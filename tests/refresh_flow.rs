@@ -22,12 +22,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_layer::clock::ManualClock;
+use auth_layer::clock::{Clock as _, ManualClock};
 use auth_layer::session::Sessions;
+use auth_tests::dpop_client::ClientKey;
 use auth_tests::logs::logs;
 use auth_tests::servers::{RedisCluster, RedisServer, ScratchDir, TestCa};
 use auth_tests::services::{database_url, redis_url};
-use refresh_flow::{REFRESH_COOKIE, Settings};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use refresh_flow::{DpopMode, REFRESH_COOKIE, Settings};
 use serde_json::{Value, json};
 
 /// The store the app keeps sessions and revocations in, as
@@ -165,6 +168,37 @@ impl Server {
             req = req.header(*name, *value);
         }
         Answer::read(req).await
+    }
+
+    /// `POST /login` with the server's user and, if given, a `DPoP` proof.
+    async fn login_proven(&self, proof: Option<&str>) -> Answer {
+        let body = json!({ "username": self.user, "password": self.password }).to_string();
+        let mut req = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(proof) = proof {
+            req = req.header("dpop", proof);
+        }
+        Answer::read(req).await
+    }
+
+    /// `POST /refresh` with the cookie and, if given, a `DPoP` proof.
+    async fn refresh_proven(&self, cookie: &str, proof: Option<&str>) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}/refresh", self.base))
+            .header("cookie", format!("{REFRESH_COOKIE}={cookie}"));
+        if let Some(proof) = proof {
+            req = req.header("dpop", proof);
+        }
+        Answer::read(req).await
+    }
+
+    /// A proof by `key` for `POST` to `path` of this server, now.
+    fn proof(&self, key: &ClientKey, path: &str) -> String {
+        key.proof("POST", &format!("{}{path}", self.base), self.clock.now())
     }
 
     async fn me(&self, access: &str) -> Answer {
@@ -534,6 +568,85 @@ async fn tokens_never_reach_the_logs(store: &Store) {
     }
 }
 
+/// `AUTH_DPOP=required`: a login with a proof binds the session to the
+/// client's key: the access token carries its thumbprint in `cnf.jkt` and
+/// is a DPoP token. The refresh cookie alone, or with a proof by another
+/// key, or with a proof copied from the client's request, is refused with
+/// 400 `invalid_dpop_proof`, and spends and clears nothing: the client
+/// refreshes with that same cookie afterwards.
+async fn dpop_binds_the_refresh_cookie_to_the_clients_key(store: &Store) {
+    let server = Server::with(store, |s| s.dpop = DpopMode::Required).await;
+    let client = ClientKey::generate();
+    let login = server
+        .login_proven(Some(&server.proof(&client, "/login")))
+        .await;
+    assert_eq!(login.status, 200, "[{}] {login:?}", server.store);
+    assert_eq!(login.body["token_type"], "DPoP");
+    assert_eq!(
+        access_claims(&login.access())["cnf"],
+        json!({ "jkt": client.jkt() })
+    );
+    let cookie = login.cookie().unwrap();
+
+    let proof = server.proof(&client, "/refresh");
+    let refreshed = server.refresh_proven(&cookie, Some(&proof)).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    assert_eq!(refreshed.body["token_type"], "DPoP");
+    assert_eq!(
+        access_claims(&refreshed.access())["cnf"]["jkt"],
+        client.jkt()
+    );
+    let stolen = refreshed.cookie().unwrap();
+
+    let thief = ClientKey::generate();
+    for (what, answer, code) in [
+        (
+            "no proof",
+            server.refresh_proven(&stolen, None).await,
+            "dpop_proof_missing",
+        ),
+        (
+            "the thief's key",
+            server
+                .refresh_proven(&stolen, Some(&server.proof(&thief, "/refresh")))
+                .await,
+            "dpop_key_mismatch",
+        ),
+        (
+            "the client's proof replayed",
+            server.refresh_proven(&stolen, Some(&proof)).await,
+            "dpop_replayed",
+        ),
+    ] {
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, Some(code)),
+            "[{}] {what}: {answer:?}",
+            server.store
+        );
+        assert_eq!(answer.body["error"], "invalid_dpop_proof", "{what}");
+        assert!(
+            answer.set_cookies.is_empty(),
+            "{what}: nothing cleared: {answer:?}"
+        );
+    }
+
+    // Well past the retry window: the cookie was not spent, so this is a
+    // rotation, not reuse.
+    server.clock.advance(30);
+    let proof = server.proof(&client, "/refresh");
+    let after = server.refresh_proven(&stolen, Some(&proof)).await;
+    assert_eq!(after.status, 200, "[{}] {after:?}", server.store);
+    assert_eq!(after.body["token_type"], "DPoP");
+    assert_ne!(after.cookie().unwrap(), stolen);
+}
+
+/// The claims of an access token (the tests trust the app's signature).
+fn access_claims(access: &str) -> Value {
+    let payload = access.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
 /// Each scenario above as one test per store: memory, Redis
 /// (`AUTH_TEST_REDIS_URL`) and PostgreSQL (`AUTH_TEST_DATABASE_URL`); the
 /// last two show as ignored where their service is not configured.
@@ -581,7 +694,162 @@ on_every_store!(
     garbage_refresh_cookies_get_401_refresh_invalid_and_change_nothing,
     fifty_concurrent_refreshes_over_http_one_wins,
     tokens_never_reach_the_logs,
+    dpop_binds_the_refresh_cookie_to_the_clients_key,
 );
+
+/// `AUTH_DPOP=allowed`: a client without a key logs in and refreshes with
+/// bearer tokens as before; one with a key is bound, and its refresh cookie
+/// then needs a proof (`dpop_proof_required`, nothing spent); a proof at
+/// refresh binds no session that logged in without one.
+#[tokio::test]
+async fn dpop_allowed_binds_only_the_clients_that_send_a_proof() {
+    let server = Server::with(&Store::memory(), |s| s.dpop = DpopMode::Allowed).await;
+    let client = ClientKey::generate();
+
+    let (bearer, cookie) = server.login().await;
+    assert_eq!(access_claims(&bearer).get("cnf"), None);
+    assert_eq!(server.me(&bearer).await.status, 200);
+    let proof = server.proof(&client, "/refresh");
+    let unbound = server.refresh_proven(&cookie, Some(&proof)).await;
+    assert_eq!(unbound.status, 200, "{unbound:?}");
+    assert_eq!(
+        unbound.body["token_type"], "Bearer",
+        "a proof at refresh binds nothing"
+    );
+    assert_eq!(server.me(&unbound.access()).await.status, 200);
+    server.rotate(&unbound.cookie().unwrap()).await;
+
+    let login = server
+        .login_proven(Some(&server.proof(&client, "/login")))
+        .await;
+    assert_eq!(login.body["token_type"], "DPoP", "{login:?}");
+    let cookie = login.cookie().unwrap();
+    let bare = server.refresh_proven(&cookie, None).await;
+    assert_eq!(
+        (bare.status, bare.code()),
+        (400, Some("dpop_proof_required")),
+        "{bare:?}"
+    );
+    assert!(bare.set_cookies.is_empty(), "{bare:?}");
+    let proof = server.proof(&client, "/refresh");
+    let bound = server.refresh_proven(&cookie, Some(&proof)).await;
+    assert_eq!(
+        (bound.status, &bound.body["token_type"]),
+        (200, &json!("DPoP"))
+    );
+}
+
+/// A proof speaks for one route of this app: `htm` `POST`, `htu` the
+/// app's origin and the route's path; with `AUTH_PUBLIC_ORIGIN`, that
+/// origin. A login's proof does not refresh, nor does one for another
+/// host; `required` refuses a login without a proof.
+#[tokio::test]
+async fn dpop_proofs_must_name_the_route_and_the_apps_origin() {
+    let server = Server::with(&Store::memory(), |s| s.dpop = DpopMode::Required).await;
+    let client = ClientKey::generate();
+    let missing = server.login_proven(None).await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (400, Some("dpop_proof_missing")),
+        "{missing:?}"
+    );
+    assert!(missing.set_cookies.is_empty());
+    let login = server
+        .login_proven(Some(&server.proof(&client, "/login")))
+        .await;
+    let cookie = login.cookie().unwrap();
+    let now = server.clock.now();
+    for (what, proof, code) in [
+        (
+            "the login's route",
+            server.proof(&client, "/login"),
+            "dpop_uri_mismatch",
+        ),
+        (
+            "another host",
+            client.proof("POST", "https://elsewhere.example/refresh", now),
+            "dpop_uri_mismatch",
+        ),
+        (
+            "another method",
+            client.proof("GET", &format!("{}/refresh", server.base), now),
+            "dpop_method_mismatch",
+        ),
+        (
+            "ten minutes old",
+            client.proof("POST", &format!("{}/refresh", server.base), now - 600),
+            "dpop_stale",
+        ),
+    ] {
+        let answer = server.refresh_proven(&cookie, Some(&proof)).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, Some(code)),
+            "{what}: {answer:?}"
+        );
+    }
+    let proof = server.proof(&client, "/refresh");
+    assert_eq!(
+        server.refresh_proven(&cookie, Some(&proof)).await.status,
+        200
+    );
+
+    let behind_a_proxy = Server::with(&Store::memory(), |s| {
+        s.dpop = DpopMode::Required;
+        s.public_origin = Some("https://app.example".to_owned());
+    })
+    .await;
+    let now = behind_a_proxy.clock.now();
+    let local = behind_a_proxy
+        .login_proven(Some(&behind_a_proxy.proof(&client, "/login")))
+        .await;
+    assert_eq!(
+        (local.status, local.code()),
+        (400, Some("dpop_uri_mismatch")),
+        "the public origin, not the Host: {local:?}"
+    );
+    let public = client.proof("POST", "https://app.example/login", now);
+    let login = behind_a_proxy.login_proven(Some(&public)).await;
+    assert_eq!(
+        (login.status, &login.body["token_type"]),
+        (200, &json!("DPoP")),
+        "{login:?}"
+    );
+}
+
+/// The demo with `AUTH_DPOP`: a thief with the refresh cookie and no key
+/// is refused, the client with its key refreshes.
+#[tokio::test]
+async fn the_dpop_demo_tells_its_story() {
+    logs();
+    for mode in [DpopMode::Required, DpopMode::Allowed] {
+        let mut settings = Settings::new(refresh_flow::random_secret().unwrap());
+        settings.dpop = mode;
+        refresh_flow::demo(settings).await.unwrap();
+    }
+}
+
+#[test]
+fn the_dpop_mode_comes_from_auth_dpop() {
+    for (value, mode) in [
+        ("off", DpopMode::Off),
+        ("allowed", DpopMode::Allowed),
+        ("Required", DpopMode::Required),
+    ] {
+        let settings = Settings::from_lookup(|n| {
+            (n == "AUTH_DPOP")
+                .then(|| value.to_owned())
+                .or_else(|| (n == "AUTH_HMAC_SECRET").then(|| "s".repeat(32)))
+        })
+        .unwrap();
+        assert_eq!(settings.dpop, mode, "{value}");
+    }
+    let unset = Settings::from_lookup(|n| (n == "AUTH_HMAC_SECRET").then(|| "s".repeat(32)));
+    assert_eq!(unset.unwrap().dpop, DpopMode::Off);
+    let bad = Settings::from_lookup(|n| (n == "AUTH_DPOP").then(|| "yes".into()));
+    let err = bad.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.starts_with("AUTH_DPOP"), "{err}");
+}
 
 /// The whole story (login, refresh, expiry, reuse revoking the family and
 /// its live access token, logout and logout everywhere) on a Redis Cluster

@@ -171,7 +171,9 @@ fn headers(token: &str, proof: Option<String>) -> http::HeaderMap {
 }
 
 fn layer(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let auth = JwtAuth::builder()
         .hmac_secret(SECRET)
         .dpop(DpopVerifier::builder().build().unwrap())
@@ -224,7 +226,10 @@ fn layer(c: &mut Criterion) {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
                     headers(&bound, Some(proof_for(&client, now(), n, &bound)))
                 },
-                |h| rt.block_on(auth.authenticate(&get, black_box(&h), &uri)).unwrap(),
+                |h| {
+                    rt.block_on(auth.authenticate(&get, black_box(&h), &uri))
+                        .unwrap()
+                },
                 BatchSize::SmallInput,
             );
         });

@@ -1,8 +1,11 @@
 //! A DPoP client for the tests: a key pair, its public JWK and thumbprint,
 //! and proofs (RFC 9449 section 4.2) made with it.
 
-use auth_layer::dpop::jwk_thumbprint;
+use auth_layer::dpop::{DpopVerifier, ProofRequest, VerifiedProof, jwk_thumbprint};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use auth_layer::keys::Algorithm;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::EncodingKey;
@@ -20,6 +23,14 @@ pub struct ClientKey {
 }
 
 impl ClientKey {
+    /// A fresh P-256 key (ES256), as a browser's WebCrypto key would be:
+    /// two are two keys.
+    pub fn generate() -> Self {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let key = EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
+        Self::new(key, Algorithm::ES256)
+    }
+
     /// The P-256 test key (ES256).
     pub fn es256() -> Self {
         Self::new(
@@ -82,7 +93,7 @@ impl ClientKey {
             "jwk": self.jwk,
         });
         let mut claims = json!({
-            "jti": crate::services::unique("jti"),
+            "jti": next_jti(),
             "htm": method,
             "htu": htu,
             "iat": iat,
@@ -91,6 +102,23 @@ impl ClientKey {
             claims["ath"] = ath(token).into();
         }
         (header, claims)
+    }
+
+    /// A proof without `ath` for `method uri` at `iat` (what a token
+    /// endpoint is sent), with a `jti` never used before.
+    pub fn proof(&self, method: &str, uri: &str, iat: i64) -> String {
+        self.proof_for(method, uri, None, iat)
+    }
+
+    /// A proof for `POST uri` at `iat`, checked by `verifier`: what a token
+    /// endpoint hands to `Sessions`.
+    pub fn verified(&self, verifier: &DpopVerifier, uri: &str, iat: i64) -> VerifiedProof {
+        verifier
+            .verify(
+                &self.proof("POST", uri, iat),
+                &ProofRequest::new("POST", uri),
+            )
+            .unwrap()
     }
 
     /// A good proof for `method` `htu` with `token`, at `iat`.
@@ -122,6 +150,17 @@ impl ClientKey {
         let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).unwrap();
         format!("{input}.{signature}")
     }
+}
+
+/// A `jti` never used before in this process (nor, with the time in it, by
+/// an earlier run against the same store).
+fn next_jti() -> String {
+    static PROOFS: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        crate::services::unique("jti"),
+        PROOFS.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// `ath`: the base64url SHA-256 of an access token.

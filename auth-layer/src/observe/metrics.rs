@@ -12,7 +12,7 @@
 //! | `auth_store_duration_seconds` | histogram | `store` (`revocation`, `session`), `op` |
 //! | `auth_store_errors_total` | counter | `store`, `op`, `error` (`timeout`, `unavailable`) |
 //! | `auth_jwks_fetches_total` | counter | `result` (`ok`, `error`) |
-//! | `auth_refresh_total` | counter | `outcome` (`rotated`, `retried`, `duplicate`, `reuse_detected`, or the refusal's code: `refresh_invalid`, `session_expired`, `session_idle`, `session_revoked`, `reauth_required`, `store_unavailable`) |
+//! | `auth_refresh_total` | counter | `outcome` (`rotated`, `retried`, `duplicate`, `reuse_detected`, or the refusal's code: `refresh_invalid`, `session_expired`, `session_idle`, `session_revoked`, `reauth_required`, `dpop_proof_required`, `dpop_key_mismatch`, `store_unavailable`) |
 //!
 //! The per-request recordings (requests, caches) use keys built once, so
 //! the hot path allocates nothing for them. Call [`describe`] after

@@ -6,12 +6,13 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 /// What to put in one access token: the subject, optionally its token
-/// version and session, and claims of your own.
+/// version, session and DPoP key, and claims of your own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenRequest {
     pub(super) subject: String,
     pub(super) version: Option<u64>,
     pub(super) session: Option<String>,
+    pub(super) jkt: Option<String>,
     pub(super) claims: Map<String, Value>,
 }
 
@@ -38,6 +39,29 @@ impl TokenRequest {
         self
     }
 
+    /// Binds the token to a DPoP key (RFC 9449 section 6.1): the token
+    /// carries `cnf: {"jkt": jkt}`, the RFC 7638 thumbprint of the client's
+    /// public key ([`VerifiedProof::jkt`](crate::dpop::VerifiedProof::jkt)
+    /// of the proof that came with the token request), and is good only with
+    /// a proof by that key. [`Sessions`](super::Sessions) sets it for the
+    /// tokens of a bound session.
+    ///
+    /// ```
+    /// use auth_layer::session::{SigningKey, TokenIssuer, TokenRequest};
+    ///
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    /// let token = issuer.issue(&TokenRequest::new("alice").bound_to(jkt)).unwrap();
+    /// assert_eq!((token.jkt(), token.token_type()), (Some(jkt), "DPoP"));
+    /// ```
+    #[must_use]
+    pub fn bound_to(mut self, jkt: impl Into<String>) -> Self {
+        self.jkt = Some(jkt.into());
+        self
+    }
+
     /// Adds one claim of your own.
     #[must_use]
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -61,6 +85,7 @@ pub struct AccessToken {
     pub(super) issued_at: i64,
     pub(super) expires_at: i64,
     pub(super) lifetime: Duration,
+    pub(super) jkt: Option<String>,
 }
 
 impl AccessToken {
@@ -93,6 +118,18 @@ impl AccessToken {
     pub fn expires_in(&self) -> Duration {
         self.lifetime
     }
+
+    /// The thumbprint of the DPoP key it is bound to (its `cnf.jkt`), if
+    /// it is bound ([`TokenRequest::bound_to`]).
+    pub fn jkt(&self) -> Option<&str> {
+        self.jkt.as_deref()
+    }
+
+    /// The `token_type` of an OAuth token response: `DPoP` for a token
+    /// bound to a DPoP key (RFC 9449 section 5), `Bearer` otherwise.
+    pub fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
 }
 
 impl fmt::Debug for AccessToken {
@@ -101,6 +138,7 @@ impl fmt::Debug for AccessToken {
             .field("token", &"[redacted]")
             .field("jti", &self.jti)
             .field("expires_at", &self.expires_at)
+            .field("jkt", &self.jkt)
             .finish_non_exhaustive()
     }
 }

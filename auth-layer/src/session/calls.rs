@@ -16,10 +16,13 @@ use crate::observe::metrics;
 
 impl Sessions {
     pub(super) fn mint(&self, session: &SessionRecord) -> Result<AccessToken, SessionError> {
-        let request = TokenRequest::new(session.subject.as_str())
+        let mut request = TokenRequest::new(session.subject.as_str())
             .version(session.version)
             .session(session.sid.as_str())
             .claims(session.claims.clone());
+        if let Some(jkt) = &session.dpop_jkt {
+            request = request.bound_to(jkt.as_str());
+        }
         self.inner.issuer.issue(&request).map_err(issue_error)
     }
 

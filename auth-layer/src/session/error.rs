@@ -13,7 +13,9 @@ use super::issuer::IssueError;
 ///
 /// Every kind has one [`code`](Self::code) clients can act on and one
 /// [`status`](Self::status): the refresh failures are 401 and all mean "log
-/// in again", but say why; a store that cannot answer is 503 (the user did
+/// in again", but say why; the refusals of a session bound to a DPoP key
+/// are 400 `invalid_dpop_proof` and change nothing (the client holding the
+/// key can still refresh); a store that cannot answer is 503 (the user did
 /// nothing wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -39,6 +41,15 @@ pub enum SessionErrorKind {
     /// [`on_refresh`](super::SessionsBuilder::on_refresh) hook said so, e.g.
     /// the user was disabled). Nothing was changed.
     RefreshDenied,
+    /// `dpop_proof_required`: the session's refresh tokens are bound to a
+    /// DPoP key (it logged in with a proof) and the refresh came without a
+    /// proof (RFC 9449 section 5). Nothing was changed: the token is not
+    /// spent, and this is never taken for reuse.
+    DpopProofRequired,
+    /// `dpop_key_mismatch`: the refresh came with a proof by another key
+    /// than the one the session's refresh tokens are bound to. Nothing was
+    /// changed: the token is not spent, and this is never taken for reuse.
+    DpopKeyMismatch,
     /// `invalid_claims`: the caller's claims cannot go into an access token
     /// (a server-side mistake).
     InvalidClaims,
@@ -59,19 +70,45 @@ impl SessionErrorKind {
             Self::ReauthRequired => "reauth_required",
             Self::SessionRevoked => "session_revoked",
             Self::RefreshDenied => "refresh_denied",
+            Self::DpopProofRequired => "dpop_proof_required",
+            Self::DpopKeyMismatch => "dpop_key_mismatch",
             Self::InvalidClaims => "invalid_claims",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
         }
     }
 
-    /// The HTTP status to answer with: 401 for every refresh failure, 503
-    /// for a store that cannot answer, 500 for a server-side mistake.
+    /// The HTTP status to answer with: 401 for every refresh failure, 400
+    /// for a missing or wrong DPoP proof (RFC 9449 section 5 with RFC 6749
+    /// section 5.2), 503 for a store that cannot answer, 500 for a
+    /// server-side mistake.
     pub fn status(self) -> http::StatusCode {
         match self {
             Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidClaims | Self::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::DpopProofRequired | Self::DpopKeyMismatch => http::StatusCode::BAD_REQUEST,
             _ => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The OAuth `error` of a token endpoint's answer (RFC 6749 section
+    /// 5.2): `invalid_dpop_proof` for the DPoP refusals (RFC 9449 section
+    /// 5), `invalid_grant` for the other refresh failures,
+    /// `temporarily_unavailable` for a store outage, `server_error` for a
+    /// server-side mistake.
+    ///
+    /// ```
+    /// use auth_layer::session::SessionErrorKind;
+    ///
+    /// assert_eq!(SessionErrorKind::RefreshReused.oauth_error(), "invalid_grant");
+    /// assert_eq!(SessionErrorKind::DpopKeyMismatch.oauth_error(), "invalid_dpop_proof");
+    /// ```
+    pub fn oauth_error(self) -> &'static str {
+        match self {
+            Self::StoreUnavailable => "temporarily_unavailable",
+            Self::InvalidClaims | Self::Internal => "server_error",
+            Self::DpopProofRequired | Self::DpopKeyMismatch => "invalid_dpop_proof",
+            _ => "invalid_grant",
         }
     }
 
@@ -85,6 +122,12 @@ impl SessionErrorKind {
             Self::ReauthRequired => "re-authentication required; log in again",
             Self::SessionRevoked => "session has ended; log in again",
             Self::RefreshDenied => "session may not be renewed; log in again",
+            Self::DpopProofRequired => {
+                "the refresh token is bound to a DPoP key: send a DPoP proof by that key"
+            }
+            Self::DpopKeyMismatch => {
+                "the DPoP proof's key is not the one the refresh token is bound to"
+            }
             Self::InvalidClaims => "the claims cannot be put in an access token",
             Self::StoreUnavailable => "the session store is unavailable",
             Self::Internal => "an access token could not be issued",
@@ -210,6 +253,23 @@ mod tests {
         assert_eq!(
             SessionErrorKind::StoreUnavailable.status(),
             http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(kinds.iter().all(|k| k.oauth_error() == "invalid_grant"));
+    }
+
+    #[test]
+    fn dpop_refusals_are_400_invalid_dpop_proof_with_distinct_codes() {
+        let kinds = [
+            SessionErrorKind::DpopProofRequired,
+            SessionErrorKind::DpopKeyMismatch,
+        ];
+        for kind in kinds {
+            assert_eq!(kind.status(), http::StatusCode::BAD_REQUEST, "{kind}");
+            assert_eq!(kind.oauth_error(), "invalid_dpop_proof", "{kind}");
+        }
+        assert_eq!(
+            kinds.map(SessionErrorKind::code),
+            ["dpop_proof_required", "dpop_key_mismatch"]
         );
     }
 }

@@ -15,11 +15,14 @@ use crate::clock::Clock;
 
 /// The `typ` header of every access token (RFC 9068).
 const TOKEN_TYPE: &str = "at+jwt";
+/// The confirmation claim (RFC 7800) that holds `jkt` (RFC 9449 section 6.1).
+const CONFIRMATION: &str = "cnf";
 
 /// Mints access tokens: `typ` `at+jwt`, signed with the configured
 /// [`SigningKey`] (its `kid` in the header), carrying `iss`, `aud` (when
 /// configured), `sub`, `iat`, `nbf`, `exp` (from the [`LifetimePolicy`]),
-/// a random `jti`, `ver` and `sid` (when given) and the caller's claims.
+/// a random `jti`, `ver` and `sid` (when given), `cnf.jkt` when bound to a
+/// DPoP key ([`TokenRequest::bound_to`]) and the caller's claims.
 /// Cheap to clone.
 ///
 /// ```
@@ -111,6 +114,9 @@ impl TokenIssuer {
         if let Some(sid) = &request.session {
             claims.insert(inner.names.session.clone(), sid.as_str().into());
         }
+        if let Some(jkt) = &request.jkt {
+            claims.insert(CONFIRMATION.into(), serde_json::json!({ "jkt": jkt }));
+        }
         claims.extend(request.claims.iter().map(|(k, v)| (k.clone(), v.clone())));
 
         let mut header = Header::new(inner.key.algorithm());
@@ -124,6 +130,7 @@ impl TokenIssuer {
             issued_at: now,
             expires_at,
             lifetime,
+            jkt: request.jkt.clone(),
         })
     }
 
@@ -131,7 +138,10 @@ impl TokenIssuer {
     pub(crate) fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), IssueError> {
         let inner = &*self.inner;
         let reserved = |name: &str| {
-            REGISTERED.contains(&name) || name == inner.names.version || name == inner.names.session
+            REGISTERED.contains(&name)
+                || name == CONFIRMATION
+                || name == inner.names.version
+                || name == inner.names.session
         };
         match claims.keys().find(|name| reserved(name)) {
             Some(name) => Err(IssueError::ReservedClaim(name.clone())),
@@ -172,7 +182,7 @@ impl fmt::Debug for TokenIssuer {
 #[non_exhaustive]
 pub enum IssueError {
     /// A claim the issuer sets itself (`iss`, `sub`, `aud`, `exp`, `nbf`,
-    /// `iat`, `jti`, or the version/session claim).
+    /// `iat`, `jti`, `cnf`, or the version/session claim).
     #[error("the claim {0:?} is set by the issuer and cannot be given")]
     ReservedClaim(String),
     /// The claims are not a JSON object.
@@ -234,7 +244,7 @@ mod tests {
 
     #[test]
     fn reserved_claims_cannot_be_given() {
-        for name in ["sub", "exp", "jti", "ver", "sid"] {
+        for name in ["sub", "exp", "jti", "ver", "sid", "cnf"] {
             let err = issuer()
                 .issue(&TokenRequest::new("alice").claim(name, "x"))
                 .unwrap_err();
@@ -243,6 +253,21 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_bound_token_carries_its_key_thumbprint_in_cnf() {
+        let token = issuer()
+            .issue(&TokenRequest::new("alice").session("s1").bound_to("jkt-1"))
+            .unwrap();
+        assert_eq!(
+            payload(&token)["cnf"],
+            serde_json::json!({ "jkt": "jkt-1" })
+        );
+        assert_eq!((token.jkt(), token.token_type()), (Some("jkt-1"), "DPoP"));
+        let unbound = issuer().issue(&TokenRequest::new("alice")).unwrap();
+        assert_eq!(payload(&unbound).get("cnf"), None);
+        assert_eq!((unbound.jkt(), unbound.token_type()), (None, "Bearer"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! ("stay signed in for a week, but let me kill a stolen session now"):
 //!
 //! - [`TokenIssuer`] mints access tokens (`typ` `at+jwt`, `iss`, `aud`,
-//!   `sub`, `iat`, `nbf`, `exp`, `jti`, `ver`, `sid` and your claims), with a
+//!   `sub`, `iat`, `nbf`, `exp`, `jti`, `ver`, `sid`, `cnf.jkt` when bound
+//!   to a DPoP key, and your claims), with a
 //!   lifetime from a [`LifetimePolicy`]: 15 minutes unless a role, client or
 //!   scope says otherwise.
 //! - [`Sessions`] composes the issuer, a [`SessionStore`] and the
@@ -47,6 +48,12 @@
 //!   end when that comes first. This assumes every instance has the same
 //!   [`LifetimePolicy`] and that the verifiers' leeway and clock skew stay
 //!   within that cap.
+//! - Refresh tokens can be bound to the client's DPoP key (RFC 9449
+//!   section 5): a login with a verified proof
+//!   ([`login_with_proof`](Sessions::login_with_proof)) binds the session,
+//!   its access tokens carry `cnf.jkt`, and each refresh must come with a
+//!   proof by that key ([`refresh_with_proof`](Sessions::refresh_with_proof));
+//!   without one it is refused and nothing is spent.
 //! - Subjects appear in `tracing` events only with
 //!   [`log_subjects`](SessionsBuilder::log_subjects); tokens never do.
 //!
@@ -109,6 +116,7 @@
 //! ```
 
 mod access_token;
+mod binding;
 mod builder;
 mod calls;
 mod error;

@@ -1,5 +1,6 @@
 //! [`Sessions::refresh`]: rotating a refresh token, and what each outcome means.
 
+use super::binding::binding;
 use super::error::{SessionError, SessionErrorKind, internal, issue_error, to_claims};
 use super::outcome::{Refreshed, SessionEvent, TokenPair};
 use super::sessions::Sessions;
@@ -17,16 +18,34 @@ impl Sessions {
     /// The [`on_refresh`](super::SessionsBuilder::on_refresh) hook, if any,
     /// decides the claims first.
     ///
+    /// A session bound to a DPoP key (started with
+    /// [`login_with_proof`](Self::login_with_proof)) refuses this call with
+    /// `dpop_proof_required`: refresh it with
+    /// [`refresh_with_proof`](Self::refresh_with_proof).
+    ///
     /// # Errors
     /// `refresh_invalid` (nothing changed), `refresh_reused` (the session
     /// is now revoked), `session_expired`, `session_idle`,
-    /// `reauth_required`, `session_revoked`, `store_unavailable`, and what
-    /// the `on_refresh` hook answers (`refresh_denied`, say; nothing changed).
+    /// `reauth_required`, `session_revoked`, `store_unavailable`, what
+    /// the `on_refresh` hook answers (`refresh_denied`, say; nothing
+    /// changed), and `dpop_proof_required` for a bound session (nothing
+    /// changed).
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
+        self.refresh_proven(presented, None).await
+    }
+
+    /// [`refresh`](Self::refresh), with the thumbprint of the key of the
+    /// verified DPoP proof that came with the request, if one did.
+    pub(super) async fn refresh_proven(
+        &self,
+        presented: &str,
+        proven: Option<&str>,
+    ) -> Result<Refreshed, SessionError> {
         let span = tracing::debug_span!(target: "auth_layer", "refresh");
         let mut retried = false;
         let result =
-            tracing::Instrument::instrument(self.rotate(presented, &mut retried), span).await;
+            tracing::Instrument::instrument(self.rotate(presented, proven, &mut retried), span)
+                .await;
         metrics::refresh(match &result {
             Ok(Refreshed::Rotated(_)) if retried => "retried",
             Ok(Refreshed::Rotated(_)) => "rotated",
@@ -37,7 +56,12 @@ impl Sessions {
         result
     }
 
-    async fn rotate(&self, presented: &str, retried: &mut bool) -> Result<Refreshed, SessionError> {
+    async fn rotate(
+        &self,
+        presented: &str,
+        proven: Option<&str>,
+        retried: &mut bool,
+    ) -> Result<Refreshed, SessionError> {
         let inner = &*self.inner;
         let Some(token) = RefreshToken::parse(presented) else {
             tracing::debug!("refresh refused: not a refresh token");
@@ -48,6 +72,12 @@ impl Sessions {
             tracing::debug!("refresh refused: no such session");
             return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
         };
+        // Before anything else, and outside the rotation: the binding never
+        // changes, so a presenter without the key spends nothing, ends
+        // nothing, and learns nothing about the session.
+        if let Err(kind) = binding(&session, proven) {
+            return refused(sid, kind);
+        }
         let current = self
             .bounded(
                 "subject",

@@ -137,6 +137,7 @@ mod tests {
             expires_at: 10_000,
             last_used_at: 1000,
             ended: None,
+            dpop_jkt: None,
         }
     }
 

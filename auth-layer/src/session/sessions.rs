@@ -58,7 +58,9 @@ pub(super) struct Inner {
 impl Sessions {
     /// Starts a session for `subject` (already authenticated by you) whose
     /// access tokens carry `claims` (a JSON object, or `null` for none), and
-    /// returns its first access and refresh tokens.
+    /// returns its first access and refresh tokens. Its tokens are bearer
+    /// tokens; [`login_with_proof`](Self::login_with_proof) binds them to
+    /// the client's DPoP key.
     ///
     /// # Errors
     /// `invalid_claims` (not an object, or a claim the issuer sets),
@@ -67,6 +69,17 @@ impl Sessions {
         &self,
         subject: &str,
         claims: impl Serialize,
+    ) -> Result<TokenPair, SessionError> {
+        self.start(subject, claims, None).await
+    }
+
+    /// [`login`](Self::login), the session bound to the DPoP key `dpop_jkt`
+    /// when given.
+    pub(super) async fn start(
+        &self,
+        subject: &str,
+        claims: impl Serialize,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         let claims = to_claims(claims)?;
@@ -93,6 +106,7 @@ impl Sessions {
             expires_at: now.saturating_add(inner.lifetime),
             last_used_at: now,
             ended: None,
+            dpop_jkt: dpop_jkt.map(str::to_owned),
         };
         let access = self.mint(&session)?;
         self.bounded("create", inner.store.create(&session, refresh.hash()))

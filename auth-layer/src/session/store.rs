@@ -33,7 +33,10 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
 /// several steps (a Redis Cluster holds a session and its subject's index
 /// on different nodes), but never leave a live session out of its
 /// subject's index. Times are Unix
-/// seconds from the caller's clock, never the store's.
+/// seconds from the caller's clock, never the store's. A session's
+/// [`dpop_jkt`](SessionRecord::dpop_jkt) is written by `create` and never
+/// changes; every call that returns the session returns it too (a store
+/// that dropped it would unbind the session's refresh tokens).
 ///
 /// ```
 /// use auth_layer::session::{EndReason, SessionRecord, SessionStore, TokenHash};
@@ -51,6 +54,7 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
 ///     expires_at: 2_000,
 ///     last_used_at: 1_000,
 ///     ended: None,
+///     dpop_jkt: None,
 /// };
 /// store.create(&session, TokenHash::of("s1.secret")).await.unwrap();
 /// let ended = store.end("s1", EndReason::Logout, 1_500).await.unwrap().unwrap();
@@ -172,6 +176,14 @@ pub struct SessionRecord {
     pub last_used_at: i64,
     /// Why the session ended; `None` while it is live.
     pub ended: Option<EndReason>,
+    /// The RFC 7638 thumbprint of the DPoP key the session's refresh
+    /// tokens are bound to (RFC 9449 section 5), set at login with a proof
+    /// ([`Sessions::login_with_proof`](super::Sessions::login_with_proof))
+    /// and never changed: every refresh must come with a proof by that key,
+    /// and every access token of the session carries it as `cnf.jkt`.
+    /// `None`: the session is not bound (bearer tokens). A store must keep
+    /// it exactly as given and return it with the session.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why a session ended. Stored as the string of [`as_str`](Self::as_str).

@@ -192,6 +192,7 @@ mod tests {
             expires_at,
             last_used_at: 0,
             ended: None,
+            dpop_jkt: None,
         }
     }
 

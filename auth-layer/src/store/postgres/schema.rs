@@ -29,9 +29,16 @@ const RELATIONS: [&str; 13] = [
     "auth_refresh_tokens_sid_idx",
 ];
 
+/// Every column [`SCHEMA`] adds to a table created before it (`ALTER TABLE
+/// … ADD COLUMN IF NOT EXISTS`): when one is missing, the schema runs again.
+const ADDED_COLUMNS: [(&str, &str); 2] = [
+    ("auth_revoked_session_ids", "forget_after"),
+    ("auth_sessions", "dpop_jkt"),
+];
+
 impl PostgresStore {
-    /// Creates the tables and indexes of the contract if any is missing
-    /// ([`SCHEMA`](Self::SCHEMA)), inside a transaction holding
+    /// Creates the tables, columns and indexes of the contract if any is
+    /// missing ([`SCHEMA`](Self::SCHEMA)), inside a transaction holding
     /// `pg_advisory_xact_lock(7022647185898829419)` (and 0.1's session-store
     /// lock, `7022647185915605870`) so instances starting together do not
     /// race. When everything exists it runs no DDL at all,
@@ -59,10 +66,17 @@ impl PostgresStore {
                 .bind(SESSION_SCHEMA_LOCK)
                 .execute(&mut *tx)
                 .await?;
+            let (tables, columns): (Vec<&str>, Vec<&str>) = ADDED_COLUMNS.into_iter().unzip();
             let complete: bool = sqlx::query_scalar(
-                "SELECT bool_and(to_regclass(r) IS NOT NULL) FROM unnest($1::text[]) AS r",
+                "SELECT (SELECT bool_and(to_regclass(r) IS NOT NULL) FROM unnest($1::text[]) AS r) \
+                    AND (SELECT bool_and(EXISTS ( \
+                        SELECT 1 FROM pg_attribute \
+                        WHERE attrelid = to_regclass(c.t) AND attname = c.n AND NOT attisdropped)) \
+                    FROM unnest($2::text[], $3::text[]) AS c(t, n))",
             )
             .bind(&RELATIONS[..])
+            .bind(&tables)
+            .bind(&columns)
             .fetch_one(&mut *tx)
             .await?;
             if !complete {
@@ -98,5 +112,17 @@ mod tests {
             "every relation is listed"
         );
         assert!(!SCHEMA.contains("_sqlx_migrations"));
+        for (table, column) in ADDED_COLUMNS {
+            let added = format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} ");
+            assert!(SCHEMA.contains(&added), "{table}.{column}");
+        }
+        assert_eq!(
+            SCHEMA
+                .lines()
+                .filter(|line| line.starts_with("ALTER TABLE "))
+                .count(),
+            ADDED_COLUMNS.len(),
+            "every added column is listed"
+        );
     }
 }

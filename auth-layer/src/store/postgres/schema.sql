@@ -4,7 +4,9 @@
 -- pg_advisory_xact_lock(7022647185898829419) so that instances starting
 -- together do not race, and only when one of its tables or indexes is
 -- missing. A deployment whose application role may not create tables can
--- run this file once with a privileged role instead.
+-- run this file once with a privileged role instead. Columns added to a
+-- table after its first release are added by ALTER TABLE … ADD COLUMN IF
+-- NOT EXISTS, and the migration runs the file when one of them is missing.
 
 -- Revocation ------------------------------------------------------------
 -- Every record is keyed by the token's issuer (`iss`, '' for tokens without
@@ -90,6 +92,11 @@ CREATE TABLE IF NOT EXISTS auth_sessions (
     ended_at timestamptz,
     ended_reason text
 );
+
+-- The thumbprint (RFC 7638) of the DPoP key a session's refresh tokens are
+-- bound to (RFC 9449 section 5), set at login and never changed; null: the
+-- session is not bound.
+ALTER TABLE auth_sessions ADD COLUMN IF NOT EXISTS dpop_jkt text;
 
 -- The live sessions of a subject, for "log out everywhere".
 CREATE INDEX IF NOT EXISTS auth_sessions_live_subject_idx

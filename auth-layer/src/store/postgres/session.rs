@@ -18,12 +18,21 @@ const KEPT_BESIDES_LATEST: i64 = SPENT_TOKENS_KEPT as i64 - 1;
 /// A session's columns, as [`Row`] reads them.
 const COLUMNS: &str = "subject, claims::text, version, \
     extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint, \
-    extract(epoch FROM last_used_at)::bigint, ended_reason";
+    extract(epoch FROM last_used_at)::bigint, ended_reason, dpop_jkt";
 
-type Row = (String, String, i64, i64, i64, i64, Option<String>);
+type Row = (
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 fn record(sid: &str, row: Row) -> Result<SessionRecord, StoreError> {
-    let (subject, claims, version, created_at, expires_at, last_used_at, ended) = row;
+    let (subject, claims, version, created_at, expires_at, last_used_at, ended, dpop_jkt) = row;
     let claims: Map<String, Value> =
         serde_json::from_str(&claims).map_err(|_| StoreError::corrupt("claims"))?;
     Ok(SessionRecord {
@@ -36,6 +45,7 @@ fn record(sid: &str, row: Row) -> Result<SessionRecord, StoreError> {
         expires_at,
         last_used_at,
         ended: ended.map(|e| EndReason::parse(&e)),
+        dpop_jkt,
     })
 }
 
@@ -68,8 +78,8 @@ impl SessionStore for PostgresStore {
             .map_err(db)?;
             sqlx::query(
                 "INSERT INTO auth_sessions \
-                     (sid, subject, claims, version, created_at, expires_at, last_used_at) \
-                 VALUES ($1, $2, $3::jsonb, $4, to_timestamp($5), to_timestamp($6), to_timestamp($7))",
+                     (sid, subject, claims, version, created_at, expires_at, last_used_at, dpop_jkt) \
+                 VALUES ($1, $2, $3::jsonb, $4, to_timestamp($5), to_timestamp($6), to_timestamp($7), $8)",
             )
             .bind(&session.sid)
             .bind(&session.subject)
@@ -78,6 +88,7 @@ impl SessionStore for PostgresStore {
             .bind(session.created_at)
             .bind(session.expires_at)
             .bind(session.last_used_at)
+            .bind(session.dpop_jkt.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -301,10 +312,12 @@ mod tests {
                 2,
                 1,
                 Some("logout".into()),
+                Some("jkt-1".into()),
             )
         };
         let read = record("s1", row(r#"{"a":1}"#, -4)).unwrap();
         assert_eq!((read.version, read.ended), (0, Some(EndReason::Logout)));
+        assert_eq!(read.dpop_jkt.as_deref(), Some("jkt-1"));
         assert!(record("s1", row("not json", 1)).is_err());
     }
 }

@@ -96,10 +96,14 @@ pub(super) const MAX_CONNECTIONS: u32 = 10;
 ///
 /// - `auth_sessions(sid text primary key, subject text, claims jsonb,
 ///   version bigint, created_at timestamptz, expires_at timestamptz,
-///   last_used_at timestamptz, ended_at timestamptz null, ended_reason text null)`:
+///   last_used_at timestamptz, ended_at timestamptz null, ended_reason text
+///   null, dpop_jkt text null)`:
 ///   one row per session. Live while `ended_at` is null; `ended_reason` is
 ///   `logout`, `logout_all`, `reuse`, `reauth` or `revoked` (any other value
-///   reads as `revoked`).
+///   reads as `revoked`). `dpop_jkt` is the RFC 7638 thumbprint of the DPoP
+///   key the session's refresh tokens are bound to (set at login, never
+///   changed; null: not bound); the column is added by the migration to
+///   tables created before it.
 /// - `auth_refresh_tokens(token_hash bytea primary key, sid text references
 ///   auth_sessions on delete cascade, issued_at timestamptz, spent_at
 ///   timestamptz null, replaced_by bytea null)`: every refresh token, as the

@@ -12,7 +12,7 @@ use crate::session::{
 };
 
 /// The session fields the scripts answer with, in order.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "sub",
     "claims",
     "ver",
@@ -20,6 +20,7 @@ const FIELDS: [&str; 7] = [
     "expires_at",
     "last_used_at",
     "ended",
+    "dpop_jkt",
 ];
 
 impl SessionStore for RedisStore {
@@ -59,7 +60,8 @@ impl SessionStore for RedisStore {
                 .arg(session.expires_at)
                 .arg(session.last_used_at)
                 .arg(token.to_hex())
-                .arg(ttl);
+                .arg(ttl)
+                .arg(session.dpop_jkt.as_deref().unwrap_or_default());
             self.invoke::<i64>(&create).await?;
             add_to_index().await?;
             Ok(())
@@ -245,7 +247,8 @@ fn record(sid: &str, fields: Vec<Option<String>>) -> Result<SessionRecord, Store
         expires_at,
         last_used_at,
         ended,
-    ]: [Option<String>; 7] = fields
+        dpop_jkt,
+    ]: [Option<String>; 8] = fields
         .try_into()
         .map_err(|_| StoreError::corrupt("wrong number of fields"))?;
     let number = |value: Option<String>, name: &str| -> Result<i64, StoreError> {
@@ -270,6 +273,7 @@ fn record(sid: &str, fields: Vec<Option<String>>) -> Result<SessionRecord, Store
         ended: ended
             .filter(|e| !e.is_empty())
             .map(|e| EndReason::parse(&e)),
+        dpop_jkt: dpop_jkt.filter(|jkt| !jkt.is_empty()),
     })
 }
 
@@ -280,11 +284,23 @@ mod tests {
     #[test]
     fn malformed_records_are_errors_not_panics() {
         let good = || -> Vec<Option<String>> {
-            ["alice", "{}", "1", "10", "20", "15", ""]
+            ["alice", "{}", "1", "10", "20", "15", "", ""]
                 .map(|v| Some(v.to_owned()))
                 .to_vec()
         };
         assert_eq!(record("s1", good()).unwrap().version, 1);
+        assert_eq!(
+            record("s1", good()).unwrap().dpop_jkt,
+            None,
+            "empty: unbound"
+        );
+        let mut bound = good();
+        bound.pop();
+        bound.push(Some("jkt-1".into()));
+        assert_eq!(
+            record("s1", bound).unwrap().dpop_jkt.as_deref(),
+            Some("jkt-1")
+        );
         for broken in 0..6 {
             let mut fields = good();
             if let Some(field) = fields.get_mut(broken) {
