@@ -181,8 +181,8 @@ fn mint(
         "ver": 0,
         "scope": "orders:read",
     });
-    if let Some(jkt) = jkt {
-        claims["cnf"] = serde_json::json!({ "jkt": jkt });
+    if let (Some(jkt), Some(map)) = (jkt, claims.as_object_mut()) {
+        map.insert("cnf".to_owned(), serde_json::json!({ "jkt": jkt }));
     }
     Ok(encode(&Header::new(alg), &claims, key)?)
 }

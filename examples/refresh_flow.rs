@@ -835,7 +835,7 @@ async fn dpop_story(
         None,
     )
     .await?;
-    println!("   200 for {}", me["sub"]);
+    println!("   200 for {}", me.get("sub").unwrap_or(&Value::Null));
     let res = client.me_proven(&access, &proof).await?;
     expect("   the same proof again", res, 401, Some("dpop_replayed")).await?;
 
@@ -953,12 +953,11 @@ impl DpopKey {
         getrandom::fill(&mut jti)?;
         let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
         let mut claims = json!({ "jti": jti, "htm": method, "htu": htu, "iat": iat });
-        if let Some(token) = access_token {
+        if let (Some(token), Some(map)) = (access_token, claims.as_object_mut()) {
             let hash = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes());
-            claims["ath"] = json!(base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                hash
-            ));
+            let ath =
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, hash);
+            map.insert("ath".to_owned(), json!(ath));
         }
         Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
     }

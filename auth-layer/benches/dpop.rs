@@ -146,8 +146,8 @@ fn dpop(c: &mut Criterion) {
 /// An HS256 access token for `alice`, bound to `jkt` when given.
 fn access_token(jkt: Option<&str>) -> String {
     let mut claims = json!({ "sub": "alice", "exp": 4_000_000_000_u64, "iat": 1_700_000_000_u64 });
-    if let Some(jkt) = jkt {
-        claims["cnf"] = json!({ "jkt": jkt });
+    if let (Some(jkt), Some(map)) = (jkt, claims.as_object_mut()) {
+        map.insert("cnf".to_owned(), json!({ "jkt": jkt }));
     }
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

@@ -43,6 +43,31 @@ pub(crate) fn normalized(uri: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether `uri` is its own [`normalized`] form, found without allocating:
+/// `http://` or `https://`, an authority without user information, port or
+/// uppercase letters, and a path without percent-encodings, dot segments,
+/// query or fragment. Two equal URIs in this form need no normalising.
+pub(crate) fn already_normal(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some(slash) = rest.find('/') else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(slash);
+    !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !path.bytes().any(|b| matches!(b, b'%' | b'?' | b'#'))
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
 /// Percent-encodings in uppercase; those of unreserved characters decoded
 /// (RFC 3986 section 6.2.2.2). `None` for a `%` not followed by two hex digits.
 fn percent_normalized(path: &str) -> Option<String> {
@@ -101,6 +126,27 @@ fn remove_dot_segments(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_normal_form_is_recognised_only_where_it_is_one() {
+        for uri in ["https://api.example/orders", "http://a.b/c/d", "https://x/"] {
+            assert!(already_normal(uri), "{uri}");
+            assert_eq!(normalized(uri).as_deref(), Some(uri), "{uri}");
+        }
+        for uri in [
+            "HTTPS://api.example/a",
+            "https://API.example/a",
+            "https://api.example:443/a",
+            "https://u@api.example/a",
+            "https://api.example/%7Ea",
+            "https://api.example/a/../b",
+            "https://api.example/a?q",
+            "https://api.example",
+            "ftp://api.example/a",
+        ] {
+            assert!(!already_normal(uri), "{uri}");
+        }
+    }
 
     #[test]
     fn equivalent_spellings_compare_equal() {

@@ -30,6 +30,7 @@
 
 mod error;
 mod htu;
+mod replay;
 mod resource;
 mod thumbprint;
 mod verifier;

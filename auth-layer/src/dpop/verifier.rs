@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -17,6 +16,7 @@ use crate::backend::DEFAULT_STORE_TIMEOUT;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::error::DpopError;
 use crate::dpop::htu;
+use crate::dpop::replay::{NotRecorded, ReplayMemory};
 use crate::dpop::thumbprint::jwk_thumbprint;
 use crate::error::ConfigError;
 use crate::keys::parse_algorithm;
@@ -142,14 +142,10 @@ struct Inner {
     algorithms: Vec<Algorithm>,
     window: i64,
     clock: Arc<dyn Clock>,
-    /// SHA-256 of (jkt, jti) of the proofs seen within the window.
-    seen: moka::sync::Cache<[u8; 32], ()>,
-    /// How many ids `seen` may hold before proofs are refused: an id must
-    /// never be dropped while its proof could pass again.
-    capacity: u64,
-    /// How many ids `seen` holds: counted up on insert, down when moka lets
-    /// one go (so never below the truth).
-    live: Arc<AtomicU64>,
+    /// SHA-256 of (jkt, jti) of the proofs seen within the window, refused
+    /// again; full, it refuses every proof rather than forget an id whose
+    /// proof could pass again.
+    seen: ReplayMemory,
     /// Proof headers that passed their checks, by their exact base64url
     /// text (a client sends the same header with every proof): the key
     /// built from the `jwk` and its thumbprint, read once.
@@ -335,7 +331,7 @@ impl DpopVerifier {
             }
         };
         // Not recorded anywhere: the client may send the same proof again.
-        self.inner.seen.invalidate(&id);
+        self.inner.seen.forget(&id);
         Err(outcome)
     }
 
@@ -405,9 +401,13 @@ impl DpopVerifier {
         if htm != request.method {
             return Err(DpopError::MethodMismatch);
         }
-        match (htu::normalized(htu), htu::normalized(request.uri)) {
-            (Some(claimed), Some(actual)) if claimed == actual => {}
-            _ => return Err(DpopError::UriMismatch),
+        // Most clients send the URI as the server spells it: no need then
+        // to normalise both sides.
+        if !(htu == request.uri && htu::already_normal(htu)) {
+            match (htu::normalized(htu), htu::normalized(request.uri)) {
+                (Some(claimed), Some(actual)) if claimed == actual => {}
+                _ => return Err(DpopError::UriMismatch),
+            }
         }
         let now = self.inner.clock.now();
         if issued_at.abs_diff(now) > self.inner.window.unsigned_abs() {
@@ -445,22 +445,14 @@ impl DpopVerifier {
         id.update([0]);
         id.update(jti.as_bytes());
         let id: [u8; 32] = id.finalize().into();
-        if self.inner.seen.contains_key(&id) {
-            return Err(DpopError::Replayed);
-        }
-        // Full: refuse rather than forget an id whose proof could pass again.
-        let full = || self.inner.live.load(Ordering::Acquire) >= self.inner.capacity;
-        if full() {
-            self.inner.seen.run_pending_tasks();
-            if full() {
+        match self.inner.seen.record(id, now) {
+            Ok(()) => {}
+            Err(NotRecorded::Seen) => return Err(DpopError::Replayed),
+            Err(NotRecorded::Full) => {
                 tracing::warn!("the memory of seen DPoP proofs is full: refusing proofs");
                 return Err(DpopError::StoreUnavailable);
             }
         }
-        if !self.inner.seen.entry(id).or_insert(()).is_fresh() {
-            return Err(DpopError::Replayed);
-        }
-        self.inner.live.fetch_add(1, Ordering::AcqRel);
         let verified = VerifiedProof {
             jkt: jkt.clone(),
             jti: jti.to_owned(),
@@ -618,20 +610,10 @@ impl DpopVerifierBuilder {
                 "must be above zero: a proof must not pass twice",
             ));
         }
-        // Headroom above the refusal point, and LRU rather than TinyLFU,
-        // whose admission could drop a fresh id at once: an id leaves only
-        // when its time is up.
-        let live = Arc::new(AtomicU64::new(0));
-        let left = Arc::clone(&live);
-        let seen = moka::sync::Cache::builder()
-            .max_capacity(self.capacity.saturating_add(self.capacity / 4 + 64))
-            .eviction_policy(moka::policy::EvictionPolicy::lru())
-            .eviction_listener(move |_, (), _| {
-                let _ =
-                    left.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-            })
-            .time_to_live(self.window * 2 + Duration::from_secs(1))
-            .build();
+        // Kept for twice the window and a second: a proof passes while its
+        // `iat` is within the window on either side of the clock.
+        let keep = window.saturating_mul(2).saturating_add(1);
+        let seen = ReplayMemory::new(keep, self.capacity, self.clock.now());
         let headers = moka::sync::Cache::builder()
             .max_capacity(HEADERS_KEPT)
             .build_with_hasher(ahash::RandomState::new());
@@ -641,8 +623,6 @@ impl DpopVerifierBuilder {
                 window,
                 clock: self.clock,
                 seen,
-                capacity: self.capacity,
-                live,
                 headers,
                 shared: self.shared,
                 store_timeout: self.store_timeout,
@@ -719,7 +699,7 @@ impl fmt::Debug for DpopVerifier {
         f.debug_struct("DpopVerifier")
             .field("algorithms", &self.inner.algorithms)
             .field("iat_window_secs", &self.inner.window)
-            .field("seen", &self.inner.seen.entry_count())
+            .field("seen", &self.inner.seen.len())
             .finish_non_exhaustive()
     }
 }
