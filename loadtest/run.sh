@@ -118,8 +118,11 @@ run_wrk() { # path cold_every cold_offset seconds
     # The layer's runs take fresh proofs, each run its own slice; the bare
     # route gets the same bytes again and again.
     if [ "$1" = /auth ]; then
+      # Kept in a file: the rounds call this in a subshell.
+      local proof_offset
+      proof_offset=$(cat "$tokens_dir/proof_offset")
       proof_args=("$proof_offset" "$PROOFS_PER_RUN" once)
-      proof_offset=$((proof_offset + PROOFS_PER_RUN))
+      echo $((proof_offset + PROOFS_PER_RUN)) >"$tokens_dir/proof_offset"
     else
       proof_args=(0 1 reuse)
     fi
@@ -169,7 +172,7 @@ while read -r name alg cache revocation cold_every dpop; do
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
   echo "== $name: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop" >&2
-  proof_offset=0
+  echo 0 >"$tokens_dir/proof_offset"
   LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
   LOADTEST_ALG=$alg LOADTEST_TOKEN_CACHE=$cache LOADTEST_REVOCATION=$store \
     LOADTEST_HOT_TOKENS=$HOT_TOKENS LOADTEST_COLD_TOKENS=$cold_tokens \
