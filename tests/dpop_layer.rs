@@ -144,6 +144,22 @@ fn proof_with(
     key.proof_with("GET", &format!("{PUBLIC}{path}"), Some(token), now(), edit)
 }
 
+/// `sub`'s token with `extra` claims, bound to `key`, with a good proof for
+/// `GET PUBLIC+path`.
+fn proven(sub: &str, key: &ClientKey, path: &'static str, extra: Value) -> Call {
+    let token = bound(sub, key, extra);
+    Call::dpop(path, &token, &[proof(key, path, &token)])
+}
+
+/// Eve's token bound to the ES256 key, with a proof for `/protected`
+/// changed by `edit`.
+fn edited(edit: impl FnOnce(&mut Value, &mut Value)) -> Call {
+    let key = ClientKey::es256();
+    let token = bound("eve", &key, json!({}));
+    let p = proof_with(&key, "/protected", &token, edit);
+    Call::dpop("/protected", &token, &[p])
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Expect {
     /// 200 from the handler, for this subject.
@@ -166,29 +182,17 @@ fn allowed_rows() -> Vec<Row> {
     vec![
         Row {
             name: "a bound token with its proof (ES256)",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("alice", &key, json!({}));
-                Call::dpop(P, &token, &[proof(&key, P, &token)])
-            },
+            call: || proven("alice", &ClientKey::es256(), P, json!({})),
             expect: Pass("alice"),
         },
         Row {
             name: "a bound token with its proof (EdDSA)",
-            call: || {
-                let key = ClientKey::eddsa();
-                let token = bound("alice", &key, json!({}));
-                Call::dpop(P, &token, &[proof(&key, P, &token)])
-            },
+            call: || proven("alice", &ClientKey::eddsa(), P, json!({})),
             expect: Pass("alice"),
         },
         Row {
             name: "a bound token with its proof (RS256)",
-            call: || {
-                let key = ClientKey::rs256();
-                let token = bound("alice", &key, json!({}));
-                Call::dpop(P, &token, &[proof(&key, P, &token)])
-            },
+            call: || proven("alice", &ClientKey::rs256(), P, json!({})),
             expect: Pass("alice"),
         },
         Row {
@@ -235,15 +239,7 @@ fn allowed_rows() -> Vec<Row> {
         },
         Row {
             name: "a proof for another method",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |_, c| c["htm"] = json!("POST"))],
-                )
-            },
+            call: || edited(|_, c| c["htm"] = json!("POST")),
             expect: Reject(401, "dpop_method_mismatch", "invalid_dpop_proof", true),
         },
         Row {
@@ -286,32 +282,12 @@ fn allowed_rows() -> Vec<Row> {
         },
         Row {
             name: "a proof ten minutes old",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |_, c| {
-                        c["iat"] = json!(now() - 600)
-                    })],
-                )
-            },
+            call: || edited(|_, c| c["iat"] = json!(now() - 600)),
             expect: Reject(401, "dpop_stale", "invalid_dpop_proof", true),
         },
         Row {
             name: "a proof from ten minutes ahead",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |_, c| {
-                        c["iat"] = json!(now() + 600)
-                    })],
-                )
-            },
+            call: || edited(|_, c| c["iat"] = json!(now() + 600)),
             expect: Reject(401, "dpop_stale", "invalid_dpop_proof", true),
         },
         Row {
@@ -327,28 +303,12 @@ fn allowed_rows() -> Vec<Row> {
         },
         Row {
             name: "a proof typed JWT",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |h, _| h["typ"] = json!("JWT"))],
-                )
-            },
+            call: || edited(|h, _| h["typ"] = json!("JWT")),
             expect: Reject(401, "dpop_wrong_type", "invalid_dpop_proof", true),
         },
         Row {
             name: "a proof with alg none",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |h, _| h["alg"] = json!("none"))],
-                )
-            },
+            call: || edited(|h, _| h["alg"] = json!("none")),
             expect: Reject(
                 401,
                 "dpop_algorithm_not_allowed",
@@ -358,17 +318,7 @@ fn allowed_rows() -> Vec<Row> {
         },
         Row {
             name: "a proof whose jwk holds the private key",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |h, _| {
-                        h["jwk"]["d"] = json!("AAAA")
-                    })],
-                )
-            },
+            call: || edited(|h, _| h["jwk"]["d"] = json!("AAAA")),
             expect: Reject(401, "dpop_invalid_key", "invalid_dpop_proof", true),
         },
         Row {
@@ -387,15 +337,9 @@ fn allowed_rows() -> Vec<Row> {
         Row {
             name: "a proof without jti",
             call: || {
-                let key = ClientKey::es256();
-                let token = bound("eve", &key, json!({}));
-                Call::dpop(
-                    P,
-                    &token,
-                    &[proof_with(&key, P, &token, |_, c| {
-                        c.as_object_mut().unwrap().remove("jti");
-                    })],
-                )
+                edited(|_, c| {
+                    c.as_object_mut().unwrap().remove("jti");
+                })
             },
             expect: Reject(401, "dpop_missing_claim", "invalid_dpop_proof", true),
         },
@@ -431,29 +375,24 @@ fn allowed_rows() -> Vec<Row> {
         },
         Row {
             name: "a bound token without the route's scope",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("alice", &key, json!({}));
-                Call::dpop("/orders", &token, &[proof(&key, "/orders", &token)])
-            },
+            call: || proven("alice", &ClientKey::es256(), "/orders", json!({})),
             expect: Reject(403, "insufficient_scope", "insufficient_scope", true),
         },
         Row {
             name: "a bound token with the route's scope",
             call: || {
-                let key = ClientKey::es256();
-                let token = bound("alice", &key, json!({ "scope": ORDERS_SCOPE }));
-                Call::dpop("/orders", &token, &[proof(&key, "/orders", &token)])
+                proven(
+                    "alice",
+                    &ClientKey::es256(),
+                    "/orders",
+                    json!({ "scope": ORDERS_SCOPE }),
+                )
             },
             expect: Pass("alice"),
         },
         Row {
             name: "a revoked bound token with its proof",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound(REVOKED, &key, json!({}));
-                Call::dpop(P, &token, &[proof(&key, P, &token)])
-            },
+            call: || proven(REVOKED, &ClientKey::es256(), P, json!({})),
             expect: Reject(401, "token_revoked", "invalid_token", true),
         },
         Row {
@@ -492,11 +431,7 @@ fn required_rows() -> Vec<Row> {
     vec![
         Row {
             name: "required: a bound token with its proof",
-            call: || {
-                let key = ClientKey::es256();
-                let token = bound("alice", &key, json!({}));
-                Call::dpop(P, &token, &[proof(&key, P, &token)])
-            },
+            call: || proven("alice", &ClientKey::es256(), P, json!({})),
             expect: Pass("alice"),
         },
         Row {

@@ -81,6 +81,16 @@ fn clients() -> Vec<Client> {
     .collect()
 }
 
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
 fn proof(client: &Client, now: i64, n: u64) -> String {
     proof_for(client, now, n, TOKEN)
 }
@@ -102,15 +112,6 @@ fn proof_for(client: &Client, now: i64, n: u64, token: &str) -> String {
 fn dpop(c: &mut Criterion) {
     let verifier = DpopVerifier::builder().build().unwrap();
     let counter = AtomicU64::new(0);
-    let now = || {
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap()
-    };
     let request = ProofRequest::new("GET", URI).access_token(TOKEN);
     let mut group = c.benchmark_group("dpop");
     for client in clients() {
@@ -183,15 +184,6 @@ fn layer(c: &mut Criterion) {
     let uri = http::Uri::from_static("/orders");
     let get = http::Method::GET;
     let counter = AtomicU64::new(0);
-    let now = || {
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap()
-    };
     let unbound = access_token(None);
     let plain = headers(&unbound, None);
     rt.block_on(auth.authenticate(&get, &plain, &uri)).unwrap();
