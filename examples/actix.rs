@@ -17,6 +17,7 @@
 //! | `AUTH_REVOCATION_URL`, `AUTH_STORE_CA_FILE` | revocation store and its private CA, as for the `server` example (`memory:`, `redis://…`, `rediss://…`, `redis+cluster://…`, `postgres://…`) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30) |
 //! | `AUTH_DPOP` | DPoP (RFC 9449): `allowed` (bound tokens need `Authorization: DPoP` and a proof; unbound tokens pass as bearer tokens), `required` (every token bound), `off` (default: bound tokens are refused). With a shared `AUTH_REVOCATION_URL`, a proof used at one instance is refused at the others |
+//! | `AUTH_RESOURCE`, `AUTH_SCOPES_SUPPORTED` | RFC 9728 protected-resource metadata, as for the `server` example: served at `GET /.well-known/oauth-protected-resource{path}` outside the middleware, and named by every challenge |
 //! | `AUTH_PUBLIC_URL` | the external base URL clients address the service by (`https://api.example.com`, with the path prefix a proxy strips), which DPoP proofs' `htu` must name; default: `http://` and the request's `Host` |
 //! | `AUTH_OIDC_ISSUER`, `AUTH_OIDC_CLIENT_ID` | with both: `POST /backchannel-logout` receives the provider's logout tokens, outside the middleware, as in the `server` example |
 //!
@@ -63,8 +64,26 @@ async fn main() -> ExitCode {
         }
     };
     let addr = common::listen_address();
+    let metadata = auth.resource_metadata().cloned();
     let server = HttpServer::new(move || {
         let mut app = App::new();
+        // The RFC 9728 document is public: outside the middleware.
+        if let Some(metadata) = &metadata {
+            let json = metadata.json().to_owned();
+            app = app.route(
+                metadata.path(),
+                web::get().to(move || {
+                    let json = json.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .insert_header(("cache-control", "max-age=3600"))
+                            .insert_header(("access-control-allow-origin", "*"))
+                            .body(json)
+                    }
+                }),
+            );
+        }
         // Outside the middleware: the provider sends no access token.
         if let Some(logout) = &logout {
             app = app

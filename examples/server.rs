@@ -19,6 +19,8 @@
 //! | `AUTH_STORE_CA_FILE` | a PEM file of the CA a TLS store's certificate is checked against (default: the public roots) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL (default 30): the longest a revoked token can pass when an event is lost |
 //! | `AUTH_DPOP` | DPoP (RFC 9449): `allowed` (bound tokens need `Authorization: DPoP` and a proof; unbound tokens pass as bearer tokens), `required` (every token bound), `off` (default: bound tokens are refused). With a shared `AUTH_REVOCATION_URL`, a proof used at one instance is refused at the others |
+//! | `AUTH_RESOURCE` | the RFC 9728 resource identifier (`https://api.example.com/orders`; default: the first `AUTH_AUDIENCE` when it is an `https` URL): the server serves the protected-resource metadata at `GET /.well-known/oauth-protected-resource{path}`, outside the layer, and every challenge names it (`resource_metadata="…"`) |
+//! | `AUTH_SCOPES_SUPPORTED` | comma list of the scopes the metadata lists |
 //! | `AUTH_PUBLIC_URL` | the external base URL clients address the service by (`https://api.example.com`, with the path prefix a proxy strips), which DPoP proofs' `htu` must name; default: `http://` and the request's `Host` |
 //!
 //! A malformed variable stops the server at start with a message naming it.
@@ -72,9 +74,15 @@ async fn main() -> ExitCode {
     let Some(listener) = common::bind().await else {
         return ExitCode::from(2);
     };
+    let metadata = auth.resource_metadata().cloned();
     let mut app = Router::new()
         .route("/protected", get(protected))
         .layer(auth);
+    // The RFC 9728 document is public: outside the layer.
+    if let Some(metadata) = metadata {
+        app = app.route_service(metadata.path(), metadata.service());
+        println!("protected-resource metadata at GET {}", metadata.path());
+    }
     // Added after the layer, so outside it: the provider sends no access token.
     if let Some(logout) = logout {
         app = app.route_service("/backchannel-logout", logout);

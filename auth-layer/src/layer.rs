@@ -62,6 +62,7 @@ pub(crate) struct Shared<C> {
     pub(crate) revocation: Option<RevocationCache>,
     pub(crate) observer: Observer,
     pub(crate) dpop: Option<crate::dpop::DpopResource>,
+    pub(crate) metadata: Option<crate::metadata::ResourceMetadata>,
 }
 
 impl JwtAuth {
@@ -108,6 +109,13 @@ impl<C, R> JwtAuth<C, R> {
         &self.responder
     }
 
+    /// The RFC 9728 protected-resource metadata, when a
+    /// [`resource`](crate::JwtAuthBuilder::resource) is configured: its
+    /// document, URL and path, and a service that serves it.
+    pub fn resource_metadata(&self) -> Option<&crate::metadata::ResourceMetadata> {
+        self.shared.metadata.as_ref()
+    }
+
     /// Whether requests without a token pass through.
     pub fn is_optional(&self) -> bool {
         self.shared.optional
@@ -128,6 +136,7 @@ impl<C, R> JwtAuth<C, R> {
             .map_or(Duration::from_secs(1), RevocationCache::retry_after);
         Rejection::new(error, &self.shared.realm, retry_after, request_headers)
             .with_dpop(self.shared.dpop.as_ref())
+            .with_resource_metadata(self.shared.metadata.as_ref().map(|m| m.url()))
     }
 }
 
@@ -150,6 +159,7 @@ impl<C, R: fmt::Debug> fmt::Debug for JwtAuth<C, R> {
             .field("revocation", &self.shared.revocation)
             .field("observer", &self.shared.observer)
             .field("dpop", &self.shared.dpop)
+            .field("metadata", &self.shared.metadata)
             .field("responder", &self.responder)
             .finish()
     }

@@ -54,6 +54,7 @@ pub mod keys;
 mod layer;
 pub mod logout;
 mod mac;
+pub mod metadata;
 pub mod observe;
 pub mod require;
 pub mod response;

@@ -45,6 +45,7 @@ pub struct Rejection<'a> {
     retry_after: Duration,
     request_headers: &'a HeaderMap,
     dpop: Option<&'a DpopResource>,
+    resource_metadata: Option<&'a str>,
 }
 
 /// `DPoP-Nonce` (RFC 9449 section 8).
@@ -68,7 +69,15 @@ impl<'a> Rejection<'a> {
             retry_after,
             request_headers,
             dpop: None,
+            resource_metadata: None,
         }
+    }
+
+    /// With the URL of the layer's RFC 9728 metadata, which every
+    /// challenge then names (`resource_metadata`, RFC 9728 section 5.1).
+    pub(crate) fn with_resource_metadata(mut self, url: Option<&'a str>) -> Self {
+        self.resource_metadata = url;
+        self
     }
 
     /// With the layer's DPoP settings: `DPoP` challenges and nonces.
@@ -102,6 +111,7 @@ impl<'a> Rejection<'a> {
             retry_after: Duration::from_secs(1),
             request_headers,
             dpop: None,
+            resource_metadata: None,
         }
     }
 
@@ -186,6 +196,9 @@ impl<'a> Rejection<'a> {
         }
         if let Some(algs) = algs {
             attribute("algs", algs);
+        }
+        if let Some(url) = self.resource_metadata {
+            attribute("resource_metadata", url);
         }
         if !error {
             return;

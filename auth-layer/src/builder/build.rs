@@ -92,6 +92,7 @@ impl<C> JwtAuthBuilder<C> {
                 revocation: checked.revocation,
                 observer: checked.observer,
                 dpop: checked.dpop,
+                metadata: checked.metadata,
             },
             DefaultResponder,
         ))

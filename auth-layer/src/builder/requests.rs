@@ -109,6 +109,53 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// The resource identifier of RFC 9728 (an `https` URL, e.g.
+    /// `https://api.example.com/orders`): the layer then has protected
+    /// resource metadata ([`JwtAuth::resource_metadata`](crate::JwtAuth::resource_metadata)),
+    /// served at the well-known path derived from it, and every challenge
+    /// names its URL (`resource_metadata="…"`). `build()` refuses a URL
+    /// that is not `https` (plain `http` only on a loopback host), or holds
+    /// a fragment or user information. See [`metadata`](crate::metadata).
+    #[must_use]
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.settings.metadata.resource = Some(resource.into());
+        self
+    }
+
+    /// The scopes the metadata lists (`scopes_supported`); needs
+    /// [`resource`](Self::resource).
+    #[must_use]
+    pub fn scopes_supported(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.settings.metadata.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The authorization servers the metadata lists, instead of the
+    /// accepted issuers; needs [`resource`](Self::resource).
+    #[must_use]
+    pub fn authorization_servers(
+        mut self,
+        servers: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.settings.metadata.authorization_servers =
+            Some(servers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A human-readable name for the metadata (`resource_name`).
+    #[must_use]
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.settings.metadata.resource_name = Some(name.into());
+        self
+    }
+
+    /// Where developers read about the resource (`resource_documentation`).
+    #[must_use]
+    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
+        self.settings.metadata.resource_documentation = Some(url.into());
+        self
+    }
+
     /// Calls `hook` with every decision (allowed, anonymous, rejected with
     /// its reason), the verified subject, token id and session id, and the
     /// client address when known: for security logging. The hook runs on

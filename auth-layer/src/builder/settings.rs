@@ -46,6 +46,20 @@ pub(crate) struct Settings {
     pub(crate) dpop: Option<crate::dpop::DpopVerifier>,
     pub(crate) dpop_mode: Option<crate::dpop::DpopMode>,
     pub(crate) public_url: Option<String>,
+    /// RFC 9728 metadata: the resource identifier and what else the
+    /// document says.
+    pub(crate) metadata: MetadataSettings,
+}
+
+/// What the RFC 9728 document says beyond what the layer's configuration
+/// tells.
+#[derive(Default)]
+pub(crate) struct MetadataSettings {
+    pub(crate) resource: Option<String>,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) authorization_servers: Option<Vec<String>>,
+    pub(crate) resource_name: Option<String>,
+    pub(crate) resource_documentation: Option<String>,
 }
 
 /// The settings, checked: what the verifier and the layer are made of.
@@ -60,6 +74,7 @@ pub(crate) struct Checked {
     pub(crate) revocation: Option<RevocationCache>,
     pub(crate) observer: Observer,
     pub(crate) dpop: Option<crate::dpop::DpopResource>,
+    pub(crate) metadata: Option<crate::metadata::ResourceMetadata>,
 }
 
 impl Default for Settings {
@@ -86,6 +101,7 @@ impl Default for Settings {
             dpop: None,
             dpop_mode: None,
             public_url: None,
+            metadata: MetadataSettings::default(),
         }
     }
 }
@@ -163,7 +179,16 @@ impl Settings {
             }
             (None, None) => None,
         };
+        // Every accepted issuer: the builder's and the trusted ones.
+        let mut accepted = issuers.clone();
+        for issuer in issuer_keys.iter().filter_map(|k| k.issuer.as_ref()) {
+            if !accepted.contains(issuer) {
+                accepted.push(issuer.clone());
+            }
+        }
+        let metadata = self.metadata.build(&accepted, &sources, dpop.as_ref())?;
         Ok(Checked {
+            metadata,
             issuer_keys,
             rules: Rules {
                 algorithms,
@@ -184,6 +209,75 @@ impl Settings {
             observer: self.observer,
             dpop,
         })
+    }
+}
+
+impl MetadataSettings {
+    /// The RFC 9728 document, from the layer's own configuration: the
+    /// accepted issuers are the authorization servers, the token sources
+    /// the bearer methods, the DPoP verifier's algorithms the DPoP ones.
+    fn build(
+        self,
+        issuers: &[String],
+        sources: &[TokenSource],
+        dpop: Option<&crate::dpop::DpopResource>,
+    ) -> Result<Option<crate::metadata::ResourceMetadata>, ConfigError> {
+        let Some(resource) = self.resource else {
+            if !self.scopes_supported.is_empty()
+                || self.authorization_servers.is_some()
+                || self.resource_name.is_some()
+                || self.resource_documentation.is_some()
+            {
+                return Err(ConfigError::setting(
+                    "resource",
+                    "the protected-resource metadata needs its resource identifier: add .resource(\"https://…\")",
+                ));
+            }
+            return Ok(None);
+        };
+        let mut bearer_methods_supported = Vec::new();
+        for source in sources {
+            let method = match source {
+                TokenSource::Bearer => "header",
+                TokenSource::Query(name) if name == "access_token" => "query",
+                _ => continue,
+            };
+            if !bearer_methods_supported.contains(&method) {
+                bearer_methods_supported.push(method);
+            }
+        }
+        let document = crate::metadata::Document {
+            resource,
+            authorization_servers: self
+                .authorization_servers
+                .unwrap_or_else(|| issuers.to_vec()),
+            scopes_supported: self.scopes_supported,
+            bearer_methods_supported,
+            resource_name: self.resource_name,
+            resource_documentation: self.resource_documentation,
+            dpop_signing_alg_values_supported: dpop
+                .map(|d| {
+                    d.verifier
+                        .algorithms()
+                        .iter()
+                        .map(|a| crate::keys::algorithm_name(*a).to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            dpop_bound_access_tokens_required: dpop
+                .map(|d| d.mode == crate::dpop::DpopMode::Required),
+        };
+        if document
+            .scopes_supported
+            .iter()
+            .any(|s| s.is_empty() || s.contains([' ', '"', '\\']))
+        {
+            return Err(ConfigError::setting(
+                "scopes_supported",
+                "a scope is a non-empty token without spaces, quotes or backslashes (RFC 6749 section 3.3)",
+            ));
+        }
+        crate::metadata::ResourceMetadata::new(document).map(Some)
     }
 }
 

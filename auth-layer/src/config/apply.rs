@@ -343,7 +343,39 @@ impl<C> JwtAuthBuilder<C> {
             self = self.token_type(typ.clone());
         }
         if let Some(url) = &config.public_url {
-            self = self.public_url(url.clone());
+            match crate::dpop::check_public_url(url) {
+                Ok(_) => self = self.public_url(url.clone()),
+                Err(e) => self.push_error(ConfigError::setting(name("public_url"), e.to_string())),
+            }
+        }
+        if let Some(Err(e)) = config
+            .resource
+            .as_deref()
+            .map(crate::metadata::metadata_url)
+        {
+            self.push_error(ConfigError::setting(name("resource"), e.to_string()));
+        }
+        // The resource is named, or is the first audience when that is a
+        // URL the metadata can name.
+        let resource = config.resource.clone().or_else(|| {
+            config
+                .audiences
+                .first()
+                .filter(|aud| crate::metadata::metadata_url(aud).is_ok())
+                .cloned()
+        });
+        if let Some(resource) = resource {
+            self = self
+                .resource(resource)
+                .scopes_supported(config.scopes_supported.iter().cloned());
+        } else if !config.scopes_supported.is_empty() {
+            self.push_error(ConfigError::setting(
+                name("scopes_supported"),
+                format!(
+                    "lists scopes for protected-resource metadata, which needs {} (or an https first audience)",
+                    name("resource")
+                ),
+            ));
         }
         match config.dpop_mode() {
             Ok(Some(mode)) => match crate::dpop::DpopVerifier::builder().build() {

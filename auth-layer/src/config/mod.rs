@@ -15,6 +15,8 @@
 //! | `AUTH_STORE_CA_FILE` | a PEM bundle of CA certificates for a store's TLS with a private CA ([`StoreOptions::ca_file`](crate::store::StoreOptions::ca_file)) |
 //! | `AUTH_REVOCATION_TTL_SECS` | revocation cache TTL in seconds (default 30) |
 //! | `AUTH_DPOP` | DPoP proofs (RFC 9449): `allowed`, `required` or `off` (default); with a shared revocation store, proofs are remembered across instances |
+//! | `AUTH_RESOURCE` | the RFC 9728 resource identifier (`https://api.example.com/orders`): protected-resource metadata, and `resource_metadata` in every challenge; default: the first audience when it is an `https` URL |
+//! | `AUTH_SCOPES_SUPPORTED` | comma list of the scopes the metadata lists |
 //! | `AUTH_PUBLIC_URL` | the external base URL (`https://api.example.com`) DPoP proofs' `htu` is compared with; default `http://` and the request's `Host` |
 //!
 //! Unset or empty variables keep the defaults; a malformed one is an error

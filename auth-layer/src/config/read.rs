@@ -63,12 +63,20 @@ pub struct AuthConfig {
     /// The external base URL clients address the service by, for DPoP
     /// proofs' `htu`; see [`JwtAuthBuilder::public_url`](crate::JwtAuthBuilder::public_url).
     pub public_url: Option<String>,
+    /// The RFC 9728 resource identifier (`https://api.example.com/orders`);
+    /// default: the first audience when it is such a URL. See
+    /// [`JwtAuthBuilder::resource`](crate::JwtAuthBuilder::resource).
+    pub resource: Option<String>,
+    /// The scopes the RFC 9728 metadata lists.
+    pub scopes_supported: Vec<String>,
     #[serde(skip)]
     from_env: bool,
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 17] = [
+const VARIABLES: [(&str, &str); 19] = [
+    ("resource", "AUTH_RESOURCE"),
+    ("scopes_supported", "AUTH_SCOPES_SUPPORTED"),
     ("dpop", "AUTH_DPOP"),
     ("public_url", "AUTH_PUBLIC_URL"),
     ("jwks_url", "AUTH_JWKS_URL"),
@@ -154,6 +162,8 @@ impl AuthConfig {
             revocation_require_sid: boolean("AUTH_REVOCATION_REQUIRE_SID")?,
             dpop: get("AUTH_DPOP").map(|v| v.trim().to_owned()),
             public_url: get("AUTH_PUBLIC_URL").map(|v| v.trim().to_owned()),
+            resource: get("AUTH_RESOURCE").map(|v| v.trim().to_owned()),
+            scopes_supported: list("AUTH_SCOPES_SUPPORTED"),
             from_env: true,
         })
     }
@@ -198,6 +208,8 @@ impl fmt::Debug for AuthConfig {
             .field("revocation_require_sid", &self.revocation_require_sid)
             .field("dpop", &self.dpop)
             .field("public_url", &self.public_url)
+            .field("resource", &self.resource)
+            .field("scopes_supported", &self.scopes_supported)
             .finish()
     }
 }
