@@ -331,10 +331,6 @@ async fn login(
     uri: Uri,
     Json(request): Json<LoginRequest>,
 ) -> Response {
-    let proof = match dpop_proof(&state, &headers, &uri, "/login").await {
-        Ok(proof) => proof,
-        Err(refused) => return refused,
-    };
     let known = state.users.get(&request.username);
     if !known.is_some_and(|password| same(password.as_bytes(), request.password.as_bytes())) {
         let body = error_body(
@@ -344,6 +340,12 @@ async fn login(
         );
         return (StatusCode::UNAUTHORIZED, body).into_response();
     }
+    // After the password: proofs from anyone would fill the memory of seen
+    // proofs.
+    let proof = match dpop_proof(&state, &headers, &uri, "/login").await {
+        Ok(proof) => proof,
+        Err(refused) => return refused,
+    };
     match state
         .sessions
         .login_with_proof(

@@ -927,3 +927,35 @@ async fn instances_configured_with_auth_dpop_share_their_proofs_through_redis() 
     .await
     .assert_ok("bob");
 }
+
+/// While the memory of seen proofs is full, a proof is refused with 503
+/// rather than an id forgotten; with a shared store, the store alone then
+/// refuses replays and fresh proofs pass.
+#[tokio::test]
+async fn a_full_replay_memory_is_a_503_unless_a_shared_store_remembers() {
+    let key = ClientKey::es256();
+    let token = bound("alice", &key, json!({}));
+    let fresh = || Call::dpop("/protected", &token, &[proof(&key, "/protected", &token)]);
+    let one = DpopVerifier::builder().replay_capacity(1).build().unwrap();
+    let auth = layer(DpopMode::Allowed, one).await;
+    let server = serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await;
+    run(&server, &fresh(), false).await.assert_ok("alice");
+    let full = run(&server, &fresh(), false).await;
+    refused(&full, 503, "store_unavailable");
+    assert!(full.header("retry-after").is_some(), "{full:?}");
+
+    let shared = DpopVerifier::builder()
+        .replay_capacity(1)
+        .shared_replay(
+            auth_layer::store::MemoryStore::new(),
+            Duration::from_secs(2),
+        )
+        .build()
+        .unwrap();
+    let auth = layer(DpopMode::Allowed, shared).await;
+    let server = serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await;
+    run(&server, &fresh(), false).await.assert_ok("alice");
+    let second = fresh();
+    run(&server, &second, false).await.assert_ok("alice");
+    refused(&run(&server, &second, false).await, 401, "dpop_replayed");
+}

@@ -889,3 +889,80 @@ async fn the_environment_binds_a_jwks_url_to_each_named_issuer() {
         .to_string();
     assert!(err.contains("refetch interval"), "{err}");
 }
+
+/// A DPoP-bound token signed with a key published after start waits for the
+/// fetch its `kid` causes, and is then held to its proof like any other:
+/// refused as a bearer token, passing with a proof by its key, once.
+#[tokio::test]
+async fn a_bound_token_that_waited_for_its_key_is_still_held_to_its_proof() {
+    use auth_layer::dpop::DpopVerifier;
+    use common::dpop_client::ClientKey;
+    let (idp, base) = idp().await;
+    let client = ClientKey::es256();
+    let t = token(
+        Algorithm::ES256,
+        "e2",
+        &ec_key(),
+        &common::claims_with("carol", json!({ "cnf": { "jkt": client.jkt() } })),
+    );
+    let start = async || {
+        idp.set("/jwks", jwks(&[jwk(&rsa_key(), Algorithm::RS256, "r1")]));
+        let source = KeySource::jwks(format!("{base}/jwks"))
+            .refetch_window(Duration::from_millis(50))
+            .start()
+            .await
+            .unwrap();
+        let auth = build(
+            JwtAuth::builder()
+                .key_source(source)
+                .dpop(DpopVerifier::builder().build().unwrap()),
+        );
+        let server = serve(auth).await;
+        idp.set(
+            "/jwks",
+            jwks(&[
+                jwk(&rsa_key(), Algorithm::RS256, "r1"),
+                jwk(&ec_key(), Algorithm::ES256, "e2"),
+            ]),
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        server
+    };
+    // Each first request waits for the fetch of the new key.
+    let server = start().await;
+    let fetches = idp.hits("/jwks");
+    let downgrade = server.bearer(&t).await;
+    assert_eq!(
+        (downgrade.status, downgrade.code().as_deref()),
+        (401, Some("token_bound_to_key")),
+        "{downgrade:?}"
+    );
+    assert_eq!(
+        idp.hits("/jwks"),
+        fetches + 1,
+        "the request caused the fetch"
+    );
+
+    let server = start().await;
+    let fetches = idp.hits("/jwks");
+    let htu = format!("{}/protected", server.base());
+    let proof = client.proof_for("GET", &htu, Some(&t), common::now());
+    let with_proof = || {
+        server
+            .get("/protected")
+            .header("authorization", format!("DPoP {t}"))
+            .header("dpop", proof.clone())
+    };
+    common::send(with_proof()).await.assert_ok("carol");
+    assert_eq!(
+        idp.hits("/jwks"),
+        fetches + 1,
+        "the request caused the fetch"
+    );
+    let replay = common::send(with_proof()).await;
+    assert_eq!(
+        (replay.status, replay.code().as_deref()),
+        (401, Some("dpop_replayed")),
+        "{replay:?}"
+    );
+}

@@ -206,6 +206,13 @@ pub(crate) fn metadata_url(resource: &str) -> Result<(String, String), ConfigErr
     if resource.contains('#') {
         return Err(bad("must not hold a fragment"));
     }
+    // RFC 3986 characters only: the URL goes into a quoted challenge.
+    if !resource
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&b))
+    {
+        return Err(bad("holds characters a URL may not hold unencoded"));
+    }
     let uri: Uri = resource
         .parse()
         .map_err(|_| bad("is not an absolute https URL"))?;
@@ -267,6 +274,8 @@ mod tests {
             "https://api.example.com/#x",
             "https://u@api.example.com/",
             "/orders",
+            "https://api.example.com/a\"b",
+            "https://api.example.com/a\\",
         ] {
             assert!(metadata_url(bad).is_err(), "{bad}");
         }

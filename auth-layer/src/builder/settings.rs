@@ -166,11 +166,18 @@ impl Settings {
             .map(crate::dpop::check_public_url)
             .transpose()?;
         let dpop = match (self.dpop, self.dpop_mode) {
-            (Some(verifier), mode) => Some(crate::dpop::DpopResource::new(
-                verifier,
-                mode.unwrap_or_default(),
-                public_url,
-            )),
+            (Some(verifier), mode) => {
+                if public_url.is_none() {
+                    tracing::warn!(
+                        "DPoP without public_url: a proof's htu is compared with the request's own scheme and Host, which the client chooses; set public_url to the URL clients address"
+                    );
+                }
+                Some(crate::dpop::DpopResource::new(
+                    verifier,
+                    mode.unwrap_or_default(),
+                    public_url,
+                ))
+            }
             (None, Some(_)) => {
                 return Err(ConfigError::setting(
                     "dpop_mode",

@@ -79,7 +79,8 @@ impl AuthConfig {
     /// `dpop` read: `None` for `off`.
     fn dpop_mode(&self) -> Result<Option<crate::dpop::DpopMode>, ConfigError> {
         match self.dpop.as_deref().map(str::trim) {
-            None | Some("" | "off") => Ok(None),
+            None | Some("") => Ok(None),
+            Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
             Some(mode) => mode.parse().map(Some).map_err(|_| {
                 ConfigError::setting(
                     self.name("dpop"),

@@ -58,8 +58,18 @@ pub(crate) fn already_normal(uri: &str) -> bool {
         return false;
     };
     let (authority, path) = rest.split_at(slash);
-    !authority.is_empty()
-        && authority
+    // A port: digits, not the scheme's default.
+    let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+    let default = if uri.starts_with("https") {
+        "443"
+    } else {
+        "80"
+    };
+    let port_ok = authority.len() == host.len()
+        || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port != default);
+    !host.is_empty()
+        && port_ok
+        && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && !path.bytes().any(|b| matches!(b, b'%' | b'?' | b'#'))
@@ -129,7 +139,12 @@ mod tests {
 
     #[test]
     fn the_normal_form_is_recognised_only_where_it_is_one() {
-        for uri in ["https://api.example/orders", "http://a.b/c/d", "https://x/"] {
+        for uri in [
+            "https://api.example/orders",
+            "http://a.b/c/d",
+            "https://x/",
+            "http://127.0.0.1:8080/x",
+        ] {
             assert!(already_normal(uri), "{uri}");
             assert_eq!(normalized(uri).as_deref(), Some(uri), "{uri}");
         }
@@ -137,6 +152,9 @@ mod tests {
             "HTTPS://api.example/a",
             "https://API.example/a",
             "https://api.example:443/a",
+            "http://api.example:80/a",
+            "http://api.example:/a",
+            "http://api.example:8x/a",
             "https://u@api.example/a",
             "https://api.example/%7Ea",
             "https://api.example/a/../b",

@@ -73,8 +73,9 @@ impl Sessions {
             return Err(SessionError::new(SessionErrorKind::RefreshInvalid));
         };
         // Before anything else, and outside the rotation: the binding never
-        // changes, so a presenter without the key spends nothing, ends
-        // nothing, and learns nothing about the session.
+        // changes, so a presenter without the key spends nothing and ends
+        // nothing. It learns that the session is bound, before its token is
+        // checked: what the session's access tokens (`cnf.jkt`) say anyway.
         if let Err(kind) = binding(&session, proven) {
             return refused(sid, kind);
         }
