@@ -72,17 +72,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
-        if let Err(rejection) = &checked {
-            let ext = &parts.extensions;
-            if report_refusal(
-                rejection,
-                ext.get::<Reporter>(),
-                ext.get::<VerifiedToken<C>>(),
-                ext.get::<RefusalReported>().is_some(),
-            ) {
-                parts.extensions.insert(RefusalReported);
-            }
-        }
+        report::<C, _>(parts, &checked);
         checked
     }
 }
@@ -97,17 +87,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
-        if let Err(rejection) = &checked {
-            let ext = &parts.extensions;
-            if report_refusal(
-                rejection,
-                ext.get::<Reporter>(),
-                ext.get::<VerifiedToken<C>>(),
-                ext.get::<RefusalReported>().is_some(),
-            ) {
-                parts.extensions.insert(RefusalReported);
-            }
-        }
+        report::<C, _>(parts, &checked);
         checked
     }
 }
@@ -119,6 +99,21 @@ impl IntoResponse for GrantRejection {
             Self::Denied { error, grpc } => {
                 GrantRejection::denied_response(&error, grpc).map(axum_core::body::Body::from)
             }
+        }
+    }
+}
+
+/// Reports a guard's refusal to the layer's audit hook, once per request.
+fn report<C: Send + Sync + 'static, T>(parts: &mut Parts, checked: &Result<T, GrantRejection>) {
+    if let Err(rejection) = checked {
+        let ext = &parts.extensions;
+        if report_refusal(
+            rejection,
+            ext.get::<Reporter>(),
+            ext.get::<VerifiedToken<C>>(),
+            ext.get::<RefusalReported>().is_some(),
+        ) {
+            parts.extensions.insert(RefusalReported);
         }
     }
 }

@@ -222,7 +222,7 @@ fn bind<C>(
     if found.scheme != Scheme::Dpop {
         return Err((AuthError::key_bound(), token));
     }
-    let proof = match one_proof(headers) {
+    let proof = match crate::dpop::proof_header(headers) {
         Ok(proof) => proof,
         Err(e) => return Err((e.into(), token)),
     };
@@ -246,20 +246,6 @@ fn bind<C>(
     match dpop.verifier.verify(proof, &request) {
         Ok(_) => Ok(Bound::Ready(token)),
         Err(e) => Err((e.into(), token)),
-    }
-}
-
-/// The request's one `DPoP` header.
-fn one_proof(headers: &HeaderMap) -> Result<&str, crate::dpop::DpopError> {
-    use crate::dpop::DpopError;
-    let mut values = headers.get_all("dpop").iter();
-    match (values.next(), values.next()) {
-        (None, _) => Err(DpopError::Missing),
-        (Some(_), Some(_)) => Err(DpopError::Multiple),
-        (Some(value), None) => value
-            .to_str()
-            .map(|proof| proof.trim_matches(' '))
-            .map_err(|_| DpopError::Malformed),
     }
 }
 

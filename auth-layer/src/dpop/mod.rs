@@ -39,6 +39,7 @@ pub use error::DpopError;
 pub use resource::DpopMode;
 pub(crate) use resource::{DpopResource, check_public_url};
 pub use thumbprint::jwk_thumbprint;
+pub(crate) use verifier::proof_header;
 pub use verifier::{
     DEFAULT_IAT_WINDOW, DEFAULT_REPLAY_CAPACITY, DpopVerifier, DpopVerifierBuilder,
     MAX_PROOF_BYTES, ProofRequest, SHARED_PROOF_SCOPE, VerifiedProof,

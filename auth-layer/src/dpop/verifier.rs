@@ -261,16 +261,7 @@ impl DpopVerifier {
         headers: &HeaderMap,
         request: &ProofRequest<'_>,
     ) -> Result<VerifiedProof, DpopError> {
-        let mut values = headers.get_all("dpop").iter();
-        let (Some(value), None) = (values.next(), values.next()) else {
-            return Err(if headers.contains_key("dpop") {
-                DpopError::Multiple
-            } else {
-                DpopError::Missing
-            });
-        };
-        let proof = value.to_str().map_err(|_| DpopError::Malformed)?;
-        self.verify(proof.trim_matches(' '), request)
+        self.verify(proof_header(headers)?, request)
     }
 
     /// Checks `proof` against `request`; a proof that passes is remembered
@@ -639,6 +630,19 @@ impl DpopVerifierBuilder {
                 nonces,
             }),
         })
+    }
+}
+
+/// The request's one `DPoP` header, trimmed.
+pub(crate) fn proof_header(headers: &HeaderMap) -> Result<&str, DpopError> {
+    let mut values = headers.get_all("dpop").iter();
+    match (values.next(), values.next()) {
+        (None, _) => Err(DpopError::Missing),
+        (Some(_), Some(_)) => Err(DpopError::Multiple),
+        (Some(value), None) => value
+            .to_str()
+            .map(|proof| proof.trim_matches(' '))
+            .map_err(|_| DpopError::Malformed),
     }
 }
 
