@@ -21,6 +21,8 @@
 //! | `AUTH_DPOP` | DPoP (RFC 9449): `allowed` (bound tokens need `Authorization: DPoP` and a proof; unbound tokens pass as bearer tokens), `required` (every token bound), `off` (default: bound tokens are refused). With a shared `AUTH_REVOCATION_URL`, a proof used at one instance is refused at the others |
 //! | `AUTH_RESOURCE` | the RFC 9728 resource identifier (`https://api.example.com/orders`; default: the first `AUTH_AUDIENCE` when it is an `https` URL): the server serves the protected-resource metadata at `GET /.well-known/oauth-protected-resource{path}`, outside the layer, and every challenge names it (`resource_metadata="…"`) |
 //! | `AUTH_SCOPES_SUPPORTED` | comma list of the scopes the metadata lists |
+//! | `AUTH_GRANT_PRESET` | where the identity provider puts scopes and roles: `keycloak:<client id>`, `entra-id`, `auth0`, `okta`; `AUTH_ROLE_CLAIMS` and `AUTH_SCOPE_CLAIMS` add claim paths (`realm_access.roles`, `/https:~1~1shop.example~1roles`) |
+//! | `AUTH_STEP_UP_ACR`, `AUTH_STEP_UP_MAX_AGE_SECS` | mounts `GET /step-up`, which needs a login with one of these `acr` values (comma list) and/or at most this many seconds old (`auth_time`); anything less is answered 401 `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470) |
 //! | `AUTH_PUBLIC_URL` | the external base URL clients address the service by (`https://api.example.com`, with the path prefix a proxy strips), which DPoP proofs' `htu` must name; default: `http://` and the request's `Host` |
 //!
 //! A malformed variable stops the server at start with a message naming it.
@@ -40,6 +42,7 @@ use std::process::ExitCode;
 use auth_extract::Claims;
 use auth_layer::claims::DefaultClaims;
 use auth_layer::config::AuthConfig;
+use auth_layer::require::Require;
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 
@@ -74,10 +77,23 @@ async fn main() -> ExitCode {
     let Some(listener) = common::bind().await else {
         return ExitCode::from(2);
     };
+    let step_up = match AuthConfig::from_env() {
+        Ok(config) => config.step_up(),
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let metadata = auth.resource_metadata().cloned();
-    let mut app = Router::new()
-        .route("/protected", get(protected))
-        .layer(auth);
+    let mut app = Router::new().route("/protected", get(protected));
+    if let Some(rule) = step_up {
+        app = app.route(
+            "/step-up",
+            get(protected).route_layer(Require::step_up(&auth, rule)),
+        );
+        println!("step-up route at GET /step-up");
+    }
+    let mut app = app.layer(auth);
     // The RFC 9728 document is public: outside the layer.
     if let Some(metadata) = metadata {
         app = app.route_service(metadata.path(), metadata.service());

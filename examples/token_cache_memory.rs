@@ -7,12 +7,21 @@
 //! cargo run --release -p examples --example token_cache_memory            # 1 000 000 tokens
 //! cargo run --release -p examples --example token_cache_memory -- 100000
 //! cargo run --release -p examples --example token_cache_memory -- 1000000 registered
+//! cargo run --release -p examples --example token_cache_memory -- 1000000 default keycloak
+//! cargo run --release -p examples --example token_cache_memory -- 1000000 default keycloak preset
 //! ```
 //!
 //! The second argument is the claims type the layer deserialises into:
 //! `default` ([`DefaultClaims`], the layer's default) or `registered` (a
 //! claims type that keeps nothing, so only what the verifier always keeps:
 //! the registered claims, `ver`/`sid` and the scopes).
+//!
+//! The third argument is the token's shape: `plain` (the default) or
+//! `keycloak`, an access token as Keycloak issues it (about 1 KB: realm and
+//! client roles under `realm_access` / `resource_access`, `acr`,
+//! `auth_time`, profile claims). A fourth argument `preset` reads the
+//! Keycloak roles as grants (`GrantClaims::keycloak`); without it the layer
+//! reads only the default grant claims.
 //!
 //! Tokens are minted and verified one at a time and then dropped, so the
 //! growth in resident size is the cache's (its entries, the table's bookkeeping,
@@ -60,31 +69,58 @@ fn main() -> Result<(), Box<dyn Error>> {
             .map_err(|_| format!("{n:?}: not a whole number of tokens"))?,
         None => 1_000_000,
     };
-    match args.next().as_deref() {
-        None | Some("default") => measure::<DefaultClaims>("DefaultClaims", count),
-        Some("registered") => measure::<NoExtraClaims>("registered claims only", count),
+    let claims_type = args.next();
+    let keycloak = match args.next().as_deref() {
+        None | Some("plain") => false,
+        Some("keycloak") => true,
+        Some(other) => {
+            return Err(format!("{other:?}: the token shape is plain or keycloak").into());
+        }
+    };
+    let preset = match args.next().as_deref() {
+        None => false,
+        Some("preset") => true,
+        Some(other) => return Err(format!("{other:?}: the fourth argument is preset").into()),
+    };
+    let shape = Shape { keycloak, preset };
+    match claims_type.as_deref() {
+        None | Some("default") => measure::<DefaultClaims>("DefaultClaims", count, shape),
+        Some("registered") => measure::<NoExtraClaims>("registered claims only", count, shape),
         Some(other) => Err(format!("{other:?}: the claims type is default or registered").into()),
     }
 }
 
-fn measure<C>(name: &str, count: u64) -> Result<(), Box<dyn Error>>
+/// The tokens' shape and where the layer reads grants.
+#[derive(Clone, Copy)]
+struct Shape {
+    keycloak: bool,
+    preset: bool,
+}
+
+fn measure<C>(name: &str, count: u64, shape: Shape) -> Result<(), Box<dyn Error>>
 where
     C: DeserializeOwned + Send + Sync + 'static,
 {
-    let auth = JwtAuth::builder()
+    let mut builder = JwtAuth::builder()
         .claims::<C>()
         .hmac_secret(SECRET)
         .issuer(ISSUER)
         .audience(AUDIENCE)
         // Large enough that nothing is evicted, long enough that nothing expires.
         .token_cache_max_bytes(16 << 30)
-        .token_cache_max_age(Duration::from_secs(3600))
-        .build()?;
+        .token_cache_max_age(Duration::from_secs(3600));
+    if shape.preset {
+        builder = builder.grant_claims(auth_layer::claims::GrantClaims::keycloak([AUDIENCE]));
+    }
+    let auth = builder.build()?;
     let verifier = auth.verifier();
     let key = EncodingKey::from_secret(SECRET);
     let header = Header::default();
     let now = jsonwebtoken::get_current_timestamp();
     let mint = |i: u64| {
+        if shape.keycloak {
+            return encode(&header, &keycloak_claims(i, now), &key);
+        }
         encode(
             &header,
             &serde_json::json!({
@@ -118,7 +154,13 @@ where
     let after = resident_bytes()?;
     let grown = after.saturating_sub(before);
 
+    let verified = verifier.verify(&sample)?;
     println!("claims type:                {name}");
+    println!(
+        "grants of one token:        {} scopes, {} roles",
+        verified.scopes().len(),
+        verified.roles().len()
+    );
     println!("tokens inserted:            {count}");
     println!(
         "token length:               {:.0} bytes on average",
@@ -148,4 +190,32 @@ where
         return Err(format!("{entries} of {count} tokens stayed cached").into());
     }
     Ok(())
+}
+
+/// An access token as Keycloak 26 issues it for a confidential client
+/// (`orders-api`) with the default client scopes (the tests' copy), with a
+/// subject, session and token id of its own.
+fn keycloak_claims(i: u64, now: u64) -> serde_json::Value {
+    let mut claims: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/tokens/keycloak.json")).unwrap_or_default();
+    let fields = [
+        ("exp", (now + 3600).into()),
+        ("iat", now.into()),
+        ("auth_time", (now - 60).into()),
+        ("iss", ISSUER.into()),
+        (
+            "jti",
+            format!("onrtac:{i:08x}-5c1e-4f0b-9b1a-2f6d8e7c3a41").into(),
+        ),
+        ("sub", format!("{i:08x}-6e2f-4d6b-8a3e-0c9b7f5d1e22").into()),
+        ("sid", format!("{i:08x}-1b7c-4a52-9f0e-3d8c6b2a1f90").into()),
+        ("preferred_username", format!("kim{i}").into()),
+        ("email", format!("kim{i}@shop.example").into()),
+    ];
+    if let Some(object) = claims.as_object_mut() {
+        for (name, value) in fields {
+            object.insert(name.to_owned(), value);
+        }
+    }
+    claims
 }

@@ -261,7 +261,11 @@ async fn actix_optional_mode_claims_required_by_the_handler_is_401() {
     });
     let reply = server.anonymous("/protected").await;
     assert_eq!(reply.status, 401);
-    assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+    // The layer's challenge, as the layer itself would answer.
+    assert_eq!(
+        reply.www_authenticate.as_deref(),
+        Some(r#"Bearer realm="api""#)
+    );
 }
 
 struct OrdersRead;
@@ -283,7 +287,7 @@ async fn administer(claims: WithRole<Admin>) -> String {
 }
 
 /// The extractor guards answer the same in both frameworks: 200 with the
-/// grant, 403 with the scope named without it.
+/// grant, 403 with the layer's realm and the scope named without it.
 #[tokio::test]
 async fn guard_extractors_in_axum_and_actix() {
     let axum = serve_router(
@@ -313,7 +317,7 @@ async fn guard_extractors_in_axum_and_actix() {
         assert_eq!(
             denied.www_authenticate.as_deref(),
             Some(
-                r#"Bearer error="insufficient_scope", error_description="token lacks the scope this request requires", scope="orders:read""#
+                r#"Bearer realm="api", error="insufficient_scope", error_description="token lacks the scope this request requires", scope="orders:read""#
             )
         );
         let body = denied.json();

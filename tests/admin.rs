@@ -31,19 +31,7 @@ const ISS: &str = "https://idp.example";
 
 /// The `admin` example's binary, beside this test's directory.
 fn admin_binary() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let binary = deps
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples")
-        .join(format!("admin{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo test --workspace` builds it (or `cargo build -p examples --example admin`)",
-        binary.display()
-    );
-    binary
+    auth_tests::example_binary("admin")
 }
 
 /// Runs `admin ARGS` with `AUTH_REVOCATION_URL=url`.

@@ -159,10 +159,13 @@ async fn optional_mode_passes_requests_without_a_token() {
         .assert_rejected(400, "token_in_query");
 
     // A handler that requires claims, behind the optional layer, answers 401
-    // with a challenge when there is no token.
+    // with the layer's challenge when there is no token.
     let reply = server.anonymous("/protected").await;
     assert_eq!(reply.status, 401, "{reply:?}");
-    assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+    assert_eq!(
+        reply.www_authenticate.as_deref(),
+        Some(r#"Bearer realm="api""#)
+    );
     server
         .bearer(&hs256(&claims("alice")))
         .await

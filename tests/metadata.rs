@@ -14,14 +14,14 @@
 use auth_tests as common;
 
 use actix_web::{App, HttpResponse, web};
-use auth_extract::Claims;
 use auth_extract::actix::{JwtAuthMiddleware, RequireMiddleware};
+use auth_extract::{Claims, RoleName, WithRole};
 use auth_layer::JwtAuth;
 use auth_layer::claims::DefaultClaims;
 use auth_layer::config::AuthConfig;
 use auth_layer::dpop::{DpopMode, DpopVerifier};
 use auth_layer::keys::{Key, TrustedIssuer};
-use auth_layer::require::Require;
+use auth_layer::require::{Require, StepUp};
 use auth_layer::response::JsonResponder;
 use auth_layer::revocation::{RevocationCache, RevocationStore as _};
 use auth_layer::source::TokenSource;
@@ -263,6 +263,19 @@ async fn whoami_actix(claims: Claims) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "sub": claims.token().subject() }))
 }
 
+struct Billing;
+impl RoleName for Billing {
+    const NAME: &'static str = "billing";
+}
+
+async fn billing(claims: WithRole<Billing>) -> String {
+    claims.subject().unwrap_or_default().to_owned()
+}
+
+async fn billing_actix(claims: WithRole<Billing>) -> HttpResponse {
+    HttpResponse::Ok().body(claims.subject().unwrap_or_default().to_owned())
+}
+
 #[tokio::test]
 async fn every_challenge_names_the_metadata_in_both_frameworks() {
     const URL: &str = "https://api.example.com/.well-known/oauth-protected-resource/orders";
@@ -278,6 +291,11 @@ async fn every_challenge_names_the_metadata_in_both_frameworks() {
                 "/admin",
                 get(whoami).route_layer(Require::role(&auth, "admin")),
             )
+            .route(
+                "/step-up",
+                get(whoami).route_layer(Require::step_up(&auth, StepUp::acr(["mfa"]))),
+            )
+            .route("/billing", get(billing))
             .layer(auth.clone()),
     )
     .await;
@@ -298,6 +316,15 @@ async fn every_challenge_names_the_metadata_in_both_frameworks() {
                     .wrap(RequireMiddleware::new(Require::role(&actix_auth, "admin")))
                     .route(web::get().to(whoami_actix)),
             )
+            .service(
+                web::resource("/step-up")
+                    .wrap(RequireMiddleware::new(Require::step_up(
+                        &actix_auth,
+                        StepUp::acr(["mfa"]),
+                    )))
+                    .route(web::get().to(whoami_actix)),
+            )
+            .route("/billing", web::get().to(billing_actix))
             .wrap(JwtAuthMiddleware::new(actix_auth.clone()))
     });
     let token = |sub: &str, extra: Value| {
@@ -357,6 +384,18 @@ async fn every_challenge_names_the_metadata_in_both_frameworks() {
         (
             "a missing role",
             "/admin",
+            vec![("authorization", format!("Bearer {good}"))],
+            403,
+        ),
+        (
+            "a login too weak (step-up)",
+            "/step-up",
+            vec![("authorization", format!("Bearer {good}"))],
+            401,
+        ),
+        (
+            "a missing role (an extractor)",
+            "/billing",
             vec![("authorization", format!("Bearer {good}"))],
             403,
         ),

@@ -3,13 +3,15 @@
 
 use auth_layer::VerifiedToken;
 use auth_layer::observe::Reporter;
+use auth_layer::response::Challenge;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::claims::{Claims, ClaimsRejection, from_extensions};
 use crate::grant::{
-    GrantRejection, RefusalReported, RoleName, ScopeName, WithRole, WithScope, report_refusal,
+    GrantRejection, Guard, Guarded, RefusalReported, RoleName, ScopeName, WithRole, WithScope,
+    report_refusal,
 };
 
 impl<S, C> FromRequestParts<S> for Claims<C>
@@ -24,7 +26,9 @@ where
             Some(claims) => Ok(claims),
             // Optional mode let a request without a token through to a
             // handler that requires claims.
-            None => Err(ClaimsRejection::Unauthenticated),
+            None => Err(ClaimsRejection::unauthenticated(
+                parts.extensions.get::<Challenge>(),
+            )),
         }
     }
 }
@@ -47,12 +51,10 @@ where
 impl IntoResponse for ClaimsRejection {
     fn into_response(self) -> Response {
         match self {
-            Self::Unauthenticated => (
-                self.status(),
-                [(http::header::WWW_AUTHENTICATE, "Bearer")],
-                "",
-            )
-                .into_response(),
+            Self::Unauthenticated { challenge } => {
+                ClaimsRejection::unauthenticated_response(challenge.as_ref())
+                    .map(axum_core::body::Body::from)
+            }
             _ => (
                 self.status(),
                 "authentication is not configured for this route",
@@ -62,43 +64,48 @@ impl IntoResponse for ClaimsRejection {
     }
 }
 
-impl<S, Scope, C> FromRequestParts<S> for WithScope<Scope, C>
-where
-    S: Send + Sync,
-    Scope: ScopeName,
-    C: Send + Sync + 'static,
-{
-    type Rejection = GrantRejection;
+/// The guard extractors: the claims the layer stored, checked against the
+/// guard's requirement, a refusal reported once.
+macro_rules! guard_extractor {
+    ($name:ident, $param:ident, $trait:ident) => {
+        impl<S, $param, C> FromRequestParts<S> for $name<$param, C>
+        where
+            S: Send + Sync,
+            $param: $trait,
+            C: Send + Sync + 'static,
+        {
+            type Rejection = GrantRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
-        report::<C, _>(parts, &checked);
-        checked
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                let checked = Self::check(
+                    from_extensions::<C>(&parts.extensions)?,
+                    &parts.headers,
+                    parts.extensions.get::<Challenge>(),
+                );
+                report::<C, _>(parts, &checked);
+                checked
+            }
+        }
+    };
 }
 
-impl<S, Role, C> FromRequestParts<S> for WithRole<Role, C>
-where
-    S: Send + Sync,
-    Role: RoleName,
-    C: Send + Sync + 'static,
-{
-    type Rejection = GrantRejection;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let checked = Self::check(from_extensions::<C>(&parts.extensions)?, &parts.headers);
-        report::<C, _>(parts, &checked);
-        checked
-    }
-}
+guard_extractor!(WithScope, Scope, ScopeName);
+guard_extractor!(WithRole, Role, RoleName);
+guard_extractor!(Guarded, G, Guard);
 
 impl IntoResponse for GrantRejection {
     fn into_response(self) -> Response {
         match self {
             Self::Claims(rejection) => rejection.into_response(),
-            Self::Denied { error, grpc } => {
-                GrantRejection::denied_response(&error, grpc).map(axum_core::body::Body::from)
-            }
+            Self::Denied {
+                error,
+                grpc,
+                challenge,
+            } => GrantRejection::denied_response(&error, grpc, challenge.as_ref())
+                .map(axum_core::body::Body::from),
         }
     }
 }

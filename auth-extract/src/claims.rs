@@ -106,7 +106,7 @@ impl<C: fmt::Debug> fmt::Debug for Claims<C> {
 /// assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ClaimsRejection {
     /// No `JwtAuth` layer with this claims type ran for the request: a
@@ -116,8 +116,13 @@ pub enum ClaimsRejection {
         claims_type: &'static str,
     },
     /// The layer runs in optional mode and the request had no token, but
-    /// the handler requires claims: answered with 401 and a `Bearer` challenge.
-    Unauthenticated,
+    /// the handler requires claims: answered with 401 and the layer's
+    /// challenge (its realm, DPoP and `resource_metadata`).
+    Unauthenticated {
+        /// The layer's challenge settings (`None` without them: a bare
+        /// `Bearer` challenge).
+        challenge: Option<auth_layer::response::Challenge>,
+    },
 }
 
 impl ClaimsRejection {
@@ -154,8 +159,36 @@ impl ClaimsRejection {
     pub fn status(&self) -> http::StatusCode {
         match self {
             Self::MissingLayer { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated { .. } => http::StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// The rejection of a request without a token, with the challenge the
+    /// layer left in `extensions`.
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    pub(crate) fn unauthenticated(challenge: Option<&auth_layer::response::Challenge>) -> Self {
+        Self::Unauthenticated {
+            challenge: challenge.cloned(),
+        }
+    }
+
+    /// The answer to a request without a token: 401 with the layer's
+    /// challenge, as the layer answers one.
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    pub(crate) fn unauthenticated_response(
+        challenge: Option<&auth_layer::response::Challenge>,
+    ) -> http::Response<String> {
+        use auth_layer::response::{DefaultResponder, Rejection, Responder};
+        let error = auth_layer::AuthError::new(
+            auth_layer::ErrorKind::MissingToken,
+            "no bearer token in the request",
+        );
+        let headers = http::HeaderMap::new();
+        let rejection = match challenge {
+            Some(challenge) => challenge.rejection(&error, &headers),
+            None => Rejection::without_realm(&error, &headers),
+        };
+        DefaultResponder.respond(rejection)
     }
 }
 
@@ -163,7 +196,7 @@ impl fmt::Display for ClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingLayer { .. } => f.write_str(&self.fix()),
-            Self::Unauthenticated => f.write_str("this route requires a bearer token"),
+            Self::Unauthenticated { .. } => f.write_str("this route requires a bearer token"),
         }
     }
 }

@@ -56,4 +56,4 @@ mod grant;
 mod readme;
 
 pub use claims::{Claims, ClaimsRejection};
-pub use grant::{GrantRejection, RoleName, ScopeName, WithRole, WithScope};
+pub use grant::{GrantRejection, Guard, Guarded, RoleName, ScopeName, WithRole, WithScope};

@@ -381,6 +381,27 @@ fn revocation_check<C: Send + Sync + 'static>(
     ))
 }
 
+/// The first layer-wide requirement `token` does not meet, reported.
+/// Out of line: the hit path without requirements stays as it was.
+#[inline(never)]
+fn unmet<C>(
+    shared: &Shared<C>,
+    token: &VerifiedToken<C>,
+    client: Option<IpAddr>,
+) -> Option<AuthError> {
+    let now = shared.verifier.now();
+    let e = shared
+        .requirements
+        .iter()
+        .find_map(|r| r.check_at(Some(token.grants()), now).err())?;
+    if e.kind().status() == http::StatusCode::FORBIDDEN {
+        shared.observer.forbidden(&e, Some(token), client);
+    } else {
+        shared.observer.rejected(&e, Some(token), client);
+    }
+    Some(e)
+}
+
 /// Everything after verification that needs no waiting: the revocation
 /// caches. Every outcome but `Check` is reported here.
 fn settle<C>(
@@ -396,6 +417,11 @@ fn settle<C>(
             return Decision::Reject(e);
         }
     };
+    if !shared.requirements.is_empty()
+        && let Some(e) = unmet(shared, &token, client)
+    {
+        return Decision::Reject(e);
+    }
     let Some(revocation) = &shared.revocation else {
         observer.allowed(&token, client);
         return Decision::Pass(Some(token));

@@ -63,6 +63,11 @@ pub(crate) struct Shared<C> {
     pub(crate) observer: Observer,
     pub(crate) dpop: Option<crate::dpop::DpopResource>,
     pub(crate) metadata: Option<crate::metadata::ResourceMetadata>,
+    /// What every token must grant or show (layer-wide guards).
+    pub(crate) requirements: Box<[crate::require::Requirement]>,
+    /// The realm, DPoP and metadata settings of challenges, shared with
+    /// the tokens this layer verifies.
+    pub(crate) challenge: crate::response::Challenge,
 }
 
 impl JwtAuth {
@@ -114,6 +119,16 @@ impl<C, R> JwtAuth<C, R> {
     /// document, URL and path, and a service that serves it.
     pub fn resource_metadata(&self) -> Option<&crate::metadata::ResourceMetadata> {
         self.shared.metadata.as_ref()
+    }
+
+    /// The layer's challenge settings, for answers built after it.
+    pub fn challenge(&self) -> &crate::response::Challenge {
+        &self.shared.challenge
+    }
+
+    /// The verifier's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.shared.verifier.now()
     }
 
     /// Whether requests without a token pass through.

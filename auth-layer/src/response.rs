@@ -44,8 +44,108 @@ pub struct Rejection<'a> {
     realm: Option<&'a str>,
     retry_after: Duration,
     request_headers: &'a HeaderMap,
-    dpop: Option<&'a DpopResource>,
+    dpop: Option<DpopView<'a>>,
     resource_metadata: Option<&'a str>,
+}
+
+/// What a rejection needs of the layer's DPoP settings.
+#[derive(Debug, Clone, Copy)]
+struct DpopView<'a> {
+    mode: DpopMode,
+    algs: &'a str,
+    /// Where fresh nonces come from (the layer's own answers only).
+    nonces: Option<&'a crate::dpop::DpopVerifier>,
+}
+
+/// The layer's challenge settings (realm, DPoP schemes, resource
+/// metadata), for answers built after it: by extractors, which find it on
+/// the [`VerifiedToken`](crate::VerifiedToken) (or, in optional mode
+/// without a token, in the request's extensions), so that their 401 and
+/// 403 challenges read as the layer's own. Cheap to clone.
+///
+/// ```
+/// use auth_layer::{AuthError, JwtAuth};
+/// use http::HeaderMap;
+///
+/// let auth = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .realm("orders")
+///     .build()
+///     .unwrap();
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::default(),
+///     &serde_json::json!({ "exp": 4_000_000_000_u64 }),
+///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
+/// )
+/// .unwrap();
+/// let verified = auth.verifier().verify(&token).unwrap();
+/// let error = AuthError::insufficient_role("admin");
+/// let headers = HeaderMap::new();
+/// let rejection = verified.challenge().unwrap().rejection(&error, &headers);
+/// assert!(rejection.www_authenticate().to_str().unwrap().starts_with(r#"Bearer realm="orders", error="insufficient_scope""#));
+/// ```
+#[derive(Clone)]
+pub struct Challenge {
+    inner: std::sync::Arc<ChallengeInner>,
+}
+
+struct ChallengeInner {
+    realm: String,
+    dpop: Option<(DpopMode, String)>,
+    resource_metadata: Option<String>,
+}
+
+impl Challenge {
+    pub(crate) fn new(
+        realm: &str,
+        dpop: Option<&DpopResource>,
+        resource_metadata: Option<&str>,
+    ) -> Self {
+        Self {
+            inner: std::sync::Arc::new(ChallengeInner {
+                realm: realm.to_owned(),
+                dpop: dpop.map(|d| (d.mode, d.algs.clone())),
+                resource_metadata: resource_metadata.map(str::to_owned),
+            }),
+        }
+    }
+
+    /// The rejection of `error`, with the layer's realm, DPoP challenge
+    /// and `resource_metadata`, as the layer would answer it.
+    pub fn rejection<'a>(
+        &'a self,
+        error: &'a AuthError,
+        request_headers: &'a HeaderMap,
+    ) -> Rejection<'a> {
+        let inner = &*self.inner;
+        Rejection {
+            error,
+            realm: Some(&inner.realm),
+            retry_after: Duration::from_secs(1),
+            request_headers,
+            dpop: inner.dpop.as_ref().map(|(mode, algs)| DpopView {
+                mode: *mode,
+                algs,
+                nonces: None,
+            }),
+            resource_metadata: inner.resource_metadata.as_deref(),
+        }
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Challenge")
+            .field("realm", &self.inner.realm)
+            .field("dpop", &self.inner.dpop)
+            .field("resource_metadata", &self.inner.resource_metadata)
+            .finish()
+    }
 }
 
 /// `DPoP-Nonce` (RFC 9449 section 8).
@@ -82,13 +182,18 @@ impl<'a> Rejection<'a> {
 
     /// With the layer's DPoP settings: `DPoP` challenges and nonces.
     pub(crate) fn with_dpop(mut self, dpop: Option<&'a DpopResource>) -> Self {
-        self.dpop = dpop;
+        self.dpop = dpop.map(|d| DpopView {
+            mode: d.mode,
+            algs: &d.algs,
+            nonces: Some(&d.verifier),
+        });
         self
     }
 
-    /// A rejection made outside the layer, which does not know the realm
-    /// (an extractor, for example): the challenge has no `realm` attribute.
-    /// Inside a layer, use [`JwtAuth::rejection`](crate::JwtAuth::rejection).
+    /// A rejection made outside the layer, which does not know the realm:
+    /// the challenge has no `realm` attribute. Inside a layer, use
+    /// [`JwtAuth::rejection`](crate::JwtAuth::rejection); after it, the
+    /// layer's [`Challenge`].
     ///
     /// ```
     /// use auth_layer::AuthError;
@@ -170,7 +275,7 @@ impl<'a> Rejection<'a> {
             if !value.is_empty() {
                 value.push_str(", ");
             }
-            self.challenge(&mut value, "DPoP", Some(&dpop.algs), on_dpop);
+            self.challenge(&mut value, "DPoP", Some(dpop.algs), on_dpop);
         }
         // The realm is checked at build time, descriptions are constants and
         // the scope is checked, so this cannot fail; fall back to the bare
@@ -208,10 +313,33 @@ impl<'a> Rejection<'a> {
             attribute("error", code);
             attribute("error_description", self.error.description());
         }
-        if kind == ErrorKind::InsufficientScope
-            && let Some(scope) = self.error.required().filter(|s| is_scope_token(s))
-        {
-            attribute("scope", scope);
+        // Values that a quoted string cannot carry are left out (they
+        // cannot be asked for either).
+        let spaced = || {
+            let values: Vec<&str> = self
+                .error
+                .required_values()
+                .filter(|s| is_scope_token(s))
+                .collect();
+            values.join(" ")
+        };
+        match kind {
+            ErrorKind::InsufficientScope => {
+                let scopes = spaced();
+                if !scopes.is_empty() {
+                    attribute("scope", &scopes);
+                }
+            }
+            ErrorKind::InsufficientUserAuthentication => {
+                let acr = spaced();
+                if !acr.is_empty() {
+                    attribute("acr_values", &acr);
+                }
+                if let Some(max_age) = self.error.max_age() {
+                    attribute("max_age", &max_age.to_string());
+                }
+            }
+            _ => {}
         }
     }
 
@@ -251,15 +379,27 @@ impl<'a> Rejection<'a> {
             "error_description": self.error.description(),
             "code": kind.code(),
         });
-        let field = match kind {
-            ErrorKind::InsufficientScope => Some("scope"),
-            ErrorKind::InsufficientRole => Some("role"),
-            _ => None,
-        };
-        if let (Some(field), Some(required), Some(map)) =
-            (field, self.error.required(), body.as_object_mut())
-        {
-            map.insert(field.to_owned(), required.into());
+        let values: Vec<&str> = self.error.required_values().collect();
+        if let Some(map) = body.as_object_mut() {
+            match (kind, values.as_slice()) {
+                (_, []) => {}
+                (ErrorKind::InsufficientScope, _) => {
+                    map.insert("scope".to_owned(), values.join(" ").into());
+                }
+                (ErrorKind::InsufficientRole, [role]) => {
+                    map.insert("role".to_owned(), (*role).into());
+                }
+                (ErrorKind::InsufficientRole, roles) => {
+                    map.insert("roles".to_owned(), roles.into());
+                }
+                (ErrorKind::InsufficientUserAuthentication, acr) => {
+                    map.insert("acr_values".to_owned(), acr.join(" ").into());
+                }
+                _ => {}
+            }
+            if let Some(max_age) = self.error.max_age() {
+                map.insert("max_age".to_owned(), max_age.into());
+            }
         }
         body.to_string()
     }
@@ -275,7 +415,7 @@ impl<'a> Rejection<'a> {
         let mut response = Response::new(body);
         response.extensions_mut().insert(self.error.clone());
         if self.error.kind() == ErrorKind::UseDpopNonce
-            && let Some(nonce) = self.dpop.and_then(|dpop| dpop.verifier.nonce())
+            && let Some(nonce) = self.dpop.and_then(|dpop| dpop.nonces?.nonce())
             && let Ok(nonce) = HeaderValue::from_str(&nonce)
         {
             response.headers_mut().insert(DPOP_NONCE, nonce);

@@ -104,6 +104,7 @@ where
             }
             Decision::Pass(None) => {
                 req.extensions_mut().insert(Unauthenticated);
+                req.extensions_mut().insert(self.auth.challenge().clone());
                 None
             }
             Decision::Check(token) => {

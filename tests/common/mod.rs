@@ -20,6 +20,7 @@
 pub mod actix;
 pub mod dpop_client;
 pub mod fake_store;
+pub mod grpc;
 pub mod idp;
 pub mod logs;
 pub mod matrix;
@@ -271,6 +272,24 @@ pub async fn serve_router(router: Router) -> TestServer {
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
     TestServer::new(format!("http://{addr}"))
+}
+
+/// An example's binary (`target/…/examples/NAME`), which `cargo test
+/// --workspace` builds beside the tests.
+pub fn example_binary(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().expect("the test's path");
+    let binary = deps
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("the test runs from target/…/deps")
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test --workspace` builds it (or `cargo build -p examples --example {name}`)",
+        binary.display()
+    );
+    binary
 }
 
 /// A running server and an HTTP client for it.

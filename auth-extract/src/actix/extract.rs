@@ -10,11 +10,13 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use auth_layer::VerifiedToken;
 use auth_layer::claims::Unauthenticated;
 use auth_layer::observe::Reporter;
+use auth_layer::response::Challenge;
 
 use crate::actix::convert::{to_actix_response, to_actix_status};
 use crate::claims::{Claims, ClaimsRejection, lookup};
 use crate::grant::{
-    GrantRejection, RefusalReported, RoleName, ScopeName, WithRole, WithScope, report_refusal,
+    GrantRejection, Guard, Guarded, RefusalReported, RoleName, ScopeName, WithRole, WithScope,
+    report_refusal,
 };
 
 impl<C: Send + Sync + 'static> FromRequest for Claims<C> {
@@ -22,47 +24,46 @@ impl<C: Send + Sync + 'static> FromRequest for Claims<C> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(claims_of(req).and_then(|claims| claims.ok_or(ClaimsRejection::Unauthenticated)))
+        ready(claims_of(req).and_then(|claims| {
+            claims.ok_or_else(|| {
+                ClaimsRejection::unauthenticated(req.extensions().get::<Challenge>())
+            })
+        }))
     }
 }
 
-impl<S: ScopeName, C: Send + Sync + 'static> FromRequest for WithScope<S, C> {
-    type Error = GrantRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
+/// The guard extractors: the claims the middleware stored, checked
+/// against the guard's requirement, a refusal reported once.
+macro_rules! guard_extractor {
+    ($name:ident, $param:ident, $trait:ident) => {
+        impl<$param: $trait, C: Send + Sync + 'static> FromRequest for $name<$param, C> {
+            type Error = GrantRejection;
+            type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            claims_of(req)
-                .map_err(GrantRejection::from)
-                .and_then(|claims| {
-                    let checked = Self::check(claims, &grpc_marker(req));
-                    if let Err(rejection) = &checked {
-                        report_once::<C>(req, rejection);
-                    }
-                    checked
-                }),
-        )
-    }
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(
+                    claims_of(req)
+                        .map_err(GrantRejection::from)
+                        .and_then(|claims| {
+                            let checked = Self::check(
+                                claims,
+                                &grpc_marker(req),
+                                req.extensions().get::<Challenge>(),
+                            );
+                            if let Err(rejection) = &checked {
+                                report_once::<C>(req, rejection);
+                            }
+                            checked
+                        }),
+                )
+            }
+        }
+    };
 }
 
-impl<R: RoleName, C: Send + Sync + 'static> FromRequest for WithRole<R, C> {
-    type Error = GrantRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            claims_of(req)
-                .map_err(GrantRejection::from)
-                .and_then(|claims| {
-                    let checked = Self::check(claims, &grpc_marker(req));
-                    if let Err(rejection) = &checked {
-                        report_once::<C>(req, rejection);
-                    }
-                    checked
-                }),
-        )
-    }
-}
+guard_extractor!(WithScope, S, ScopeName);
+guard_extractor!(WithRole, R, RoleName);
+guard_extractor!(Guarded, G, Guard);
 
 impl ResponseError for ClaimsRejection {
     fn status_code(&self) -> ActixStatus {
@@ -71,9 +72,9 @@ impl ResponseError for ClaimsRejection {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Unauthenticated => HttpResponse::build(self.status_code())
-                .insert_header((actix_header::WWW_AUTHENTICATE, "Bearer"))
-                .finish(),
+            Self::Unauthenticated { challenge } => to_actix_response(
+                ClaimsRejection::unauthenticated_response(challenge.as_ref()),
+            ),
             _ => HttpResponse::build(self.status_code())
                 .content_type("text/plain; charset=utf-8")
                 .body("authentication is not configured for this route"),
@@ -89,9 +90,15 @@ impl ResponseError for GrantRejection {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Claims(rejection) => rejection.error_response(),
-            Self::Denied { error, grpc } => {
-                to_actix_response(GrantRejection::denied_response(error, *grpc))
-            }
+            Self::Denied {
+                error,
+                grpc,
+                challenge,
+            } => to_actix_response(GrantRejection::denied_response(
+                error,
+                *grpc,
+                challenge.as_ref(),
+            )),
         }
     }
 }

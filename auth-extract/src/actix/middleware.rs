@@ -137,7 +137,9 @@ where
                     extensions.insert(token);
                 }
                 Ok(None) => {
-                    req.extensions_mut().insert(Unauthenticated);
+                    let mut extensions = req.extensions_mut();
+                    extensions.insert(Unauthenticated);
+                    extensions.insert(auth.challenge().clone());
                 }
                 Err(error) => {
                     let response = respond(&auth, &error, &headers);

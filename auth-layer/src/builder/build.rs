@@ -77,12 +77,18 @@ impl<C> JwtAuthBuilder<C> {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let checked = self.settings.check()?;
+        let challenge = crate::response::Challenge::new(
+            &checked.realm,
+            checked.dpop.as_ref(),
+            checked.metadata.as_ref().map(|m| m.url()),
+        );
         let verifier = Verifier::new(
             checked.issuer_keys,
             checked.rules,
             checked.clock,
             checked.token_cache,
-        );
+        )
+        .with_challenge(challenge.clone());
         Ok(JwtAuth::from_shared(
             Shared {
                 verifier,
@@ -93,6 +99,8 @@ impl<C> JwtAuthBuilder<C> {
                 observer: checked.observer,
                 dpop: checked.dpop,
                 metadata: checked.metadata,
+                requirements: checked.requirements,
+                challenge,
             },
             DefaultResponder,
         ))

@@ -40,6 +40,10 @@ pub(crate) struct Settings {
     pub(crate) revocation: Option<RevocationCache>,
     pub(crate) observer: Observer,
     pub(crate) claim_names: ClaimNames,
+    /// Where scopes and roles are read (compiled into `claim_names`).
+    pub(crate) grant_claims: crate::claims::GrantClaims,
+    /// Layer-wide requirements (`require`).
+    pub(crate) requirements: Vec<crate::require::Requirement>,
     /// The verified-token cache's memory budget and maximum age; `None`
     /// when disabled.
     pub(crate) token_cache: Option<(u64, Duration)>,
@@ -75,6 +79,7 @@ pub(crate) struct Checked {
     pub(crate) observer: Observer,
     pub(crate) dpop: Option<crate::dpop::DpopResource>,
     pub(crate) metadata: Option<crate::metadata::ResourceMetadata>,
+    pub(crate) requirements: Box<[crate::require::Requirement]>,
 }
 
 impl Default for Settings {
@@ -97,6 +102,8 @@ impl Default for Settings {
             revocation: None,
             observer: Observer::default(),
             claim_names: ClaimNames::default(),
+            grant_claims: crate::claims::GrantClaims::default(),
+            requirements: Vec::new(),
             token_cache: Some((DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_MAX_AGE)),
             dpop: None,
             dpop_mode: None,
@@ -145,6 +152,16 @@ impl Settings {
             return Err(ConfigError::setting("max_token_bytes", "must be above 0"));
         }
         self.claim_names.check()?;
+        let taken: Vec<&str> = crate::claims::REGISTERED
+            .iter()
+            .chain(&crate::claims::READ_OTHERWISE)
+            .copied()
+            .chain([
+                self.claim_names.version.as_str(),
+                self.claim_names.session.as_str(),
+            ])
+            .collect();
+        self.claim_names.grants = self.grant_claims.compile(&taken)?;
         let sources = self.sources.unwrap_or_else(|| vec![TokenSource::Bearer]);
         if sources.is_empty() {
             return Err(ConfigError::setting(
@@ -215,6 +232,7 @@ impl Settings {
             revocation: self.revocation,
             observer: self.observer,
             dpop,
+            requirements: self.requirements.into(),
         })
     }
 }

@@ -166,6 +166,54 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// Where tokens carry their scopes and roles (default: `scope` and
+    /// `scp`, `roles`), with presets for Keycloak, Entra ID, Auth0 and
+    /// Okta; see [`GrantClaims`](crate::claims::GrantClaims). Read in the
+    /// layer's one pass over the payload, kept with the cached token.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use auth_layer::claims::GrantClaims;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .grant_claims(GrantClaims::entra_id())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn grant_claims(mut self, claims: crate::claims::GrantClaims) -> Self {
+        self.settings.grant_claims = claims;
+        self
+    }
+
+    /// Every token must also meet `requirement` (a scope, a role, a set of
+    /// them, or a [step-up rule](crate::require::StepUp)), on every route
+    /// the layer covers; call it again to add another. A token that does
+    /// not is refused as [`Require`](crate::require::Require) would refuse
+    /// it: 403 for scopes and roles, 401 `insufficient_user_authentication`
+    /// for step-up. For one route, use `Require` or an extractor instead.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use auth_layer::require::{Requirement, StepUp};
+    /// use std::time::Duration;
+    ///
+    /// let admin_console = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .require(Requirement::any_role(["admin", "operator"]))
+    ///     .require(Requirement::step_up(StepUp::acr(["mfa"]).max_age(Duration::from_secs(900))))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = admin_console;
+    /// ```
+    #[must_use]
+    pub fn require(mut self, requirement: crate::require::Requirement) -> Self {
+        self.settings.requirements.push(requirement);
+        self
+    }
+
     /// Trusts the keys of a JWKS URL or OIDC issuer, kept fresh in the
     /// background; see [`jwks`](crate::jwks). A source found by OIDC
     /// discovery verifies its issuer's tokens only; a JWKS URL signs for the

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 
 use crate::claims::grants::ListBuilder;
+use crate::claims::skip::{skip_containers, skip_scalars};
 
 /// Appends a list claim's items to `list`: a string (split on spaces when
 /// `split`, as `scope` is; one item otherwise, as a role), or an array of
@@ -66,25 +67,7 @@ impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
         Ok(())
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    skip_scalars!(());
 }
 
 /// One array item of a list claim: text (borrowed when unescaped) or
@@ -108,38 +91,8 @@ impl<'de> Deserialize<'de> for ListItem<'de> {
             fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(ListItem::Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Self::Value, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ListItem::Other)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                while m
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListItem::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(ListItem::Other)
-            }
+            skip_containers!(ListItem::Other);
+            skip_scalars!(ListItem::Other);
         }
         d.deserialize_any(Item)
     }
@@ -236,6 +189,7 @@ mod tests {
         let names = ClaimNames {
             version: "ver".into(),
             session: "scope".into(),
+            ..ClaimNames::default()
         };
         let (r, s) = parse_registered(br#"{"scope":"s1"}"#, &names, &Interner::default()).unwrap();
         assert_eq!(r.sid(), Some("s1"));

@@ -1,6 +1,7 @@
 //! The names of the revocation claims, and the one check that they can be
 //! used.
 
+use crate::claims::sources::GrantReader;
 use crate::error::ConfigError;
 
 /// The registered claim names (RFC 7519 section 4.1).
@@ -11,6 +12,8 @@ pub(crate) const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "ia
 pub(crate) struct ClaimNames {
     pub(crate) version: String,
     pub(crate) session: String,
+    /// Where scopes and roles are read.
+    pub(crate) grants: GrantReader,
 }
 
 impl Default for ClaimNames {
@@ -18,9 +21,14 @@ impl Default for ClaimNames {
         Self {
             version: "ver".to_owned(),
             session: "sid".to_owned(),
+            grants: GrantReader::default(),
         }
     }
 }
+
+/// The top-level claims the layer reads besides the registered ones and
+/// the revocation claims: grants cannot come from them.
+pub(crate) const READ_OTHERWISE: [&str; 3] = ["cnf", "acr", "auth_time"];
 
 impl ClaimNames {
     /// Checks that the names can be read from tokens: see

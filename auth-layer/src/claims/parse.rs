@@ -9,9 +9,10 @@ use serde::{Deserialize, Deserializer};
 use crate::claims::borrowed::{Parts, Text};
 use crate::claims::grants::{Grants, ListBuilder};
 use crate::claims::interner::Interner;
-use crate::claims::lists::ListSeed;
 use crate::claims::names::ClaimNames;
 use crate::claims::registered::RegisteredClaims;
+use crate::claims::skip::{skip_containers, skip_scalars};
+use crate::claims::sources::GrantLists;
 use crate::claims::verified::VersionAndGrants;
 
 /// Reads the registered claims, the revocation claims and the grants
@@ -96,8 +97,14 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
         }
         let mut r = Parts::default();
         let mut s = VersionAndGrants::default();
-        let (mut scopes, mut roles) = (ListBuilder::default(), ListBuilder::default());
-        let mut seen = [false; 13];
+        let mut lists = GrantLists {
+            scopes: ListBuilder::default(),
+            roles: ListBuilder::default(),
+        };
+        let (mut acr, mut auth_time) = (ListBuilder::default(), None);
+        // Which top-level grant claims were read (a bit each).
+        let mut grants_seen = 0_u64;
+        let mut seen = [false; 12];
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let [
                 iss,
@@ -109,10 +116,9 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 jti,
                 ver,
                 sid,
-                scope,
-                scp,
-                role,
                 cnf,
+                acr_seen,
+                time_seen,
             ] = &mut seen;
             match key.as_ref() {
                 "iss" => set(&mut r.iss, iss, text(&mut map)?, "iss")?,
@@ -139,29 +145,112 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     }
                     set(&mut r.jkt, cnf, confirmation.jkt, "cnf")?;
                 }
-                k @ ("scope" | "scp" | "roles") if self.session => {
-                    let seen = match k {
-                        "scope" => scope,
-                        "scp" => scp,
-                        _ => role,
-                    };
-                    if std::mem::replace(seen, true) {
+                "acr" if self.session => {
+                    if std::mem::replace(acr_seen, true) {
+                        return Err(A::Error::custom("duplicate claim `acr`"));
+                    }
+                    // A string; another shape is no `acr` (a step-up rule
+                    // then refuses the token).
+                    map.next_value_seed(AcrSeed(&mut acr))?;
+                }
+                "auth_time" if self.session => {
+                    if std::mem::replace(time_seen, true) {
+                        return Err(A::Error::custom("duplicate claim `auth_time`"));
+                    }
+                    // A NumericDate; another shape is no `auth_time`.
+                    auth_time = map.next_value::<LooseDate>()?.0;
+                }
+                k if self.session
+                    && let Some(i) = self.names.grants.find(k) =>
+                {
+                    let bit = 1_u64 << (i % 64);
+                    if grants_seen & bit != 0 {
                         return Err(A::Error::custom(format_args!("duplicate claim `{k}`")));
                     }
-                    let (list, split) = match k {
-                        "roles" => (&mut roles, false),
-                        _ => (&mut scopes, true),
-                    };
-                    map.next_value_seed(ListSeed { list, split })?;
+                    grants_seen |= bit;
+                    self.names.grants.read(i, &mut map, &mut lists)?;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        s.grants = Grants::from_lists(scopes, roles);
+        s.grants = Grants::from_parts(lists.scopes, lists.roles, acr, auth_time);
         Ok((RegisteredClaims::from_parts(r, self.interner), s))
     }
+}
+
+/// `acr`: a string is kept; any other value is skipped (no `acr`).
+struct AcrSeed<'l>(&'l mut ListBuilder);
+
+impl<'de> DeserializeSeed<'de> for AcrSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let value = d.deserialize_any(Skipping)?;
+        if let Some(Text(text)) = value {
+            self.0.push(&text);
+        }
+        Ok(())
+    }
+}
+
+/// `auth_time`: a `NumericDate` (as [`numeric_date`] reads one, floats
+/// truncated), or `None` for any other value, which is skipped.
+struct LooseDate(Option<i64>);
+
+impl<'de> Deserialize<'de> for LooseDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Number;
+        impl<'de> Visitor<'de> for Number {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "saturating float-to-int is the intent"
+                )]
+                Ok(v.is_finite().then_some(v as i64))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            skip_containers!(None);
+        }
+        d.deserialize_any(Number).map(Self)
+    }
+}
+
+/// Any JSON value: a string is returned (borrowed when unescaped), the
+/// rest skipped.
+struct Skipping;
+
+impl<'de> Visitor<'de> for Skipping {
+    type Value = Option<Text<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Text(Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Text(Cow::Owned(v.to_owned()))))
+    }
+    skip_scalars!(None);
+    skip_containers!(None);
 }
 
 /// The confirmation claim (RFC 7800): an object (nothing else); its `jkt`
@@ -338,6 +427,7 @@ mod tests {
         let names = ClaimNames {
             version: "tv".into(),
             session: "session".into(),
+            ..ClaimNames::default()
         };
         let json = br#"{"sub":"alice","exp":10.5,"aud":["a"],"tv":3,"session":"s1","ver":"ignored","x":{"y":[1]}}"#;
         let (r, s) = parse_registered(json, &names, &Interner::default()).unwrap();

@@ -59,6 +59,7 @@ struct Inner<C> {
     algorithm: Algorithm,
     kid: Option<Arc<str>>,
     cache: CacheFacts,
+    challenge: Option<crate::response::Challenge>,
 }
 
 /// What the verified-token cache needs to know of an entry.
@@ -91,6 +92,7 @@ impl<C> VerifiedToken<C> {
         algorithm: Algorithm,
         kid: Option<Arc<str>>,
         cache: CacheFacts,
+        challenge: Option<crate::response::Challenge>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -101,6 +103,7 @@ impl<C> VerifiedToken<C> {
                 algorithm,
                 kid,
                 cache,
+                challenge,
             }),
         }
     }
@@ -116,6 +119,14 @@ impl<C> VerifiedToken<C> {
         heap_chunk(2 * size_of::<usize>() + size_of::<Inner<C>>())
             + registered.heap_bytes()
             + extra.grants.heap_bytes()
+    }
+
+    /// The challenge settings of the layer that verified this token, so
+    /// that answers built after the layer (by extractors and guards) carry
+    /// its realm, DPoP challenge and `resource_metadata`; `None` for a
+    /// token made otherwise.
+    pub fn challenge(&self) -> Option<&crate::response::Challenge> {
+        self.inner.challenge.as_ref()
     }
 
     /// The token version claim (`ver` unless configured otherwise), if any.
@@ -275,6 +286,7 @@ mod tests {
             Algorithm::HS256,
             None,
             CacheFacts::default(),
+            None,
         );
         let u = t.clone();
         assert_eq!(*u, 7);

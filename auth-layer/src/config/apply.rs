@@ -289,6 +289,102 @@ impl AuthConfig {
     }
 }
 
+impl AuthConfig {
+    /// Where tokens carry scopes and roles: the preset (`grant_preset`),
+    /// or the default claims, plus `role_claims` and `scope_claims`;
+    /// `None` when none of the three is set.
+    ///
+    /// # Errors
+    /// An unknown preset or a path that is not one; the error names the
+    /// variable or field.
+    ///
+    /// ```
+    /// use auth_layer::config::AuthConfig;
+    ///
+    /// let config = AuthConfig::from_lookup(|name| match name {
+    ///     "AUTH_GRANT_PRESET" => Some("keycloak:orders-api".into()),
+    ///     "AUTH_ROLE_CLAIMS" => Some("/https:~1~1shop.example~1roles".into()),
+    ///     _ => None,
+    /// })
+    /// .unwrap();
+    /// let claims = config.grant_claims().unwrap().unwrap();
+    /// let paths: Vec<String> = claims.paths().map(|(path, _)| path.to_string()).collect();
+    /// assert!(paths.contains(&"/resource_access/orders-api/roles".to_owned()));
+    /// assert!(paths.contains(&"/https:~1~1shop.example~1roles".to_owned()));
+    /// ```
+    pub fn grant_claims(&self) -> Result<Option<crate::claims::GrantClaims>, ConfigError> {
+        use crate::claims::{ClaimPath, GrantClaims};
+        if self.grant_preset.is_none()
+            && self.role_claims.is_empty()
+            && self.scope_claims.is_empty()
+        {
+            return Ok(None);
+        }
+        let mut claims = match self.grant_preset.as_deref().map(str::trim) {
+            None => GrantClaims::default(),
+            Some("entra-id") => GrantClaims::entra_id(),
+            Some("auth0") => GrantClaims::auth0(),
+            Some("okta") => GrantClaims::okta(),
+            Some(preset) => match preset.strip_prefix("keycloak:").map(str::trim) {
+                Some(client) if !client.is_empty() => GrantClaims::keycloak([client]),
+                _ => {
+                    return Err(ConfigError::setting(
+                        self.name("grant_preset"),
+                        format!(
+                            "{preset:?} is not a preset: keycloak:<client id>, entra-id, auth0 or okta"
+                        ),
+                    ));
+                }
+            },
+        };
+        for (field, paths) in [
+            ("role_claims", &self.role_claims),
+            ("scope_claims", &self.scope_claims),
+        ] {
+            for path in paths {
+                let parsed: ClaimPath = path.parse().map_err(|e: ConfigError| {
+                    ConfigError::setting(self.name(field), e.to_string())
+                })?;
+                claims = if field == "role_claims" {
+                    claims.roles_from(parsed)
+                } else {
+                    claims.scopes_from(parsed)
+                };
+            }
+        }
+        Ok(Some(claims))
+    }
+
+    /// The step-up rule of `step_up_acr` and `step_up_max_age_secs`
+    /// (`AUTH_STEP_UP_ACR`, `AUTH_STEP_UP_MAX_AGE_SECS`), for the routes
+    /// that need a stronger or more recent login; `None` when neither is
+    /// set. See [`Require::step_up`](crate::require::Require::step_up).
+    ///
+    /// ```
+    /// use auth_layer::config::AuthConfig;
+    ///
+    /// let config = AuthConfig::from_lookup(|name| match name {
+    ///     "AUTH_STEP_UP_ACR" => Some("mfa, hwk".into()),
+    ///     "AUTH_STEP_UP_MAX_AGE_SECS" => Some("300".into()),
+    ///     _ => None,
+    /// })
+    /// .unwrap();
+    /// let rule = config.step_up().unwrap();
+    /// assert_eq!(rule.acr_values().collect::<Vec<_>>(), ["mfa", "hwk"]);
+    /// assert_eq!(rule.max_age_secs(), Some(300));
+    /// ```
+    pub fn step_up(&self) -> Option<crate::require::StepUp> {
+        if self.step_up_acr.is_empty() && self.step_up_max_age_secs.is_none() {
+            return None;
+        }
+        let rule = crate::require::StepUp::acr(self.step_up_acr.iter().cloned());
+        Some(match self.step_up_max_age_secs {
+            Some(secs) => rule.max_age(Duration::from_secs(secs)),
+            None => rule,
+        })
+    }
+}
+
 impl<C> JwtAuthBuilder<C> {
     /// Applies a configuration; problems are reported by `build()`, naming
     /// the variable or field.
@@ -377,6 +473,11 @@ impl<C> JwtAuthBuilder<C> {
                     name("resource")
                 ),
             ));
+        }
+        match config.grant_claims() {
+            Ok(Some(claims)) => self = self.grant_claims(claims),
+            Ok(None) => {}
+            Err(e) => self.push_error(e),
         }
         match config.dpop_mode() {
             Ok(Some(mode)) => match crate::dpop::DpopVerifier::builder().build() {

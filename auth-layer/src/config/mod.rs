@@ -17,6 +17,9 @@
 //! | `AUTH_DPOP` | DPoP proofs (RFC 9449): `allowed`, `required` or `off` (default); with a shared revocation store, proofs are remembered across instances |
 //! | `AUTH_RESOURCE` | the RFC 9728 resource identifier (`https://api.example.com/orders`): protected-resource metadata, and `resource_metadata` in every challenge; default: the first audience when it is an `https` URL |
 //! | `AUTH_SCOPES_SUPPORTED` | comma list of the scopes the metadata lists |
+//! | `AUTH_GRANT_PRESET` | where the identity provider puts scopes and roles: `keycloak:<client id>` (realm and that client's roles), `entra-id` (`roles`, `groups`), `auth0` (`permissions` as scopes), `okta` (`groups`); see [`GrantClaims`](crate::claims::GrantClaims) |
+//! | `AUTH_ROLE_CLAIMS`, `AUTH_SCOPE_CLAIMS` | comma lists of more claims to read roles and scopes from: dotted paths (`realm_access.roles`) or JSON pointers (`/https:~1~1shop.example~1roles`) |
+//! | `AUTH_STEP_UP_ACR`, `AUTH_STEP_UP_MAX_AGE_SECS` | a step-up rule (RFC 9470) for the routes that need it: accepted `acr` values (comma list), and the oldest login (`auth_time`) accepted, in seconds ([`AuthConfig::step_up`]) |
 //! | `AUTH_PUBLIC_URL` | the external base URL (`https://api.example.com`) DPoP proofs' `htu` is compared with; default `http://` and the request's `Host` |
 //!
 //! Unset or empty variables keep the defaults; a malformed one is an error

@@ -69,12 +69,29 @@ pub struct AuthConfig {
     pub resource: Option<String>,
     /// The scopes the RFC 9728 metadata lists.
     pub scopes_supported: Vec<String>,
+    /// Where tokens carry scopes and roles, by identity provider:
+    /// `keycloak:<client id>`, `entra-id`, `auth0` or `okta`; see
+    /// [`GrantClaims`](crate::claims::GrantClaims).
+    pub grant_preset: Option<String>,
+    /// More claims to read roles from (dotted paths or JSON pointers).
+    pub role_claims: Vec<String>,
+    /// More claims to read scopes from (dotted paths or JSON pointers).
+    pub scope_claims: Vec<String>,
+    /// The `acr` values a step-up route accepts ([`step_up`](Self::step_up)).
+    pub step_up_acr: Vec<String>,
+    /// The maximum age, in seconds, of the login a step-up route accepts.
+    pub step_up_max_age_secs: Option<u64>,
     #[serde(skip)]
     from_env: bool,
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 19] = [
+const VARIABLES: [(&str, &str); 24] = [
+    ("grant_preset", "AUTH_GRANT_PRESET"),
+    ("role_claims", "AUTH_ROLE_CLAIMS"),
+    ("scope_claims", "AUTH_SCOPE_CLAIMS"),
+    ("step_up_acr", "AUTH_STEP_UP_ACR"),
+    ("step_up_max_age_secs", "AUTH_STEP_UP_MAX_AGE_SECS"),
     ("resource", "AUTH_RESOURCE"),
     ("scopes_supported", "AUTH_SCOPES_SUPPORTED"),
     ("dpop", "AUTH_DPOP"),
@@ -164,6 +181,11 @@ impl AuthConfig {
             public_url: get("AUTH_PUBLIC_URL").map(|v| v.trim().to_owned()),
             resource: get("AUTH_RESOURCE").map(|v| v.trim().to_owned()),
             scopes_supported: list("AUTH_SCOPES_SUPPORTED"),
+            grant_preset: get("AUTH_GRANT_PRESET").map(|v| v.trim().to_owned()),
+            role_claims: list("AUTH_ROLE_CLAIMS"),
+            scope_claims: list("AUTH_SCOPE_CLAIMS"),
+            step_up_acr: list("AUTH_STEP_UP_ACR"),
+            step_up_max_age_secs: seconds("AUTH_STEP_UP_MAX_AGE_SECS")?,
             from_env: true,
         })
     }
@@ -210,6 +232,11 @@ impl fmt::Debug for AuthConfig {
             .field("public_url", &self.public_url)
             .field("resource", &self.resource)
             .field("scopes_supported", &self.scopes_supported)
+            .field("grant_preset", &self.grant_preset)
+            .field("role_claims", &self.role_claims)
+            .field("scope_claims", &self.scope_claims)
+            .field("step_up_acr", &self.step_up_acr)
+            .field("step_up_max_age_secs", &self.step_up_max_age_secs)
             .finish()
     }
 }

@@ -21,7 +21,10 @@ use crate::error::ErrorKind;
 pub struct AuthError {
     kind: ErrorKind,
     description: &'static str,
-    required: Option<Cow<'static, str>>,
+    /// What a guard required: scopes, roles or `acr` values.
+    required: Box<[Cow<'static, str>]>,
+    /// A step-up rule's `max_age`, in seconds.
+    max_age: Option<u32>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -31,7 +34,8 @@ impl AuthError {
         Self {
             kind,
             description,
-            required: None,
+            required: Box::default(),
+            max_age: None,
             source: None,
         }
     }
@@ -39,29 +43,90 @@ impl AuthError {
     /// The token lacks `scope`: 403 `insufficient_scope`, and the challenge
     /// names the scope (RFC 6750 section 3).
     pub fn insufficient_scope(scope: impl Into<Cow<'static, str>>) -> Self {
-        let mut e = Self::new(
+        Self::insufficient(
             ErrorKind::InsufficientScope,
             "token lacks the scope this request requires",
-        );
-        e.required = Some(scope.into());
-        e
+            [scope.into()].into(),
+        )
     }
 
     /// The token lacks `role`: 403 `insufficient_scope`, code `insufficient_role`.
     pub fn insufficient_role(role: impl Into<Cow<'static, str>>) -> Self {
-        let mut e = Self::new(
+        Self::insufficient(
             ErrorKind::InsufficientRole,
             "token lacks the role this request requires",
+            [role.into()].into(),
+        )
+    }
+
+    /// A guard's refusal of a token lacking grants among `required`.
+    pub(crate) fn insufficient(
+        kind: ErrorKind,
+        description: &'static str,
+        required: Box<[Cow<'static, str>]>,
+    ) -> Self {
+        let mut e = Self::new(kind, description);
+        e.required = required;
+        e
+    }
+
+    /// The token shows a weaker or older login than the request needs: 401
+    /// `insufficient_user_authentication` (RFC 9470 section 3), whose
+    /// challenge names the `acr_values` that would do and the `max_age` (in
+    /// seconds) of a login that would do.
+    ///
+    /// ```
+    /// use auth_layer::{AuthError, ErrorKind};
+    ///
+    /// let e = AuthError::insufficient_user_authentication(["phr", "phrh"], None);
+    /// assert_eq!(e.kind(), ErrorKind::InsufficientUserAuthentication);
+    /// assert_eq!(e.kind().status(), 401);
+    /// assert_eq!(e.required_values().collect::<Vec<_>>(), ["phr", "phrh"]);
+    /// let e = AuthError::insufficient_user_authentication::<[&str; 0]>([], Some(300));
+    /// assert_eq!((e.max_age(), e.description()), (Some(300), "more recent authentication is required"));
+    /// ```
+    pub fn insufficient_user_authentication<I>(acr_values: I, max_age: Option<u32>) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Cow<'static, str>>,
+    {
+        let required: Box<[Cow<'static, str>]> = acr_values.into_iter().map(Into::into).collect();
+        let description = if required.is_empty() {
+            "more recent authentication is required"
+        } else {
+            "a different authentication level is required"
+        };
+        let mut e = Self::insufficient(
+            ErrorKind::InsufficientUserAuthentication,
+            description,
+            required,
         );
-        e.required = Some(role.into());
+        e.max_age = max_age;
         e
     }
 
     /// The scope or role that was required, for
     /// [`InsufficientScope`](ErrorKind::InsufficientScope) and
-    /// [`InsufficientRole`](ErrorKind::InsufficientRole).
+    /// [`InsufficientRole`](ErrorKind::InsufficientRole), when the guard
+    /// required exactly one; see [`required_values`](Self::required_values)
+    /// for a set.
     pub fn required(&self) -> Option<&str> {
-        self.required.as_deref()
+        match &*self.required {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    /// Every scope, role or `acr` value the refusing guard named: all of
+    /// them for an all-of rule, the accepted ones for an any-of rule or a
+    /// step-up rule.
+    pub fn required_values(&self) -> impl Iterator<Item = &str> {
+        self.required.iter().map(AsRef::as_ref)
+    }
+
+    /// A step-up rule's maximum age of the login, in seconds (`max_age`).
+    pub fn max_age(&self) -> Option<u32> {
+        self.max_age
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -107,6 +172,7 @@ impl fmt::Debug for AuthError {
             .field("kind", &self.kind)
             .field("description", &self.description)
             .field("required", &self.required)
+            .field("max_age", &self.max_age)
             .field("source", &self.source)
             .finish()
     }

@@ -98,6 +98,11 @@ pub enum ErrorKind {
     /// The token is valid but lacks the role the route requires: 403 with
     /// RFC 6750 `insufficient_scope` (the closest standard error).
     InsufficientRole,
+    /// The token is valid, but the route needs a stronger or more recent
+    /// login than the token's `acr` / `auth_time` show: 401
+    /// `insufficient_user_authentication` with `acr_values` / `max_age`
+    /// (RFC 9470 section 3), so the client authenticates the user again.
+    InsufficientUserAuthentication,
 }
 
 impl ErrorKind {
@@ -106,7 +111,7 @@ impl ErrorKind {
         not(feature = "metrics"),
         allow(dead_code, reason = "indexes the metric keys")
     )]
-    pub(crate) const ALL: [Self; 39] = [
+    pub(crate) const ALL: [Self; 40] = [
         Self::MissingToken,
         Self::MultipleTokens,
         Self::TokenInQuery,
@@ -146,6 +151,7 @@ impl ErrorKind {
         Self::StoreUnavailable,
         Self::InsufficientScope,
         Self::InsufficientRole,
+        Self::InsufficientUserAuthentication,
     ];
 
     /// The HTTP status this kind is answered with.
@@ -169,6 +175,7 @@ impl ErrorKind {
             Self::MultipleTokens | Self::TokenInQuery => Some("invalid_request"),
             Self::InsufficientScope | Self::InsufficientRole => Some("insufficient_scope"),
             Self::UseDpopNonce => Some("use_dpop_nonce"),
+            Self::InsufficientUserAuthentication => Some("insufficient_user_authentication"),
             kind if kind.is_dpop_proof() => Some("invalid_dpop_proof"),
             _ => Some("invalid_token"),
         }
@@ -263,6 +270,7 @@ impl ErrorKind {
             Self::StoreUnavailable => "store_unavailable",
             Self::InsufficientScope => "insufficient_scope",
             Self::InsufficientRole => "insufficient_role",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }

@@ -115,7 +115,11 @@ impl Observer {
 fn refusal_event<C>(outcome: Outcome, error: &AuthError, token: Option<&VerifiedToken<C>>) {
     let kind = error.kind();
     metrics::request(outcome, Some(kind));
-    let (reason, status, required) = (kind.code(), kind.status().as_u16(), error.required());
+    let (reason, status) = (kind.code(), kind.status().as_u16());
+    // What a guard required: one value, or a set, spaced.
+    let values: Vec<&str> = error.required_values().collect();
+    let joined = values.join(" ");
+    let required = (!joined.is_empty()).then_some(joined.as_str());
     let outcome = outcome.as_str();
     match token.map(VerifiedToken::registered) {
         Some(registered) => tracing::debug!(

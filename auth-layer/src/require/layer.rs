@@ -70,6 +70,66 @@ impl<C, R: Clone> Require<C, R> {
         Self::new(auth, Requirement::role(role))
     }
 
+    /// Requires every scope of `scopes`.
+    pub fn all_scopes<I>(auth: &JwtAuth<C, R>, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Cow<'static, str>>,
+    {
+        Self::new(auth, Requirement::all_scopes(scopes))
+    }
+
+    /// Requires one scope of `scopes` at least.
+    pub fn any_scope<I>(auth: &JwtAuth<C, R>, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Cow<'static, str>>,
+    {
+        Self::new(auth, Requirement::any_scope(scopes))
+    }
+
+    /// Requires every role of `roles`.
+    pub fn all_roles<I>(auth: &JwtAuth<C, R>, roles: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Cow<'static, str>>,
+    {
+        Self::new(auth, Requirement::all_roles(roles))
+    }
+
+    /// Requires one role of `roles` at least.
+    pub fn any_role<I>(auth: &JwtAuth<C, R>, roles: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Cow<'static, str>>,
+    {
+        Self::new(auth, Requirement::any_role(roles))
+    }
+
+    /// Requires a login strong or recent enough (RFC 9470): 401
+    /// `insufficient_user_authentication` otherwise, with `acr_values` and
+    /// `max_age` in the challenge. See [`StepUp`](crate::require::StepUp).
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use auth_layer::require::{Require, StepUp};
+    /// use axum::{Router, routing::post};
+    /// use std::time::Duration;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .build()
+    ///     .unwrap();
+    /// let recent_mfa = StepUp::acr(["mfa"]).max_age(Duration::from_secs(300));
+    /// let app: Router = Router::new()
+    ///     .route("/payouts", post(|| async { "sent" }).route_layer(Require::step_up(&auth, recent_mfa)))
+    ///     .layer(auth);
+    /// # let _ = app;
+    /// ```
+    pub fn step_up(auth: &JwtAuth<C, R>, rule: crate::require::StepUp) -> Self {
+        Self::new(auth, Requirement::step_up(rule))
+    }
+
     /// Requires `requirement`.
     pub fn new(auth: &JwtAuth<C, R>, requirement: Requirement) -> Self {
         Self {
@@ -113,7 +173,9 @@ impl<C, R> Require<C, R> {
             );
             return Err(None);
         }
-        self.requirement.check(grants).map_err(Some)
+        self.requirement
+            .check_at(grants, self.auth.now())
+            .map_err(Some)
     }
 }
 
@@ -131,6 +193,7 @@ impl<C, R> fmt::Display for Require<C, R> {
         match &self.requirement {
             Requirement::Scope(scope) => write!(f, "Require::scope({scope:?})"),
             Requirement::Role(role) => write!(f, "Require::role({role:?})"),
+            other => write!(f, "Require({other})"),
         }
     }
 }

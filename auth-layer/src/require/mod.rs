@@ -55,5 +55,5 @@ mod service;
 
 pub use future::RequireFuture;
 pub use layer::Require;
-pub use requirement::Requirement;
+pub use requirement::{Requirement, StepUp};
 pub use service::RequireService;

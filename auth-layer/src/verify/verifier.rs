@@ -51,6 +51,8 @@ pub struct Verifier<C = DefaultClaims> {
     cache_max_age: Duration,
     /// The configured issuers and audiences, shared with the tokens naming them.
     interner: Interner,
+    /// The layer's challenge settings, carried by the tokens it verifies.
+    challenge: Option<crate::response::Challenge>,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -85,8 +87,15 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             clock,
             cache: cache.map(|(bytes, _)| TokenCache::new(bytes)),
             cache_max_age: cache.map_or(Duration::ZERO, |(_, age)| age),
+            challenge: None,
             _claims: PhantomData,
         }
+    }
+
+    /// With the layer's challenge settings, which its tokens carry.
+    pub(crate) fn with_challenge(mut self, challenge: crate::response::Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
     }
 
     /// Verifies `token` and returns its claims. A token verified before
@@ -284,12 +293,23 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             weight,
         };
         Ok(VerifiedToken::new(
-            claims, registered, extra, alg, kid, cache,
+            claims,
+            registered,
+            extra,
+            alg,
+            kid,
+            cache,
+            self.challenge.clone(),
         ))
     }
 }
 
 impl<C> Verifier<C> {
+    /// The verifier's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// Tokens in the verified-token cache (0 when it is disabled).
     pub fn cached_tokens(&self) -> u64
     where
