@@ -77,7 +77,6 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_extract::Claims;
-use auth_layer::JwtAuth;
 use auth_layer::clock::{Clock, ManualClock};
 use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, VerifiedProof, jwk_thumbprint};
 use auth_layer::revocation::RevocationCache;
@@ -273,17 +272,16 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .lifetimes(LifetimePolicy::new(settings.access_ttl));
-    let mut auth = JwtAuth::builder()
-        .hmac_secret(&settings.secret)
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .token_type("at+jwt")
-        .required_claims(["sub", "jti"])
-        .revocation(revocation.clone());
     if let Some(clock) = &settings.clock {
         issuer = issuer.clock(clock.clone());
-        auth = auth.clock(clock.clone());
     }
+    let sessions = Sessions::builder(issuer.build()?, store, revocation)
+        .absolute_lifetime(settings.session_ttl)
+        .idle_timeout(settings.idle_timeout)
+        .build()?;
+    // The layer from the sessions: their key, issuer, audience, token type,
+    // clock and revocation, so that the two cannot disagree.
+    let mut auth = sessions.jwt_auth();
     // Bound access tokens pass `/me` only as `Authorization: DPoP` with a
     // proof by their key; with `required`, every token is bound.
     if let Some((mode, verifier)) = &dpop {
@@ -296,10 +294,6 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
             auth = auth.public_url(origin.clone());
         }
     }
-    let sessions = Sessions::builder(issuer.build()?, store, revocation)
-        .absolute_lifetime(settings.session_ttl)
-        .idle_timeout(settings.idle_timeout)
-        .build()?;
     let state = AppState {
         sessions: sessions.clone(),
         users: settings.users.clone(),

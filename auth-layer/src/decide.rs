@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use http::{Extensions, HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
@@ -381,6 +382,24 @@ fn revocation_check<C: Send + Sync + 'static>(
     ))
 }
 
+/// Warns, once per layer, that a token carrying a version or session id
+/// (made to be revoked: by logout, logout-everywhere, a version bump)
+/// passes a layer that checks no revocation, so that such revocations are
+/// not enforced here.
+#[cold]
+fn warn_no_revocation<C>(shared: &Shared<C>, token: &VerifiedToken<C>) {
+    if shared.warned_no_revocation.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    tracing::warn!(
+        target: "auth_layer",
+        iss = token.registered().iss().unwrap_or(""),
+        "a token carrying a version or session id (`{}`/`{}` claims: tokens that logout and logout-everywhere revoke) passed this JwtAuth, which checks no revocation: revocations are NOT enforced here. Build the layer with `.revocation(..)` (the sessions' cache: `sessions.revocation().clone()`), or from the sessions themselves with `sessions.jwt_auth()`",
+        shared.verifier.claim_names().version,
+        shared.verifier.claim_names().session,
+    );
+}
+
 /// The first layer-wide requirement `token` does not meet, reported.
 /// Out of line: the hit path without requirements stays as it was.
 #[inline(never)]
@@ -423,6 +442,11 @@ fn settle<C>(
         return Decision::Reject(e);
     }
     let Some(revocation) = &shared.revocation else {
+        if (token.version().is_some() || token.session_id().is_some())
+            && !shared.warned_no_revocation.load(Ordering::Relaxed)
+        {
+            warn_no_revocation(shared, &token);
+        }
         observer.allowed(&token, client);
         return Decision::Pass(Some(token));
     };

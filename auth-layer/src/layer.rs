@@ -68,6 +68,9 @@ pub(crate) struct Shared<C> {
     /// The realm, DPoP and metadata settings of challenges, shared with
     /// the tokens this layer verifies.
     pub(crate) challenge: crate::response::Challenge,
+    /// Whether the layer warned that tokens made for revocation pass a
+    /// layer without it (once).
+    pub(crate) warned_no_revocation: std::sync::atomic::AtomicBool,
 }
 
 impl JwtAuth {

@@ -101,6 +101,7 @@ impl<C> JwtAuthBuilder<C> {
                 metadata: checked.metadata,
                 requirements: checked.requirements,
                 challenge,
+                warned_no_revocation: std::sync::atomic::AtomicBool::new(false),
             },
             DefaultResponder,
         ))

@@ -152,6 +152,12 @@ impl<C> JwtAuthBuilder<C> {
         self
     }
 
+    /// The clock, shared (the issuer's, for [`Sessions::jwt_auth`](crate::session::Sessions::jwt_auth)).
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.settings.clock = clock;
+        self
+    }
+
     /// The name of the token-version claim (default `ver`).
     #[must_use]
     pub fn version_claim(mut self, name: impl Into<String>) -> Self {

@@ -250,6 +250,64 @@ impl Sessions {
     pub fn revocation(&self) -> &RevocationCache {
         &self.inner.revocation
     }
+
+    /// A layer builder that verifies these sessions' access tokens, wired
+    /// from this configuration so that the two cannot disagree: the signing
+    /// key's verifying half (pinned to its algorithm, named by its `kid`),
+    /// the issuer and audiences, `typ` `at+jwt`, `sub`, `iat` and `jti`
+    /// required, the version and session claim names, the issuer's clock
+    /// and, above all, the revocation cache, without which logout and
+    /// logout-everywhere would end sessions that the layer still lets
+    /// through. Add what else the layer needs (token sources, DPoP, a
+    /// resource, guards) before `build()`.
+    ///
+    /// ```
+    /// use auth_layer::revocation::RevocationCache;
+    /// use auth_layer::session::{Sessions, SigningKey, TokenIssuer};
+    /// use auth_layer::store::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!")?)
+    ///     .issuer("https://auth.example")
+    ///     .audience("orders-api")
+    ///     .build()?;
+    /// let sessions = Sessions::builder(issuer, store.clone(), RevocationCache::builder(store).build()?).build()?;
+    /// let auth = sessions.jwt_auth().build()?;
+    ///
+    /// let pair = sessions.login("alice", serde_json::json!({ "roles": ["admin"] })).await?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("authorization", format!("Bearer {}", pair.access_token().as_str()).parse()?);
+    /// let (get, uri) = (http::Method::GET, http::Uri::from_static("/me"));
+    /// let token = auth.authenticate(&get, &headers, &uri).await?.expect("a token");
+    /// assert_eq!(token.subject(), Some("alice"));
+    ///
+    /// // Logout everywhere: the layer refuses the session's access token at once.
+    /// sessions.logout_all("alice").await?;
+    /// let refused = auth.authenticate(&get, &headers, &uri).await.unwrap_err();
+    /// assert_eq!(refused.kind(), auth_layer::ErrorKind::Revoked);
+    /// # Ok(()) }
+    /// ```
+    pub fn jwt_auth(&self) -> crate::JwtAuthBuilder {
+        let issuer = &*self.inner.issuer.inner;
+        let mut builder = crate::JwtAuth::builder();
+        match issuer.key.verifying_key() {
+            Ok(key) => builder = builder.key(key),
+            Err(e) => builder.push_error(e),
+        }
+        if let Some(iss) = &issuer.issuer {
+            builder = builder.issuer(iss.clone());
+        }
+        builder
+            .audiences(issuer.audiences.iter().cloned())
+            .token_type("at+jwt")
+            .required_claims(["sub", "iat", "jti"])
+            .version_claim(issuer.names.version.clone())
+            .session_claim(issuer.names.session.clone())
+            .shared_clock(std::sync::Arc::clone(&issuer.clock))
+            .revocation(self.inner.revocation.clone())
+    }
 }
 
 impl fmt::Debug for Sessions {

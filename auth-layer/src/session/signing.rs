@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 
 use crate::error::ConfigError;
-use crate::keys::{MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name, min_hmac_bytes};
+use crate::keys::{Key, MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, algorithm_name, min_hmac_bytes};
 
 /// A key the [`TokenIssuer`](super::TokenIssuer) signs with, pinned to one
 /// algorithm and optionally named by a `kid` (written into every token's
@@ -34,6 +34,16 @@ pub struct SigningKey {
     kid: Option<String>,
     /// An HMAC secret's length: which hashes it is long enough for.
     hmac_bytes: Option<usize>,
+    /// What verifies this key's signatures.
+    verifying: Verifying,
+}
+
+/// What verifies a signing key's signatures: the HMAC secret itself, or
+/// the public key (a SubjectPublicKeyInfo in DER).
+#[derive(Clone)]
+enum Verifying {
+    Secret(std::sync::Arc<[u8]>),
+    Public(std::sync::Arc<[u8]>),
 }
 
 impl SigningKey {
@@ -60,7 +70,11 @@ impl SigningKey {
                 "it is a PEM key; pass a private key to `private_key_pem` instead",
             ));
         }
-        let mut key = Self::proven(EncodingKey::from_secret(secret), &[Algorithm::HS256])?;
+        let mut key = Self::proven(
+            EncodingKey::from_secret(secret),
+            &[Algorithm::HS256],
+            Verifying::Secret(secret.into()),
+        )?;
         key.hmac_bytes = Some(secret.len());
         Ok(key)
     }
@@ -73,7 +87,7 @@ impl SigningKey {
     pub fn rsa_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         let encoding = EncodingKey::from_rsa_pem(pem.as_ref())
             .map_err(|e| invalid("RSA private key PEM", e.to_string()))?;
-        let key = Self::proven(encoding, &[Algorithm::RS256])?;
+        let key = Self::proven(encoding, &[Algorithm::RS256], public_der(pem.as_ref())?)?;
         // An RSA signature is as long as the modulus.
         let bits = jsonwebtoken::crypto::sign(b"probe", &key.encoding, Algorithm::RS256)
             .ok()
@@ -95,7 +109,11 @@ impl SigningKey {
     pub fn ec_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         let encoding = EncodingKey::from_ec_pem(pem.as_ref())
             .map_err(|e| invalid("EC private key PEM", e.to_string()))?;
-        Self::proven(encoding, &[Algorithm::ES256, Algorithm::ES384])
+        Self::proven(
+            encoding,
+            &[Algorithm::ES256, Algorithm::ES384],
+            public_der(pem.as_ref())?,
+        )
     }
 
     /// An Ed25519 private key in PEM (PKCS#8), signing EdDSA.
@@ -105,7 +123,7 @@ impl SigningKey {
     pub fn ed_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         let encoding = EncodingKey::from_ed_pem(pem.as_ref())
             .map_err(|e| invalid("Ed25519 private key PEM", e.to_string()))?;
-        Self::proven(encoding, &[Algorithm::EdDSA])
+        Self::proven(encoding, &[Algorithm::EdDSA], public_der(pem.as_ref())?)
     }
 
     /// Any supported private key in PEM: RSA, EC (P-256/P-384) or Ed25519,
@@ -178,8 +196,43 @@ impl SigningKey {
         &self.encoding
     }
 
+    /// The [`Key`] that verifies this key's tokens, for a layer: the HMAC
+    /// secret, or the public half of the private key; pinned to this key's
+    /// algorithm and named by its `kid`. [`Sessions::jwt_auth`](super::Sessions::jwt_auth)
+    /// uses it, so that the layer and the issuer cannot disagree.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    /// use auth_layer::session::{SigningKey, TokenIssuer, TokenRequest};
+    ///
+    /// let pem = std::fs::read("../tests/keys/ec_p256_private.pem").unwrap();
+    /// let signing = SigningKey::private_key_pem(&pem).unwrap().with_kid("k1");
+    /// let issuer = TokenIssuer::builder(signing.clone()).build().unwrap();
+    /// let token = issuer.issue(&TokenRequest::new("alice")).unwrap();
+    /// let auth = JwtAuth::builder().key(signing.verifying_key().unwrap()).build().unwrap();
+    /// assert_eq!(auth.verifier().verify(token.as_str()).unwrap().subject(), Some("alice"));
+    /// ```
+    ///
+    /// # Errors
+    /// Never for a key this type built; the layer's key checks apply.
+    pub fn verifying_key(&self) -> Result<Key, ConfigError> {
+        let key = match &self.verifying {
+            Verifying::Secret(secret) => Key::hmac(secret)?,
+            Verifying::Public(der) => Key::public_key_der(der)?,
+        }
+        .with_algorithms([self.algorithm]);
+        Ok(match &self.kid {
+            Some(kid) => key.with_kid(kid.clone()),
+            None => key,
+        })
+    }
+
     /// The key with the first of `algorithms` it can sign.
-    fn proven(encoding: EncodingKey, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
+    fn proven(
+        encoding: EncodingKey,
+        algorithms: &[Algorithm],
+        verifying: Verifying,
+    ) -> Result<Self, ConfigError> {
         algorithms
             .iter()
             .find(|alg| jsonwebtoken::crypto::sign(b"probe", &encoding, **alg).is_ok())
@@ -188,9 +241,47 @@ impl SigningKey {
                 encoding: encoding.clone(),
                 kid: None,
                 hmac_bytes: None,
+                verifying,
             })
             .ok_or_else(|| invalid("signing key", "the key cannot sign"))
     }
+}
+
+/// The public half of a private key in PEM (PKCS#8, or PKCS#1 for RSA), as
+/// a SubjectPublicKeyInfo in DER.
+fn public_der(pem: &[u8]) -> Result<Verifying, ConfigError> {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::signature::{self, KeyPair as _};
+    fn spki(
+        der: Result<PublicKeyX509Der<'static>, aws_lc_rs::error::Unspecified>,
+    ) -> Option<Verifying> {
+        der.ok().map(|der| Verifying::Public(der.as_ref().into()))
+    }
+    let block = pem::parse(pem).map_err(|e| invalid("private key PEM", e.to_string()))?;
+    let der = block.contents();
+    let public = match block.tag() {
+        "RSA PRIVATE KEY" => signature::RsaKeyPair::from_der(der)
+            .ok()
+            .and_then(|k| spki(k.public_key().as_der())),
+        _ => signature::RsaKeyPair::from_pkcs8(der)
+            .ok()
+            .and_then(|k| spki(k.public_key().as_der()))
+            .or_else(|| {
+                [
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                ]
+                .into_iter()
+                .find_map(|alg| signature::EcdsaKeyPair::from_pkcs8(alg, der).ok())
+                .and_then(|k| spki(k.public_key().as_der()))
+            })
+            .or_else(|| {
+                signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                    .ok()
+                    .and_then(|k| spki(k.public_key().as_der()))
+            }),
+    };
+    public.ok_or_else(|| invalid("private key PEM", "its public key could not be derived"))
 }
 
 fn family_name(family: AlgorithmFamily) -> &'static str {

@@ -305,6 +305,11 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
 }
 
 impl<C> Verifier<C> {
+    /// The names of the version and session claims.
+    pub(crate) fn claim_names(&self) -> &crate::claims::ClaimNames {
+        &self.rules.claim_names
+    }
+
     /// The verifier's clock, in Unix seconds.
     pub(crate) fn now(&self) -> i64 {
         self.clock.now()
