@@ -81,7 +81,7 @@ use auth_layer::clock::{Clock, ManualClock};
 use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, VerifiedProof, jwk_thumbprint};
 use auth_layer::revocation::RevocationCache;
 use auth_layer::session::{
-    LifetimePolicy, Refreshed, SessionError, SessionErrorKind, Sessions, SigningKey, TokenIssuer,
+    LifetimePolicy, Refreshed, SessionError, Sessions, SigningKey, TokenIssuer, TokenResponse,
 };
 use auth_layer::store::{DEFAULT_STORE_TIMEOUT, StoreOptions};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
@@ -434,20 +434,14 @@ async fn logout_all(State(state): State<AppState>, claims: Claims) -> Response {
     }
 }
 
-/// The OAuth-style token response (RFC 6749 section 5.1), never cached.
+/// The token response (RFC 6749 section 5.1, never cached), with the
+/// refresh cookie when one is set.
 fn token_response(
     access: &auth_layer::session::AccessToken,
     cookie: Option<HeaderValue>,
 ) -> Response {
-    let body = Json(json!({
-        "access_token": access.as_str(),
-        "token_type": access.token_type(),
-        "expires_in": access.expires_in().as_secs(),
-    }));
-    let mut response = (
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        body,
-    )
+    let mut response = TokenResponse::new(access)
+        .response::<String>()
         .into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -455,24 +449,15 @@ fn token_response(
     response
 }
 
-/// A session error: 401 (and the dead cookie cleared) for every refusal,
-/// 400 `invalid_dpop_proof` (the cookie kept: nothing was spent) without a
-/// proof by a bound session's key, 503 with `Retry-After` when a store is
-/// down, 500 otherwise.
+/// A session error as RFC 6749 section 5.2 answers it (401 for every
+/// refusal, 400 `invalid_dpop_proof` without a proof by a bound session's
+/// key, 503 with `Retry-After` when a store is down, 500 otherwise), and
+/// the dead cookie cleared on a 401 (on a 400 nothing was spent).
 fn session_error(e: &SessionError) -> Response {
-    let status = e.kind().status();
-    let error = e.kind().oauth_error();
-    let mut response = (status, error_body(error, e.description(), e.code())).into_response();
-    let headers = response.headers_mut();
-    match e.kind() {
-        SessionErrorKind::StoreUnavailable => {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        _ if status == StatusCode::UNAUTHORIZED => {
-            let (name, value) = clear_cookie();
-            headers.insert(name, value);
-        }
-        _ => {}
+    let mut response = e.response::<String>().into_response();
+    if e.kind().status() == StatusCode::UNAUTHORIZED {
+        let (name, value) = clear_cookie();
+        response.headers_mut().insert(name, value);
     }
     response
 }

@@ -54,6 +54,8 @@ mod claims;
 mod grant;
 #[cfg(all(doctest, feature = "axum", feature = "actix"))]
 mod readme;
+mod session;
 
 pub use claims::{Claims, ClaimsRejection};
 pub use grant::{GrantRejection, Guard, Guarded, RoleName, ScopeName, WithRole, WithScope};
+pub use session::SessionRejection;

@@ -63,5 +63,30 @@ mod middleware;
 mod require;
 
 pub use logout::backchannel_logout;
+
+/// An `http` response (a [`TokenResponse`](auth_layer::session::TokenResponse)'s,
+/// say) as an actix-web one, headers and body kept.
+///
+/// ```
+/// use auth_extract::actix::http_response;
+///
+/// let response = http::Response::builder().status(201).header("cache-control", "no-store").body(String::from("{}")).unwrap();
+/// let actix = http_response(response);
+/// assert_eq!(actix.status().as_u16(), 201);
+/// assert_eq!(actix.headers().get("cache-control").unwrap(), "no-store");
+/// ```
+pub fn http_response(response: http::Response<String>) -> actix_web::HttpResponse {
+    convert::to_actix_response(response)
+}
+
+impl actix_web::ResponseError for crate::SessionRejection {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        convert::to_actix_status(self.0.kind().status())
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        convert::to_actix_response(self.0.response())
+    }
+}
 pub use middleware::{JwtAuthMiddleware, JwtAuthMiddlewareService};
 pub use require::{RequireMiddleware, RequireMiddlewareService};

@@ -116,6 +116,7 @@
 //! ```
 
 mod access_token;
+mod answers;
 mod binding;
 mod builder;
 mod calls;
@@ -132,6 +133,7 @@ mod store;
 mod token;
 
 pub use access_token::{AccessToken, TokenRequest};
+pub use answers::TokenResponse;
 pub use builder::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_RETRY_WINDOW, DEFAULT_SESSION_LIFETIME, MAX_RETRY_WINDOW,
     MAX_REUSE_GRACE, SessionsBuilder,
