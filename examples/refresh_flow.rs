@@ -12,6 +12,7 @@
 //! |---|---|
 //! | `POST /login` | JSON `{"username","password"}` (demo user `alice` / `alice-password`) → `{"access_token","token_type":"Bearer","expires_in"}` (`"DPoP"` when bound, below) and the refresh cookie |
 //! | `POST /refresh` | the refresh cookie → a new access token (same JSON) and a new cookie; the old one is spent. A browser request from another origin is 403 `cross_origin_request`, two different refresh cookies are 400 `multiple_tokens` (both `invalid_request`, nothing spent or cleared) |
+//! | `POST /token` | RFC 6749 section 6 for OAuth client libraries: `grant_type=refresh_token&refresh_token=…` (form) → `{"access_token","token_type","expires_in","refresh_token"}`, `Cache-Control: no-store`; refusals 400 `invalid_grant` (with `code`), `invalid_scope`, `unsupported_grant_type`, `invalid_request`, 503 `temporarily_unavailable` |
 //! | `POST /logout` | bearer token → ends its session (204) |
 //! | `POST /logout-all` | bearer token → ends every session of the user (200) |
 //! | `GET /me` | bearer token → the subject, session and claims |
@@ -308,6 +309,9 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
     let router = Router::new()
         .route("/login", post(login))
         .route(REFRESH_PATH, post(refresh))
+        // RFC 6749 section 6, for OAuth client libraries: the refresh token
+        // in the form, not in a cookie.
+        .route_service("/token", sessions.token_endpoint())
         .merge(protected)
         .with_state(state);
     Ok(App { router, sessions })

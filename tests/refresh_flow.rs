@@ -353,6 +353,46 @@ async fn refresh_rotates_the_cookie_and_answers_a_new_access_token(store: &Store
     server.rotate(&second_cookie).await;
 }
 
+/// An OAuth client library refreshes at `POST /token` (RFC 6749 section 6)
+/// with the same refresh token the cookie holds: the rotated pair in the
+/// body, the new access token passes `/me`, and the spent one is
+/// `invalid_grant` there too (400, as section 5.2 says).
+async fn the_token_endpoint_refreshes_as_oauth_clients_expect(store: &Store) {
+    let server = Server::start(store).await;
+    let (_, cookie) = server.login().await;
+    let token = |refresh: &str| {
+        server
+            .http
+            .post(format!("{}/token", server.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
+    };
+    let answer = Answer::read(token(&cookie)).await;
+    assert_eq!(answer.status, 200, "[{}] {answer:?}", server.store);
+    assert_eq!(answer.body["token_type"], "Bearer");
+    let next = answer.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(next, cookie);
+    assert_eq!(server.me(&answer.access()).await.status, 200);
+    // Within the retry window, the same request again is a retry (its
+    // answer was lost): the same new refresh token.
+    let retried = Answer::read(token(&cookie)).await;
+    assert_eq!(retried.status, 200, "[{}] {retried:?}", server.store);
+    assert_eq!(retried.body["refresh_token"].as_str(), Some(next.as_str()));
+    // After it, the spent token is reuse.
+    server.clock.advance(10);
+    let spent = Answer::read(token(&cookie)).await;
+    assert_eq!(
+        (
+            spent.status,
+            spent.body["error"].as_str(),
+            spent.body["code"].as_str()
+        ),
+        (400, Some("invalid_grant"), Some("refresh_reused")),
+        "[{}] {spent:?}",
+        server.store
+    );
+}
+
 /// The story's core: a replayed refresh cookie kills the session, and its
 /// live access token gets 401 through the layer at once.
 async fn a_replayed_refresh_cookie_revokes_the_session(store: &Store) {
@@ -695,6 +735,7 @@ on_every_store!(
     fifty_concurrent_refreshes_over_http_one_wins,
     tokens_never_reach_the_logs,
     dpop_binds_the_refresh_cookie_to_the_clients_key,
+    the_token_endpoint_refreshes_as_oauth_clients_expect,
 );
 
 /// `AUTH_DPOP=allowed`: a client without a key logs in and refreshes with

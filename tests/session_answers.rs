@@ -183,3 +183,119 @@ async fn a_store_outage_is_503_temporarily_unavailable_with_retry_after() {
     let (status, body, _) = post_to(&axum, "/refresh", &token).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// `POST /token` with a form body (or another content type).
+async fn token_request(
+    server: &TestServer,
+    content_type: &str,
+    form: &str,
+) -> (u16, Value, Option<String>) {
+    let url = format!("{}/token", server.base());
+    let reply = send(
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", content_type)
+            .body(form.to_owned()),
+    )
+    .await;
+    let cache = reply.header("cache-control").map(str::to_owned);
+    (reply.status, reply.json(), cache)
+}
+
+#[tokio::test]
+async fn the_rfc_6749_refresh_endpoint_answers_as_section_5_says() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let store = MemoryStore::new();
+    let sessions = sessions_over(store);
+    let server =
+        serve_router(Router::new().route_service("/token", sessions.token_endpoint())).await;
+    let pair = sessions
+        .login("alice", json!({ "scope": "orders:read orders:write" }))
+        .await
+        .unwrap();
+    let first = pair.refresh_token().as_str().to_owned();
+    let form =
+        |token: &str, extra: &str| format!("grant_type=refresh_token&refresh_token={token}{extra}");
+
+    // The request's own errors: nothing is spent.
+    for (what, content_type, body, error) in [
+        (
+            "no grant_type",
+            FORM,
+            format!("refresh_token={first}"),
+            "invalid_request",
+        ),
+        (
+            "another grant",
+            FORM,
+            format!("grant_type=password&refresh_token={first}"),
+            "unsupported_grant_type",
+        ),
+        (
+            "no refresh_token",
+            FORM,
+            "grant_type=refresh_token".to_owned(),
+            "invalid_request",
+        ),
+        (
+            "a repeated parameter",
+            FORM,
+            form(&first, "&grant_type=refresh_token"),
+            "invalid_request",
+        ),
+        (
+            "JSON",
+            "application/json",
+            format!(r#"{{"grant_type":"refresh_token","refresh_token":"{first}"}}"#),
+            "invalid_request",
+        ),
+        (
+            "a scope beyond the grant",
+            FORM,
+            form(&first, "&scope=orders:read%20admin"),
+            "invalid_scope",
+        ),
+    ] {
+        let (status, body, cache) = token_request(&server, content_type, &body).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{what}: {body}"
+        );
+        assert_eq!(cache.as_deref(), Some("no-store"), "{what}");
+    }
+
+    // A refresh, with a scope within the grant: the rotated pair, and the
+    // scope the tokens grant.
+    let (status, body, cache) =
+        token_request(&server, FORM, &form(&first, "&scope=orders:read")).await;
+    assert_eq!(
+        (status, cache.as_deref()),
+        (200, Some("no-store")),
+        "{body}"
+    );
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "orders:read orders:write");
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    let (status, body, _) = token_request(&server, FORM, &form(&second, "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("scope").is_none(), "no scope asked, none answered");
+
+    // Refused grants: 400 `invalid_grant` with the project's code.
+    for (what, token, code) in [
+        ("garbage", "x.y".to_owned(), "refresh_invalid"),
+        ("a spent token", first.clone(), "refresh_reused"),
+    ] {
+        let (status, body, _) = token_request(&server, FORM, &form(&token, "")).await;
+        assert_eq!(
+            (status, body["error"].as_str(), body["code"].as_str()),
+            (400, Some("invalid_grant"), Some(code)),
+            "{what}: {body}"
+        );
+    }
+
+    // Another method.
+    let reply = send(reqwest::Client::new().get(format!("{}/token", server.base()))).await;
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("POST")));
+}

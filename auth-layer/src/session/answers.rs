@@ -12,7 +12,7 @@ use super::outcome::{Refreshed, TokenPair};
 use super::token::RefreshToken;
 
 /// Never cached (RFC 6749 section 5.1).
-fn no_store<B>(mut response: Response<B>) -> Response<B> {
+pub(super) fn no_store<B>(mut response: Response<B>) -> Response<B> {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));

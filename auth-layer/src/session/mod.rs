@@ -120,6 +120,7 @@ mod answers;
 mod binding;
 mod builder;
 mod calls;
+mod endpoint;
 mod error;
 mod issuer;
 mod issuer_builder;
@@ -138,6 +139,7 @@ pub use builder::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_RETRY_WINDOW, DEFAULT_SESSION_LIFETIME, MAX_RETRY_WINDOW,
     MAX_REUSE_GRACE, SessionsBuilder,
 };
+pub use endpoint::TokenEndpoint;
 pub use error::{SessionError, SessionErrorKind};
 pub use issuer::{IssueError, TokenIssuer};
 pub use issuer_builder::TokenIssuerBuilder;
