@@ -513,6 +513,47 @@ mod tests {
     const SECRET: (&str, &str) = ("AUTH_HMAC_SECRET", "a-secret-of-at-least-thirty-two-bytes!");
 
     #[test]
+    fn grant_and_step_up_variables_are_read_and_their_errors_named() {
+        for (vars, expected) in [
+            (
+                &[SECRET, ("AUTH_GRANT_PRESET", "keycloak")][..],
+                "AUTH_GRANT_PRESET: \"keycloak\" is not a preset",
+            ),
+            (
+                &[SECRET, ("AUTH_GRANT_PRESET", "ping")],
+                "AUTH_GRANT_PRESET: \"ping\" is not a preset",
+            ),
+            (
+                &[SECRET, ("AUTH_ROLE_CLAIMS", "realm_access..roles")],
+                "AUTH_ROLE_CLAIMS: grant_claims: \"realm_access..roles\" is not a claim path",
+            ),
+            (
+                &[SECRET, ("AUTH_SCOPE_CLAIMS", "sub")],
+                "grant_claims: /sub is a claim the layer reads for another purpose",
+            ),
+            (
+                &[SECRET, ("AUTH_STEP_UP_MAX_AGE_SECS", "soon")],
+                "AUTH_STEP_UP_MAX_AGE_SECS: \"soon\" is not a whole number of seconds",
+            ),
+        ] {
+            let err = build(vars).unwrap_err();
+            assert!(
+                err.starts_with(expected),
+                "{err:?} should start with {expected:?}"
+            );
+        }
+        for preset in ["keycloak:orders-api", "entra-id", "auth0", "okta"] {
+            assert_eq!(
+                build(&[SECRET, ("AUTH_GRANT_PRESET", preset)]),
+                Ok(()),
+                "{preset}"
+            );
+        }
+        let none = AuthConfig::from_lookup(|_| None).unwrap();
+        assert!(none.step_up().is_none() && none.grant_claims().unwrap().is_none());
+    }
+
+    #[test]
     fn malformed_variables_are_named() {
         let cases: [(&[(&str, &str)], &str); 5] = [
             (
