@@ -255,6 +255,12 @@ async fn the_rfc_6749_refresh_endpoint_answers_as_section_5_says() {
             form(&first, "&scope=orders:read%20admin"),
             "invalid_scope",
         ),
+        (
+            "a body over 8 KiB",
+            FORM,
+            form(&first, &format!("&padding={}", "x".repeat(9 * 1024))),
+            "invalid_request",
+        ),
     ] {
         let (status, body, cache) = token_request(&server, content_type, &body).await;
         assert_eq!(

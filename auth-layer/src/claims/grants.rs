@@ -63,6 +63,13 @@ impl fmt::Debug for ClaimList<'_> {
     }
 }
 
+/// The lists of [`Grants`], in their order.
+const LISTS: usize = 4;
+const SCOPES: usize = 0;
+const ROLES: usize = 1;
+const ACR: usize = 2;
+const AUTH_TIME: usize = 3;
+
 /// Lengths are written as one `char` each: `char` skips the surrogates
 /// (0xD800..=0xDFFF), so lengths from 0xD800 on are shifted past them.
 const SURROGATES: u32 = 0x800;
@@ -153,12 +160,12 @@ pub struct Grants {
 impl Grants {
     /// The scopes, from `scope` and `scp` together.
     pub fn scopes(&self) -> ClaimList<'_> {
-        self.lists().0
+        self.list(SCOPES)
     }
 
     /// The roles, from `roles`.
     pub fn roles(&self) -> ClaimList<'_> {
-        self.lists().1
+        self.list(ROLES)
     }
 
     /// Whether the token grants `scope`.
@@ -174,13 +181,13 @@ impl Grants {
     /// The authentication context class the user logged in with (`acr`,
     /// OpenID Connect Core section 2), for step-up rules (RFC 9470).
     pub fn acr(&self) -> Option<&str> {
-        self.lists().2.iter().next()
+        self.list(ACR).iter().next()
     }
 
     /// When the user last authenticated actively (`auth_time`, Unix
     /// seconds, truncated), for step-up rules (RFC 9470).
     pub fn auth_time(&self) -> Option<i64> {
-        self.lists().3.iter().next()?.parse().ok()
+        self.list(AUTH_TIME).iter().next()?.parse().ok()
     }
 
     /// Bytes this value owns on the heap (0 without grants).
@@ -190,37 +197,36 @@ impl Grants {
             .map_or(0, |text| heap_chunk(2 * size_of::<usize>() + text.len()))
     }
 
-    /// The scopes, the roles, `acr` and `auth_time` (one item at most each).
-    fn lists(&self) -> (ClaimList<'_>, ClaimList<'_>, ClaimList<'_>, ClaimList<'_>) {
+    /// List `index` of the four: the scopes, the roles, `acr` and
+    /// `auth_time` (one item at most each). Walks only the lists before it:
+    /// a scope check never reads the roles.
+    fn list(&self, index: usize) -> ClaimList<'_> {
         let Some(text) = self.inner.as_deref() else {
-            return Default::default();
+            return ClaimList::default();
         };
         let mut chars = text.chars();
-        let (Some(scopes), Some(roles), Some(acr), Some(time)) =
-            (chars.next(), chars.next(), chars.next(), chars.next())
-        else {
-            return Default::default();
-        };
-        let counts = [
-            char_length(scopes),
-            char_length(roles),
-            char_length(acr),
-            char_length(time),
-        ];
+        let mut counts = [0; LISTS];
+        for count in &mut counts {
+            match chars.next() {
+                Some(c) => *count = char_length(c),
+                None => return ClaimList::default(),
+            }
+        }
         let mut rest = chars.as_str();
-        let mut lists = [ClaimList::default(); 4];
-        for (list, len) in lists.iter_mut().zip(counts) {
-            let start = rest;
-            for _ in 0..len {
+        for len in counts.iter().take(index) {
+            for _ in 0..*len {
                 rest = next_item(rest).map_or("", |(_, after)| after);
             }
-            *list = ClaimList {
-                items: start.get(..start.len() - rest.len()).unwrap_or_default(),
-                len,
-            };
         }
-        let [scopes, roles, acr, time] = lists;
-        (scopes, roles, acr, time)
+        let len = counts.get(index).copied().unwrap_or(0);
+        let start = rest;
+        for _ in 0..len {
+            rest = next_item(rest).map_or("", |(_, after)| after);
+        }
+        ClaimList {
+            items: start.get(..start.len() - rest.len()).unwrap_or_default(),
+            len,
+        }
     }
 
     #[cfg(test)]
