@@ -49,7 +49,7 @@ async fn main() -> ExitCode {
         .init();
 
     let auth = match common::configure::<DefaultClaims>().await {
-        Ok(auth) => auth.json_errors(),
+        Ok(auth) => auth,
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);

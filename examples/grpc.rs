@@ -44,10 +44,11 @@ async fn main() -> ExitCode {
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
     println!("gRPC health service on {addr}, behind JwtAuth");
-    // The layer as it is: tonic's body is `Default`, and gRPC calls are
-    // answered with `grpc-status` by the layer itself.
+    // tonic's body cannot be built from a String, so the layer answers with
+    // empty bodies; gRPC calls are answered with `grpc-status` by the layer
+    // itself either way.
     let served = Server::builder()
-        .layer(auth)
+        .layer(auth.empty_error_bodies())
         .add_service(health)
         .serve_with_shutdown(addr, async {
             let _ = tokio::signal::ctrl_c().await;

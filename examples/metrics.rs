@@ -104,7 +104,7 @@ async fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         });
     let auth = match configured {
-        Ok(auth) => auth.json_errors(),
+        Ok(auth) => auth,
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);

@@ -25,10 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret)?;
 
-    let auth = JwtAuth::builder()
-        .hmac_secret(secret)
-        .build()?
-        .json_errors();
+    let auth = JwtAuth::builder().hmac_secret(secret).build()?;
     let app = Router::new()
         .route("/protected", get(protected))
         .layer(auth);

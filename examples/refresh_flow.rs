@@ -81,13 +81,11 @@ use auth_extract::Claims;
 use auth_layer::clock::{Clock, ManualClock};
 use auth_layer::dpop::{DpopError, DpopVerifier, ProofRequest, VerifiedProof, jwk_thumbprint};
 use auth_layer::revocation::RevocationCache;
-use auth_layer::session::{
-    LifetimePolicy, Refreshed, SessionError, Sessions, SigningKey, TokenIssuer, TokenResponse,
-};
+use auth_layer::session::{LifetimePolicy, RefreshCookie, Sessions, SigningKey, TokenIssuer};
 use auth_layer::store::{DEFAULT_STORE_TIMEOUT, StoreOptions};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -209,11 +207,10 @@ impl Settings {
             store_ca_file: var("AUTH_STORE_CA_FILE"),
             public_origin: var("AUTH_PUBLIC_ORIGIN")
                 .map(|v| {
-                    normalised_origin(v.trim_end_matches('/')).ok_or_else(|| {
-                        format!(
-                            "AUTH_PUBLIC_ORIGIN: {v:?} is not an origin; set scheme and host only, e.g. https://app.example"
-                        )
-                    })
+                    RefreshCookie::new()
+                        .public_origin(&v)
+                        .map(|cookie| cookie.origin().unwrap_or_default().to_owned())
+                        .map_err(|e| format!("AUTH_PUBLIC_ORIGIN: {e}"))
                 })
                 .transpose()?,
             dpop: var("AUTH_DPOP")
@@ -241,6 +238,8 @@ pub(crate) struct App {
 struct AppState {
     sessions: Sessions,
     users: HashMap<String, String>,
+    /// The refresh cookie, checked against `AUTH_PUBLIC_ORIGIN` when set.
+    cookie: RefreshCookie,
     public_origin: Option<String>,
     /// With `AUTH_DPOP`: the mode, and the verifier of `/login` and `/refresh`.
     dpop: Option<(DpopMode, DpopVerifier)>,
@@ -298,6 +297,10 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
     let state = AppState {
         sessions: sessions.clone(),
         users: settings.users.clone(),
+        cookie: match &settings.public_origin {
+            Some(origin) => RefreshCookie::new().public_origin(origin)?,
+            None => RefreshCookie::new(),
+        },
         public_origin: settings.public_origin.clone(),
         dpop,
     };
@@ -305,7 +308,7 @@ pub(crate) async fn app(settings: &Settings) -> Result<App, Error> {
         .route("/me", get(me))
         .route("/logout", post(logout))
         .route("/logout-all", post(logout_all))
-        .route_layer(auth.build()?.json_errors());
+        .route_layer(auth.build()?);
     let router = Router::new()
         .route("/login", post(login))
         .route(REFRESH_PATH, post(refresh))
@@ -353,60 +356,34 @@ async fn login(
         )
         .await
     {
-        Ok(pair) => {
-            let cookie = refresh_cookie(
-                pair.refresh_token().as_str(),
-                pair.session().expires_at - pair.access_token().issued_at(),
-            );
-            token_response(pair.access_token(), Some(cookie))
-        }
-        Err(e) => session_error(&e),
+        Ok(pair) => state.cookie.login(&pair).into_response(),
+        Err(e) => state.cookie.refused(&e).into_response(),
     }
 }
 
 async fn refresh(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(description) = same_origin(&headers, &uri, state.public_origin.as_deref()) {
-        let body = error_body("invalid_request", description, "cross_origin_request");
-        return (StatusCode::FORBIDDEN, body).into_response();
-    }
-    let mut presented = cookies(&headers, REFRESH_COOKIE);
-    let first = presented.next();
-    if first.is_some_and(|first| presented.any(|other| other != first)) {
-        let body = error_body(
-            "invalid_request",
-            "two different refresh token cookies",
-            "multiple_tokens",
-        );
-        return (StatusCode::BAD_REQUEST, body).into_response();
-    }
-    let Some(presented) = first else {
-        let body = error_body(
-            "invalid_grant",
-            "no refresh token cookie",
-            "refresh_invalid",
-        );
-        return (StatusCode::UNAUTHORIZED, body).into_response();
+    // Another site's request, two different cookies (the cookie kept) or
+    // none: refused before anything is spent.
+    let presented = match state.cookie.read(&headers, &uri) {
+        Ok(presented) => presented,
+        Err(e) => return state.cookie.refused(&e).into_response(),
     };
     let proof = match dpop_proof(&state, &headers, &uri, REFRESH_PATH).await {
         Ok(proof) => proof,
         Err(refused) => return refused,
     };
-    match state
+    let refreshed = state
         .sessions
         .refresh_with_proof(presented, proof.as_ref())
-        .await
-    {
-        Ok(Refreshed::Rotated(pair)) => {
-            let cookie = refresh_cookie(
-                pair.refresh_token().as_str(),
-                pair.session().expires_at - pair.access_token().issued_at(),
-            );
-            token_response(pair.access_token(), Some(cookie))
-        }
-        // A racing duplicate: the cookie the winning request set stays.
-        Ok(refreshed) => token_response(refreshed.access_token(), None),
-        Err(e) => session_error(&e),
+        .await;
+    // The new access token and the rotated cookie (a racing duplicate
+    // leaves the cookie the winning request set), or the refusal with the
+    // dead cookie cleared.
+    match refreshed {
+        Ok(refreshed) => state.cookie.refreshed(&refreshed),
+        Err(e) => state.cookie.refused(&e),
     }
+    .into_response()
 }
 
 async fn me(claims: Claims) -> Json<Value> {
@@ -425,45 +402,25 @@ async fn logout(State(state): State<AppState>, claims: Claims) -> Response {
         return (StatusCode::BAD_REQUEST, body).into_response();
     };
     match state.sessions.logout(sid).await {
-        Ok(_) => (StatusCode::NO_CONTENT, [clear_cookie()]).into_response(),
-        Err(e) => session_error(&e),
+        Ok(_) => (
+            StatusCode::NO_CONTENT,
+            [(header::SET_COOKIE, state.cookie.clear())],
+        )
+            .into_response(),
+        Err(e) => state.cookie.refused(&e).into_response(),
     }
 }
 
 async fn logout_all(State(state): State<AppState>, claims: Claims) -> Response {
-    let subject = claims.token().subject().unwrap_or_default();
+    let subject = claims.token().subject();
     match state.sessions.logout_all(subject).await {
-        Ok(ended) => ([clear_cookie()], Json(json!({ "sessions_ended": ended }))).into_response(),
-        Err(e) => session_error(&e),
+        Ok(ended) => (
+            [(header::SET_COOKIE, state.cookie.clear())],
+            Json(json!({ "sessions_ended": ended })),
+        )
+            .into_response(),
+        Err(e) => state.cookie.refused(&e).into_response(),
     }
-}
-
-/// The token response (RFC 6749 section 5.1, never cached), with the
-/// refresh cookie when one is set.
-fn token_response(
-    access: &auth_layer::session::AccessToken,
-    cookie: Option<HeaderValue>,
-) -> Response {
-    let mut response = TokenResponse::new(access)
-        .response::<String>()
-        .into_response();
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// A session error as RFC 6749 section 5.2 answers it (401 for every
-/// refusal, 400 `invalid_dpop_proof` without a proof by a bound session's
-/// key, 503 with `Retry-After` when a store is down, 500 otherwise), and
-/// the dead cookie cleared on a 401 (on a 400 nothing was spent).
-fn session_error(e: &SessionError) -> Response {
-    let mut response = e.response::<String>().into_response();
-    if e.kind().status() == StatusCode::UNAUTHORIZED {
-        let (name, value) = clear_cookie();
-        response.headers_mut().insert(name, value);
-    }
-    response
 }
 
 fn error_body(error: &str, description: &str, code: &str) -> Json<Value> {
@@ -524,95 +481,6 @@ async fn dpop_proof(
         }
     }
     outcome.map(Some).map_err(refused)
-}
-
-/// The refresh cookie: `__Host-` needs `Secure`, `Path=/` and no `Domain`.
-fn refresh_cookie(token: &str, max_age_secs: i64) -> HeaderValue {
-    let cookie = format!(
-        "{REFRESH_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
-        max_age_secs.max(0)
-    );
-    // A refresh token is base64url and a dot: always a valid header value.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn clear_cookie() -> (header::HeaderName, HeaderValue) {
-    (header::SET_COOKIE, refresh_cookie("", 0))
-}
-
-/// Every value of the cookie `name` in the request, in order.
-pub(crate) fn cookies<'a>(
-    headers: &'a HeaderMap,
-    name: &'a str,
-) -> impl Iterator<Item = &'a str> + 'a {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter_map(move |(key, value)| (key == name).then_some(value))
-}
-
-/// Whether a browser sent the request from the app's own origin: refuses
-/// (with the description the client gets) a `Sec-Fetch-Site` other than
-/// `same-origin` or `none`, and an `Origin` other than `public_origin`, or,
-/// without one, other than `http://` or `https://` and the request's host.
-/// A request with neither header is not a browser's and passes.
-fn same_origin(
-    headers: &HeaderMap,
-    uri: &Uri,
-    public_origin: Option<&str>,
-) -> Result<(), &'static str> {
-    let values = |name| {
-        headers
-            .get_all(name)
-            .iter()
-            .map(|value| value.to_str().unwrap_or_default())
-    };
-    if values("sec-fetch-site").any(|site| !matches!(site.trim(), "same-origin" | "none")) {
-        return Err(
-            "the browser says the request comes from another site (Sec-Fetch-Site); refresh from this app's own pages",
-        );
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()));
-    let own = |origin: &str| {
-        let Some(origin) = normalised_origin(origin) else {
-            return false;
-        };
-        match (public_origin, host) {
-            (Some(public), _) => origin == public,
-            (None, Some(host)) => {
-                let scheme = origin.split_once("://").map_or("", |(scheme, _)| scheme);
-                normalised_origin(&format!("{scheme}://{host}")).as_deref() == Some(origin.as_str())
-            }
-            (None, None) => false,
-        }
-    };
-    if values(header::ORIGIN.as_str()).any(|origin| !own(origin)) {
-        return Err(
-            "the request comes from another origin (Origin); refresh from this app's own pages",
-        );
-    }
-    Ok(())
-}
-
-/// An http(s) origin as `scheme://host[:port]`, lowercase and without the
-/// scheme's default port; `None` for anything else (`null` included).
-fn normalised_origin(origin: &str) -> Option<String> {
-    let origin = origin.trim().to_ascii_lowercase();
-    let (scheme, authority) = origin.split_once("://")?;
-    let default_port = match scheme {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return None,
-    };
-    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
-    let plain = !authority.is_empty() && !authority.contains(['/', '?', '#', '@', ' ']);
-    plain.then(|| format!("{scheme}://{authority}"))
 }
 
 /// Compares without stopping at the first difference.

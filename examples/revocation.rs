@@ -30,12 +30,11 @@ async fn instance(url: &str) -> Result<(String, RevocationCache), Box<dyn std::e
     let auth = JwtAuth::builder()
         .hmac_secret(SECRET)
         .revocation(revocation.clone())
-        .build()?
-        .json_errors();
+        .build()?;
     let app = Router::new()
         .route(
             "/protected",
-            get(|c: Claims| async move { format!("hello {}", c.subject().unwrap_or("")) }),
+            get(|c: Claims| async move { format!("hello {}", c.subject()) }),
         )
         .layer(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

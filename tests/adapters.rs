@@ -107,7 +107,7 @@ async fn the_rejection_matrix_gets_the_same_answers_from_axum_and_actix() {
 }
 
 #[tokio::test]
-async fn actix_default_responder_sends_the_challenge_with_an_empty_body() {
+async fn actix_default_responder_sends_the_challenge_with_a_json_body() {
     let auth = common::hmac_auth();
     let server = actix_server!(move || {
         App::new()
@@ -120,7 +120,26 @@ async fn actix_default_responder_sends_the_challenge_with_an_empty_body() {
         reply.www_authenticate.as_deref(),
         Some(r#"Bearer realm="api""#)
     );
-    assert_eq!(reply.body, "");
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(
+        (&body["error"], &body["code"]),
+        (&json!("unauthorized"), &json!("token_missing"))
+    );
+    let empty = common::hmac_auth().empty_error_bodies();
+    let quiet = actix_server!(move || {
+        App::new()
+            .route("/protected", web::get().to(whoami_actix))
+            .wrap(JwtAuthMiddleware::new(empty.clone()))
+    });
+    let reply = quiet.anonymous("/protected").await;
+    assert_eq!(
+        (
+            reply.status,
+            reply.www_authenticate.as_deref(),
+            reply.body.as_str()
+        ),
+        (401, Some(r#"Bearer realm="api""#), "")
+    );
     server
         .bearer(&hs256(&claims("alice")))
         .await
@@ -175,10 +194,7 @@ async fn tenant(claims: Claims<Tenant>) -> String {
 }
 
 async fn maybe(claims: Option<Claims>) -> String {
-    claims.map_or_else(
-        || "guest".to_owned(),
-        |c| c.subject().unwrap_or_default().to_owned(),
-    )
+    claims.map_or_else(|| "guest".to_owned(), |c| c.subject().to_owned())
 }
 
 #[tokio::test]
@@ -279,11 +295,11 @@ impl RoleName for Admin {
 }
 
 async fn read_orders(claims: WithScope<OrdersRead>) -> String {
-    format!("orders of {}", claims.subject().unwrap_or_default())
+    format!("orders of {}", claims.subject())
 }
 
 async fn administer(claims: WithRole<Admin>) -> String {
-    format!("admin {}", claims.subject().unwrap_or_default())
+    format!("admin {}", claims.subject())
 }
 
 /// The extractor guards answer the same in both frameworks: 200 with the
@@ -429,7 +445,7 @@ async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
 }
 
 async fn both_guards(scope: WithScope<OrdersRead>, _role: WithRole<Admin>) -> String {
-    format!("both {}", scope.subject().unwrap_or_default())
+    format!("both {}", scope.subject())
 }
 
 /// A guard on a route without the authentication layer is a server

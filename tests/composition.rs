@@ -39,7 +39,7 @@ async fn poll_ready_back_pressure_propagates_through_the_layer() {
                 let sub = req
                     .extensions()
                     .get::<VerifiedToken>()
-                    .and_then(|t| t.subject().map(str::to_owned));
+                    .map(|t| t.subject().to_owned());
                 Ok::<_, Infallible>(Response::new(sub.unwrap_or_default()))
             }
         })
@@ -100,9 +100,7 @@ async fn poll_ready_back_pressure_propagates_through_the_layer() {
 }
 
 async fn maybe(claims: Option<Claims>) -> Json<Value> {
-    let sub = claims
-        .as_ref()
-        .and_then(|c| c.token().subject().map(str::to_owned));
+    let sub = claims.as_ref().map(|c| c.token().subject().to_owned());
     Json(json!({ "authenticated": claims.is_some(), "sub": sub }))
 }
 
@@ -359,7 +357,7 @@ async fn works_in_a_service_builder_served_without_a_router() {
             let sub = req
                 .extensions()
                 .get::<VerifiedToken>()
-                .and_then(|t| t.subject().map(str::to_owned));
+                .map(|t| t.subject().to_owned());
             Ok::<_, Infallible>(Response::new(Body::from(sub.unwrap_or_default())))
         }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

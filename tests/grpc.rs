@@ -12,7 +12,7 @@ use auth_tests::matrix;
 
 use auth_layer::JwtAuth;
 use auth_layer::require::Require;
-use auth_layer::response::DefaultResponder;
+use auth_layer::response::EmptyResponder;
 use common::grpc::{assert_status, check, serve};
 use common::{SECRET, claims, claims_with, hs256, now};
 use matrix::{ORDERS_SCOPE, REVOKED, STORE_DOWN, good, good_with, matrix_auth};
@@ -24,7 +24,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 async fn tonic_clients_get_unauthenticated_permission_denied_and_unavailable() {
     // tonic's body is not built from a String: the default responder, whose
     // empty body is what a gRPC answer has anyway.
-    let auth = matrix_auth().await.with_responder(DefaultResponder);
+    let auth = matrix_auth().await.with_responder(EmptyResponder);
     let guard = Require::scope(&auth, ORDERS_SCOPE);
     let mut client = serve(tower::ServiceBuilder::new().layer(auth).layer(guard)).await;
 
@@ -78,7 +78,11 @@ async fn tonic_clients_get_unauthenticated_permission_denied_and_unavailable() {
 
 #[tokio::test]
 async fn the_layer_alone_in_front_of_a_tonic_service() {
-    let auth = JwtAuth::builder().hmac_secret(SECRET).build().unwrap();
+    let auth = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .build()
+        .unwrap()
+        .empty_error_bodies();
     let mut client = serve(auth).await;
     assert_eq!(
         check(&mut client, Some(&hs256(&claims("alice"))))

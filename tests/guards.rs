@@ -21,7 +21,7 @@ use auth_extract::actix::{JwtAuthMiddleware, RequireMiddleware};
 use auth_extract::{Claims, Guard, Guarded, RoleName, WithRole};
 use auth_layer::claims::{ClaimPath, DefaultClaims, GrantClaims};
 use auth_layer::require::{Require, Requirement, StepUp};
-use auth_layer::response::{DefaultResponder, JsonResponder};
+use auth_layer::response::JsonResponder;
 use auth_layer::{ErrorKind, JwtAuth, JwtAuthBuilder};
 use auth_tests::actix_server;
 use axum::Router;
@@ -188,11 +188,11 @@ async fn step_up_refusals_tell_the_client_what_login_would_do_in_both_frameworks
         Router::new()
             .route(
                 "/acr",
-                get(|g: Guarded<StrongLogin>| async move { g.subject().unwrap_or("").to_owned() }),
+                get(|g: Guarded<StrongLogin>| async move { g.subject().to_owned() }),
             )
             .route(
                 "/recent",
-                get(|g: Guarded<RecentLogin>| async move { g.subject().unwrap_or("").to_owned() }),
+                get(|g: Guarded<RecentLogin>| async move { g.subject().to_owned() }),
             )
             .layer(auth.clone()),
     )
@@ -204,13 +204,13 @@ async fn step_up_refusals_tell_the_client_what_login_would_do_in_both_frameworks
             .route(
                 "/acr",
                 web::get().to(|g: Guarded<StrongLogin>| async move {
-                    HttpResponse::Ok().body(g.subject().unwrap_or("").to_owned())
+                    HttpResponse::Ok().body(g.subject().to_owned())
                 }),
             )
             .route(
                 "/recent",
                 web::get().to(|g: Guarded<RecentLogin>| async move {
-                    HttpResponse::Ok().body(g.subject().unwrap_or("").to_owned())
+                    HttpResponse::Ok().body(g.subject().to_owned())
                 }),
             )
     });
@@ -276,9 +276,13 @@ async fn step_up_as_a_layer_option_and_through_tonic() {
 
     // gRPC: the layer option, and the guard in `Server::layer`; status 16
     // with the same description.
-    let layer_only = strict.clone().with_responder(DefaultResponder);
+    let layer_only = strict.clone().empty_error_bodies();
     let mut by_option = serve(layer_only).await;
-    let plain = JwtAuth::builder().hmac_secret(SECRET).build().unwrap();
+    let plain = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .build()
+        .unwrap()
+        .empty_error_bodies();
     let guard = Require::step_up(&plain, StepUp::recent(Duration::from_secs(MAX_AGE)));
     let mut by_guard = serve(tower::ServiceBuilder::new().layer(plain).layer(guard)).await;
     for (name, extra, option, guard) in [
@@ -526,10 +530,10 @@ fn step_up_facts_and_nested_claims_are_read_strictly() {
     }
     // Other shapes on a path grant nothing and keep the token valid.
     for payload in [
-        r#"{"exp":4000000000,"realm_access":["admin"]}"#,
-        r#"{"exp":4000000000,"realm_access":{"roles":{"admin":true}}}"#,
-        r#"{"exp":4000000000,"resource_access":{"orders-api":"admin"}}"#,
-        r#"{"exp":4000000000,"resource_access":null}"#,
+        r#"{"sub":"alice","exp":4000000000,"realm_access":["admin"]}"#,
+        r#"{"sub":"alice","exp":4000000000,"realm_access":{"roles":{"admin":true}}}"#,
+        r#"{"sub":"alice","exp":4000000000,"resource_access":{"orders-api":"admin"}}"#,
+        r#"{"sub":"alice","exp":4000000000,"resource_access":null}"#,
     ] {
         let verified = auth
             .verifier()
@@ -682,7 +686,8 @@ async fn any_of_and_all_of_sets_in_axum_actix_and_tonic() {
         .audience("orders-api")
         .grant_claims(GrantClaims::keycloak(["orders-api"]))
         .build()
-        .unwrap();
+        .unwrap()
+        .empty_error_bodies();
     for (path, requirement, refusal) in rows {
         let guard = Require::new(&grpc_auth, requirement);
         let mut client = serve(
@@ -716,7 +721,7 @@ async fn extractor_refusals_carry_the_layer_s_realm_and_metadata() {
         .route("/me", get(whoami))
         .route(
             "/billing",
-            get(|r: WithRole<Billing>| async move { r.subject().unwrap_or("").to_owned() }),
+            get(|r: WithRole<Billing>| async move { r.subject().to_owned() }),
         )
         .layer(optional.clone());
     let axum = serve_router(app).await;
@@ -728,7 +733,7 @@ async fn extractor_refusals_carry_the_layer_s_realm_and_metadata() {
             .route(
                 "/billing",
                 web::get().to(|r: WithRole<Billing>| async move {
-                    HttpResponse::Ok().body(r.subject().unwrap_or("").to_owned())
+                    HttpResponse::Ok().body(r.subject().to_owned())
                 }),
             )
     });

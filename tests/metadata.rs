@@ -269,11 +269,11 @@ impl RoleName for Billing {
 }
 
 async fn billing(claims: WithRole<Billing>) -> String {
-    claims.subject().unwrap_or_default().to_owned()
+    claims.subject().to_owned()
 }
 
 async fn billing_actix(claims: WithRole<Billing>) -> HttpResponse {
-    HttpResponse::Ok().body(claims.subject().unwrap_or_default().to_owned())
+    HttpResponse::Ok().body(claims.subject().to_owned())
 }
 
 #[tokio::test]

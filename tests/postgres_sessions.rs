@@ -15,6 +15,9 @@ use auth_tests::services::{database_url, fresh_postgres_schema, unique};
 use auth_tests::session_scenarios::Harness;
 use sqlx::postgres::PgPool;
 
+/// `auth_sessions`: subject, claims, version, ended_reason, idle_timeout.
+type SessionRow = (String, String, i64, Option<String>, Option<i64>);
+
 async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder) -> Harness {
     let store = PostgresStore::connect(&database_url())
         .await
@@ -95,16 +98,16 @@ async fn rows_follow_the_documented_layout() {
     let second = h.rotate(&first).await;
     let sid = first.session_id();
 
-    let (subject, claims, version, ended): (String, String, i64, Option<String>) = sqlx::query_as(
-        "SELECT subject, claims::text, version, ended_reason FROM auth_sessions WHERE sid = $1",
+    let (subject, claims, version, ended, idle): SessionRow = sqlx::query_as(
+        "SELECT subject, claims::text, version, ended_reason, idle_timeout FROM auth_sessions WHERE sid = $1",
     )
     .bind(sid)
     .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(
-        (subject.as_str(), claims.as_str(), version, ended),
-        (sub.as_str(), "{}", 0, None)
+        (subject.as_str(), claims.as_str(), version, ended, idle),
+        (sub.as_str(), "{}", 0, None, Some(86_400))
     );
 
     let tokens: Vec<(Vec<u8>, bool, Option<Vec<u8>>)> = sqlx::query_as(

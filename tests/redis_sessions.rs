@@ -126,6 +126,10 @@ async fn keys_follow_the_documented_layout() {
         fields["expires_at"].parse::<i64>().unwrap(),
         first.session().created_at + 7 * 24 * 3600
     );
+    assert_eq!(
+        fields["idle_timeout"], "86400",
+        "the default idle timeout, kept"
+    );
     assert!(!fields.contains_key("ended"));
     let everything = format!("{fields:?}");
     for token in [first.refresh_token(), second.refresh_token()] {

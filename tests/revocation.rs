@@ -309,7 +309,18 @@ async fn the_claims_revocation_needs_are_required_unless_configured_otherwise() 
         .assert_invalid("missing_claim");
     default.bearer(&no_sid).await.assert_ok("amy");
 
-    let lenient = server(&[("AUTH_REVOCATION_REQUIRE_SUB", "false")]).await;
+    // The layer requires `sub` (RFC 9068) before the revocation cache does:
+    // both opt-outs let a token without one through.
+    let cache_only = server(&[("AUTH_REVOCATION_REQUIRE_SUB", "false")]).await;
+    cache_only
+        .bearer(&no_sub)
+        .await
+        .assert_invalid("missing_claim");
+    let lenient = server(&[
+        ("AUTH_REVOCATION_REQUIRE_SUB", "false"),
+        ("AUTH_SUBJECT_OPTIONAL", "true"),
+    ])
+    .await;
     assert_eq!(lenient.bearer(&no_sub).await.status, 200);
     lenient
         .bearer(&no_iat)

@@ -271,22 +271,41 @@ async fn the_rfc_6749_refresh_endpoint_answers_as_section_5_says() {
         assert_eq!(cache.as_deref(), Some("no-store"), "{what}");
     }
 
-    // A refresh, with a scope within the grant: the rotated pair, and the
-    // scope the tokens grant.
-    let (status, body, cache) =
-        token_request(&server, FORM, &form(&first, "&scope=orders:read")).await;
+    // A refresh with a scope within the grant: the rotated pair, the access
+    // token narrowed to that scope, and `scope` naming it.
+    let auth = sessions.jwt_auth().build().unwrap();
+    let grants = |body: &Value| {
+        let token = auth
+            .verifier()
+            .verify(body["access_token"].as_str().unwrap())
+            .unwrap();
+        (
+            token.has_scope("orders:read"),
+            token.has_scope("orders:write"),
+        )
+    };
+    let (status, body, cache) = token_request(
+        &server,
+        FORM,
+        &form(&first, "&scope=orders:read%20orders:read"),
+    )
+    .await;
     assert_eq!(
         (status, cache.as_deref()),
         (200, Some("no-store")),
         "{body}"
     );
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["scope"], "orders:read orders:write");
+    assert_eq!(body["scope"], "orders:read");
+    assert_eq!(grants(&body), (true, false), "narrowed: {body}");
     let second = body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
+    // The session keeps its whole grant: the next refresh without a scope
+    // gets all of it again.
     let (status, body, _) = token_request(&server, FORM, &form(&second, "")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("scope").is_none(), "no scope asked, none answered");
+    assert_eq!(grants(&body), (true, true), "{body}");
 
     // Refused grants: 400 `invalid_grant` with the project's code.
     for (what, token, code) in [

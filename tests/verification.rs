@@ -37,10 +37,10 @@ async fn missing_token_is_401_with_a_bare_challenge() {
 }
 
 #[tokio::test]
-async fn default_responder_sends_the_challenge_with_an_empty_body() {
+async fn empty_error_bodies_keep_the_challenge_and_drop_the_body() {
     let app = Router::new()
         .route("/protected", get(whoami))
-        .layer(hmac_auth());
+        .layer(hmac_auth().empty_error_bodies());
     let server = serve_router(app).await;
     let missing = server.anonymous("/protected").await;
     assert_eq!(missing.status, 401);

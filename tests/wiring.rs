@@ -79,7 +79,7 @@ async fn a_layer_from_the_sessions_verifies_every_key_kind_and_enforces_logout()
             .await
             .unwrap()
             .expect("a token");
-        assert_eq!(token.subject(), Some("alice"), "{name}");
+        assert_eq!(token.subject(), "alice", "{name}");
         assert_eq!(token.session_id(), Some(alice.session_id()), "{name}");
 
         // The layer carries the sessions' revocation: logout-everywhere

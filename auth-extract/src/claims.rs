@@ -29,7 +29,7 @@ use auth_layer::claims::{DefaultClaims, RegisteredClaims};
 ///     .build()
 ///     .unwrap();
 /// let app: Router = Router::new()
-///     .route("/me", get(|claims: Claims| async move { claims.subject().unwrap_or("").to_owned() }))
+///     .route("/me", get(|claims: Claims| async move { claims.subject().to_owned() }))
 ///     .layer(auth);
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
@@ -64,8 +64,11 @@ impl<C> Claims<C> {
         self.0.registered()
     }
 
-    /// The `sub` claim, if any.
-    pub fn subject(&self) -> Option<&str> {
+    /// The `sub` claim: who the token is for (required by the layer unless
+    /// it was built with
+    /// [`subject_optional`](auth_layer::JwtAuthBuilder::subject_optional),
+    /// empty then for a token without one).
+    pub fn subject(&self) -> &str {
         self.0.subject()
     }
 }
@@ -178,7 +181,7 @@ impl ClaimsRejection {
     pub(crate) fn unauthenticated_response(
         challenge: Option<&auth_layer::response::Challenge>,
     ) -> http::Response<String> {
-        use auth_layer::response::{DefaultResponder, Rejection, Responder};
+        use auth_layer::response::{JsonResponder, Rejection, Responder};
         let error = auth_layer::AuthError::new(
             auth_layer::ErrorKind::MissingToken,
             "no bearer token in the request",
@@ -188,7 +191,7 @@ impl ClaimsRejection {
             Some(challenge) => challenge.rejection(&error, &headers),
             None => Rejection::without_realm(&error, &headers),
         };
-        DefaultResponder.respond(rejection)
+        JsonResponder.respond(rejection)
     }
 }
 

@@ -262,8 +262,8 @@ macro_rules! guarded_claims {
                 self.claims
             }
 
-            /// The `sub` claim, if any.
-            pub fn subject(&self) -> Option<&str> {
+            /// The `sub` claim (see [`Claims::subject`]).
+            pub fn subject(&self) -> &str {
                 self.claims.subject()
             }
         }

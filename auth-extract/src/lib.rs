@@ -23,7 +23,7 @@
 //! use axum::{Router, routing::get};
 //!
 //! async fn me(claims: Claims) -> String {
-//!     format!("hello {}", claims.subject().unwrap_or("anonymous"))
+//!     format!("hello {}", claims.subject())
 //! }
 //!
 //! async fn maybe(claims: Option<Claims>) -> &'static str {
@@ -45,6 +45,7 @@
 //! # let _ = app;
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -55,7 +56,9 @@ mod grant;
 #[cfg(all(doctest, feature = "axum", feature = "actix"))]
 mod readme;
 mod session;
+mod single_use;
 
 pub use claims::{Claims, ClaimsRejection};
 pub use grant::{GrantRejection, Guard, Guarded, RoleName, ScopeName, WithRole, WithScope};
-pub use session::SessionRejection;
+pub use session::{RefreshCookieToken, SessionRejection};
+pub use single_use::{Purpose, SingleUse, SingleUseRejection};

@@ -54,14 +54,11 @@ async fn get_status(app: Router, path: &str, token: Option<&str>) -> (StatusCode
 }
 
 async fn whoami(claims: Claims) -> String {
-    claims.subject().unwrap_or_default().to_owned()
+    claims.subject().to_owned()
 }
 
 async fn maybe(claims: Option<Claims>) -> String {
-    claims.map_or_else(
-        || "guest".to_owned(),
-        |c| c.token().subject().unwrap_or_default().to_owned(),
-    )
+    claims.map_or_else(|| "guest".to_owned(), |c| c.token().subject().to_owned())
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::builder::JwtAuthBuilder;
 use crate::claims::DefaultClaims;
 use crate::error::AuthError;
 use crate::observe::Observer;
-use crate::response::{DefaultResponder, JsonResponder, Rejection};
+use crate::response::{EmptyResponder, JsonResponder, Rejection};
 use crate::revocation::RevocationCache;
 use crate::source::TokenSource;
 use crate::verify::Verifier;
@@ -41,7 +41,7 @@ use crate::verify::Verifier;
 ///     .unwrap();
 /// let svc = ServiceBuilder::new().layer(auth).service(service_fn(|req: Request<()>| async move {
 ///     let token = req.extensions().get::<VerifiedToken>().cloned();
-///     Ok::<_, std::convert::Infallible>(Response::new(format!("{:?}", token.map(|t| t.subject().map(str::to_owned)))))
+///     Ok::<_, std::convert::Infallible>(Response::new(format!("{:?}", token.map(|t| t.subject().to_owned()))))
 /// }));
 ///
 /// let res = svc.oneshot(Request::new(())).await.unwrap();
@@ -49,7 +49,7 @@ use crate::verify::Verifier;
 /// assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"api\"");
 /// # }
 /// ```
-pub struct JwtAuth<C = DefaultClaims, R = DefaultResponder> {
+pub struct JwtAuth<C = DefaultClaims, R = JsonResponder> {
     pub(crate) shared: Arc<Shared<C>>,
     responder: R,
 }
@@ -107,9 +107,17 @@ impl<C, R> JwtAuth<C, R> {
         }
     }
 
-    /// Rejections carry a JSON body `{"error","error_description","code"}`.
+    /// Rejections carry a JSON body `{"error","error_description","code"}`:
+    /// the default, and back to it after another responder.
     pub fn json_errors(self) -> JwtAuth<C, JsonResponder> {
         self.with_responder(JsonResponder)
+    }
+
+    /// Rejections carry status and headers only, with an empty body: for
+    /// body types that cannot be built from a `String`, such as tonic's
+    /// (see [`EmptyResponder`]).
+    pub fn empty_error_bodies(self) -> JwtAuth<C, EmptyResponder> {
+        self.with_responder(EmptyResponder)
     }
 
     /// The responder.

@@ -31,6 +31,47 @@
 //!     .route_service(metadata.path(), metadata.service());
 //! # let _ = app;
 //! ```
+//!
+//! A client that meets a 401 learns where to get a token from the resource
+//! itself: every challenge names the resource's metadata document, and the
+//! document lists the authorization servers, the scopes and how tokens are
+//! sent. MCP clients require it. What the two routes answer:
+//!
+//! ```text
+//! GET /.well-known/oauth-protected-resource/orders
+//! {"resource":"https://api.example.com/orders","authorization_servers":["https://sso.example.com/realms/shop"],"scopes_supported":["orders:read","orders:write"],"bearer_methods_supported":["header"]}
+//!
+//! GET /orders
+//! WWW-Authenticate: Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/orders"
+//! ```
+//!
+//! - The path is RFC 9728 section 3.1's: the well-known string between the
+//!   host and the resource's path (`https://api.example.com` →
+//!   `/.well-known/oauth-protected-resource`).
+//! - `resource` is the identifier as configured. A client that found the
+//!   document through a challenge checks that `resource` is the URL it
+//!   requested (section 3.3), so name the URL clients call: the origin, or
+//!   the one endpoint an MCP client uses. (A client calling `/orders/42` may
+//!   refuse a document whose `resource` is `…/orders`.) `build()` refuses a
+//!   resource that is not `https` (plain `http` only on a loopback host), or
+//!   holds a fragment, user information or characters a URL may not hold
+//!   unencoded.
+//! - `authorization_servers` are the accepted issuers (the builder's and the
+//!   trusted ones; `.authorization_servers(..)` to name others);
+//!   `bearer_methods_supported` follows the token sources (`header`, `query`
+//!   for an `access_token` query source; a cookie is none of RFC 6750's);
+//!   with DPoP, `dpop_signing_alg_values_supported` and
+//!   `dpop_bound_access_tokens_required`. `.resource_name(..)` and
+//!   `.resource_documentation(..)` are optional.
+//! - Every challenge of the layer, of its `Require` guards and of the
+//!   extractors (`Claims` in optional mode, `WithScope`, `WithRole`,
+//!   `Guarded`), Bearer and DPoP alike, names the document; a 503 has no
+//!   challenge.
+//! - From the environment: `AUTH_RESOURCE`, the RFC 9728 resource identifier
+//!   (`https://api.example.com/orders`; default: the first `AUTH_AUDIENCE`
+//!   when it is an `https` URL) and `AUTH_SCOPES_SUPPORTED` (comma list of
+//!   the scopes the metadata lists). The `server` example then serves the
+//!   document, and so does the `actix` one (`metadata.json()` in a handler).
 
 use std::convert::Infallible;
 use std::fmt;

@@ -1,17 +1,18 @@
 //! Rejections as HTTP answers (RFC 6750 section 3).
 //!
-//! One function maps an [`ErrorKind`] to status, RFC 6750
-//! error code and `WWW-Authenticate`; a [`Responder`] decides the body. The
-//! default sends an empty body; [`JsonResponder`] adds
-//! `{"error","error_description","code"}`; any
-//! `Fn(Rejection<'_>) -> Response<B>` can replace both.
+//! One function maps an [`ErrorKind`] to status, RFC 6750 error code and
+//! `WWW-Authenticate`; a [`Responder`] decides the body. The default,
+//! [`JsonResponder`], sends `{"error","error_description","code"}`;
+//! [`EmptyResponder`] (`JwtAuth::empty_error_bodies()`) sends status and
+//! headers only, for body types that cannot be built from a `String`, such as
+//! tonic's; any `Fn(Rejection<'_>) -> Response<B>` can replace both
+//! (`JwtAuth::with_responder`; keep the status and `WWW-Authenticate` with
+//! [`Rejection::response`]`(body)`). `JwtAuth::json_errors()` goes back to
+//! the default after another responder.
 //!
-//! A gRPC request (`content-type: application/grpc…`) is answered the gRPC
-//! way by the same function, whatever the responder: HTTP 200,
-//! `content-type: application/grpc`, `grpc-status` (16 `UNAUTHENTICATED`,
-//! 7 `PERMISSION_DENIED`, 14 `UNAVAILABLE`) and a percent-encoded
-//! `grpc-message`, with an empty body (a trailers-only response), so a tonic
-//! server can use the layer as it is.
+//! The `code` is in the JSON body and in `AuthError::kind().code()`, which
+//! the rejection response also carries in its extensions for outer layers to
+//! log.
 //!
 //! ```
 //! use auth_layer::JwtAuth;
@@ -28,6 +29,105 @@
 //!     });
 //! # let _ = auth;
 //! ```
+//!
+//! # What each request gets
+//!
+//! RFC 6750, RFC 9068 and RFC 8725:
+//!
+//! | situation | status | `WWW-Authenticate` | `code` |
+//! |---|---|---|---|
+//! | no token (or another scheme, e.g. `Basic`) | 401 | `Bearer realm="api"` | `token_missing` |
+//! | token larger than the cap | 401 | `Bearer realm="api", error="invalid_token", error_description="token is larger than allowed"` | `token_too_large` |
+//! | not three base64url segments, bad JSON, JWE | 401 | `invalid_token` | `token_malformed` |
+//! | `alg` `none` (any spelling), unknown or not allowed, or not the key's | 401 | `invalid_token` | `algorithm_not_allowed` |
+//! | no key for the `kid` / algorithm | 401 | `invalid_token` | `unknown_key` |
+//! | bad signature | 401 | `invalid_token` | `invalid_signature` |
+//! | `crit` header | 401 | `invalid_token` | `unsupported_crit` |
+//! | wrong `typ` | 401 | `invalid_token` | `invalid_token_type` |
+//! | claims not a JSON object of the expected shape | 401 | `invalid_token` | `invalid_claims` |
+//! | required claim absent | 401 | `invalid_token` | `missing_claim` |
+//! | expired | 401 | `invalid_token`, `error_description="token expired"` | `token_expired` (refresh) |
+//! | `nbf` / `iat` in the future | 401 | `invalid_token` | `token_not_yet_valid` / `token_issued_in_future` |
+//! | wrong `iss` / `aud` | 401 | `invalid_token` | `invalid_issuer` / `invalid_audience` |
+//! | a DPoP-bound token (`cnf.jkt`) as a bearer token | 401 | `invalid_token` (`DPoP …, error="invalid_dpop_proof"` when the layer checks proofs) | `token_bound_to_key` |
+//! | a DPoP proof that breaks a rule of RFC 9449 section 4.3 | 401 | `DPoP …, error="invalid_dpop_proof"` | `dpop_*` ([`dpop`](crate::dpop)) |
+//! | a DPoP proof by another key than the token's, `Authorization: DPoP` with an unbound token, a bearer token where DPoP is required | 401 | `DPoP …, error="invalid_token"` | `dpop_key_mismatch` / `dpop_token_not_bound` / `dpop_required` |
+//! | a DPoP proof without the server's current nonce | 401 | `DPoP …, error="use_dpop_nonce"` and `DPoP-Nonce` | `use_dpop_nonce` |
+//! | two different tokens in one request | 400 | `error="invalid_request"` | `multiple_tokens` |
+//! | `access_token` in the query when the query is not a source | 400 | `error="invalid_request"` | `token_in_query` |
+//! | revoked (version, session, jti) | 401 | `invalid_token`, `error_description="token has been revoked"` | `token_revoked` |
+//! | revocation store unreachable, no usable cached answer | 503 | none; `Retry-After` | `store_unavailable` |
+//! | valid, but a guard's scope is missing | 403 | `error="insufficient_scope"`, `scope="orders:write"` | `insufficient_scope` |
+//! | valid, but a guard's role is missing | 403 | `error="insufficient_scope"` | `insufficient_role` |
+//! | valid, but a step-up rule (RFC 9470) is not met | 401 | `error="insufficient_user_authentication"`, `acr_values="…"`, `max_age="…"` | `insufficient_user_authentication` |
+//!
+//! No token input produces a 5xx or a panic. Error descriptions name the rule
+//! and never echo the token. With a resource configured, every challenge also
+//! names the protected-resource metadata (`resource_metadata="…"`, see
+//! [`metadata`](crate::metadata)).
+//!
+//! # gRPC
+//!
+//! A gRPC request (`content-type` starting with `application/grpc`) is
+//! answered the gRPC way by the same function, whatever the responder: HTTP
+//! 200, `content-type: application/grpc`, an empty body (a trailers-only
+//! response), `grpc-status` 16 `UNAUTHENTICATED` for every 401 and 400 row, 7
+//! `PERMISSION_DENIED` for the 403 rows, 14 `UNAVAILABLE` for the 503, and the
+//! `error_description` in `grpc-message` (percent-encoded as the gRPC spec
+//! says). Both built-in responders do this; [`Rejection::response`] does it
+//! for custom ones. A tonic server uses the layer with
+//! `.empty_error_bodies()`, since tonic's body cannot be built from a
+//! `String`.
+//!
+//! # actix-web
+//!
+//! The actix-web middleware (`auth_extract::actix::JwtAuthMiddleware`) gives
+//! the same answers: one table of requests in `tests/common/matrix.rs` is run
+//! against an axum server and an actix-web server, in HTTP and gRPC form, and
+//! the two must agree header for header.
+//!
+//! # Step-up (RFC 9470)
+//!
+//! A route that needs a stronger login (an `acr` value of a set) or a recent
+//! one (`auth_time` at most N seconds ago) answers a token that falls short
+//! with 401 and tells the client what would do, so that it sends the user
+//! back to the identity provider with `acr_values` / `max_age` instead of
+//! failing:
+//!
+//! ```
+//! use std::time::Duration;
+//! use auth_layer::JwtAuth;
+//! use auth_layer::require::{Require, StepUp};
+//! use axum::{Router, routing::post};
+//!
+//! let auth = JwtAuth::builder()
+//!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+//!     .build()
+//!     .unwrap();
+//! let recent_mfa = StepUp::acr(["mfa", "hwk"]).max_age(Duration::from_secs(300));
+//! let app: Router = Router::new()
+//!     .route("/payouts", post(|| async { "sent" }).route_layer(Require::step_up(&auth, recent_mfa)))
+//!     .layer(auth);
+//! ```
+//!
+//! ```text
+//! POST /payouts   (a token with "acr":"pwd", or an auth_time an hour old)
+//! 401 WWW-Authenticate: Bearer realm="api", error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="mfa hwk", max_age="300"
+//! {"error":"insufficient_user_authentication","error_description":"…","code":"insufficient_user_authentication","acr_values":"mfa hwk","max_age":300}
+//! ```
+//!
+//! - A token without `acr` facing an `acr` rule, or without `auth_time`
+//!   facing a `max_age` rule, is refused the same way. `auth_time` is
+//!   compared with the layer's clock, with no leeway.
+//! - The same rule as a guard in actix-web (`RequireMiddleware`), in tonic
+//!   (`Server::layer`: status 16, the description as message), as the
+//!   `Guarded` extractor of `auth_extract` (a `Guard` returning
+//!   `Requirement::step_up(..)`), or on every route
+//!   (`.require(Requirement::step_up(..))`).
+//! - `Grants::acr()` and `Grants::auth_time()` (also on
+//!   `VerifiedToken::grants()`) for your own decisions.
+//! - The `server` example mounts `GET /step-up` when `AUTH_STEP_UP_ACR`
+//!   (comma list) and/or `AUTH_STEP_UP_MAX_AGE_SECS` are set.
 
 use std::time::Duration;
 
@@ -74,7 +174,7 @@ struct DpopView<'a> {
 ///     .unwrap();
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
-///     &serde_json::json!({ "exp": 4_000_000_000_u64 }),
+///     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64 }),
 ///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 /// )
 /// .unwrap();
@@ -471,19 +571,38 @@ fn grpc_percent_encode(message: &str) -> String {
 
 /// Builds the response for a rejected request.
 ///
-/// Implemented by [`DefaultResponder`], [`JsonResponder`] and every
+/// Implemented by [`EmptyResponder`], [`JsonResponder`] and every
 /// `Fn(Rejection<'_>) -> Response<B> + Clone + Send + Sync + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot answer with a `Response<{B}>`",
+    label = "the layer's rejections need a body of this type",
+    note = "the default `JsonResponder` builds its body from a `String`; for another body type (tonic's, say) call `.empty_error_bodies()` on the `JwtAuth`"
+)]
 pub trait Responder<B>: Clone + Send + Sync + 'static {
     /// The answer to send instead of calling the inner service.
     fn respond(&self, rejection: Rejection<'_>) -> Response<B>;
 }
 
-/// Status and headers only, with an empty body (`B::default()`), so the
-/// layer composes with any body type: axum's, hyper's, tonic's.
+/// Status and headers only, with an empty body (`B::default()`), for body
+/// types that cannot be built from a `String`, such as tonic's (whose
+/// answers carry `grpc-status` and no body anyway). Chosen with
+/// [`JwtAuth::empty_error_bodies`](crate::JwtAuth::empty_error_bodies).
+///
+/// ```
+/// use auth_layer::JwtAuth;
+/// use auth_layer::response::EmptyResponder;
+///
+/// let auth: JwtAuth<_, EmptyResponder> = JwtAuth::builder()
+///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+///     .build()
+///     .unwrap()
+///     .empty_error_bodies();
+/// # let _ = auth;
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultResponder;
+pub struct EmptyResponder;
 
-impl<B: Default> Responder<B> for DefaultResponder {
+impl<B: Default> Responder<B> for EmptyResponder {
     fn respond(&self, rejection: Rejection<'_>) -> Response<B> {
         rejection.response(B::default())
     }
@@ -491,7 +610,8 @@ impl<B: Default> Responder<B> for DefaultResponder {
 
 /// Status and headers plus a JSON body
 /// `{"error","error_description","code"}`, for bodies built from a `String`
-/// (axum's `Body`, `Full<Bytes>`, `String`, ...).
+/// (axum's `Body`, `Full<Bytes>`, `String`, ...): the layer's default.
+/// A gRPC request's answer has no body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonResponder;
 
@@ -601,7 +721,7 @@ mod tests {
             let r = Rejection::new(&error, "api", Duration::from_secs(1), &h);
             assert!(r.is_grpc());
             let json: Response<String> = JsonResponder.respond(r);
-            let empty: Response<String> = DefaultResponder.respond(r);
+            let empty: Response<String> = EmptyResponder.respond(r);
             for resp in [json, empty] {
                 assert_eq!(resp.status(), StatusCode::OK);
                 assert_eq!(resp.headers()[CONTENT_TYPE], "application/grpc");
@@ -660,7 +780,7 @@ mod tests {
         );
         let h = HeaderMap::new();
         let r = Rejection::new(&e, "api", Duration::from_secs(2), &h);
-        let resp: Response<()> = DefaultResponder.respond(r);
+        let resp: Response<()> = EmptyResponder.respond(r);
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[RETRY_AFTER], "2");
         assert!(!resp.headers().contains_key(WWW_AUTHENTICATE));

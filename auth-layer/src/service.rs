@@ -13,7 +13,7 @@ use crate::claims::{DefaultClaims, Unauthenticated};
 use crate::decide::Decision;
 use crate::future::ResponseFuture;
 use crate::layer::JwtAuth;
-use crate::response::{DefaultResponder, Responder};
+use crate::response::{JsonResponder, Responder};
 
 impl<S, C, R: Clone> Layer<S> for JwtAuth<C, R> {
     type Service = JwtAuthService<S, C, R>;
@@ -47,7 +47,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuth<C, R> {
 /// assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "another scheme is no bearer token");
 /// # }
 /// ```
-pub struct JwtAuthService<S, C = DefaultClaims, R = DefaultResponder> {
+pub struct JwtAuthService<S, C = DefaultClaims, R = JsonResponder> {
     inner: S,
     auth: JwtAuth<C, R>,
 }

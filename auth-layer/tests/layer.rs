@@ -41,11 +41,14 @@ async fn echo(req: Request<()>) -> Result<Response<String>, Infallible> {
     let sub = req
         .extensions()
         .get::<VerifiedToken>()
-        .and_then(|t| t.subject().map(str::to_owned));
+        .map(|t| t.subject().to_owned());
     Ok(Response::new(sub.unwrap_or_else(|| "-".into())))
 }
 
-async fn send(auth: &JwtAuth, token: Option<&str>) -> Response<String> {
+async fn send<R: auth_layer::response::Responder<String>>(
+    auth: &JwtAuth<auth_layer::claims::DefaultClaims, R>,
+    token: Option<&str>,
+) -> Response<String> {
     let mut req = Request::builder().uri("/");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -94,7 +97,52 @@ async fn rejection_carries_the_error_for_outer_layers() {
         res.headers()["www-authenticate"],
         "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"token expired\""
     );
-    assert_eq!(res.body(), "", "the default responder sends no body");
+    let body: serde_json::Value = serde_json::from_str(res.body()).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "invalid_token", "error_description": "token expired", "code": "token_expired"}),
+        "the default responder sends the JSON body"
+    );
+    assert_eq!(res.headers()["content-type"], "application/json");
+
+    // On request, the same answer without a body.
+    let empty = auth_at(NOW).empty_error_bodies();
+    let res = send(
+        &empty,
+        Some(&hs256(json!({"sub": "alice", "exp": NOW - 61}))),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&res), Some(ErrorKind::Expired));
+    assert_eq!(res.body(), "");
+    assert!(res.headers().get("content-type").is_none());
+}
+
+#[tokio::test]
+async fn sub_is_required_unless_the_layer_says_otherwise() {
+    let no_sub = hs256(json!({"exp": NOW + 60}));
+    let res = send(&auth_at(NOW), Some(&no_sub)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&res), Some(ErrorKind::MissingClaim));
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"token has no sub claim\""
+    );
+    let optional = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .subject_optional()
+        .clock(ManualClock::new(NOW))
+        .build()
+        .unwrap();
+    let res = send(&optional, Some(&no_sub)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.body(), "", "subject() is empty for a token without sub");
+    let res = send(
+        &optional,
+        Some(&hs256(json!({"sub": "alice", "exp": NOW + 60}))),
+    )
+    .await;
+    assert_eq!(res.body(), "alice");
 }
 
 #[tokio::test]
@@ -429,7 +477,7 @@ fn public_types_are_send_and_sync() {
             Svc,
             (),
             auth_layer::claims::DefaultClaims,
-            auth_layer::response::DefaultResponder,
+            auth_layer::response::EmptyResponder,
         >,
     >();
     assert_send_sync::<auth_layer::revocation::RevocationCache>();

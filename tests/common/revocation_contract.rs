@@ -382,12 +382,19 @@ pub async fn layer_contract(store: impl RevocationStore + Clone) {
 
     // What a token must carry, and the opt-outs.
     assert_eq!(answer(&auth, claims(json!({"iss": ISS_A}))).await, MISSING);
-    let lenient = layer(
-        RevocationCache::builder(store.clone())
-            .require_subject(false)
-            .build()
-            .unwrap(),
-    );
+    // The layer requires `sub` first (RFC 9068); without it, the cache's
+    // own opt-out lets such a token through.
+    let lenient = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .subject_optional()
+        .revocation(
+            RevocationCache::builder(store.clone())
+                .require_subject(false)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
     assert_eq!(answer(&lenient, claims(json!({"iss": ISS_A}))).await, PASS);
     let strict = layer(
         RevocationCache::builder(store)

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_layer::clock::ManualClock;
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::session::{
-    EndReason, LifetimePolicy, Refreshed, SPENT_TOKENS_KEPT, SessionErrorKind, SessionEvent,
-    SessionStore, Sessions, SessionsBuilder, SigningKey, TokenIssuer, TokenPair,
+    EndReason, LifetimePolicy, LoginOptions, Refreshed, SPENT_TOKENS_KEPT, SessionErrorKind,
+    SessionEvent, SessionLimits, SessionPolicy, SessionStore, Sessions, SessionsBuilder,
+    SigningKey, TokenIssuer, TokenPair,
 };
 use auth_layer::{ErrorKind, JwtAuth};
 use http::{Request, Response, StatusCode};
@@ -182,7 +183,7 @@ pub async fn rotation(h: &Harness) {
         .verifier()
         .verify(second.access_token().as_str())
         .unwrap();
-    assert_eq!(verified.subject(), Some(sub.as_str()));
+    assert_eq!(verified.subject(), sub.as_str());
     assert_eq!(verified.session_id(), Some(first.session_id()));
     assert_eq!(verified.claims().get("tenant"), Some(json!("t1")));
     assert!(verified.has_role("reader"));
@@ -787,6 +788,221 @@ where
     assert!(h.passes(&pair).await, "the session lives on");
 }
 
+/// The session policy the use-case scenario runs with: consumer web by
+/// default (a day, idle after 12 h, 3 days when remembered), admin consoles
+/// (8 h, idle after 15 min, never remembered), the mobile app (90 days,
+/// idle after 30 days).
+pub fn use_cases(b: SessionsBuilder) -> SessionsBuilder {
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    b.policy(
+        SessionPolicy::new(SessionLimits::new(DAY, DAY / 2).remember_me(3 * DAY))
+            .role(
+                "admin",
+                SessionLimits::new(DAY / 3, Duration::from_secs(15 * 60)),
+            )
+            .client("mobile-app", SessionLimits::new(90 * DAY, 30 * DAY)),
+    )
+}
+
+/// Each session gets its use case's absolute and idle limits, fixed at
+/// login and kept by the store through rotations; "remember me" extends
+/// the absolute limit only where the use case offers it.
+pub async fn limits_by_use_case(h: &Harness) {
+    let login = |subject: String, claims: serde_json::Value, remember: bool| async move {
+        h.sessions
+            .login_with(&subject, claims, LoginOptions::new().remember_me(remember))
+            .await
+            .unwrap()
+    };
+    let limits = |pair: &TokenPair| {
+        let s = pair.session();
+        (s.expires_at - s.created_at, s.idle_timeout)
+    };
+    let web = login(unique("web"), json!({}), false).await;
+    let remembered = login(unique("web"), json!({}), true).await;
+    let admin = login(unique("root"), json!({ "roles": ["admin"] }), true).await;
+    let mobile = login(unique("phone"), json!({ "client_id": "mobile-app" }), false).await;
+    let both = login(
+        unique("root"),
+        json!({ "roles": ["admin"], "client_id": "mobile-app" }),
+        true,
+    )
+    .await;
+    assert_eq!(limits(&web), (24 * HOUR, Some(12 * HOUR)));
+    assert_eq!(limits(&remembered), (72 * HOUR, Some(12 * HOUR)));
+    assert_eq!(
+        limits(&admin),
+        (8 * HOUR, Some(15 * 60)),
+        "never remembered"
+    );
+    assert_eq!(limits(&mobile), (90 * 24 * HOUR, Some(30 * 24 * HOUR)));
+    assert_eq!(
+        limits(&both),
+        (8 * HOUR, Some(15 * 60)),
+        "the shorter of each"
+    );
+    // The store keeps the idle timeout, and a rotation answers with it.
+    let stored = h
+        .sessions
+        .session(admin.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.idle_timeout, Some(15 * 60));
+
+    // Admin: idle after 15 minutes, whatever the default says.
+    h.clock.advance(15 * 60 - 1);
+    let admin = h.rotate(&admin).await;
+    assert_eq!(admin.session().idle_timeout, Some(15 * 60));
+    let web = h.rotate(&web).await;
+    h.clock.advance(15 * 60);
+    assert_eq!(
+        h.refused(admin.refresh_token().as_str()).await,
+        SessionErrorKind::SessionIdle
+    );
+    let web = h.rotate(&web).await;
+
+    // Refreshing every 11 h: the plain session ends after a day, the
+    // remembered one after three, the mobile one goes on.
+    let (mut web, mut remembered, mut mobile) = (Some(web), Some(remembered), Some(mobile));
+    let mut ended = (None, None);
+    for round in 1..=7 {
+        h.clock.advance(11 * HOUR);
+        for (pair, end) in [(&mut web, &mut ended.0), (&mut remembered, &mut ended.1)] {
+            let Some(current) = pair.take() else { continue };
+            match h.sessions.refresh(current.refresh_token().as_str()).await {
+                Ok(next) => *pair = next.into_pair(),
+                Err(e) => *end = Some((round, e.kind())),
+            }
+        }
+        mobile = Some(h.rotate(mobile.as_ref().unwrap()).await);
+    }
+    assert_eq!(
+        ended.0,
+        Some((3, SessionErrorKind::SessionExpired)),
+        "web: 33 h > 24 h"
+    );
+    assert_eq!(
+        ended.1,
+        Some((7, SessionErrorKind::SessionExpired)),
+        "remembered: 77 h > 72 h"
+    );
+    assert!(h.passes(mobile.as_ref().unwrap()).await);
+}
+
+/// An email-verification link's token for alice, valid for an hour.
+pub fn email_link(tokens: &auth_layer::session::SingleUseTokens) -> String {
+    tokens
+        .mint(
+            "email-verification",
+            "alice",
+            Duration::from_secs(3600),
+            json!({ "email": "alice@example.com" }),
+        )
+        .unwrap()
+}
+
+/// Single-use tokens: spent once, by exactly one of 50 concurrent uses,
+/// for their purpose only, never as access tokens, and refused when
+/// expired.
+pub async fn single_use_tokens(h: &Harness) {
+    let tokens = h
+        .sessions
+        .single_use(["email-verification", "password-reset"])
+        .unwrap();
+    let link = email_link(&tokens);
+    let consumed = futures_util::future::join_all(
+        (0..50).map(|_| tokens.consume("email-verification", &link)),
+    )
+    .await;
+    let (used, refused): (Vec<_>, Vec<_>) = consumed.into_iter().partition(Result::is_ok);
+    assert_eq!(used.len(), 1, "exactly one of 50 concurrent uses");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().kind() == SessionErrorKind::SingleUseSpent)
+    );
+    let used = used.into_iter().next().unwrap().unwrap();
+    assert_eq!(
+        (
+            used.subject(),
+            used.purpose(),
+            used.claims()["email"].as_str()
+        ),
+        ("alice", "email-verification", Some("alice@example.com"))
+    );
+    // A second instance on the same store: still spent.
+    let other = h.sessions.single_use(["email-verification"]).unwrap();
+    assert_eq!(
+        other
+            .consume("email-verification", &link)
+            .await
+            .unwrap_err()
+            .kind(),
+        SessionErrorKind::SingleUseSpent
+    );
+
+    // Another purpose, an access token, garbage: invalid, nothing spent.
+    let reset = tokens
+        .mint("password-reset", "alice", Duration::from_secs(900), ())
+        .unwrap();
+    let access = h.login(&unique("alice")).await;
+    for (what, token) in [
+        ("another purpose", reset.as_str()),
+        ("an access token", access.access_token().as_str()),
+        ("garbage", "a.b.c"),
+    ] {
+        assert_eq!(
+            tokens
+                .consume("email-verification", token)
+                .await
+                .unwrap_err()
+                .kind(),
+            SessionErrorKind::SingleUseInvalid,
+            "{what}"
+        );
+    }
+    // Never an access token: not for the project's layer, nor for one
+    // that knows only the secret.
+    assert_eq!(
+        h.call(&reset).await,
+        (StatusCode::UNAUTHORIZED, Some(ErrorKind::InvalidTokenType))
+    );
+    let plain = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .clock(h.clock.clone())
+        .build()
+        .unwrap();
+    assert!(plain.verifier().verify(&reset).is_err());
+    assert!(tokens.consume("password-reset", &reset).await.is_ok());
+
+    // Expired: refused, as such.
+    let late = tokens
+        .mint("password-reset", "bob", Duration::from_secs(900), ())
+        .unwrap();
+    h.clock.advance(900 + 61);
+    assert_eq!(
+        tokens
+            .consume("password-reset", &late)
+            .await
+            .unwrap_err()
+            .kind(),
+        SessionErrorKind::SingleUseExpired
+    );
+    assert!(h.sessions.single_use(["at"]).is_err());
+    assert!(h.sessions.single_use(["Email"]).is_err());
+    assert!(
+        tokens
+            .mint(
+                "password-reset",
+                "bob",
+                Duration::from_secs(8 * 24 * 3600),
+                ()
+            )
+            .is_err()
+    );
+}
+
 /// The scenarios above as `#[tokio::test]`s, for the test file of one
 /// backend, which defines `async fn harness_with(configure) -> Harness`.
 /// The attributes after the name go on every test, e.g. the `ignore` of a
@@ -910,6 +1126,20 @@ macro_rules! backend_scenarios {
             let directory = $crate::session_scenarios::Directory::default();
             let h = harness_with($crate::session_scenarios::claims_from(directory.clone())).await;
             $crate::session_scenarios::claims_follow_the_user(&h, &directory).await;
+        }
+
+        #[tokio::test]
+        $(#[$attr])*
+        async fn limits_by_use_case() {
+            let h = harness_with($crate::session_scenarios::use_cases).await;
+            $crate::session_scenarios::limits_by_use_case(&h).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])*
+        async fn single_use_tokens_are_spent_once() {
+            let h = harness().await;
+            $crate::session_scenarios::single_use_tokens(&h).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use auth_layer::JwtAuth;
 use auth_layer::claims::{DefaultClaims, Unauthenticated};
-use auth_layer::response::{DefaultResponder, Responder};
+use auth_layer::response::{JsonResponder, Responder};
 use serde::de::DeserializeOwned;
 
 use crate::actix::convert::{respond, to_http_headers, to_http_method, to_http_uri};
@@ -26,9 +26,9 @@ pub(super) type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Ou
 /// [`Grants`](auth_layer::claims::Grants)) in its extensions; any other is
 /// answered by the middleware exactly as the tower layer answers it.
 /// The responder must build `http::Response<String>` bodies:
-/// [`DefaultResponder`], [`JsonResponder`](auth_layer::response::JsonResponder) and
+/// [`JsonResponder`](auth_layer::response::JsonResponder) (the default), [`EmptyResponder`](auth_layer::response::EmptyResponder) and
 /// closures returning `Response<String>` do.
-pub struct JwtAuthMiddleware<C = DefaultClaims, R = DefaultResponder> {
+pub struct JwtAuthMiddleware<C = DefaultClaims, R = JsonResponder> {
     auth: JwtAuth<C, R>,
 }
 
@@ -83,7 +83,7 @@ where
 }
 
 /// The actix-web `Service` of [`JwtAuthMiddleware`].
-pub struct JwtAuthMiddlewareService<S, C = DefaultClaims, R = DefaultResponder> {
+pub struct JwtAuthMiddlewareService<S, C = DefaultClaims, R = JsonResponder> {
     service: Rc<S>,
     auth: JwtAuth<C, R>,
 }

@@ -24,7 +24,7 @@
 //! use auth_layer::require::Require;
 //!
 //! async fn me(claims: Claims) -> String {
-//!     format!("hello {}", claims.subject().unwrap_or("anonymous"))
+//!     format!("hello {}", claims.subject())
 //! }
 //!
 //! # #[actix_web::main]
@@ -85,8 +85,56 @@ impl actix_web::ResponseError for crate::SessionRejection {
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        convert::to_actix_response(self.0.response())
+        convert::to_actix_response(self.response())
     }
 }
 pub use middleware::{JwtAuthMiddleware, JwtAuthMiddlewareService};
 pub use require::{RequireMiddleware, RequireMiddlewareService};
+
+impl actix_web::FromRequest for crate::RefreshCookieToken {
+    type Error = crate::SessionRejection;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        use auth_layer::session::RefreshCookie;
+        let default = RefreshCookie::new();
+        let cookie = req
+            .app_data::<RefreshCookie>()
+            .or_else(|| {
+                req.app_data::<actix_web::web::Data<RefreshCookie>>()
+                    .map(|data| data.get_ref())
+            })
+            .unwrap_or(&default);
+        let uri = convert::to_http_uri(req.uri());
+        std::future::ready(Self::from_headers(
+            cookie,
+            &convert::to_http_headers(req.headers()),
+            &uri,
+        ))
+    }
+}
+
+impl<P: crate::Purpose> actix_web::FromRequest for crate::SingleUse<P> {
+    type Error = crate::SingleUseRejection;
+    type Future = middleware::LocalBoxFuture<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        use auth_layer::session::SingleUseTokens;
+        let tokens = req.app_data::<SingleUseTokens>().cloned().or_else(|| {
+            req.app_data::<actix_web::web::Data<SingleUseTokens>>()
+                .map(|data| data.get_ref().clone())
+        });
+        let uri = convert::to_http_uri(req.uri());
+        Box::pin(async move { crate::single_use::consume::<P>(tokens, &uri).await })
+    }
+}
+
+impl actix_web::ResponseError for crate::SingleUseRejection {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        convert::to_actix_status(self.response().status())
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        convert::to_actix_response(self.response())
+    }
+}

@@ -11,7 +11,7 @@ use auth_layer::VerifiedToken;
 use auth_layer::claims::{DefaultClaims, Grants, Unauthenticated};
 use auth_layer::observe::Reporter;
 use auth_layer::require::Require;
-use auth_layer::response::{DefaultResponder, Responder};
+use auth_layer::response::{JsonResponder, Responder};
 
 use crate::actix::convert::{respond, to_http_headers};
 use crate::actix::middleware::LocalBoxFuture;
@@ -63,7 +63,7 @@ use crate::claims::ClaimsRejection;
 /// assert_eq!(res.status(), 403);
 /// # }
 /// ```
-pub struct RequireMiddleware<C = DefaultClaims, R = DefaultResponder> {
+pub struct RequireMiddleware<C = DefaultClaims, R = JsonResponder> {
     guard: Require<C, R>,
 }
 
@@ -118,7 +118,7 @@ where
 }
 
 /// The actix-web `Service` of [`RequireMiddleware`].
-pub struct RequireMiddlewareService<S, C = DefaultClaims, R = DefaultResponder> {
+pub struct RequireMiddlewareService<S, C = DefaultClaims, R = JsonResponder> {
     service: S,
     guard: Require<C, R>,
 }

@@ -9,7 +9,7 @@ use crate::builder::settings::Settings;
 use crate::claims::DefaultClaims;
 use crate::error::ConfigError;
 use crate::layer::{JwtAuth, Shared};
-use crate::response::DefaultResponder;
+use crate::response::JsonResponder;
 use crate::verify::Verifier;
 
 /// Configures a [`JwtAuth`]. Created by [`JwtAuth::builder`].
@@ -31,7 +31,7 @@ use crate::verify::Verifier;
 ///     .unwrap();
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
-///     &serde_json::json!({ "aud": "orders-api", "exp": 4_000_000_000_u64, "tenant": 7 }),
+///     &serde_json::json!({ "sub": "alice", "aud": "orders-api", "exp": 4_000_000_000_u64, "tenant": 7 }),
 ///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 /// )
 /// .unwrap();
@@ -72,7 +72,7 @@ impl<C> JwtAuthBuilder<C> {
     /// none of the allowed algorithms, a repeated `kid`, a leeway above 300 s,
     /// an unknown required claim, a realm or token type that cannot be sent
     /// in a header, or no token source.
-    pub fn build(self) -> Result<JwtAuth<C, DefaultResponder>, ConfigError>
+    pub fn build(self) -> Result<JwtAuth<C, JsonResponder>, ConfigError>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
@@ -103,7 +103,7 @@ impl<C> JwtAuthBuilder<C> {
                 challenge,
                 warned_no_revocation: std::sync::atomic::AtomicBool::new(false),
             },
-            DefaultResponder,
+            JsonResponder,
         ))
     }
 }

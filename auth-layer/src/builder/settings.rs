@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub(crate) leeway: Duration,
     pub(crate) required: Vec<String>,
     pub(crate) exp_optional: bool,
+    /// Tokens without `sub` pass (RFC 9068 requires it; off by default).
+    pub(crate) subject_optional: bool,
     pub(crate) token_type: Option<String>,
     pub(crate) sources: Option<Vec<TokenSource>>,
     pub(crate) max_token_bytes: usize,
@@ -93,6 +95,7 @@ impl Default for Settings {
             leeway: DEFAULT_LEEWAY,
             required: Vec::new(),
             exp_optional: false,
+            subject_optional: false,
             token_type: None,
             sources: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
@@ -133,7 +136,7 @@ impl Settings {
                 max: MAX_LEEWAY.as_secs(),
             });
         }
-        let required = required_claims(&self.required, self.exp_optional)?;
+        let required = required_claims(&self.required, self.exp_optional, self.subject_optional)?;
         if !is_header_safe(&self.realm) {
             return Err(ConfigError::setting(
                 "realm",
@@ -306,16 +309,20 @@ impl MetadataSettings {
     }
 }
 
-/// `exp` (unless optional) and the named registered claims, each once.
+/// `exp` and `sub` (unless optional) and the named registered claims, each
+/// once.
 fn required_claims(
     names: &[String],
     exp_optional: bool,
+    subject_optional: bool,
 ) -> Result<Vec<RequiredClaim>, ConfigError> {
-    let mut required = if exp_optional {
-        Vec::new()
-    } else {
-        vec![RequiredClaim::Exp]
-    };
+    let mut required = Vec::with_capacity(names.len() + 2);
+    if !exp_optional {
+        required.push(RequiredClaim::Exp);
+    }
+    if !subject_optional {
+        required.push(RequiredClaim::Sub);
+    }
     for name in names {
         let claim = RequiredClaim::from_name(name).ok_or_else(|| {
             ConfigError::setting(

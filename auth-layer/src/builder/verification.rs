@@ -112,13 +112,38 @@ impl<C> JwtAuthBuilder<C> {
     }
 
     /// Requires these registered claims (`exp`, `nbf`, `iat`, `iss`, `sub`,
-    /// `aud`, `jti`) in addition to `exp`, which is always required unless
-    /// [`danger_exp_optional`](Self::danger_exp_optional) is set.
+    /// `aud`, `jti`) in addition to `exp` and `sub`, which are always
+    /// required unless [`danger_exp_optional`](Self::danger_exp_optional) or
+    /// [`subject_optional`](Self::subject_optional) is set.
     #[must_use]
     pub fn required_claims<I: Into<String>>(mut self, claims: impl IntoIterator<Item = I>) -> Self {
         self.settings
             .required
             .extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts tokens without `sub`.
+    ///
+    /// `sub` is required by default, as RFC 9068 section 2.2 requires it of
+    /// access tokens, so [`VerifiedToken::subject`](crate::VerifiedToken::subject)
+    /// names who the token is for. With this option a token without `sub`
+    /// passes and its `subject()` is the empty string: only for tokens that
+    /// name no one, such as some client-credentials tokens.
+    ///
+    /// ```
+    /// use auth_layer::JwtAuth;
+    ///
+    /// let auth = JwtAuth::builder()
+    ///     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
+    ///     .subject_optional()
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn subject_optional(mut self) -> Self {
+        self.settings.subject_optional = true;
         self
     }
 

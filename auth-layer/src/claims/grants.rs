@@ -15,7 +15,7 @@ use crate::claims::heap::heap_chunk;
 /// # let auth = JwtAuth::builder().hmac_secret("a-secret-of-at-least-thirty-two-bytes!").build().unwrap();
 /// # let token = jsonwebtoken::encode(
 /// #     &jsonwebtoken::Header::default(),
-/// #     &serde_json::json!({ "exp": 4_000_000_000_u64, "scope": "orders:read orders:write" }),
+/// #     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "scope": "orders:read orders:write" }),
 /// #     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 /// # ).unwrap();
 /// let verified = auth.verifier().verify(&token).unwrap();
@@ -142,7 +142,7 @@ impl ListBuilder {
 /// # let auth = JwtAuth::builder().hmac_secret("a-secret-of-at-least-thirty-two-bytes!").build().unwrap();
 /// # let token = jsonwebtoken::encode(
 /// #     &jsonwebtoken::Header::default(),
-/// #     &serde_json::json!({ "exp": 4_000_000_000_u64, "scope": "orders:read", "roles": ["Org Admin"] }),
+/// #     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "scope": "orders:read", "roles": ["Org Admin"] }),
 /// #     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 /// # ).unwrap();
 /// let verified = auth.verifier().verify(&token).unwrap();

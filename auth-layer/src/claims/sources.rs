@@ -158,6 +158,7 @@ struct Source {
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
 ///     &serde_json::json!({
+///         "sub": "alice",
 ///         "exp": 4_000_000_000_u64,
 ///         "scope": "openid profile",
 ///         "realm_access": { "roles": ["offline_access", "default-roles-shop"] },

@@ -39,7 +39,7 @@ use crate::keys::Key;
 /// let svc = auth.layer(service_fn(|req: Request<()>| async move {
 ///     let token = req.extensions().get::<VerifiedToken>().unwrap();
 ///     assert!(token.has_scope("orders:read"));
-///     Ok::<_, std::convert::Infallible>(Response::new(token.subject().unwrap_or("").to_owned()))
+///     Ok::<_, std::convert::Infallible>(Response::new(token.subject().to_owned()))
 /// }));
 /// let req = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
 /// let res = svc.oneshot(req).await.unwrap();
@@ -187,9 +187,14 @@ impl<C> VerifiedToken<C> {
         &self.inner.registered
     }
 
-    /// The `sub` claim, if any.
-    pub fn subject(&self) -> Option<&str> {
-        self.inner.registered.sub()
+    /// The `sub` claim: who the token is for.
+    ///
+    /// The layer requires `sub` (RFC 9068 section 2.2), so this is the
+    /// token's subject; it is empty only for a token without one passed by
+    /// a layer built with
+    /// [`subject_optional`](crate::JwtAuthBuilder::subject_optional).
+    pub fn subject(&self) -> &str {
+        self.inner.registered.sub().unwrap_or_default()
     }
 
     /// The algorithm the signature was verified with.
@@ -264,10 +269,10 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
 ///     .unwrap();
 /// let svc = auth.layer(service_fn(|req: Request<()>| async move {
 ///     let anonymous = req.extensions().get::<Unauthenticated>().is_some();
-///     Ok::<_, std::convert::Infallible>(Response::new(anonymous))
+///     Ok::<_, std::convert::Infallible>(Response::new(anonymous.to_string()))
 /// }));
 /// let res = svc.oneshot(Request::new(())).await.unwrap();
-/// assert!(*res.body());
+/// assert_eq!(res.body(), "true");
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

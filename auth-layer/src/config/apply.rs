@@ -439,6 +439,9 @@ impl<C> JwtAuthBuilder<C> {
         if let Some(typ) = &config.token_type {
             self = self.token_type(typ.clone());
         }
+        if config.subject_optional == Some(true) {
+            self = self.subject_optional();
+        }
         if let Some(url) = &config.public_url {
             match crate::dpop::check_public_url(url) {
                 Ok(_) => self = self.public_url(url.clone()),

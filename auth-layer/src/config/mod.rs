@@ -9,6 +9,7 @@
 //! | `AUTH_AUDIENCE` | comma list of accepted `aud` values |
 //! | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (default 60, at most 300) |
 //! | `AUTH_TOKEN_TYPE` | required header `typ`, e.g. `at+jwt` |
+//! | `AUTH_SUBJECT_OPTIONAL` | `true` lets tokens without `sub` pass (default `false`: RFC 9068 requires `sub`) |
 //! | `AUTH_JWKS_URL` | a JWKS URL to take keys from (feature `jwks`) |
 //! | `AUTH_OIDC_ISSUER` | an OpenID Connect issuer: keys by discovery, and accepted as `iss` (feature `jwks`) |
 //! | `AUTH_REVOCATION_URL` | revocation store: `memory:` (default), `redis://…`, `rediss://…`, `redis+cluster://host:port,…`, `postgres://…` ([`AuthConfig::connect`], [`store::connect`](crate::store::connect)) |

@@ -29,6 +29,10 @@ pub struct AuthConfig {
     pub leeway_secs: Option<u64>,
     /// Required header `typ`.
     pub token_type: Option<String>,
+    /// Whether tokens without `sub` pass (default `false`: RFC 9068
+    /// requires it); see
+    /// [`JwtAuthBuilder::subject_optional`](crate::JwtAuthBuilder::subject_optional).
+    pub subject_optional: Option<bool>,
     /// A JWKS URL to take keys from (feature `jwks`).
     pub jwks_url: Option<String>,
     /// An OpenID Connect issuer to discover keys from (feature `jwks`); it
@@ -86,7 +90,8 @@ pub struct AuthConfig {
 }
 
 /// Each field with its environment variable.
-const VARIABLES: [(&str, &str); 24] = [
+const VARIABLES: [(&str, &str); 25] = [
+    ("subject_optional", "AUTH_SUBJECT_OPTIONAL"),
     ("grant_preset", "AUTH_GRANT_PRESET"),
     ("role_claims", "AUTH_ROLE_CLAIMS"),
     ("scope_claims", "AUTH_SCOPE_CLAIMS"),
@@ -169,6 +174,7 @@ impl AuthConfig {
             audiences: list("AUTH_AUDIENCE"),
             leeway_secs: seconds("AUTH_LEEWAY_SECS")?,
             token_type: get("AUTH_TOKEN_TYPE").map(|v| v.trim().to_owned()),
+            subject_optional: boolean("AUTH_SUBJECT_OPTIONAL")?,
             jwks_url: get("AUTH_JWKS_URL").map(|v| v.trim().to_owned()),
             oidc_issuer: get("AUTH_OIDC_ISSUER").map(|v| v.trim().to_owned()),
             oidc_client_id: get("AUTH_OIDC_CLIENT_ID").map(|v| v.trim().to_owned()),
@@ -217,6 +223,7 @@ impl fmt::Debug for AuthConfig {
             .field("audiences", &self.audiences)
             .field("leeway_secs", &self.leeway_secs)
             .field("token_type", &self.token_type)
+            .field("subject_optional", &self.subject_optional)
             .field("jwks_url", &self.jwks_url)
             .field("oidc_issuer", &self.oidc_issuer)
             .field("oidc_client_id", &self.oidc_client_id)

@@ -35,7 +35,7 @@ use crate::keys::set::KeySet;
 /// // Tenant A's key, but an issuer nobody trusts.
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
-///     &serde_json::json!({ "iss": "https://tenant-c.example", "exp": 4_000_000_000_u64 }),
+///     &serde_json::json!({ "sub": "alice", "iss": "https://tenant-c.example", "exp": 4_000_000_000_u64 }),
 ///     &jsonwebtoken::EncodingKey::from_secret(b"tenant-a-secret-of-at-least-32-bytes"),
 /// )
 /// .unwrap();

@@ -43,7 +43,7 @@
 //! let auth = JwtAuth::builder().key(pinned).build().unwrap();
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::new(Algorithm::HS384),
-//!     &serde_json::json!({ "exp": 4_000_000_000_u64 }),
+//!     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64 }),
 //!     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
 //! )
 //! .unwrap();

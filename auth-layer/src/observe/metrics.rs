@@ -35,7 +35,7 @@
 //!     .build()
 //!     .unwrap();
 //! let mut svc = auth.layer(service_fn(|_: Request<()>| async {
-//!     Ok::<_, Infallible>(Response::new(()))
+//!     Ok::<_, Infallible>(Response::new(String::new()))
 //! }));
 //! metrics::with_local_recorder(&recorder, || {
 //!     auth_layer::observe::metrics::describe();

@@ -7,7 +7,7 @@ use crate::claims::{DefaultClaims, Grants};
 use crate::error::AuthError;
 use crate::layer::JwtAuth;
 use crate::require::requirement::Requirement;
-use crate::response::DefaultResponder;
+use crate::response::JsonResponder;
 
 /// A guard that lets a request through only if its token grants a scope
 /// (or a role); built from the `JwtAuth` whose realm and responder it
@@ -45,7 +45,7 @@ use crate::response::DefaultResponder;
 ///     }));
 /// let token = jsonwebtoken::encode(
 ///     &jsonwebtoken::Header::default(),
-///     &serde_json::json!({ "exp": 4_000_000_000_u64, "roles": ["reader"] }),
+///     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "roles": ["reader"] }),
 ///     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 /// )
 /// .unwrap();
@@ -54,7 +54,7 @@ use crate::response::DefaultResponder;
 /// assert_eq!(res.status(), StatusCode::FORBIDDEN);
 /// # }
 /// ```
-pub struct Require<C = DefaultClaims, R = DefaultResponder> {
+pub struct Require<C = DefaultClaims, R = JsonResponder> {
     requirement: Requirement,
     auth: JwtAuth<C, R>,
 }

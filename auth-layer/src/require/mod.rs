@@ -28,7 +28,7 @@
 //!
 //! let token = jsonwebtoken::encode(
 //!     &jsonwebtoken::Header::default(),
-//!     &serde_json::json!({ "exp": 4_000_000_000_u64, "scope": "orders:read" }),
+//!     &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64, "scope": "orders:read" }),
 //!     &jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes!"),
 //! )
 //! .unwrap();

@@ -10,7 +10,7 @@ use tower_service::Service;
 use crate::claims::{DefaultClaims, Grants, Unauthenticated, VerifiedToken};
 use crate::require::future::RequireFuture;
 use crate::require::layer::Require;
-use crate::response::{DefaultResponder, Responder};
+use crate::response::{JsonResponder, Responder};
 
 impl<S, C, R: Clone> Layer<S> for Require<C, R> {
     type Service = RequireService<S, C, R>;
@@ -47,7 +47,7 @@ impl<S, C, R: Clone> Layer<S> for Require<C, R> {
 /// assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
 /// # }
 /// ```
-pub struct RequireService<S, C = DefaultClaims, R = DefaultResponder> {
+pub struct RequireService<S, C = DefaultClaims, R = JsonResponder> {
     inner: S,
     guard: Require<C, R>,
 }

@@ -85,7 +85,7 @@ impl Sessions {
         claims: impl Serialize,
         proof: Option<&VerifiedProof>,
     ) -> Result<TokenPair, SessionError> {
-        self.start(subject, claims, proof.map(VerifiedProof::jkt))
+        self.start(subject, claims, proof.map(VerifiedProof::jkt), false)
             .await
     }
 
@@ -171,7 +171,7 @@ impl Sessions {
         presented: &str,
         proof: Option<&VerifiedProof>,
     ) -> Result<Refreshed, SessionError> {
-        self.refresh_proven(presented, proof.map(VerifiedProof::jkt))
+        self.refresh_proven(presented, proof.map(VerifiedProof::jkt), None)
             .await
     }
 }
@@ -207,6 +207,7 @@ mod tests {
             last_used_at: 0,
             ended: None,
             dpop_jkt: dpop_jkt.map(str::to_owned),
+            idle_timeout: None,
         }
     }
 

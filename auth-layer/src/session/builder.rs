@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::SessionErrorKind;
 use super::issuer::TokenIssuer;
 use super::outcome::SessionEvent;
+use super::policy::{SessionLimits, SessionPolicy};
 use super::sessions::{Hook, Inner, RefreshHook, Sessions};
 use super::store::{SessionRecord, SessionStore};
 use super::token::SuccessorKey;
@@ -52,8 +53,7 @@ pub struct SessionsBuilder {
     issuer: TokenIssuer,
     store: Arc<dyn SessionStore>,
     revocation: RevocationCache,
-    lifetime: Duration,
-    idle: Duration,
+    policy: SessionPolicy,
     grace: Duration,
     timeout: Duration,
     hook: Option<Hook>,
@@ -69,8 +69,10 @@ impl SessionsBuilder {
             issuer,
             store,
             revocation,
-            lifetime: DEFAULT_SESSION_LIFETIME,
-            idle: DEFAULT_IDLE_TIMEOUT,
+            policy: SessionPolicy::new(SessionLimits::new(
+                DEFAULT_SESSION_LIFETIME,
+                DEFAULT_IDLE_TIMEOUT,
+            )),
             grace: Duration::ZERO,
             timeout: DEFAULT_STORE_TIMEOUT,
             hook: None,
@@ -81,17 +83,78 @@ impl SessionsBuilder {
         }
     }
 
-    /// The longest a session lives, refreshes or not (default 7 days).
+    /// The longest a session lives, refreshes or not (default 7 days): the
+    /// [policy](Self::policy)'s default.
     #[must_use]
     pub fn absolute_lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
+        let default = self.policy.default_mut();
+        *default =
+            SessionLimits::new(lifetime, default.idle()).with_remembered(default.remembered());
         self
     }
 
-    /// A session not refreshed for this long ends (default 24 hours).
+    /// A session not refreshed for this long ends (default 24 hours): the
+    /// [policy](Self::policy)'s default.
     #[must_use]
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle = idle;
+        let default = self.policy.default_mut();
+        *default =
+            SessionLimits::new(default.absolute(), idle).with_remembered(default.remembered());
+        self
+    }
+
+    /// A login that asks to be remembered
+    /// ([`LoginOptions::remember_me`](super::LoginOptions::remember_me))
+    /// lives at most `lifetime` instead of the absolute lifetime (off by
+    /// default: such a login gets the usual lifetime). The
+    /// [policy](Self::policy)'s default.
+    #[must_use]
+    pub fn remember_me(mut self, lifetime: Duration) -> Self {
+        let default = self.policy.default_mut();
+        *default = default.remember_me(lifetime);
+        self
+    }
+
+    /// The session limits by use case: absolute lifetime, idle timeout and
+    /// "remember me", by role, client and scope (see [`SessionPolicy`]).
+    /// Replaces what [`absolute_lifetime`](Self::absolute_lifetime),
+    /// [`idle_timeout`](Self::idle_timeout) and
+    /// [`remember_me`](Self::remember_me) set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_layer::revocation::RevocationCache;
+    /// use auth_layer::session::{LoginOptions, SessionLimits, SessionPolicy, Sessions, SigningKey, TokenIssuer};
+    /// use auth_layer::store::MemoryStore;
+    /// use serde_json::json;
+    ///
+    /// const MINUTE: Duration = Duration::from_secs(60);
+    /// const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!")?).build()?;
+    /// let store = MemoryStore::new();
+    /// let revocation = RevocationCache::builder(store.clone()).build()?;
+    /// let sessions = Sessions::builder(issuer, store, revocation)
+    ///     .policy(
+    ///         // Consumer web: a day, or 30 days when remembered.
+    ///         SessionPolicy::new(SessionLimits::new(DAY, DAY).remember_me(30 * DAY))
+    ///             // Admin consoles: a working day, idle after 15 minutes, never remembered.
+    ///             .role("admin", SessionLimits::new(DAY / 3, 15 * MINUTE)),
+    ///     )
+    ///     .build()?;
+    /// let remembered = LoginOptions::new().remember_me(true);
+    /// let user = sessions.login_with("alice", json!({}), remembered).await?;
+    /// let admin = sessions.login_with("root", json!({ "roles": ["admin"] }), remembered).await?;
+    /// let lasts = |pair: &auth_layer::session::TokenPair| pair.session().expires_at - pair.session().created_at;
+    /// assert_eq!((lasts(&user), user.session().idle_timeout), (30 * 86_400, Some(86_400)));
+    /// assert_eq!((lasts(&admin), admin.session().idle_timeout), (8 * 3_600, Some(15 * 60)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn policy(mut self, policy: SessionPolicy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -280,20 +343,32 @@ impl SessionsBuilder {
     /// Checks the configuration.
     ///
     /// # Errors
-    /// A lifetime or idle timeout under one second, a grace window above
+    /// A lifetime or idle timeout under one second, a "remember me"
+    /// lifetime shorter than the lifetime it extends, a grace window above
     /// [`MAX_REUSE_GRACE`], a retry window above [`MAX_RETRY_WINDOW`] or
     /// without a key to derive successors with, a retry secret under 32
     /// bytes, or a zero store timeout.
     pub fn build(self) -> Result<Sessions, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        if self.lifetime.as_secs() == 0 {
-            return Err(ConfigError::setting(
-                "absolute_lifetime",
-                "must be at least 1 s",
-            ));
-        }
-        if self.idle.as_secs() == 0 {
-            return Err(ConfigError::setting("idle_timeout", "must be at least 1 s"));
+        for (name, limits) in self.policy.all() {
+            if limits.absolute().as_secs() == 0 {
+                return Err(ConfigError::setting(
+                    "absolute_lifetime",
+                    format!("must be at least 1 s ({name})"),
+                ));
+            }
+            if limits.idle().as_secs() == 0 {
+                return Err(ConfigError::setting(
+                    "idle_timeout",
+                    format!("must be at least 1 s ({name})"),
+                ));
+            }
+            if limits.remembered().is_some_and(|r| r < limits.absolute()) {
+                return Err(ConfigError::setting(
+                    "remember_me",
+                    format!("must be at least the absolute lifetime it extends ({name})"),
+                ));
+            }
         }
         if self.grace > MAX_REUSE_GRACE {
             return Err(ConfigError::setting(
@@ -358,8 +433,8 @@ impl SessionsBuilder {
                 issuer: self.issuer,
                 store: self.store,
                 revocation: self.revocation,
-                lifetime: secs(self.lifetime),
-                idle: secs(self.idle),
+                idle: secs(self.policy.default_limits().idle()),
+                policy: self.policy,
                 grace: secs(self.grace),
                 retry: if successor.is_some() { secs(retry) } else { 0 },
                 successor,
@@ -376,8 +451,7 @@ impl fmt::Debug for SessionsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionsBuilder")
             .field("issuer", &self.issuer)
-            .field("absolute_lifetime", &self.lifetime)
-            .field("idle_timeout", &self.idle)
+            .field("policy", &self.policy)
             .field("reuse_grace", &self.grace)
             .field("retry_window", &self.retry)
             .field("store_timeout", &self.timeout)

@@ -11,9 +11,8 @@ use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
 use super::answers::{TokenResponse, no_store};
-use super::error::{SessionError, SessionErrorKind};
+use super::error::SessionError;
 use super::sessions::Sessions;
-use super::token::RefreshToken;
 use crate::backend::BoxFuture;
 
 /// The largest form accepted: a refresh token is about 70 bytes.
@@ -32,7 +31,7 @@ const MAX_BODY_BYTES: usize = 8 * 1024;
 /// | a valid refresh token | 200: `access_token`, `token_type`, `expires_in`, `refresh_token` (rotated) |
 /// | a refused one (invalid, reused, expired, idle, revoked) | 400 `invalid_grant`, with the project's `code` (`refresh_reused`, …) |
 /// | `scope` beyond what the session was granted | 400 `invalid_scope`; the token is not spent |
-/// | `scope` within it | 200 with the session's tokens and `scope` naming what they grant (section 3.3: the server may ignore a narrower request) |
+/// | `scope` within it | 200 with an access token narrowed to it, named in `scope`; the session and the new refresh token keep the whole grant ([`Sessions::refresh_narrowed`]) |
 /// | a bound session without a proof | 400 `invalid_dpop_proof` (the endpoint checks no proofs) |
 /// | another `grant_type` | 400 `unsupported_grant_type` |
 /// | a missing or repeated parameter, another content type, a body over 8 KiB | 400 `invalid_request` |
@@ -147,18 +146,19 @@ impl TokenEndpoint {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return request_error("invalid_request", "refresh_token is missing");
         };
-        let granted = match scope {
-            None => None,
-            Some(requested) => match self.granted_scope(&token, &requested).await {
-                Ok(granted) => granted,
-                Err(response) => return response,
-            },
+        // An empty `scope` asks for nothing narrower.
+        let scope = scope.filter(|s| !s.trim().is_empty());
+        let refreshed = match &scope {
+            None => self.sessions.refresh(&token).await,
+            Some(scope) => self.sessions.refresh_narrowed(&token, scope).await,
         };
-        match self.sessions.refresh(&token).await {
+        match refreshed {
             Ok(refreshed) => {
                 let response = TokenResponse::refreshed(&refreshed);
-                match granted {
-                    Some(granted) => response.scope(granted),
+                // Section 5.1: `scope` when it differs from what was asked
+                // (here: what the access token grants, when narrowed).
+                match scope {
+                    Some(scope) => response.scope(each_once(&scope)),
                     None => response,
                 }
                 .response()
@@ -166,48 +166,18 @@ impl TokenEndpoint {
             Err(e) => grant_error(&e),
         }
     }
+}
 
-    /// Section 6: a requested `scope` may not exceed what the session was
-    /// granted (its `scope` claim); checked before the token is spent.
-    /// The session's scope, when the request named one within it.
-    async fn granted_scope(
-        &self,
-        token: &str,
-        requested: &str,
-    ) -> Result<Option<String>, Response<String>> {
-        let Some(sid) = RefreshToken::parse(token).map(|t| t.session_id().to_owned()) else {
-            return Err(grant_error(&SessionError::new(
-                SessionErrorKind::RefreshInvalid,
-            )));
-        };
-        let session = match self.sessions.session(&sid).await {
-            Ok(Some(session)) => session,
-            Ok(None) => {
-                return Err(grant_error(&SessionError::new(
-                    SessionErrorKind::RefreshInvalid,
-                )));
-            }
-            Err(e) => return Err(grant_error(&e)),
-        };
-        let granted = session
-            .claims
-            .get("scope")
-            .and_then(|s| s.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        let within = requested
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|s| granted.split(' ').any(|g| g == s));
-        if within {
-            Ok(Some(granted))
-        } else {
-            Err(request_error(
-                "invalid_scope",
-                "the requested scope exceeds the scope the session was granted",
-            ))
+/// The scopes of a `scope` parameter, each once, in the order given: the
+/// scope a narrowed access token carries.
+fn each_once(scope: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !seen.contains(&s) {
+            seen.push(s);
         }
     }
+    seen.join(" ")
 }
 
 impl<B> Service<Request<B>> for TokenEndpoint
@@ -233,6 +203,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::SessionErrorKind;
     use http::header::RETRY_AFTER;
 
     #[test]

@@ -50,6 +50,25 @@ pub enum SessionErrorKind {
     /// than the one the session's refresh tokens are bound to. Nothing was
     /// changed: the token is not spent, and this is never taken for reuse.
     DpopKeyMismatch,
+    /// `single_use_invalid`: not a single-use token of this purpose (another
+    /// purpose, an access token, a forgery, garbage). Nothing was spent.
+    SingleUseInvalid,
+    /// `single_use_expired`: a single-use token past its `exp`.
+    SingleUseExpired,
+    /// `single_use_spent`: a single-use token used before (a replay, or
+    /// the loser of a race).
+    SingleUseSpent,
+    /// `invalid_scope`: a refresh asked for a scope the session was not
+    /// granted (RFC 6749 section 6). Nothing was spent.
+    InvalidScope,
+    /// `multiple_tokens`: the request carried two different refresh
+    /// tokens (two cookies of the same name: one may shadow the other).
+    /// Nothing was spent.
+    MultipleTokens,
+    /// `cross_origin_request`: a browser sent the refresh from another site
+    /// (`Sec-Fetch-Site`, `Origin`), which the cookie would otherwise
+    /// authorise. Nothing was spent.
+    CrossOrigin,
     /// `invalid_claims`: the caller's claims cannot go into an access token
     /// (a server-side mistake).
     InvalidClaims,
@@ -72,6 +91,12 @@ impl SessionErrorKind {
             Self::RefreshDenied => "refresh_denied",
             Self::DpopProofRequired => "dpop_proof_required",
             Self::DpopKeyMismatch => "dpop_key_mismatch",
+            Self::InvalidScope => "invalid_scope",
+            Self::SingleUseInvalid => "single_use_invalid",
+            Self::SingleUseExpired => "single_use_expired",
+            Self::SingleUseSpent => "single_use_spent",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::CrossOrigin => "cross_origin_request",
             Self::InvalidClaims => "invalid_claims",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
@@ -80,20 +105,29 @@ impl SessionErrorKind {
 
     /// The HTTP status to answer with: 401 for every refresh failure, 400
     /// for a missing or wrong DPoP proof (RFC 9449 section 5 with RFC 6749
-    /// section 5.2), 503 for a store that cannot answer, 500 for a
+    /// section 5.2) and for two refresh cookies, 403 for a request from
+    /// another site, 503 for a store that cannot answer, 500 for a
     /// server-side mistake.
     pub fn status(self) -> http::StatusCode {
         match self {
             Self::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidClaims | Self::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
-            Self::DpopProofRequired | Self::DpopKeyMismatch => http::StatusCode::BAD_REQUEST,
+            Self::DpopProofRequired
+            | Self::DpopKeyMismatch
+            | Self::MultipleTokens
+            | Self::InvalidScope
+            | Self::SingleUseInvalid
+            | Self::SingleUseExpired
+            | Self::SingleUseSpent => http::StatusCode::BAD_REQUEST,
+            Self::CrossOrigin => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::UNAUTHORIZED,
         }
     }
 
     /// The OAuth `error` of a token endpoint's answer (RFC 6749 section
     /// 5.2): `invalid_dpop_proof` for the DPoP refusals (RFC 9449 section
-    /// 5), `invalid_grant` for the other refresh failures,
+    /// 5), `invalid_request` for two refresh cookies and a request from
+    /// another site, `invalid_grant` for the other refresh failures,
     /// `temporarily_unavailable` for a store outage, `server_error` for a
     /// server-side mistake.
     ///
@@ -108,6 +142,8 @@ impl SessionErrorKind {
             Self::StoreUnavailable => "temporarily_unavailable",
             Self::InvalidClaims | Self::Internal => "server_error",
             Self::DpopProofRequired | Self::DpopKeyMismatch => "invalid_dpop_proof",
+            Self::MultipleTokens | Self::CrossOrigin => "invalid_request",
+            Self::InvalidScope => "invalid_scope",
             _ => "invalid_grant",
         }
     }
@@ -127,6 +163,14 @@ impl SessionErrorKind {
             }
             Self::DpopKeyMismatch => {
                 "the DPoP proof's key is not the one the refresh token is bound to"
+            }
+            Self::InvalidScope => "the requested scope exceeds the scope the session was granted",
+            Self::SingleUseInvalid => "the token is not valid for this purpose",
+            Self::SingleUseExpired => "the token has expired; ask for a new one",
+            Self::SingleUseSpent => "the token was already used; ask for a new one",
+            Self::MultipleTokens => "two different refresh token cookies",
+            Self::CrossOrigin => {
+                "the request comes from another site; refresh from this app's own pages"
             }
             Self::InvalidClaims => "the claims cannot be put in an access token",
             Self::StoreUnavailable => "the session store is unavailable",
@@ -177,6 +221,14 @@ impl SessionError {
     /// The client-facing description, e.g. `"session has expired; log in again"`.
     pub fn description(&self) -> &'static str {
         self.kind.description()
+    }
+}
+
+impl From<SessionErrorKind> for SessionError {
+    /// An error of this kind, without a source: for answers built outside
+    /// the sessions (an extractor that found no token, say).
+    fn from(kind: SessionErrorKind) -> Self {
+        Self::new(kind)
     }
 }
 

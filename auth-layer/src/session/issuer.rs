@@ -52,7 +52,7 @@ const CONFIRMATION: &str = "cnf";
 ///     .build()
 ///     .unwrap();
 /// let verified = auth.verifier().verify(token.as_str()).unwrap();
-/// assert_eq!((verified.subject(), verified.version(), verified.session_id()), (Some("alice"), Some(3), Some("s1")));
+/// assert_eq!((verified.subject(), verified.version(), verified.session_id()), ("alice", Some(3), Some("s1")));
 /// assert_eq!(verified.key_id(), Some("k1"));
 /// ```
 #[derive(Clone)]

@@ -44,8 +44,9 @@ pub struct LifetimePolicy {
     overrides: Vec<(Match, Duration)>,
 }
 
+/// What an override applies to: a role, a client or a scope in the claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Match {
+pub(super) enum Match {
     Role(String),
     Client(String),
     Scope(String),
@@ -135,8 +136,18 @@ impl LifetimePolicy {
     }
 }
 
+impl std::fmt::Display for Match {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Role(role) => write!(f, "role {role:?}"),
+            Self::Client(client) => write!(f, "client {client:?}"),
+            Self::Scope(scope) => write!(f, "scope {scope:?}"),
+        }
+    }
+}
+
 impl Match {
-    fn matches(&self, claims: &Map<String, Value>) -> bool {
+    pub(super) fn matches(&self, claims: &Map<String, Value>) -> bool {
         match self {
             Self::Role(role) => items(claims.get("roles"), false).any(|r| r == role),
             Self::Client(client) => {

@@ -31,7 +31,44 @@ impl Sessions {
     /// changed), and `dpop_proof_required` for a bound session (nothing
     /// changed).
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed, SessionError> {
-        self.refresh_proven(presented, None).await
+        self.refresh_proven(presented, None, None).await
+    }
+
+    /// [`refresh`](Self::refresh) with the new access token's scope
+    /// narrowed to `scope` (space-separated), as RFC 6749 section 6 lets a
+    /// client ask: the session and its refresh tokens keep the scope they
+    /// were granted, and the next refresh without a scope gets all of it
+    /// again. A scope the session was not granted (its `scope` claim) is
+    /// refused with `invalid_scope` before anything is spent.
+    ///
+    /// ```
+    /// use auth_layer::revocation::RevocationCache;
+    /// use auth_layer::session::{Sessions, SigningKey, TokenIssuer};
+    /// use auth_layer::store::MemoryStore;
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = MemoryStore::new();
+    /// let issuer = TokenIssuer::builder(SigningKey::hmac("a-secret-of-at-least-thirty-two-bytes!").unwrap()).build().unwrap();
+    /// let revocation = RevocationCache::builder(store.clone()).build().unwrap();
+    /// let sessions = Sessions::builder(issuer, store, revocation).build().unwrap();
+    /// let auth = sessions.jwt_auth().build().unwrap();
+    /// let pair = sessions.login("alice", json!({ "scope": "orders:read orders:write" })).await.unwrap();
+    /// let narrowed = sessions.refresh_narrowed(pair.refresh_token().as_str(), "orders:read").await.unwrap();
+    /// let token = auth.verifier().verify(narrowed.access_token().as_str()).unwrap();
+    /// assert!(token.has_scope("orders:read") && !token.has_scope("orders:write"));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`refresh`](Self::refresh), and `invalid_scope`.
+    pub async fn refresh_narrowed(
+        &self,
+        presented: &str,
+        scope: &str,
+    ) -> Result<Refreshed, SessionError> {
+        self.refresh_proven(presented, None, Some(scope)).await
     }
 
     /// [`refresh`](Self::refresh), with the thumbprint of the key of the
@@ -40,12 +77,15 @@ impl Sessions {
         &self,
         presented: &str,
         proven: Option<&str>,
+        scope: Option<&str>,
     ) -> Result<Refreshed, SessionError> {
         let span = tracing::debug_span!(target: "auth_layer", "refresh");
         let mut retried = false;
-        let result =
-            tracing::Instrument::instrument(self.rotate(presented, proven, &mut retried), span)
-                .await;
+        let result = tracing::Instrument::instrument(
+            self.rotate(presented, proven, scope, &mut retried),
+            span,
+        )
+        .await;
         metrics::refresh(match &result {
             Ok(Refreshed::Rotated(_)) if retried => "retried",
             Ok(Refreshed::Rotated(_)) => "rotated",
@@ -60,6 +100,7 @@ impl Sessions {
         &self,
         presented: &str,
         proven: Option<&str>,
+        scope: Option<&str>,
         retried: &mut bool,
     ) -> Result<Refreshed, SessionError> {
         let inner = &*self.inner;
@@ -79,6 +120,13 @@ impl Sessions {
         if let Err(kind) = binding(&session, proven) {
             return refused(sid, kind);
         }
+        let narrowed = match scope {
+            None => None,
+            Some(scope) => match narrowed_scope(&session, scope) {
+                Some(scope) => Some(scope),
+                None => return refused(sid, SessionErrorKind::InvalidScope),
+            },
+        };
         let current = self
             .bounded(
                 "subject",
@@ -109,7 +157,7 @@ impl Sessions {
             presented: token.hash(),
             next: next.hash(),
             now: inner.issuer.now(),
-            idle_timeout: inner.idle,
+            idle_timeout: session.idle_timeout.unwrap_or(inner.idle),
             grace: inner.grace,
             retry: inner.retry,
             min_version: current,
@@ -123,6 +171,18 @@ impl Sessions {
             }
             session
         };
+        // The narrowed scope is the access token's only: the session keeps
+        // what it was granted.
+        let mint = |session: &SessionRecord| match &narrowed {
+            None => self.mint(session),
+            Some(scope) => {
+                let mut narrowed = session.clone();
+                narrowed
+                    .claims
+                    .insert("scope".to_owned(), scope.clone().into());
+                self.mint(&narrowed)
+            }
+        };
         let refused = |kind: SessionErrorKind| refused(sid, kind);
         match self
             .bounded("rotate", inner.store.rotate(&rotation))
@@ -130,7 +190,7 @@ impl Sessions {
         {
             RotateOutcome::Rotated(session) => {
                 let session = with_claims(session);
-                let access = self.mint(&session)?;
+                let access = mint(&session)?;
                 self.emit(SessionEvent::Refreshed {
                     sid: session.sid.clone(),
                     subject: session.subject.clone(),
@@ -139,7 +199,7 @@ impl Sessions {
             }
             RotateOutcome::Retried(session) => {
                 let session = with_claims(session);
-                let access = self.mint(&session)?;
+                let access = mint(&session)?;
                 self.emit(SessionEvent::RetriedRefresh {
                     sid: session.sid.clone(),
                     subject: session.subject.clone(),
@@ -149,7 +209,7 @@ impl Sessions {
             }
             RotateOutcome::Duplicate(session) => {
                 let session = with_claims(session);
-                let access = self.mint(&session)?;
+                let access = mint(&session)?;
                 self.emit(SessionEvent::DuplicateRefresh {
                     sid: session.sid.clone(),
                     subject: session.subject.clone(),
@@ -177,6 +237,27 @@ impl Sessions {
             RotateOutcome::Unknown => refused(SessionErrorKind::RefreshInvalid),
         }
     }
+}
+
+/// `requested` (space-separated) when every scope in it is in the
+/// session's `scope` claim, in the order asked and each once; `None` when
+/// one is not, or when it names none.
+fn narrowed_scope(session: &SessionRecord, requested: &str) -> Option<String> {
+    let granted = session
+        .claims
+        .get("scope")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let mut narrowed: Vec<&str> = Vec::new();
+    for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.split(' ').any(|g| g == scope) {
+            return None;
+        }
+        if !narrowed.contains(&scope) {
+            narrowed.push(scope);
+        }
+    }
+    (!narrowed.is_empty()).then(|| narrowed.join(" "))
 }
 
 fn refused<T>(sid: &str, kind: SessionErrorKind) -> Result<T, SessionError> {

@@ -138,6 +138,7 @@ mod tests {
             last_used_at: 1000,
             ended: None,
             dpop_jkt: None,
+            idle_timeout: None,
         }
     }
 

@@ -43,7 +43,9 @@ pub(super) struct Inner {
     pub(super) issuer: TokenIssuer,
     pub(super) store: Arc<dyn SessionStore>,
     pub(super) revocation: RevocationCache,
-    pub(super) lifetime: i64,
+    /// The session limits by use case.
+    pub(super) policy: super::policy::SessionPolicy,
+    /// The default idle timeout (seconds), for sessions stored without one.
     pub(super) idle: i64,
     pub(super) grace: i64,
     /// The retry window; 0 when off (then `successor` is `None`).
@@ -70,7 +72,29 @@ impl Sessions {
         subject: &str,
         claims: impl Serialize,
     ) -> Result<TokenPair, SessionError> {
-        self.start(subject, claims, None).await
+        self.start(subject, claims, None, false).await
+    }
+
+    /// [`login`](Self::login) with options: "remember me" (the longer
+    /// absolute lifetime the [policy](super::SessionsBuilder::policy) offers
+    /// for these claims, if it offers one) and a DPoP proof to bind the
+    /// session to (as [`login_with_proof`](Self::login_with_proof)).
+    ///
+    /// # Errors
+    /// What [`login`](Self::login) answers.
+    pub async fn login_with(
+        &self,
+        subject: &str,
+        claims: impl Serialize,
+        options: LoginOptions<'_>,
+    ) -> Result<TokenPair, SessionError> {
+        self.start(
+            subject,
+            claims,
+            options.proof.map(crate::dpop::VerifiedProof::jkt),
+            options.remember_me,
+        )
+        .await
     }
 
     /// [`login`](Self::login), the session bound to the DPoP key `dpop_jkt`
@@ -80,6 +104,7 @@ impl Sessions {
         subject: &str,
         claims: impl Serialize,
         dpop_jkt: Option<&str>,
+        remember_me: bool,
     ) -> Result<TokenPair, SessionError> {
         let inner = &*self.inner;
         let claims = to_claims(claims)?;
@@ -97,16 +122,19 @@ impl Sessions {
         let sid = new_session_id().map_err(internal)?;
         let refresh = RefreshToken::generate(&sid).map_err(internal)?;
         let now = inner.issuer.now();
+        let limits = inner.policy.limits_for(&claims);
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let session = SessionRecord {
             sid,
             subject: subject.to_owned(),
             claims,
             version,
             created_at: now,
-            expires_at: now.saturating_add(inner.lifetime),
+            expires_at: now.saturating_add(secs(limits.absolute_for(remember_me))),
             last_used_at: now,
             ended: None,
             dpop_jkt: dpop_jkt.map(str::to_owned),
+            idle_timeout: Some(secs(limits.idle())),
         };
         let access = self.mint(&session)?;
         self.bounded("create", inner.store.create(&session, refresh.hash()))
@@ -281,7 +309,7 @@ impl Sessions {
     /// headers.insert("authorization", format!("Bearer {}", pair.access_token().as_str()).parse()?);
     /// let (get, uri) = (http::Method::GET, http::Uri::from_static("/me"));
     /// let token = auth.authenticate(&get, &headers, &uri).await?.expect("a token");
-    /// assert_eq!(token.subject(), Some("alice"));
+    /// assert_eq!(token.subject(), "alice");
     ///
     /// // Logout everywhere: the layer refuses the session's access token at once.
     /// sessions.logout_all("alice").await?;
@@ -290,6 +318,18 @@ impl Sessions {
     /// # Ok(()) }
     /// ```
     pub fn jwt_auth(&self) -> crate::JwtAuthBuilder {
+        let issuer = &*self.inner.issuer.inner;
+        self.verifying()
+            .audiences(issuer.audiences.iter().cloned())
+            .token_type("at+jwt")
+            .version_claim(issuer.names.version.clone())
+            .session_claim(issuer.names.session.clone())
+            .revocation(self.inner.revocation.clone())
+    }
+
+    /// A layer's builder that verifies what the issuer signs: its key,
+    /// `iss` and clock, with `sub`, `iat` and `jti` required.
+    pub(super) fn verifying(&self) -> crate::JwtAuthBuilder {
         let issuer = &*self.inner.issuer.inner;
         let mut builder = crate::JwtAuth::builder();
         match issuer.key.verifying_key() {
@@ -300,13 +340,8 @@ impl Sessions {
             builder = builder.issuer(iss.clone());
         }
         builder
-            .audiences(issuer.audiences.iter().cloned())
-            .token_type("at+jwt")
             .required_claims(["sub", "iat", "jti"])
-            .version_claim(issuer.names.version.clone())
-            .session_claim(issuer.names.session.clone())
             .shared_clock(std::sync::Arc::clone(&issuer.clock))
-            .revocation(self.inner.revocation.clone())
     }
 }
 
@@ -315,8 +350,7 @@ impl fmt::Debug for Sessions {
         let inner = &*self.inner;
         f.debug_struct("Sessions")
             .field("issuer", &inner.issuer)
-            .field("absolute_lifetime_secs", &inner.lifetime)
-            .field("idle_timeout_secs", &inner.idle)
+            .field("policy", &inner.policy)
             .field("reuse_grace_secs", &inner.grace)
             .field("retry_window_secs", &inner.retry)
             .field("log_subjects", &inner.log_subjects)
@@ -327,4 +361,41 @@ impl fmt::Debug for Sessions {
 /// The issuer's clock reading (Unix seconds) as a `SystemTime`.
 pub(super) fn system_time(unix_seconds: i64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(unix_seconds).unwrap_or(0))
+}
+
+/// What a login asks for beyond its subject and claims; see
+/// [`Sessions::login_with`].
+///
+/// ```
+/// use auth_layer::session::LoginOptions;
+///
+/// let options = LoginOptions::new().remember_me(true);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginOptions<'a> {
+    remember_me: bool,
+    proof: Option<&'a crate::dpop::VerifiedProof>,
+}
+
+impl<'a> LoginOptions<'a> {
+    /// A plain login: the usual lifetime, bearer tokens.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the user asked to be remembered ("keep me signed in").
+    #[must_use]
+    pub fn remember_me(mut self, remember_me: bool) -> Self {
+        self.remember_me = remember_me;
+        self
+    }
+
+    /// Binds the session to the key of this verified DPoP proof, when
+    /// given.
+    #[must_use]
+    pub fn proof(mut self, proof: Option<&'a crate::dpop::VerifiedProof>) -> Self {
+        self.proof = proof;
+        self
+    }
 }

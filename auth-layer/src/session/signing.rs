@@ -210,7 +210,7 @@ impl SigningKey {
     /// let issuer = TokenIssuer::builder(signing.clone()).build().unwrap();
     /// let token = issuer.issue(&TokenRequest::new("alice")).unwrap();
     /// let auth = JwtAuth::builder().key(signing.verifying_key().unwrap()).build().unwrap();
-    /// assert_eq!(auth.verifier().verify(token.as_str()).unwrap().subject(), Some("alice"));
+    /// assert_eq!(auth.verifier().verify(token.as_str()).unwrap().subject(), "alice");
     /// ```
     ///
     /// # Errors

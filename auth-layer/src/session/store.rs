@@ -55,6 +55,7 @@ pub const RETENTION_AFTER_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
 ///     last_used_at: 1_000,
 ///     ended: None,
 ///     dpop_jkt: None,
+///     idle_timeout: Some(86_400),
 /// };
 /// store.create(&session, TokenHash::of("s1.secret")).await.unwrap();
 /// let ended = store.end("s1", EndReason::Logout, 1_500).await.unwrap().unwrap();
@@ -184,6 +185,12 @@ pub struct SessionRecord {
     /// `None`: the session is not bound (bearer tokens). A store must keep
     /// it exactly as given and return it with the session.
     pub dpop_jkt: Option<String>,
+    /// The session's idle timeout in seconds, set at login from the
+    /// [`SessionPolicy`](super::SessionPolicy) and never changed. `None`:
+    /// the [`Sessions`](super::Sessions)' default idle timeout (a session
+    /// stored before timeouts were kept per session). A store must keep it
+    /// exactly as given and return it with the session.
+    pub idle_timeout: Option<i64>,
 }
 
 /// Why a session ended. Stored as the string of [`as_str`](Self::as_str).

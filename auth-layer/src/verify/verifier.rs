@@ -38,7 +38,7 @@ use crate::verify::token_cache::{TokenCache, entry_weight};
 /// )
 /// .unwrap();
 /// let verifier = auth.verifier();
-/// assert_eq!(verifier.verify(&token).unwrap().subject(), Some("alice"));
+/// assert_eq!(verifier.verify(&token).unwrap().subject(), "alice");
 /// assert_eq!(verifier.cached_tokens(), 1, "the next request skips the signature check");
 /// assert_eq!(verifier.verify("not.a.jwt").unwrap_err().kind(), ErrorKind::Malformed);
 /// ```

@@ -193,6 +193,7 @@ mod tests {
             last_used_at: 0,
             ended: None,
             dpop_jkt: None,
+            idle_timeout: None,
         }
     }
 

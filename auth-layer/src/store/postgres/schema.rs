@@ -31,9 +31,10 @@ const RELATIONS: [&str; 13] = [
 
 /// Every column [`SCHEMA`] adds to a table created before it (`ALTER TABLE
 /// … ADD COLUMN IF NOT EXISTS`): when one is missing, the schema runs again.
-const ADDED_COLUMNS: [(&str, &str); 2] = [
+const ADDED_COLUMNS: [(&str, &str); 3] = [
     ("auth_revoked_session_ids", "forget_after"),
     ("auth_sessions", "dpop_jkt"),
+    ("auth_sessions", "idle_timeout"),
 ];
 
 impl PostgresStore {

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS auth_denied_token_ids (
 CREATE INDEX IF NOT EXISTS auth_denied_token_ids_expires_at_idx
     ON auth_denied_token_ids (expires_at);
 
--- One-time token ids already used (logout tokens' `jti`), until expires_at;
+-- One-time token ids already used (logout tokens' `jti`, and
+-- `single-use:<purpose>:<jti>` of spent single-use tokens), until expires_at;
 -- expired rows may be deleted by anyone at any time.
 CREATE TABLE IF NOT EXISTS auth_used_token_ids (
     issuer text NOT NULL,
@@ -97,6 +98,10 @@ CREATE TABLE IF NOT EXISTS auth_sessions (
 -- bound to (RFC 9449 section 5), set at login and never changed; null: the
 -- session is not bound.
 ALTER TABLE auth_sessions ADD COLUMN IF NOT EXISTS dpop_jkt text;
+
+-- The session's idle timeout in seconds, set at login by the session policy
+-- and never changed; null: the service's default idle timeout.
+ALTER TABLE auth_sessions ADD COLUMN IF NOT EXISTS idle_timeout bigint;
 
 -- The live sessions of a subject, for "log out everywhere".
 CREATE INDEX IF NOT EXISTS auth_sessions_live_subject_idx

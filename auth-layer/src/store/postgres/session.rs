@@ -18,7 +18,7 @@ const KEPT_BESIDES_LATEST: i64 = SPENT_TOKENS_KEPT as i64 - 1;
 /// A session's columns, as [`Row`] reads them.
 const COLUMNS: &str = "subject, claims::text, version, \
     extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint, \
-    extract(epoch FROM last_used_at)::bigint, ended_reason, dpop_jkt";
+    extract(epoch FROM last_used_at)::bigint, ended_reason, dpop_jkt, idle_timeout";
 
 type Row = (
     String,
@@ -29,10 +29,21 @@ type Row = (
     i64,
     Option<String>,
     Option<String>,
+    Option<i64>,
 );
 
 fn record(sid: &str, row: Row) -> Result<SessionRecord, StoreError> {
-    let (subject, claims, version, created_at, expires_at, last_used_at, ended, dpop_jkt) = row;
+    let (
+        subject,
+        claims,
+        version,
+        created_at,
+        expires_at,
+        last_used_at,
+        ended,
+        dpop_jkt,
+        idle_timeout,
+    ) = row;
     let claims: Map<String, Value> =
         serde_json::from_str(&claims).map_err(|_| StoreError::corrupt("claims"))?;
     Ok(SessionRecord {
@@ -46,6 +57,7 @@ fn record(sid: &str, row: Row) -> Result<SessionRecord, StoreError> {
         last_used_at,
         ended: ended.map(|e| EndReason::parse(&e)),
         dpop_jkt,
+        idle_timeout,
     })
 }
 
@@ -78,8 +90,9 @@ impl SessionStore for PostgresStore {
             .map_err(db)?;
             sqlx::query(
                 "INSERT INTO auth_sessions \
-                     (sid, subject, claims, version, created_at, expires_at, last_used_at, dpop_jkt) \
-                 VALUES ($1, $2, $3::jsonb, $4, to_timestamp($5), to_timestamp($6), to_timestamp($7), $8)",
+                     (sid, subject, claims, version, created_at, expires_at, last_used_at, dpop_jkt, \
+                      idle_timeout) \
+                 VALUES ($1, $2, $3::jsonb, $4, to_timestamp($5), to_timestamp($6), to_timestamp($7), $8, $9)",
             )
             .bind(&session.sid)
             .bind(&session.subject)
@@ -89,6 +102,7 @@ impl SessionStore for PostgresStore {
             .bind(session.expires_at)
             .bind(session.last_used_at)
             .bind(session.dpop_jkt.as_deref())
+            .bind(session.idle_timeout)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -313,11 +327,13 @@ mod tests {
                 1,
                 Some("logout".into()),
                 Some("jkt-1".into()),
+                Some(900),
             )
         };
         let read = record("s1", row(r#"{"a":1}"#, -4)).unwrap();
         assert_eq!((read.version, read.ended), (0, Some(EndReason::Logout)));
         assert_eq!(read.dpop_jkt.as_deref(), Some("jkt-1"));
+        assert_eq!(read.idle_timeout, Some(900));
         assert!(record("s1", row("not json", 1)).is_err());
     }
 }

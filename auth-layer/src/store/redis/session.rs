@@ -12,7 +12,7 @@ use crate::session::{
 };
 
 /// The session fields the scripts answer with, in order.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "sub",
     "claims",
     "ver",
@@ -21,6 +21,7 @@ const FIELDS: [&str; 8] = [
     "last_used_at",
     "ended",
     "dpop_jkt",
+    "idle_timeout",
 ];
 
 impl SessionStore for RedisStore {
@@ -61,7 +62,13 @@ impl SessionStore for RedisStore {
                 .arg(session.last_used_at)
                 .arg(token.to_hex())
                 .arg(ttl)
-                .arg(session.dpop_jkt.as_deref().unwrap_or_default());
+                .arg(session.dpop_jkt.as_deref().unwrap_or_default())
+                .arg(
+                    session
+                        .idle_timeout
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                );
             self.invoke::<i64>(&create).await?;
             add_to_index().await?;
             Ok(())
@@ -248,7 +255,8 @@ fn record(sid: &str, fields: Vec<Option<String>>) -> Result<SessionRecord, Store
         last_used_at,
         ended,
         dpop_jkt,
-    ]: [Option<String>; 8] = fields
+        idle_timeout,
+    ]: [Option<String>; 9] = fields
         .try_into()
         .map_err(|_| StoreError::corrupt("wrong number of fields"))?;
     let number = |value: Option<String>, name: &str| -> Result<i64, StoreError> {
@@ -274,6 +282,13 @@ fn record(sid: &str, fields: Vec<Option<String>>) -> Result<SessionRecord, Store
             .filter(|e| !e.is_empty())
             .map(|e| EndReason::parse(&e)),
         dpop_jkt: dpop_jkt.filter(|jkt| !jkt.is_empty()),
+        idle_timeout: match idle_timeout.as_deref() {
+            None | Some("") => None,
+            Some(secs) => Some(
+                secs.parse()
+                    .map_err(|_| StoreError::corrupt("idle_timeout"))?,
+            ),
+        },
     })
 }
 
@@ -284,7 +299,7 @@ mod tests {
     #[test]
     fn malformed_records_are_errors_not_panics() {
         let good = || -> Vec<Option<String>> {
-            ["alice", "{}", "1", "10", "20", "15", "", ""]
+            ["alice", "{}", "1", "10", "20", "15", "", "", ""]
                 .map(|v| Some(v.to_owned()))
                 .to_vec()
         };
@@ -295,12 +310,21 @@ mod tests {
             "empty: unbound"
         );
         let mut bound = good();
-        bound.pop();
-        bound.push(Some("jkt-1".into()));
+        bound[7] = Some("jkt-1".into());
         assert_eq!(
             record("s1", bound).unwrap().dpop_jkt.as_deref(),
             Some("jkt-1")
         );
+        assert_eq!(
+            record("s1", good()).unwrap().idle_timeout,
+            None,
+            "empty: the default"
+        );
+        let mut idle = good();
+        idle[8] = Some("900".into());
+        assert_eq!(record("s1", idle.clone()).unwrap().idle_timeout, Some(900));
+        idle[8] = Some("soon".into());
+        assert!(record("s1", idle).is_err());
         for broken in 0..6 {
             let mut fields = good();
             if let Some(field) = fields.get_mut(broken) {

@@ -2,7 +2,7 @@
 -- ARGV: presented (hex), next (hex), now, idle timeout, grace, min version,
 -- retry window, claims (a JSON object, or empty to keep them), spent tokens
 -- kept. Answers {status, sub, claims, ver, created_at, expires_at,
--- last_used_at, ended, dpop_jkt} with status rotated, duplicate, reused, ended,
+-- last_used_at, ended, dpop_jkt, idle_timeout} with status rotated, duplicate, reused, ended,
 -- expired, idle, version_bumped or retried, or {"unknown"}. The same decision table
 -- as RotateOutcome's documentation. Running the same rotation again within
 -- the retry window (at least the second of the rotation: a retry whose
@@ -13,14 +13,14 @@
 -- most recently spent others, as many as ARGV[9] in all.
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'sub', 'claims', 'ver', 'created_at', 'expires_at',
-  'last_used_at', 'ended', 'token', 'prev', 'dpop_jkt')
+  'last_used_at', 'ended', 'token', 'prev', 'dpop_jkt', 'idle_timeout')
 if not f[1] then
   return {'unknown'}
 end
 local presented, now = ARGV[1], tonumber(ARGV[3])
 
 local function answer(status)
-  return {status, f[1], f[2], f[3], f[4], f[5], f[6], f[7] or '', f[10] or ''}
+  return {status, f[1], f[2], f[3], f[4], f[5], f[6], f[7] or '', f[10] or '', f[11] or ''}
 end
 
 local function refusal()
