@@ -1,7 +1,9 @@
 //! The load test's server: one axum route, `GET /` bare and `GET /auth`
-//! behind `JwtAuth`, same handler. It mints its own tokens, warms the
-//! caches, writes the tokens for the load generator, prints
-//! `listening on http://ADDR` and then prints nothing per request.
+//! behind `JwtAuth`, as a user writes it: the handler of `/auth` extracts
+//! `Claims`, the bare one nothing; both answer `ok`. It mints its own tokens
+//! (with `sub` and `sid`, so that a revocation cache probes the subject and
+//! the session), warms the caches, writes the tokens for the load generator,
+//! prints `listening on http://ADDR` and then prints nothing per request.
 //! `loadtest/run.sh` drives it; see `loadtest/README.md`.
 //!
 //! ```sh
@@ -28,6 +30,7 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use auth_extract::Claims;
 use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
@@ -49,8 +52,15 @@ const EC_PUBLIC: &str = include_str!("../tests/keys/ec_p256_public.pem");
 const ED_PRIVATE: &str = include_str!("../tests/keys/ed25519_private.pem");
 const ED_PUBLIC: &str = include_str!("../tests/keys/ed25519_public.pem");
 
-/// The route, bare and behind the layer.
+/// The bare route.
 async fn ok() -> &'static str {
+    "ok"
+}
+
+/// The route behind the layer: the verified claims handed over, as every
+/// handler behind it takes them.
+async fn claimed(claims: Claims) -> &'static str {
+    std::hint::black_box(&claims);
     "ok"
 }
 
@@ -178,6 +188,7 @@ fn mint(
         "exp": now + 3600,
         "iat": now,
         "jti": format!("{n:016x}"),
+        "sid": format!("s-{n:012x}"),
         "ver": 0,
         "scope": "orders:read",
     });
@@ -304,7 +315,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     std::fs::write(format!("{out}/cold.txt"), cold_lines)?;
 
     let app = Router::new()
-        .route("/auth", get(ok))
+        .route("/auth", get(claimed))
         .route_layer(auth)
         .route("/", get(ok));
     let listener = tokio::net::TcpListener::bind(var("LOADTEST_LISTEN", "127.0.0.1:0")).await?;

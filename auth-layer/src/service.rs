@@ -130,12 +130,16 @@ where
                 return ResponseFuture::waiting(verdict, req, inner, self.auth.clone());
             }
         };
-        // Take the service that was polled ready; keep a fresh clone for the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         match check {
-            None => ResponseFuture::inner(inner.call(req)),
-            Some(check) => ResponseFuture::checking(check, req, inner, self.auth.clone()),
+            // Called now, on the service that was polled ready: no clone.
+            None => ResponseFuture::inner(self.inner.call(req)),
+            Some(check) => {
+                // Called later: take the service that was polled ready, and
+                // keep a fresh clone for the next call.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::checking(check, req, inner, self.auth.clone())
+            }
         }
     }
 }

@@ -54,7 +54,7 @@ pub struct RequireService<S, C = DefaultClaims, R = JsonResponder> {
 
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S, C, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: Send + Sync + 'static,
     R: Responder<ResBody>,
     ResBody: Default,
@@ -73,12 +73,8 @@ where
             req.extensions().get::<Unauthenticated>().is_some(),
         );
         let response = match decision {
-            Ok(()) => {
-                // Take the service that was polled ready; keep a fresh clone for the next call.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                return RequireFuture::inner(inner.call(req));
-            }
+            // Called now, on the service that was polled ready: no clone.
+            Ok(()) => return RequireFuture::inner(self.inner.call(req)),
             Err(Some(error)) => {
                 let auth = self.guard.auth();
                 if error.kind().status() == StatusCode::FORBIDDEN {
