@@ -32,6 +32,79 @@ async fn harness_with(configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder
 
 auth_tests::backend_scenarios!("memory");
 
+/// A narrowed refresh is checked against what the new access token would
+/// grant: the `on_refresh` hook's claims when it answers (a scope it took
+/// away cannot be asked back), and scopes in `scope` or `scp`, as strings
+/// or arrays; the narrowed token grants nothing else.
+#[tokio::test]
+async fn a_narrowed_refresh_follows_the_hook_and_every_shape_of_scope() {
+    let h = harness_with(|b| {
+        b.on_refresh(|session| async move {
+            // Write access was taken away from this user since login.
+            Ok((session.subject == "demoted").then(|| json!({ "scope": "orders:read" })))
+        })
+    })
+    .await;
+    let granted = |token: &str| {
+        let verified = h.auth.verifier().verify(token).unwrap();
+        (
+            verified.has_scope("orders:read"),
+            verified.has_scope("orders:write"),
+        )
+    };
+    let demoted = h
+        .sessions
+        .login("demoted", json!({ "scope": "orders:read orders:write" }))
+        .await
+        .unwrap();
+    let refused = h
+        .sessions
+        .refresh_narrowed(demoted.refresh_token().as_str(), "orders:write")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), SessionErrorKind::InvalidScope);
+    let narrowed = h
+        .sessions
+        .refresh_narrowed(demoted.refresh_token().as_str(), "orders:read")
+        .await
+        .unwrap();
+    assert_eq!(granted(narrowed.access_token().as_str()), (true, false));
+
+    for claims in [
+        json!({ "scope": ["orders:read", "orders:write"] }),
+        json!({ "scp": ["orders:read", "orders:write"] }),
+        json!({ "scp": "orders:read orders:write" }),
+        json!({ "scope": "orders:read", "scp": ["orders:write"] }),
+    ] {
+        let pair = h.sessions.login("alice", claims.clone()).await.unwrap();
+        assert_eq!(
+            granted(pair.access_token().as_str()),
+            (true, true),
+            "{claims}"
+        );
+        let narrowed = h
+            .sessions
+            .refresh_narrowed(pair.refresh_token().as_str(), "orders:read")
+            .await
+            .unwrap();
+        assert_eq!(
+            granted(narrowed.access_token().as_str()),
+            (true, false),
+            "{claims}: narrowed to orders:read"
+        );
+        let whole = h
+            .sessions
+            .refresh(narrowed.refresh_token().unwrap().as_str())
+            .await
+            .unwrap();
+        assert_eq!(
+            granted(whole.access_token().as_str()),
+            (true, true),
+            "{claims}: the grant kept"
+        );
+    }
+}
+
 /// The retry window's settings are checked: longer than the store timeout,
 /// at most 60 s, a secret of 32 bytes, and a secret with a signing key
 /// whose signatures differ at every call (ECDSA), which cannot derive one.

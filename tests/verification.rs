@@ -1,6 +1,6 @@
 //! What a client sees through a real server and client for what is not a
-//! verification rule: the bare challenge without a token, the default
-//! responder's empty body, the configured realm, and custom claims reaching
+//! verification rule: the bare challenge without a token, the bodies of
+//! the default (JSON) and empty responders, the configured realm, and custom claims reaching
 //! the handler. Every verification rule (algorithms, keys, structure,
 //! claims, with their leeways) is a row of the `Verifier` table in
 //! `auth-layer/tests/verifier.rs`; the HTTP answer of every reason is the

@@ -41,7 +41,7 @@ pub trait Purpose: Send + Sync + 'static {
 /// | used before | 400 `invalid_grant`, `single_use_spent` |
 /// | expired | 400 `invalid_grant`, `single_use_expired` |
 /// | no `token`, two of them, another purpose, an access token, a forgery | 400 `invalid_grant`, `single_use_invalid` |
-/// | the store does not answer | 503 `temporarily_unavailable`, `Retry-After: 1`; nothing spent |
+/// | the store does not answer | 503 `temporarily_unavailable`, `Retry-After: 1` (the use may have been recorded before the answer was lost) |
 /// | no `SingleUseTokens` configured, or not for this purpose | 500, and a log line naming the fix |
 ///
 /// ```

@@ -120,6 +120,13 @@ async fn rejection_carries_the_error_for_outer_layers() {
 
 #[tokio::test]
 async fn sub_is_required_unless_the_layer_says_otherwise() {
+    let empty_sub = hs256(json!({"sub": "", "exp": NOW + 60}));
+    let res = send(&auth_at(NOW), Some(&empty_sub)).await;
+    assert_eq!(
+        code(&res),
+        Some(ErrorKind::MissingClaim),
+        "an empty sub names no one"
+    );
     let no_sub = hs256(json!({"exp": NOW + 60}));
     let res = send(&auth_at(NOW), Some(&no_sub)).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

@@ -976,11 +976,20 @@ pub async fn single_use_tokens(h: &Harness) {
     assert!(plain.verifier().verify(&reset).is_err());
     assert!(tokens.consume("password-reset", &reset).await.is_ok());
 
-    // Expired: refused, as such.
+    // Used, then presented again in the minute after its `exp` (a
+    // verifier's usual leeway): still refused.
+    let once = tokens
+        .mint("password-reset", "carol", Duration::from_secs(900), ())
+        .unwrap();
+    assert!(tokens.consume("password-reset", &once).await.is_ok());
+    h.clock.advance(900 + 30);
+    assert!(tokens.consume("password-reset", &once).await.is_err());
+
+    // Expired: refused, as such, from its `exp` on (no leeway).
     let late = tokens
         .mint("password-reset", "bob", Duration::from_secs(900), ())
         .unwrap();
-    h.clock.advance(900 + 61);
+    h.clock.advance(901);
     assert_eq!(
         tokens
             .consume("password-reset", &late)

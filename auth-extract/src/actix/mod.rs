@@ -6,8 +6,8 @@
 //! [`JwtAuth::authenticate_request`](auth_layer::JwtAuth::authenticate_request), the core's one entry point (with the
 //! peer's `SocketAddr` in the extensions, for the audit hook), and turns its
 //! [`Rejection`](auth_layer::response::Rejection) into an `HttpResponse` with the same status, headers and
-//! body as the tower layer (JSON with `.json_errors()`, `grpc-status` for
-//! gRPC calls). [`backchannel_logout`] serves the OpenID Connect
+//! body as the tower layer (JSON by default, `grpc-status` for gRPC
+//! calls). [`backchannel_logout`] serves the OpenID Connect
 //! back-channel logout receiver. A [`Require`](auth_layer::require::Require) guard is an
 //! actix middleware too, as [`RequireMiddleware`]; wrap it before the
 //! authentication middleware, so it runs after it.
@@ -32,8 +32,7 @@
 //! let auth = JwtAuth::builder()
 //!     .hmac_secret("a-secret-of-at-least-thirty-two-bytes!")
 //!     .build()
-//!     .unwrap()
-//!     .json_errors();
+//!     .unwrap();
 //! let server = HttpServer::new(move || {
 //!     App::new()
 //!         .route("/me", web::get().to(me))

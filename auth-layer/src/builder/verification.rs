@@ -129,7 +129,10 @@ impl<C> JwtAuthBuilder<C> {
     /// access tokens, so [`VerifiedToken::subject`](crate::VerifiedToken::subject)
     /// names who the token is for. With this option a token without `sub`
     /// passes and its `subject()` is the empty string: only for tokens that
-    /// name no one, such as some client-credentials tokens.
+    /// name no one, such as some client-credentials tokens. (An empty `sub`
+    /// counts as none.) With revocation, such a token is still refused
+    /// unless the revocation cache is built with
+    /// [`require_subject(false)`](crate::revocation::RevocationCacheBuilder::require_subject).
     ///
     /// ```
     /// use auth_layer::JwtAuth;

@@ -350,7 +350,16 @@ impl SessionsBuilder {
     /// bytes, or a zero store timeout.
     pub fn build(self) -> Result<Sessions, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        for (name, limits) in self.policy.all() {
+        for (name, limits, claims) in self.policy.all() {
+            let access = self.issuer.lifetimes().lifetime_for(&claims);
+            if limits.idle() <= access {
+                tracing::warn!(
+                    limits = %name,
+                    idle_timeout_secs = limits.idle().as_secs(),
+                    access_lifetime_secs = access.as_secs(),
+                    "a session idle timeout is not longer than its access tokens' lifetime: a client that refreshes when its token expires finds its session idle"
+                );
+            }
             if limits.absolute().as_secs() == 0 {
                 return Err(ConfigError::setting(
                     "absolute_lifetime",

@@ -136,7 +136,8 @@ impl RefreshCookie {
 
     /// The origin browsers address the app by (`https://app.example`),
     /// which a request's `Origin` must be; without it, `Origin` must be
-    /// the request's own host over `http` or `https`.
+    /// the request's own host over `https` (or `http` on `localhost`,
+    /// `127.x.y.z` and `[::1]`).
     ///
     /// # Errors
     /// Not an `http` or `https` origin (scheme and host, a port at most).
@@ -276,8 +277,11 @@ impl RefreshCookie {
                 (Some(public), _) => public == origin,
                 (None, Some(host)) => {
                     let scheme = origin.split_once("://").map_or("", |(scheme, _)| scheme);
-                    normalised_origin(&format!("{scheme}://{host}")).as_deref()
-                        == Some(origin.as_str())
+                    // Plain http only on loopback (development): elsewhere a
+                    // page served over http may be anyone's.
+                    (scheme == "https" || loopback(host))
+                        && normalised_origin(&format!("{scheme}://{host}")).as_deref()
+                            == Some(origin.as_str())
                 }
                 (None, None) => false,
             }
@@ -289,7 +293,9 @@ impl RefreshCookie {
     }
 }
 
-/// Every value of the cookie `name` in the request, in order.
+/// Every value of the cookie `name` in the request, in order, read by the
+/// bytes: another cookie's non-ASCII value does not hide this one. A value
+/// of this name that is not UTF-8 counts as an empty one.
 fn cookies<'a, 'n>(headers: &'a HeaderMap, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
 where
     'a: 'n,
@@ -297,10 +303,28 @@ where
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter_map(move |(key, value)| (key == name).then_some(value.trim_matches('"')))
+        .flat_map(|value| value.as_bytes().split(|b| *b == b';'))
+        .filter_map(move |pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            let (key, value) = pair.split_at(eq);
+            if key != name.as_bytes() {
+                return None;
+            }
+            let value = value.get(1..).unwrap_or_default();
+            Some(std::str::from_utf8(value).map_or("", |v| v.trim_matches('"')))
+        })
+}
+
+/// Whether a `Host` names this machine: `localhost`, `127.x.y.z` or `[::1]`.
+fn loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    name.eq_ignore_ascii_case("localhost") || name.starts_with("127.") || name == "[::1]"
 }
 
 /// An http(s) origin as `scheme://host[:port]`, lowercase and without the
@@ -349,6 +373,15 @@ mod tests {
             cookie.read(&two, &uri).unwrap_err().kind(),
             SessionErrorKind::MultipleTokens
         );
+        let mut other_non_ascii = HeaderMap::new();
+        other_non_ascii.append(
+            "cookie",
+            http::HeaderValue::from_bytes(
+                "lang=fran\u{e7}ais; __Host-refresh_token=t1.x".as_bytes(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(cookie.read(&other_non_ascii, &uri).unwrap(), "t1.x");
         let none = headers(&[("cookie", "refresh_token=t1.x")]);
         assert_eq!(
             cookie.read(&none, &uri).unwrap_err().kind(),
@@ -391,6 +424,22 @@ mod tests {
             ("origin", "https://app.example:443"),
         ];
         assert_eq!(refused(&cookie, &headers(&own)), None);
+        let plain = [
+            token,
+            ("host", "app.example"),
+            ("origin", "http://app.example"),
+        ];
+        assert_eq!(
+            refused(&cookie, &headers(&plain)),
+            cross,
+            "http only on loopback"
+        );
+        let local = [
+            token,
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ];
+        assert_eq!(refused(&cookie, &headers(&local)), None);
         let other = [
             token,
             ("host", "app.example"),

@@ -147,6 +147,17 @@ impl std::fmt::Display for Match {
 }
 
 impl Match {
+    /// The claims of a token this override applies to, and to nothing else.
+    pub(super) fn example(&self) -> Map<String, Value> {
+        let mut claims = Map::new();
+        match self {
+            Self::Role(role) => claims.insert("roles".into(), vec![role.clone()].into()),
+            Self::Client(client) => claims.insert("client_id".into(), client.clone().into()),
+            Self::Scope(scope) => claims.insert("scope".into(), scope.clone().into()),
+        };
+        claims
+    }
+
     pub(super) fn matches(&self, claims: &Map<String, Value>) -> bool {
         match self {
             Self::Role(role) => items(claims.get("roles"), false).any(|r| r == role),

@@ -166,12 +166,15 @@ impl SessionPolicy {
             .unwrap_or(self.default)
     }
 
-    /// Every set of limits, the default's first, named for errors.
-    pub(super) fn all(&self) -> impl Iterator<Item = (String, SessionLimits)> + '_ {
-        std::iter::once(("the default".to_owned(), self.default)).chain(
+    /// Every set of limits, the default's first, named for errors, with
+    /// the claims of a session it applies to.
+    pub(super) fn all(
+        &self,
+    ) -> impl Iterator<Item = (String, SessionLimits, Map<String, Value>)> + '_ {
+        std::iter::once(("the default".to_owned(), self.default, Map::new())).chain(
             self.overrides
                 .iter()
-                .map(|(rule, limits)| (rule.to_string(), *limits)),
+                .map(|(rule, limits)| (rule.to_string(), *limits, rule.example())),
         )
     }
 }

@@ -7,6 +7,7 @@ use super::sessions::Sessions;
 use super::store::{EndReason, RotateOutcome, Rotation, SessionRecord};
 use super::token::RefreshToken;
 use crate::observe::metrics;
+use serde_json::{Map, Value};
 
 impl Sessions {
     /// Rotates the presented refresh token: it is spent, and a new access
@@ -120,13 +121,6 @@ impl Sessions {
         if let Err(kind) = binding(&session, proven) {
             return refused(sid, kind);
         }
-        let narrowed = match scope {
-            None => None,
-            Some(scope) => match narrowed_scope(&session, scope) {
-                Some(scope) => Some(scope),
-                None => return refused(sid, SessionErrorKind::InvalidScope),
-            },
-        };
         let current = self
             .bounded(
                 "subject",
@@ -147,6 +141,18 @@ impl Sessions {
                     return Err(SessionError::new(SessionErrorKind::StoreUnavailable));
                 }
             },
+        };
+        // Narrowed within what the new access token would grant: the
+        // hook's claims when it answered, else the session's. Still before
+        // anything is spent.
+        let narrowed = match scope {
+            None => None,
+            Some(scope) => {
+                match narrowed_scope(claims.as_ref().unwrap_or(&session.claims), scope) {
+                    Some(scope) => Some(scope),
+                    None => return refused(sid, SessionErrorKind::InvalidScope),
+                }
+            }
         };
         let next = match &inner.successor {
             Some(key) => token.successor(key),
@@ -177,6 +183,9 @@ impl Sessions {
             None => self.mint(session),
             Some(scope) => {
                 let mut narrowed = session.clone();
+                // One claim says what the token grants: `scp` would grant
+                // the rest again.
+                narrowed.claims.remove("scp");
                 narrowed
                     .claims
                     .insert("scope".to_owned(), scope.clone().into());
@@ -239,18 +248,21 @@ impl Sessions {
     }
 }
 
-/// `requested` (space-separated) when every scope in it is in the
-/// session's `scope` claim, in the order asked and each once; `None` when
-/// one is not, or when it names none.
-fn narrowed_scope(session: &SessionRecord, requested: &str) -> Option<String> {
-    let granted = session
-        .claims
-        .get("scope")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default();
+/// `requested` (space-separated) when every scope in it is granted by
+/// `claims` (`scope` and `scp`, each a space-separated string or an array
+/// of strings, as the layer reads them), in the order asked and each once;
+/// `None` when one is not, or when it names none.
+fn narrowed_scope(claims: &Map<String, Value>, requested: &str) -> Option<String> {
+    let granted = |scope: &str| {
+        ["scope", "scp"].iter().any(|name| match claims.get(*name) {
+            Some(Value::String(s)) => s.split(' ').any(|g| g == scope),
+            Some(Value::Array(values)) => values.iter().any(|v| v.as_str() == Some(scope)),
+            _ => false,
+        })
+    };
     let mut narrowed: Vec<&str> = Vec::new();
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
-        if !granted.split(' ').any(|g| g == scope) {
+        if !granted(scope) {
             return None;
         }
         if !narrowed.contains(&scope) {

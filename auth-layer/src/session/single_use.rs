@@ -33,17 +33,18 @@ pub const MAX_SINGLE_USE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 
 /// claims.
 ///
 /// [`consume`](Self::consume) checks the signature, type, audience and
-/// expiry, then spends the `jti` atomically in the sessions' revocation
-/// store (Redis `SET NX`, a PostgreSQL insert, the memory store's lock)
-/// until the token expires: of any number of concurrent uses, exactly one
-/// succeeds, on one instance or many sharing the store.
+/// expiry (with no leeway), then spends the `jti` atomically in the
+/// sessions' revocation store (Redis `SET NX`, a PostgreSQL insert, the
+/// memory store's lock), remembered until five minutes after the token's
+/// `exp`: of any number of concurrent uses, exactly one succeeds, on one
+/// instance or many sharing the store.
 ///
 /// | the token | kind | answer |
 /// |---|---|---|
 /// | used once already | [`SingleUseSpent`](SessionErrorKind::SingleUseSpent) | 400 `invalid_grant`, `single_use_spent` |
 /// | expired | [`SingleUseExpired`](SessionErrorKind::SingleUseExpired) | 400 `invalid_grant`, `single_use_expired` |
 /// | anything else: another purpose, an access token, a forgery, garbage | [`SingleUseInvalid`](SessionErrorKind::SingleUseInvalid) | 400 `invalid_grant`, `single_use_invalid` |
-/// | the store does not answer | [`StoreUnavailable`](SessionErrorKind::StoreUnavailable) | 503; nothing was spent |
+/// | the store does not answer | [`StoreUnavailable`](SessionErrorKind::StoreUnavailable) | 503 (the store may have recorded the use before its answer was lost: a retry can then be `single_use_spent`) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -141,6 +142,9 @@ impl Sessions {
                 .verifying()
                 .audience(audience(&purpose))
                 .token_type(format!("{purpose}+jwt"))
+                // No leeway: a single-use token is refused from its `exp`
+                // on, while the store still remembers it was used.
+                .leeway(Duration::ZERO)
                 .disable_token_cache()
                 .build()?;
             verifiers.insert(purpose, auth);
@@ -234,16 +238,21 @@ impl SingleUseTokens {
             return Err(SessionError::new(SessionErrorKind::SingleUseInvalid));
         };
         let id = format!("single-use:{purpose}:{jti}");
+        // Remembered past `exp` by the longest leeway a layer grants: no
+        // verifier accepts the token any more by then, whatever the skew
+        // between this clock and the store's.
+        let forget_at = exp
+            .saturating_add(i64::try_from(crate::verify::MAX_LEEWAY.as_secs()).unwrap_or(i64::MAX));
         let issuer = self.sessions.inner.issuer.iss();
         let first = self
             .sessions
             .bounded(
                 "single_use",
-                self.sessions
-                    .inner
-                    .revocation
-                    .store()
-                    .first_use(issuer, &id, system_time(exp)),
+                self.sessions.inner.revocation.store().first_use(
+                    issuer,
+                    &id,
+                    system_time(forget_at),
+                ),
             )
             .await?;
         if !first {

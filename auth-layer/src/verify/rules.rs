@@ -66,7 +66,8 @@ impl RequiredClaim {
             Self::Nbf => c.nbf().is_some(),
             Self::Iat => c.iat().is_some(),
             Self::Iss => c.iss().is_some(),
-            Self::Sub => c.sub().is_some(),
+            // An empty `sub` names no one.
+            Self::Sub => c.sub().is_some_and(|s| !s.is_empty()),
             Self::Aud => c.aud().is_some(),
             Self::Jti => c.jti().is_some(),
         }
