@@ -177,9 +177,10 @@ impl RedisServer {
     /// A plain server (no persistence), for a test that flushes it.
     pub async fn start() -> Self {
         let dir = ScratchDir::new("redis");
-        let port = free_port(false);
-        let process = redis_process(dir.path(), port, &["--port".into(), port.to_string()]);
-        listening(port, "the Redis").await;
+        let (port, process) = Self::spawn(&dir, "the Redis", |port| {
+            vec!["--port".into(), port.to_string()]
+        })
+        .await;
         Self {
             port,
             _process: process,
@@ -190,15 +191,34 @@ impl RedisServer {
     /// A server that speaks TLS only, with a certificate from `ca`.
     pub async fn start_tls(ca: &TestCa) -> Self {
         let dir = ScratchDir::new("redis-tls");
-        let port = free_port(false);
         let files = tls_files(ca, dir.path());
-        let process = redis_process(dir.path(), port, &redis_tls_args(&files, port));
-        listening(port, "the TLS Redis").await;
+        let (port, process) =
+            Self::spawn(&dir, "the TLS Redis", |port| redis_tls_args(&files, port)).await;
         Self {
             port,
             _process: process,
             _dir: dir,
         }
+    }
+
+    /// Starts `redis-server` on a free port, again on another one when a
+    /// server of a test running alongside took the port first (then ours
+    /// exits at once, while the port answers for the other).
+    async fn spawn(
+        dir: &ScratchDir,
+        what: &str,
+        args: impl Fn(u16) -> Vec<String>,
+    ) -> (u16, Process) {
+        for _ in 0..5 {
+            let port = free_port(false);
+            let mut process = redis_process(dir.path(), port, &args(port));
+            listening(port, what).await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            if matches!(process.0.try_wait(), Ok(None)) {
+                return (port, process);
+            }
+        }
+        panic!("{what} could not bind a free port in five tries");
     }
 
     /// `rediss://127.0.0.1:{port}` (TLS).
