@@ -131,6 +131,7 @@ mod builder;
 mod rejection;
 mod response;
 mod service;
+pub(crate) use service::single_form_content_type;
 mod target;
 #[cfg(test)]
 pub(crate) mod testing;

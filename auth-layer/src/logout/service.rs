@@ -247,7 +247,7 @@ impl fmt::Debug for BackChannelLogout {
 
 /// Exactly one `Content-Type`, `application/x-www-form-urlencoded` (any
 /// parameters, such as a charset, are ignored).
-fn single_form_content_type(headers: &HeaderMap) -> bool {
+pub(crate) fn single_form_content_type(headers: &HeaderMap) -> bool {
     let mut values = headers.get_all(CONTENT_TYPE).iter();
     match (values.next(), values.next()) {
         (Some(value), None) => value.to_str().is_ok_and(is_form),

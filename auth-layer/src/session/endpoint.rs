@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
-use http::header::{ALLOW, CONTENT_TYPE};
+use http::header::ALLOW;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
@@ -99,18 +99,7 @@ impl TokenEndpoint {
                 .insert(ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
-        let mut types = parts.headers.get_all(CONTENT_TYPE).iter();
-        let form = match (types.next(), types.next()) {
-            (Some(value), None) => value.to_str().is_ok_and(|v| {
-                v.split(';').next().is_some_and(|media| {
-                    media
-                        .trim()
-                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                })
-            }),
-            _ => false,
-        };
-        if !form {
+        if !crate::logout::single_form_content_type(&parts.headers) {
             return request_error(
                 "invalid_request",
                 "the body must be application/x-www-form-urlencoded",
