@@ -3,14 +3,14 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use auth_layer::ErrorKind;
 use auth_layer::revocation::{RevocationCache, RevocationStore};
 use auth_layer::store::MemoryStore;
 use auth_tests::fake_store::FakeStore;
 use auth_tests::revocation_contract as common;
-use common::{ahead, claims, kind, layer, now, send, token, unique};
+use common::{ahead, claims, kind, layer, now, now_i64, send, token, unique};
 use http::StatusCode;
 use serde_json::json;
 
@@ -52,6 +52,74 @@ async fn concurrent_misses_for_one_subject_make_one_store_query() {
         assert_eq!(r.await.unwrap(), StatusCode::OK);
     }
     assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_share_one_failed_query_and_the_next_request_asks_again() {
+    let store = FakeStore::new();
+    store.set_delay(Duration::from_millis(50));
+    let sub = unique("faye");
+    store.fail_for(&sub);
+    let auth = layer(cache(store.clone()));
+    let t = token(claims(json!({ "sub": sub })));
+    let requests = (0..100).map(|_| {
+        let (auth, t) = (auth.clone(), t.clone());
+        tokio::spawn(async move { send(&auth, &t).await.status() })
+    });
+    for r in requests.collect::<Vec<_>>() {
+        assert_eq!(r.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(
+        store.reads(),
+        1,
+        "the waiting requests share the one failure"
+    );
+    // A failure is not cached: the next request asks the store again.
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn a_pass_one_cache_remembered_in_a_token_does_not_pass_it_through_another() {
+    // A pass is remembered in the verified token; a second cache, where the
+    // subject is revoked, must judge the same token by its own answers.
+    let sub = unique("gail");
+    let t = token(claims(json!({ "iss": common::ISS_A, "sub": sub })));
+    // Tokens issued up to a second from now are revoked, in the second
+    // cache's store before the cache is built (nothing to invalidate).
+    let revoked_at = now_i64() + 1;
+    let store_b = MemoryStore::new();
+    store_b
+        .revoke_subject(common::ISS_A, &sub, revoked_at)
+        .await
+        .unwrap();
+    let (a, b) = (cache(MemoryStore::new()), cache(store_b));
+    let (auth_a, auth_b) = (layer(a.clone()), layer(b.clone()));
+    // Both caches learn the subject through their layers.
+    assert_eq!(send(&auth_a, &t).await.status(), StatusCode::OK);
+    assert_eq!(kind(&send(&auth_b, &t).await), Some(ErrorKind::Revoked));
+    // One verified token, judged by both in turn.
+    let verified = auth_a.verifier().verify(&t).unwrap();
+    for _ in 0..3 {
+        assert!(matches!(a.cached_verdict(&verified), Some(Ok(()))));
+        assert!(matches!(b.cached_verdict(&verified), Some(Err(_))));
+    }
+    // And a revocation in the first cache ends the pass it remembered.
+    a.revoke_user_at(
+        common::ISS_A,
+        &sub,
+        UNIX_EPOCH + Duration::from_secs(now() + 1),
+    )
+    .await
+    .unwrap();
+    assert!(
+        a.cached_verdict(&verified).is_none(),
+        "the subject's answer was dropped: the store must be asked"
+    );
+    assert_eq!(kind(&send(&auth_a, &t).await), Some(ErrorKind::Revoked));
 }
 
 #[tokio::test]
@@ -249,6 +317,30 @@ async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
         send(&auth, &t).await.status(),
         StatusCode::SERVICE_UNAVAILABLE,
         "fail closed"
+    );
+}
+
+#[tokio::test]
+async fn a_pass_remembered_in_a_token_ends_with_the_answers_it_was_made_of() {
+    let store = FakeStore::new();
+    let revocation = RevocationCache::builder(store.clone())
+        .ttl(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let auth = layer(revocation);
+    let t = token(claims(json!({"sub": unique("lea"), "sid": unique("s")})));
+    // The first request probes and remembers its pass; the next ones pass
+    // on it, the store untouched.
+    for _ in 0..5 {
+        assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
+    }
+    assert_eq!(store.reads(), 2);
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the answers went stale, and the pass made of them with them"
     );
 }
 

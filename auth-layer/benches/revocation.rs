@@ -1,5 +1,9 @@
 //! The revocation cache on its hot path: the verdict for a token whose
-//! subject (and session) of its issuer are cached (what every request pays):
+//! subject (and session) of its issuer are cached, asked again and again
+//! for the same verified token, as the verified-token cache hands it out
+//! (what every request pays): the pass remembered in the token, checked
+//! against the cache's epoch and the clock. The first verdict on a token,
+//! and the first after any entry was dropped, probes the caches instead:
 //! the required claims, the store's marker, one probe for the subject and
 //! one more for the session.
 //!

@@ -450,7 +450,7 @@ fn settle<C>(
         observer.allowed(&token, client);
         return Decision::Pass(Some(token));
     };
-    match revocation.probe(&token.facts()) {
+    match revocation.probe(&token) {
         Probe::Pass => {
             metrics::revocation_cache(true);
             observer.allowed(&token, client);

@@ -54,12 +54,17 @@ pub struct VerifiedToken<C = DefaultClaims> {
 struct Inner<C> {
     claims: C,
     registered: RegisteredClaims,
-    ver: Option<u64>,
+    /// The version claim, when `has_ver` (kept apart from its flag, which
+    /// sits in padding: an `Option<u64>` would take a word more).
+    ver: u64,
+    has_ver: bool,
     grants: Grants,
     algorithm: Algorithm,
     kid: Option<Arc<str>>,
     cache: CacheFacts,
     challenge: Option<crate::response::Challenge>,
+    /// The revocation cache's last pass, while it holds.
+    revocation: crate::revocation::Memo,
 }
 
 /// What the verified-token cache needs to know of an entry.
@@ -98,12 +103,14 @@ impl<C> VerifiedToken<C> {
             inner: Arc::new(Inner {
                 claims,
                 registered,
-                ver: extra.ver,
+                ver: extra.ver.unwrap_or_default(),
+                has_ver: extra.ver.is_some(),
                 grants: extra.grants,
                 algorithm,
                 kid,
                 cache,
                 challenge,
+                revocation: crate::revocation::Memo::default(),
             }),
         }
     }
@@ -131,7 +138,13 @@ impl<C> VerifiedToken<C> {
 
     /// The token version claim (`ver` unless configured otherwise), if any.
     pub fn version(&self) -> Option<u64> {
-        self.inner.ver
+        self.inner.has_ver.then_some(self.inner.ver)
+    }
+
+    /// Where the revocation cache remembers its last pass on this token.
+    #[inline]
+    pub(crate) fn revocation_memo(&self) -> &crate::revocation::Memo {
+        &self.inner.revocation
     }
 
     /// The session id claim (`sid` unless configured otherwise), if any.
@@ -146,7 +159,7 @@ impl<C> VerifiedToken<C> {
             iss: registered.iss().unwrap_or(""),
             sub: registered.sub(),
             iat: registered.iat(),
-            ver: self.inner.ver,
+            ver: self.version(),
             sid: registered.sid(),
             jti: registered.jti(),
         }
@@ -243,7 +256,7 @@ impl<C: fmt::Debug> fmt::Debug for VerifiedToken<C> {
             .field("claims", &self.inner.claims)
             .field("registered", &self.inner.registered)
             .field("session_id", &self.session_id())
-            .field("version", &self.inner.ver)
+            .field("version", &self.version())
             .field("grants", &self.inner.grants)
             .field("algorithm", &self.inner.algorithm)
             .field("kid", &self.inner.kid)

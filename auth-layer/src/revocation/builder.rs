@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::cache::{Inner, RevocationCache};
 use super::event::RevocationEvent;
 use super::lookup::{Breaker, Lookup};
+use super::memo::Epoch;
 use super::store::RevocationStore;
 use crate::backend::DEFAULT_STORE_TIMEOUT;
 use crate::error::ConfigError;
@@ -173,14 +174,29 @@ impl RevocationCacheBuilder {
                 while let Some(event) = rx.recv().await {
                     let Some(inner) = weak.upgrade() else { return };
                     tracing::debug!(?event, "revocation event");
-                    inner.invalidate(&event).await;
+                    inner.invalidate(&event);
                 }
             })];
             tasks.extend(listener.map(|l| runtime.spawn(l)));
+            let epoch = Arc::new(Epoch::new());
+            let (ttl, capacity) = (self.ttl, self.capacity);
             Inner {
-                users: Lookup::new("auth-revoked-subjects", self.ttl, self.capacity, stale),
-                sessions: Lookup::new("auth-revoked-sessions", self.ttl, self.capacity, stale),
-                jtis: Lookup::new("auth-denied-jtis", self.ttl, self.capacity, stale),
+                users: Lookup::new(
+                    "auth-revoked-subjects",
+                    ttl,
+                    capacity,
+                    stale,
+                    Arc::clone(&epoch),
+                ),
+                sessions: Lookup::new(
+                    "auth-revoked-sessions",
+                    ttl,
+                    capacity,
+                    stale,
+                    Arc::clone(&epoch),
+                ),
+                jtis: Lookup::new("auth-denied-jtis", ttl, capacity, stale, Arc::clone(&epoch)),
+                epoch,
                 store,
                 check_jti: self.check_jti,
                 require_subject: self.require_subject,

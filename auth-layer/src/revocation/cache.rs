@@ -1,15 +1,16 @@
-//! [`RevocationCache`]: moka caches in front of a [`RevocationStore`], and
+//! [`RevocationCache`]: in-process caches in front of a [`RevocationStore`], and
 //! the rules a token is judged by.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
 
 use super::event::RevocationEvent;
 use super::lookup::{Breaker, Lookup};
+use super::memo::Epoch;
 use super::store::{Record, RecordKey, RevocationStore, SubjectState};
 use crate::backend::StoreError;
 use crate::claims::VerifiedToken;
@@ -18,10 +19,10 @@ use crate::error::{AuthError, ConfigError, ErrorKind};
 /// Caches the answers of a [`RevocationStore`] in this process and applies
 /// the revocations every instance publishes.
 ///
-/// One moka cache per concern (subjects, sessions, denied token ids), each
-/// keyed by issuer and id, with the configured TTL and capacity. Concurrent
-/// misses for one key make one store query. Cheap to clone; clones share
-/// the caches.
+/// One cache per concern (subjects, sessions, denied token ids), each
+/// keyed by issuer and id, with the configured TTL and capacity (entries
+/// per concern; S3-FIFO eviction). Concurrent misses for one key make one
+/// store query. Cheap to clone; clones share the caches.
 ///
 /// ```
 /// use auth_layer::revocation::RevocationCache;
@@ -58,6 +59,8 @@ pub(super) struct Inner {
     pub(super) versioned: OnceLock<Box<str>>,
     /// The store's continuity marker as last read; 0 before the first read.
     pub(super) marker: AtomicI64,
+    /// Bumped after any entry is dropped (see [`memo`](super::memo)).
+    pub(super) epoch: Arc<Epoch>,
     pub(super) timeout: Duration,
     pub(super) retry_after: Duration,
     pub(super) tasks: Vec<JoinHandle<()>>,
@@ -124,7 +127,7 @@ impl RevocationCache {
             .store
             .revoke_subject(iss, sub, unix_seconds(not_before))
             .await?;
-        inner.users.invalidate(iss, sub).await;
+        inner.users.invalidate(iss, sub);
         Ok(state)
     }
 
@@ -152,7 +155,7 @@ impl RevocationCache {
             .store
             .revoke_session(iss, sid, unix_seconds(not_before))
             .await?;
-        inner.sessions.invalidate(iss, sid).await;
+        inner.sessions.invalidate(iss, sid);
         Ok(())
     }
 
@@ -175,7 +178,7 @@ impl RevocationCache {
             .store
             .revoke_session_until(iss, sid, unix_seconds(not_before), forget_after)
             .await?;
-        inner.sessions.invalidate(iss, sid).await;
+        inner.sessions.invalidate(iss, sid);
         Ok(())
     }
 
@@ -192,13 +195,13 @@ impl RevocationCache {
         until: SystemTime,
     ) -> Result<(), StoreError> {
         self.inner.store.revoke_jti(iss, jti, until).await?;
-        self.inner.jtis.invalidate(iss, jti).await;
+        self.inner.jtis.invalidate(iss, jti);
         Ok(())
     }
 
     /// Drops the entries an event names, as the event listener does.
     pub async fn invalidate(&self, event: &RevocationEvent) {
-        self.inner.invalidate(event).await;
+        self.inner.invalidate(event);
     }
 
     /// Drops every cached answer.
@@ -206,16 +209,10 @@ impl RevocationCache {
         self.inner.invalidate_all();
     }
 
-    /// Lets moka finish pending evictions (for tests that count entries).
-    pub async fn run_pending_tasks(&self) {
-        self.inner.users.fresh.run_pending_tasks().await;
-        self.inner.sessions.fresh.run_pending_tasks().await;
-        self.inner.jtis.fresh.run_pending_tasks().await;
-    }
-
-    /// Cached subjects (after [`run_pending_tasks`](Self::run_pending_tasks)).
+    /// Cached subjects: the entries the subjects' cache holds, stale ones
+    /// and failed loads not yet replaced or evicted included.
     pub fn cached_users(&self) -> u64 {
-        self.inner.users.fresh.entry_count()
+        self.inner.users.len()
     }
 
     /// The store's continuity marker as this instance last read it (Unix
@@ -237,7 +234,16 @@ impl RevocationCache {
     /// Makes `ver` count for tokens of `iss` (the issuer of
     /// [`Sessions`](crate::session::Sessions) built on this cache).
     pub(crate) fn honour_versions_of(&self, iss: &str) -> Result<(), ConfigError> {
-        let set = self.inner.versioned.get_or_init(|| iss.into());
+        let mut now_set = false;
+        let set = self.inner.versioned.get_or_init(|| {
+            now_set = true;
+            iss.into()
+        });
+        if now_set {
+            // Versions count from now on: passes remembered before did not
+            // read them.
+            self.inner.epoch.bump();
+        }
         if **set == *iss {
             Ok(())
         } else {
@@ -254,54 +260,44 @@ impl RevocationCache {
     /// the layer's per-request hot path.
     #[inline]
     pub fn cached_verdict<C>(&self, token: &VerifiedToken<C>) -> Option<Result<(), AuthError>> {
-        match self.probe(&token.facts()) {
+        match self.probe(token) {
             Probe::Pass => Some(Ok(())),
             Probe::Reject(e) => Some(Err(e)),
             Probe::Miss => None,
         }
     }
 
-    /// Answers from the caches alone, without waiting.
-    pub(crate) fn probe(&self, facts: &Facts<'_>) -> Probe {
+    /// Answers from the caches alone, without waiting: from the pass
+    /// remembered in `token` while nothing it was read from has changed
+    /// (see [`memo`](super::memo)), else by probing the caches, and a pass
+    /// is remembered.
+    #[inline]
+    pub(crate) fn probe<C>(&self, token: &VerifiedToken<C>) -> Probe {
         let inner = &*self.inner;
-        let iat = match inner.admit(facts) {
-            Ok(iat) => iat,
-            Err(e) => return Probe::Reject(e),
-        };
-        let marker = inner.marker.load(Ordering::Relaxed);
-        if marker == 0 {
-            return Probe::Miss;
-        }
-        if iat < marker {
-            return Probe::Reject(revoked());
-        }
-        let mut miss = false;
-        if let Some(sub) = facts.sub {
-            match inner.users.probe(facts.iss, sub) {
-                Some(state) if inner.subject_revoked(&state, facts, iat) => {
-                    return Probe::Reject(revoked());
-                }
-                Some(_) => {}
-                None => miss = true,
-            }
-        }
-        if let Some(sid) = facts.sid {
-            match inner.sessions.probe(facts.iss, sid) {
-                Some(nb) if before(iat, nb) => return Probe::Reject(revoked()),
-                Some(_) => {}
-                None => miss = true,
-            }
-        }
-        if inner.check_jti
-            && let Some(jti) = facts.jti
+        // Read before the entries: an entry dropped after this read makes
+        // a memo made of it stale.
+        let epoch = inner.epoch.current();
+        // One clock reading for every concern's freshness.
+        let now = Instant::now();
+        if token
+            .revocation_memo()
+            .passes(epoch, inner.epoch.seconds(now))
         {
-            match inner.jtis.probe(facts.iss, jti) {
-                Some(true) => return Probe::Reject(revoked()),
-                Some(false) => {}
-                None => miss = true,
-            }
+            return Probe::Pass;
         }
-        if miss { Probe::Miss } else { Probe::Pass }
+        match inner.probe(&token.facts(), now) {
+            Ok(Some(until)) => {
+                // With nothing looked up, the pass rests on the marker
+                // alone; it is still kept no longer than an answer would be.
+                let until = until.unwrap_or_else(|| now + inner.users.ttl());
+                token
+                    .revocation_memo()
+                    .remember(epoch, inner.epoch.seconds(until));
+                Probe::Pass
+            }
+            Ok(None) => Probe::Miss,
+            Err(e) => Probe::Reject(e),
+        }
     }
 
     /// Answers from the caches, asking the store for what they miss.
@@ -368,6 +364,50 @@ impl RevocationCache {
 }
 
 impl Inner {
+    /// The verdict of the cached answers at `now`: `Ok(Some(until))` passes
+    /// until the earliest of their ends of life (`None`: nothing was
+    /// looked up), `Ok(None)` when one is missing, `Err` to refuse.
+    #[inline]
+    fn probe(&self, facts: &Facts<'_>, now: Instant) -> Result<Option<Option<Instant>>, AuthError> {
+        let iat = self.admit(facts)?;
+        let marker = self.marker.load(Ordering::Relaxed);
+        if marker == 0 {
+            return Ok(None);
+        }
+        if iat < marker {
+            return Err(revoked());
+        }
+        let mut until: Option<Instant> = None;
+        let mut read = |end: Instant| until = Some(until.map_or(end, |u| u.min(end)));
+        let mut miss = false;
+        if let Some(sub) = facts.sub {
+            match self.users.probe(facts.iss, sub, now) {
+                Some((state, _)) if self.subject_revoked(&state, facts, iat) => {
+                    return Err(revoked());
+                }
+                Some((_, end)) => read(end),
+                None => miss = true,
+            }
+        }
+        if let Some(sid) = facts.sid {
+            match self.sessions.probe(facts.iss, sid, now) {
+                Some((nb, _)) if before(iat, nb) => return Err(revoked()),
+                Some((_, end)) => read(end),
+                None => miss = true,
+            }
+        }
+        if self.check_jti
+            && let Some(jti) = facts.jti
+        {
+            match self.jtis.probe(facts.iss, jti, now) {
+                Some((true, _)) => return Err(revoked()),
+                Some((false, end)) => read(end),
+                None => miss = true,
+            }
+        }
+        Ok(if miss { None } else { Some(until) })
+    }
+
     /// The claims revocation needs: `iat` always, `sub` unless opted out,
     /// `sid` when asked for. Returns `iat`.
     #[inline]
@@ -457,11 +497,11 @@ impl Inner {
         self.jtis.invalidate_all();
     }
 
-    pub(super) async fn invalidate(&self, event: &RevocationEvent) {
+    pub(super) fn invalidate(&self, event: &RevocationEvent) {
         match event {
-            RevocationEvent::User { iss, sub } => self.users.invalidate(iss, sub).await,
-            RevocationEvent::Session { iss, sid } => self.sessions.invalidate(iss, sid).await,
-            RevocationEvent::Jti { iss, jti } => self.jtis.invalidate(iss, jti).await,
+            RevocationEvent::User { iss, sub } => self.users.invalidate(iss, sub),
+            RevocationEvent::Session { iss, sid } => self.sessions.invalidate(iss, sid),
+            RevocationEvent::Jti { iss, jti } => self.jtis.invalidate(iss, jti),
             RevocationEvent::Resubscribed => self.invalidate_all(),
         }
     }

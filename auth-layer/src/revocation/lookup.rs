@@ -2,16 +2,16 @@
 //! an outage from making every miss wait for the store timeout.
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ahash::RandomState;
-use moka::future::Cache;
+use quick_cache::UnitWeighter;
+use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
 
 use super::key::{Scoped, ScopedKey};
+use super::memo::Epoch;
 use crate::backend::StoreError;
 use crate::observe::metrics;
 
@@ -70,8 +70,38 @@ impl Breaker {
     }
 }
 
+/// A cached answer and the instant it stops being fresh. A failed load is
+/// kept as an entry already stale: the requests that waited for that load
+/// share its error, and the next request asks again.
+#[derive(Clone)]
+struct Entry<V> {
+    answer: Result<V, StoreError>,
+    until: Instant,
+}
+
+impl<V> Entry<V> {
+    /// Whether a load that began at `asked` takes this entry: an answer
+    /// still fresh then, or a failure no older than the load (the outcome
+    /// of the query it waited for).
+    fn answers(&self, asked: Instant) -> bool {
+        match self.answer {
+            Ok(_) => asked < self.until,
+            Err(_) => asked <= self.until,
+        }
+    }
+}
+
+type Table<V> = Cache<ScopedKey, Entry<V>, UnitWeighter, RandomState>;
+
 /// One concern: fresh answers for the TTL, and optionally the last known
 /// answers for a bounded time longer, served only while the store is down.
+///
+/// A [`quick_cache`] table (S3-FIFO eviction, one entry per key, at most
+/// `capacity` entries), each entry with the instant it goes stale, checked
+/// against the clock reading the probe takes once for every concern: a hit
+/// reads one slot under a shared lock, with no bookkeeping to do besides.
+/// Concurrent misses for one key wait on one placeholder, and the one
+/// store query behind it answers them all, an error included.
 ///
 /// Keyed by issuer and id, hashed with aHash under keys drawn at random per
 /// process (`runtime-rng`): a probe hashes an issuer URL and a subject on
@@ -79,45 +109,59 @@ impl Breaker {
 /// random keys keep an attacker who picks subject names from steering
 /// them into one bucket.
 pub(super) struct Lookup<V> {
-    pub(super) fresh: Cache<ScopedKey, V, RandomState>,
-    last_known: Option<Cache<ScopedKey, V, RandomState>>,
+    name: &'static str,
+    ttl: Duration,
+    fresh: Table<V>,
+    /// With `serve_stale_for`: the last successful answers, kept that much
+    /// longer than their freshness.
+    last_known: Option<(Duration, Table<V>)>,
     /// Raised by every invalidation: a load that read the store before one
     /// must not leave its answer cached after it.
     generation: AtomicU64,
+    /// The cache's epoch (shared by its concerns), bumped after every
+    /// entry dropped: verdicts remembered in tokens before are stale.
+    epoch: Arc<Epoch>,
+}
+
+fn table<V: Clone>(capacity: u64) -> Table<V> {
+    let items = usize::try_from(capacity).unwrap_or(usize::MAX);
+    Cache::with(
+        items,
+        capacity,
+        UnitWeighter,
+        RandomState::new(),
+        DefaultLifecycle::default(),
+    )
 }
 
 impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     pub(super) fn new(
-        name: &str,
+        name: &'static str,
         ttl: Duration,
         capacity: u64,
         serve_stale_for: Option<Duration>,
+        epoch: Arc<Epoch>,
     ) -> Self {
         Self {
-            fresh: Cache::builder()
-                .name(name)
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build_with_hasher(RandomState::new()),
-            last_known: serve_stale_for.map(|extra| {
-                Cache::builder()
-                    .name(&format!("{name}-last-known"))
-                    .max_capacity(capacity)
-                    .time_to_live(ttl + extra)
-                    .build_with_hasher(RandomState::new())
-            }),
+            epoch,
+            name,
+            ttl,
+            fresh: table(capacity),
+            last_known: serve_stale_for.map(|extra| (extra, table(capacity))),
             generation: AtomicU64::new(0),
         }
     }
 
-    /// The cached answer if moka has it at hand, without waiting.
+    /// The cached answer if fresh at `now`, and when it goes stale,
+    /// without waiting.
     #[inline]
-    pub(super) fn probe(&self, iss: &str, id: &str) -> Option<V> {
-        let key: &dyn Scoped = &(iss, id);
-        let mut get = pin!(self.fresh.get(key));
-        match get.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => v,
-            Poll::Pending => None,
+    pub(super) fn probe(&self, issuer: &str, id: &str, now: Instant) -> Option<(V, Instant)> {
+        match self.fresh.get(&Scoped { issuer, id }) {
+            Some(Entry {
+                answer: Ok(v),
+                until,
+            }) if now < until => Some((v, until)),
+            _ => None,
         }
     }
 
@@ -135,65 +179,130 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
     {
         let key = ScopedKey::new(iss, id);
         let generation = self.generation.load(Ordering::Acquire);
-        let loaded = self
-            .fresh
-            .try_get_with(key.clone(), async {
-                if !breaker.admit() {
-                    metrics::store_call("revocation", op, Duration::ZERO, Some("backoff"));
-                    return Err(StoreError::Backoff(breaker.window));
+        let asked = Instant::now();
+        let guard = loop {
+            let entry = match self.fresh.get_value_or_guard_async(&key).await {
+                // An entry, or the outcome of the load this call waited for.
+                Ok(entry) => entry,
+                Err(guard) => break guard,
+            };
+            if entry.answers(asked) {
+                return self.settle(key, entry, generation);
+            }
+            // Stale, or a failure from before: replace it, unless another
+            // caller is already doing so (then wait for that load).
+            match self.fresh.entry(&key, Some(Duration::ZERO), |_, entry| {
+                if entry.answers(asked) {
+                    EntryAction::Retain(entry.clone())
+                } else {
+                    EntryAction::ReplaceWithGuard
                 }
-                let started = Instant::now();
-                let answer = tokio::time::timeout(timeout, query()).await;
-                let error = match &answer {
-                    Ok(Ok(_)) => None,
-                    Ok(Err(_)) => Some("unavailable"),
-                    Err(_) => Some("timeout"),
-                };
-                metrics::store_call("revocation", op, started.elapsed(), error);
-                match &answer {
-                    Ok(Ok(_)) => breaker.record(false),
-                    Ok(Err(_)) => {}
-                    Err(_) => breaker.record(true),
-                }
-                answer.map_err(|_| StoreError::Timeout(timeout))?
-            })
-            .await;
-        if loaded.is_ok() && self.generation.load(Ordering::Acquire) != generation {
+            }) {
+                EntryResult::Retained(entry) => return self.settle(key, entry, generation),
+                EntryResult::Replaced(guard, _) | EntryResult::Vacant(guard) => break guard,
+                EntryResult::Removed(..) | EntryResult::Timeout => {}
+            }
+        };
+        let answer = if breaker.admit() {
+            let started = Instant::now();
+            let answer = tokio::time::timeout(timeout, query()).await;
+            let error = match &answer {
+                Ok(Ok(_)) => None,
+                Ok(Err(_)) => Some("unavailable"),
+                Err(_) => Some("timeout"),
+            };
+            metrics::store_call("revocation", op, started.elapsed(), error);
+            match &answer {
+                Ok(Ok(_)) => breaker.record(false),
+                Ok(Err(_)) => {}
+                Err(_) => breaker.record(true),
+            }
+            answer.unwrap_or(Err(StoreError::Timeout(timeout)))
+        } else {
+            metrics::store_call("revocation", op, Duration::ZERO, Some("backoff"));
+            Err(StoreError::Backoff(breaker.window))
+        };
+        let now = Instant::now();
+        let entry = Entry {
+            until: if answer.is_ok() { now + self.ttl } else { now },
+            answer,
+        };
+        let _ = guard.insert(entry.clone());
+        if entry.answer.is_ok() && self.generation.load(Ordering::Acquire) != generation {
             // An invalidation came while the store was being read: this
             // answer may predate it. It serves the request that raced the
             // revocation, and is not kept for the next ones.
-            self.fresh.invalidate(&key).await;
-            return loaded.map_err(|e| (*e).clone());
+            self.fresh.remove(&key);
+            self.epoch.bump();
+            return entry.answer;
         }
-        match (loaded, &self.last_known) {
-            (Ok(v), Some(last_known)) => {
-                last_known.insert(key, v.clone()).await;
+        self.settle(key, entry, generation)
+    }
+
+    /// Remembers a successful answer as the last known one (kept `extra`
+    /// past the end of its freshness, not past its reading), or answers a
+    /// failure with the last known answer where there is one. An answer
+    /// read before an invalidation (`generation` changed since the load
+    /// began) is not kept: while the store is down, it would serve a
+    /// revoked token.
+    fn settle(&self, key: ScopedKey, entry: Entry<V>, generation: u64) -> Result<V, StoreError> {
+        let Some((extra, last_known)) = &self.last_known else {
+            return entry.answer;
+        };
+        match entry.answer {
+            Ok(v) => {
+                let kept = key.clone();
+                last_known.insert(
+                    key,
+                    Entry {
+                        answer: Ok(v.clone()),
+                        until: entry.until + *extra,
+                    },
+                );
+                // Checked after the insert: an invalidation from now on
+                // removes the entry itself.
+                if self.generation.load(Ordering::Acquire) != generation {
+                    last_known.remove(&kept);
+                }
                 Ok(v)
             }
-            (Ok(v), None) => Ok(v),
-            (Err(e), Some(last_known)) => match last_known.get(&key).await {
-                Some(v) => {
-                    tracing::warn!(cache = self.fresh.name(), error = %e, "revocation store down: serving the last known answer");
+            Err(e) => match last_known.get(&key) {
+                Some(Entry {
+                    answer: Ok(v),
+                    until,
+                }) if Instant::now() < until => {
+                    tracing::warn!(cache = self.name, error = %e, "revocation store down: serving the last known answer");
                     Ok(v)
                 }
-                None => Err((*e).clone()),
+                _ => Err(e),
             },
-            (Err(e), None) => Err((*e).clone()),
         }
     }
 
     /// Drops every fresh answer.
     pub(super) fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.fresh.invalidate_all();
+        self.fresh.clear();
+        self.epoch.bump();
     }
 
-    pub(super) async fn invalidate(&self, iss: &str, id: &str) {
+    pub(super) fn invalidate(&self, issuer: &str, id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let key: &dyn Scoped = &(iss, id);
-        self.fresh.invalidate(key).await;
-        if let Some(last_known) = &self.last_known {
-            last_known.invalidate(key).await;
+        let key = Scoped { issuer, id };
+        self.fresh.remove(&key);
+        if let Some((_, last_known)) = &self.last_known {
+            last_known.remove(&key);
         }
+        self.epoch.bump();
+    }
+
+    /// How long an answer stays fresh.
+    pub(super) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Entries held, fresh or not yet evicted (a failed load's included).
+    pub(super) fn len(&self) -> u64 {
+        u64::try_from(self.fresh.len()).unwrap_or(u64::MAX)
     }
 }

@@ -36,7 +36,7 @@
 //! `token_revoked`.
 //!
 //! Looking the store up on every request would bring back the database hit
-//! JWT avoids, so a [`RevocationCache`] (moka) sits in front of it. Its TTL is
+//! JWT avoids, so a [`RevocationCache`] sits in front of it. Its TTL is
 //! the upper bound on how long a revoked token can still pass on an instance
 //! that missed the revocation event; every instance subscribes to the store's
 //! events (Redis pub/sub, PostgreSQL `LISTEN`) and drops the affected entries
@@ -212,10 +212,16 @@
 //! # The cache and what its TTL means
 //!
 //! Looking the store up on every request would bring back the database hit
-//! JWT exists to avoid, so a [`RevocationCache`] (moka: one cache each for
+//! JWT exists to avoid, so a [`RevocationCache`] (one cache each for
 //! subjects, sessions and token ids, keyed by issuer and id; TTL and capacity
-//! configured) answers in about 190 ns (see `BENCHMARKS.md`). Concurrent
-//! misses for one key make a single store query. Every instance subscribes to
+//! configured) answers from memory, without waiting (`BENCHMARKS.md` has the
+//! figures). Concurrent misses for one key make a single store query, whose
+//! answer, or failure, they all share. A pass is also remembered in the
+//! verified token it judged, so that the next request with the same token
+//! (the verified-token cache hands out the same one) passes without
+//! probing, for as long as no entry was dropped since and the answers it
+//! read are fresh: a revocation takes effect on the next request all the
+//! same. Every instance subscribes to
 //! the store's revocation events and drops the affected entries at once:
 //! measured here, a revocation made through one instance is enforced by
 //! another in about 1 ms with Redis and 3 ms with PostgreSQL. The **TTL
@@ -270,6 +276,7 @@ mod cache;
 mod event;
 mod key;
 mod lookup;
+mod memo;
 mod store;
 
 pub use builder::{DEFAULT_CAPACITY, DEFAULT_TTL, RevocationCacheBuilder};
@@ -277,4 +284,5 @@ pub use cache::RevocationCache;
 pub(crate) use cache::{Facts, Probe, unix_seconds};
 pub use event::{EventSender, RevocationEvent};
 pub(crate) use key::ScopedKey;
+pub(crate) use memo::Memo;
 pub use store::{Record, RecordKey, RevocationStore, SubjectState};
