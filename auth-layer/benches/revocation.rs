@@ -3,9 +3,9 @@
 //! for the same verified token, as the verified-token cache hands it out
 //! (what every request pays): the pass remembered in the token, checked
 //! against the cache's epoch and the clock. The first verdict on a token,
-//! and the first after any entry was dropped, probes the caches instead:
-//! the required claims, the store's marker, one probe for the subject and
-//! one more for the session.
+//! and the first after any entry was dropped, probes the caches instead
+//! (the `_first` cases): the required claims, the store's marker, one probe
+//! for the subject and one more for the session, and the pass remembered.
 //!
 //! ```sh
 //! cargo bench -p auth-layer --bench revocation
@@ -19,7 +19,7 @@ use std::time::Duration;
 use auth_layer::JwtAuth;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{EncodingKey, Header, encode};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
@@ -79,6 +79,17 @@ fn revocation_cache_hit(c: &mut Criterion) {
         );
         group.bench_function(name, |b| {
             b.iter(|| cache.cached_verdict(black_box(&verified)))
+        });
+        // A token's first verdict: a fresh verified token each time (made
+        // outside the timing), so the caches are probed and the pass is
+        // remembered.
+        group.bench_function(format!("{name}_first"), |b| {
+            b.iter_batched(
+                || auth.verifier().verify_uncached(&token).unwrap(),
+                // The token handed back, dropped outside the timing.
+                |fresh| (cache.cached_verdict(black_box(&fresh)), fresh),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
