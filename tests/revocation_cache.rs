@@ -15,10 +15,12 @@ use http::StatusCode;
 use serde_json::json;
 
 fn cache(store: impl RevocationStore) -> RevocationCache {
-    RevocationCache::builder(store)
-        .ttl(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    cache_for(store, Duration::from_secs(60))
+}
+
+/// A cache whose answers stay fresh for `ttl`.
+fn cache_for(store: impl RevocationStore, ttl: Duration) -> RevocationCache {
+    RevocationCache::builder(store).ttl(ttl).build().unwrap()
 }
 
 #[tokio::test]
@@ -304,11 +306,7 @@ async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
 #[tokio::test]
 async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
     let store = FakeStore::new();
-    let revocation = RevocationCache::builder(store.clone())
-        .ttl(Duration::from_millis(100))
-        .build()
-        .unwrap();
-    let auth = layer(revocation);
+    let auth = layer(cache_for(store.clone(), Duration::from_millis(100)));
     let t = token(claims(json!({"sub": unique("kim")})));
     assert_eq!(send(&auth, &t).await.status(), StatusCode::OK);
     store.set_down(true);
@@ -323,11 +321,7 @@ async fn without_serve_stale_an_expired_entry_is_not_used_while_down() {
 #[tokio::test]
 async fn a_pass_remembered_in_a_token_ends_with_the_answers_it_was_made_of() {
     let store = FakeStore::new();
-    let revocation = RevocationCache::builder(store.clone())
-        .ttl(Duration::from_millis(1500))
-        .build()
-        .unwrap();
-    let auth = layer(revocation);
+    let auth = layer(cache_for(store.clone(), Duration::from_millis(1500)));
     let t = token(claims(json!({"sub": unique("lea"), "sid": unique("s")})));
     // The first request probes and remembers its pass; the next ones pass
     // on it, the store untouched.
