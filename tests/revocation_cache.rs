@@ -23,6 +23,16 @@ fn cache_for(store: impl RevocationStore, ttl: Duration) -> RevocationCache {
     RevocationCache::builder(store).ttl(ttl).build().unwrap()
 }
 
+/// A cache whose answers stay fresh for 200 ms, and are served `extra`
+/// longer while the store is down.
+fn stale_cache(store: impl RevocationStore, extra: Duration) -> RevocationCache {
+    RevocationCache::builder(store)
+        .ttl(Duration::from_millis(200))
+        .serve_stale_for(extra)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn memory_store_keeps_the_store_contract() {
     common::store_contract(MemoryStore::new()).await;
@@ -268,12 +278,7 @@ async fn after_a_timeout_misses_are_answered_at_once_until_the_retry_after() {
 #[tokio::test]
 async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
     let store = FakeStore::new();
-    let revocation = RevocationCache::builder(store.clone())
-        .ttl(Duration::from_millis(200))
-        .serve_stale_for(Duration::from_millis(600))
-        .build()
-        .unwrap();
-    let auth = layer(revocation);
+    let auth = layer(stale_cache(store.clone(), Duration::from_millis(600)));
     let sub = unique("judy");
     let t = i64::try_from(now()).unwrap() + 10;
     store.inner().revoke_subject("", &sub, t).await.unwrap();
@@ -300,6 +305,43 @@ async fn last_known_answers_are_served_for_a_bounded_time_when_configured() {
     assert_eq!(
         send(&auth, &current).await.status(),
         StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_read_before_a_revocation_is_not_served_as_the_last_known_one() {
+    let store = FakeStore::new();
+    let revocation = stale_cache(store.clone(), Duration::from_secs(10));
+    let auth = layer(revocation.clone());
+    let sub = unique("ivan");
+    let t = token(claims(json!({"sub": sub})));
+    // Two requests for the subject: one asks the store, the other waits
+    // for that answer. The store reads "not revoked" at once and replies
+    // 400 ms later; the subject is revoked in between.
+    store.set_answer_late(Duration::from_millis(400));
+    let requests: Vec<_> = (0..2)
+        .map(|_| {
+            let (auth, t) = (auth.clone(), t.clone());
+            tokio::spawn(async move { send(&auth, &t).await.status() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    revocation.revoke_user("", &sub).await.unwrap();
+    for r in requests {
+        // Asked before the revocation, answered with what the store said then.
+        assert_eq!(r.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(store.reads(), 1, "one query for the two requests");
+
+    // The store goes down and the answer goes stale: the reply that left
+    // the store before the revocation must not stand in for the store.
+    store.set_answer_late(Duration::ZERO);
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        send(&auth, &t).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no last known answer from before the revocation"
     );
 }
 

@@ -16,7 +16,9 @@ use auth_layer::store::{BoxFuture, MemoryStore, StoreError};
 
 /// A store that behaves like `S` until a test switches a fault on:
 /// [`set_down`](Self::set_down) (every call fails, as when the server is
-/// gone), [`set_delay`](Self::set_delay) (every read answers late) or
+/// gone), [`set_delay`](Self::set_delay) (every read answers late),
+/// [`set_answer_late`](Self::set_answer_late) (every read answers what the
+/// store held when asked, late, as a slow reply does) or
 /// [`fail_for`](Self::fail_for) (reads of one subject, session or token id
 /// fail). Clones share the faults and the counters.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ struct Faults {
     reads: AtomicUsize,
     down: AtomicBool,
     delay_micros: AtomicU64,
+    late_micros: AtomicU64,
     failing: Mutex<HashSet<String>>,
     marker: Mutex<Option<i64>>,
 }
@@ -77,6 +80,13 @@ impl<S> FakeStore<S> {
         self.faults.delay_micros.store(micros, Ordering::SeqCst);
     }
 
+    /// Every read takes its answer from the wrapped store at once and
+    /// gives it `delay` later: a write made meanwhile is not in it.
+    pub fn set_answer_late(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.faults.late_micros.store(micros, Ordering::SeqCst);
+    }
+
     /// The store answers `marker` as its continuity marker from now on
     /// (`None`: the wrapped store's), as a store that lost its data would.
     pub fn set_marker(&self, marker: Option<i64>) {
@@ -113,10 +123,15 @@ impl<S: Send + Sync> FakeStore<S> {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            match self.failure(key) {
+            let answer = match self.failure(key) {
                 Some(error) => Err(error),
                 None => call.await,
+            };
+            let late = Duration::from_micros(self.faults.late_micros.load(Ordering::SeqCst));
+            if !late.is_zero() {
+                tokio::time::sleep(late).await;
             }
+            answer
         })
     }
 

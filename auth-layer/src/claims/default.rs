@@ -10,6 +10,15 @@ use crate::claims::borrowed::Text;
 use crate::claims::heap::heap_chunk;
 use crate::claims::names::REGISTERED;
 
+thread_local! {
+    /// Where [`DefaultClaims`] are written while read, per thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The scratch buffer a thread keeps between tokens, at most (a larger one,
+/// for a token with many claims, is let go).
+const SCRATCH_KEPT: usize = 16 * 1024;
+
 /// The default claims type: every claim besides the registered ones (which
 /// are on the [`VerifiedToken`](crate::VerifiedToken):
 /// [`registered`](crate::VerifiedToken::registered),
@@ -120,26 +129,42 @@ impl<'de> Deserialize<'de> for DefaultClaims {
                 f.write_str("a JSON object of claims")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<Text<'de>>()? {
-                    if REGISTERED.contains(&&*key.0) {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
+                // Written into this thread's scratch buffer, then kept in one
+                // allocation of the exact size (a growing buffer would leave
+                // slack and freed holes beside every cached token).
+                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut out) => {
+                        out.clear();
+                        let kept = others(&mut map, &mut out);
+                        if out.capacity() > SCRATCH_KEPT {
+                            *out = Vec::new();
+                        }
+                        kept
                     }
-                    let value = map.next_value::<serde_json::Value>()?;
-                    out.push(if out.is_empty() { b'{' } else { b',' });
-                    serde_json::to_writer(&mut out, &*key.0).map_err(A::Error::custom)?;
-                    out.push(b':');
-                    serde_json::to_writer(&mut out, &value).map_err(A::Error::custom)?;
-                }
-                if !out.is_empty() {
-                    out.push(b'}');
-                }
-                let json = String::from_utf8(out).map_err(A::Error::custom)?;
-                Ok(DefaultClaims {
-                    json: json.into_boxed_str(),
+                    Err(_) => others(&mut map, &mut Vec::new()),
                 })
             }
+        }
+        fn others<'de, A: MapAccess<'de>>(
+            map: &mut A,
+            out: &mut Vec<u8>,
+        ) -> Result<DefaultClaims, A::Error> {
+            while let Some(key) = map.next_key::<Text<'de>>()? {
+                if REGISTERED.contains(&&*key.0) {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                let value = map.next_value::<serde_json::Value>()?;
+                out.push(if out.is_empty() { b'{' } else { b',' });
+                serde_json::to_writer(&mut *out, &*key.0).map_err(A::Error::custom)?;
+                out.push(b':');
+                serde_json::to_writer(&mut *out, &value).map_err(A::Error::custom)?;
+            }
+            if !out.is_empty() {
+                out.push(b'}');
+            }
+            let json = std::str::from_utf8(out).map_err(A::Error::custom)?;
+            Ok(DefaultClaims { json: json.into() })
         }
         d.deserialize_map(Others)
     }

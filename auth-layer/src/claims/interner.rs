@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use crate::claims::audience::Audience;
 use crate::claims::borrowed::AudienceRef;
+use crate::claims::heap::{SharedStr, shared_str};
 
 /// Shares the `iss` and `aud` values of the tokens with the configured
 /// issuers and audiences: every token of an issuer names the same ones.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Interner {
-    issuers: Vec<Arc<str>>,
+    issuers: Vec<SharedStr>,
     audiences: Vec<Arc<Audience>>,
 }
 
@@ -22,8 +23,8 @@ impl Interner {
     ) -> Self {
         let mut interner = Self::default();
         for iss in issuers {
-            if !interner.issuers.iter().any(|i| &**i == iss) {
-                interner.issuers.push(Arc::from(iss));
+            if !interner.issuers.iter().any(|i| ***i == *iss) {
+                interner.issuers.push(shared_str(iss));
             }
         }
         for aud in audiences {
@@ -37,10 +38,10 @@ impl Interner {
     }
 
     /// `iss`, and whether it is shared.
-    pub(crate) fn issuer(&self, iss: &str) -> (Arc<str>, bool) {
-        match self.issuers.iter().find(|i| &***i == iss) {
+    pub(crate) fn issuer(&self, iss: &str) -> (SharedStr, bool) {
+        match self.issuers.iter().find(|i| ****i == *iss) {
             Some(shared) => (Arc::clone(shared), true),
-            None => (Arc::from(iss), false),
+            None => (shared_str(iss), false),
         }
     }
 

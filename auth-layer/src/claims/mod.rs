@@ -61,7 +61,7 @@ pub(crate) mod verified;
 pub use audience::Audience;
 pub use default::DefaultClaims;
 pub use grants::{ClaimList, Grants};
-pub(crate) use heap::heap_chunk;
+pub(crate) use heap::{SharedStr, heap_chunk, shared_str, shared_str_bytes};
 pub(crate) use interner::Interner;
 pub(crate) use names::{ClaimNames, READ_OTHERWISE, REGISTERED};
 pub(crate) use parse::parse_registered;

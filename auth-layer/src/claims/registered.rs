@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::claims::audience::Audience;
 use crate::claims::borrowed::Parts;
-use crate::claims::heap::heap_chunk;
+use crate::claims::heap::{SharedStr, heap_chunk, shared_str_bytes};
 use crate::claims::interner::Interner;
 
 /// The registered claims of RFC 7519, as checked by the verifier.
@@ -29,7 +29,7 @@ use crate::claims::interner::Interner;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RegisteredClaims {
-    iss: Option<Arc<str>>,
+    iss: Option<SharedStr>,
     aud: Option<Arc<Audience>>,
     /// `sub`, `jti`, the session id (read by the layer, not registered),
     /// then `cnf.jkt`, to the end (rare: it takes no room of its own).
@@ -55,7 +55,7 @@ const SHARED_AUD: u8 = 7;
 impl RegisteredClaims {
     /// `iss`
     pub fn iss(&self) -> Option<&str> {
-        self.iss.as_deref()
+        self.iss.as_deref().map(|iss| &**iss)
     }
 
     /// `sub`
@@ -132,7 +132,7 @@ impl RegisteredClaims {
             .iss
             .as_ref()
             .filter(|_| !self.has(SHARED_ISS))
-            .map_or(0, |iss| heap_chunk(16 + iss.len()));
+            .map_or(0, |iss| shared_str_bytes(iss.len()));
         let aud = self
             .aud
             .as_ref()
@@ -145,7 +145,13 @@ impl RegisteredClaims {
 
     /// The claims read by the one-pass parse, `iss` and `aud` shared through `interner`.
     pub(crate) fn from_parts(parts: Parts<'_>, interner: &Interner) -> Self {
-        let mut text = String::new();
+        // One allocation of the exact size: no slack, no freed holes.
+        let len = [&parts.sub, &parts.jti, &parts.sid, &parts.jkt]
+            .into_iter()
+            .flatten()
+            .map(|t| t.len())
+            .sum();
+        let mut text = String::with_capacity(len);
         let mut ends = [0_u32; 3];
         let mut present = 0_u8;
         for (field, value) in [(SUB, &parts.sub), (JTI, &parts.jti), (SID, &parts.sid)] {

@@ -10,7 +10,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::claims::default::DefaultClaims;
 use crate::claims::grants::{ClaimList, Grants};
-use crate::claims::heap::heap_chunk;
+use crate::claims::heap::{SharedStr, heap_chunk};
 use crate::claims::registered::RegisteredClaims;
 use crate::keys::Key;
 
@@ -60,14 +60,19 @@ struct Inner<C> {
     has_ver: bool,
     grants: Grants,
     algorithm: Algorithm,
-    kid: Option<Arc<str>>,
-    cache: CacheFacts,
+    kid: Option<SharedStr>,
+    /// The key that verified the token (see [`CacheFacts`]).
+    key: Weak<Key>,
+    /// The cached copy's end of life (see [`CacheFacts`]); beside the flag
+    /// and the algorithm, in one word.
+    until: u32,
     challenge: Option<crate::response::Challenge>,
     /// The revocation cache's last pass, while it holds.
     revocation: crate::revocation::Memo,
 }
 
-/// What the verified-token cache needs to know of an entry.
+/// What the verified-token cache needs to know of an entry. (What the
+/// entry weighs is kept beside its key in the cache's table.)
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CacheFacts {
     /// The key that verified the token: once it leaves the key set, a
@@ -75,9 +80,8 @@ pub(crate) struct CacheFacts {
     pub(crate) key: Weak<Key>,
     /// Unix seconds (the verifier's clock) from which a cached copy is
     /// stale: `exp` plus leeway, at most the maximum age after verification.
-    pub(crate) until: i64,
-    /// What the entry costs, in bytes (see the cache's weigher).
-    pub(crate) weight: u32,
+    /// A `u32` reaches 2106; the maximum age bounds it long before.
+    pub(crate) until: u32,
 }
 
 /// The claims the layer reads besides the registered ones: the token
@@ -95,7 +99,7 @@ impl<C> VerifiedToken<C> {
         registered: RegisteredClaims,
         extra: VersionAndGrants,
         algorithm: Algorithm,
-        kid: Option<Arc<str>>,
+        kid: Option<SharedStr>,
         cache: CacheFacts,
         challenge: Option<crate::response::Challenge>,
     ) -> Self {
@@ -108,16 +112,24 @@ impl<C> VerifiedToken<C> {
                 grants: extra.grants,
                 algorithm,
                 kid,
-                cache,
+                key: cache.key,
+                until: cache.until,
                 challenge,
                 revocation: crate::revocation::Memo::default(),
             }),
         }
     }
 
-    /// What the verified-token cache needs to know of this token.
-    pub(crate) fn cache_facts(&self) -> &CacheFacts {
-        &self.inner.cache
+    /// The key that verified this token, while the key set holds it.
+    #[inline]
+    pub(crate) fn verifying_key(&self) -> &Weak<Key> {
+        &self.inner.key
+    }
+
+    /// Unix seconds from which a cached copy of this token is stale.
+    #[inline]
+    pub(crate) fn cached_until(&self) -> i64 {
+        i64::from(self.inner.until)
     }
 
     /// Bytes of the shared allocation of a token and what the verifier
@@ -217,7 +229,7 @@ impl<C> VerifiedToken<C> {
 
     /// The `kid` from the token's header, if any.
     pub fn key_id(&self) -> Option<&str> {
-        self.inner.kid.as_deref()
+        self.inner.kid.as_deref().map(|kid| &**kid)
     }
 }
 
@@ -310,5 +322,17 @@ mod tests {
         assert_eq!(*u, 7);
         // The clone shares the claims: the same allocation, not a copy.
         assert!(std::ptr::eq(&*t, &*u));
+    }
+
+    #[test]
+    fn a_verified_token_with_default_claims_fits_a_176_byte_allocation() {
+        // The cache's memory per entry (`BENCHMARKS.md`) counts on it: the
+        // `Arc`'s two counts and `Inner` in one 176-byte chunk.
+        let shared = 2 * size_of::<usize>() + size_of::<Inner<DefaultClaims>>();
+        assert_eq!(heap_chunk(shared), 176, "{shared} bytes");
+        assert_eq!(
+            heap_chunk(2 * size_of::<usize>() + size_of::<Inner<()>>()),
+            160
+        );
     }
 }

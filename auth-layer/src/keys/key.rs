@@ -1,10 +1,10 @@
 //! [`Key`]: one verification key, pinned to the algorithms of its family.
 
 use std::fmt;
-use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
+use crate::claims::{SharedStr, shared_str};
 use crate::keys::algorithm::family_name;
 
 /// One verification key, pinned to the algorithms of its family.
@@ -24,7 +24,7 @@ use crate::keys::algorithm::family_name;
 /// ```
 #[derive(Clone)]
 pub struct Key {
-    pub(super) kid: Option<Arc<str>>,
+    pub(super) kid: Option<SharedStr>,
     /// The JWK this key was read from, to recognise it across refreshes.
     #[cfg_attr(
         not(feature = "jwks"),
@@ -43,7 +43,7 @@ impl Key {
     /// Names the key; tokens whose header carries this `kid` select it.
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(Arc::from(kid.into()));
+        self.kid = Some(shared_str(&kid.into()));
         self
     }
 
@@ -68,11 +68,11 @@ impl Key {
 
     /// The key's `kid`, if named.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.kid.as_deref().map(|kid| &**kid)
     }
 
     /// The key's `kid`, shared with the tokens it verifies.
-    pub(crate) fn shared_kid(&self) -> Option<&Arc<str>> {
+    pub(crate) fn shared_kid(&self) -> Option<&SharedStr> {
         self.kid.as_ref()
     }
 

@@ -2,7 +2,6 @@
 //! the strength checks (HMAC length, RSA size, EC curve).
 
 use std::fmt;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
@@ -176,7 +175,7 @@ impl Key {
             }
             key.algorithms = vec![alg];
         }
-        key.kid = common.key_id.as_deref().map(Arc::from);
+        key.kid = common.key_id.as_deref().map(crate::claims::shared_str);
         Ok(key)
     }
 

@@ -34,7 +34,7 @@ impl KeySet {
     /// a token without `kid`, the only key at all that verifies `alg`.
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Arc<Key>, AuthError> {
         if let Some(kid) = kid
-            && let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
+            && let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid))
         {
             return if key.algorithms.contains(&alg) {
                 Ok(key)

@@ -1,9 +1,10 @@
 //! The verified-token cache: a token seen before skips the signature check.
 //!
 //! Signature verification dominates the cost of a request with asymmetric
-//! keys (`BENCHMARKS.md` has the figures). The cache keys entries by the SHA-256 of the token's bytes —
-//! a token that differs in any byte, one signature bit included, is a miss —
-//! and holds the verified token. An entry never outlives the token's `exp`
+//! keys (`BENCHMARKS.md` has the figures). The cache keys entries by a
+//! keyed digest of the token's bytes (below) — a token that differs in any
+//! byte, one signature bit included, is a miss — and holds the verified
+//! token. An entry never outlives the token's `exp`
 //! (plus leeway) nor the configured maximum age, and is ignored once the key
 //! that verified it has left the key set. `exp`/`nbf` and revocation are
 //! still checked on every request, against the current clock.
@@ -17,12 +18,23 @@
 //! past its end of life that is never asked for again is not swept: it
 //! waits for eviction, within the memory budget like any other.
 //!
-//! Why the SHA-256 and not the token itself as key: the token as key saves
+//! The key is the first 128 bits of SHA-256 over a 512-bit secret, drawn
+//! from the operating system for each cache, followed by the token: a
+//! keyed PRF (the secret is one SHA-256 block, hashed once; a lookup costs
+//! what the plain digest of the token costs). Without the secret no one can
+//! compute keys, so a collision cannot be searched for offline: a token
+//! made to share a cached token's key would take about 2^128 requests, and
+//! any two tokens sharing a key about 2^64. The key never leaves the
+//! process. Where the system has no randomness to give, the verifier runs
+//! without the cache (every token is verified in full) rather than with a
+//! guessable key.
+//!
+//! Why a digest and not the token itself as key: the token as key saves
 //! the digest on a hit but keeps every token's bytes a second time, which a
 //! memory budget of about 400 bytes per entry leaves no room for; the
-//! 32-byte digest does. Both were measured (`BENCHMARKS.md`, "Where the
-//! time goes": cache hit). A digest collision would need a SHA-256 second
-//! preimage.
+//! 16-byte key does. Both were measured (`BENCHMARKS.md`, "Where the time
+//! goes": cache hit). What an entry weighs sits beside its key in the
+//! table's slot, in bytes the slot has anyway.
 //!
 //! ```
 //! use auth_layer::JwtAuth;
@@ -39,13 +51,17 @@
 
 use std::any::Any;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 use sha2::{Digest, Sha256};
 
-use crate::claims::{DefaultClaims, RegisteredClaims, VerifiedToken, VersionAndGrants, heap_chunk};
+use crate::claims::{
+    DefaultClaims, RegisteredClaims, SharedStr, VerifiedToken, VersionAndGrants, heap_chunk,
+    shared_str_bytes,
+};
 use crate::keys::Key;
 
 /// The default memory budget of the verified-token cache.
@@ -54,29 +70,63 @@ pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_TOKEN_CACHE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Bytes an entry costs in the cache's own structures, beyond the verified
-/// token's allocations (which [`VerifiedToken`] counts itself): the slot of
-/// the key and the `Arc` in the table, the hash index, the slack of the
-/// tables' growth and the eviction policy's ghost entries, as measured
-/// resident (`BENCHMARKS.md`, "Memory of the verified-token cache").
-const ENTRY_OVERHEAD: u32 = 96;
+/// token's allocations (which [`VerifiedToken`] counts itself): the 40-byte
+/// slot of the key, its weight and the `Arc` in the table, the hash index,
+/// the slack of the tables' growth (59 bytes in all, measured resident) and
+/// a margin for the eviction policy's ghost entries (`BENCHMARKS.md`,
+/// "Memory of the verified-token cache").
+const ENTRY_OVERHEAD: u32 = 64;
+
+/// A token's key in the cache: its keyed digest (see the module docs).
+type Digest128 = [u8; 16];
+
+/// An entry's key as the table keeps it: the digest, and what the entry
+/// weighs (the verifier's measure when it built the token), which fills
+/// bytes the slot would otherwise pad. Equal and hashed by the digest only.
+#[derive(Clone, Copy)]
+struct Slot {
+    digest: Digest128,
+    weight: u32,
+}
+
+impl PartialEq for Slot {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest
+    }
+}
+
+impl Eq for Slot {}
+
+impl Hash for Slot {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.digest.hash(state);
+    }
+}
+
+/// A lookup by digest alone.
+#[derive(Hash)]
+struct ByDigest(Digest128);
+
+impl Equivalent<Slot> for ByDigest {
+    fn equivalent(&self, key: &Slot) -> bool {
+        self.0 == key.digest
+    }
+}
 
 /// A cache entry's weight: what the verifier measured when it built the token.
 #[derive(Debug, Clone, Copy)]
 struct Weight;
 
-impl<C> Weighter<[u8; 32], VerifiedToken<C>> for Weight {
-    fn weight(&self, _key: &[u8; 32], token: &VerifiedToken<C>) -> u64 {
-        u64::from(token.cache_facts().weight.max(1))
+impl<C> Weighter<Slot, VerifiedToken<C>> for Weight {
+    fn weight(&self, key: &Slot, _token: &VerifiedToken<C>) -> u64 {
+        u64::from(key.weight.max(1))
     }
 }
 
 pub(crate) struct TokenCache<C> {
-    cache: Cache<[u8; 32], VerifiedToken<C>, Weight>,
-}
-
-/// The cache key of a token: its SHA-256.
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    cache: Cache<Slot, VerifiedToken<C>, Weight>,
+    /// SHA-256 with the cache's secret block already hashed.
+    keyed: Sha256,
 }
 
 /// What a verified token costs as an entry, in bytes: the cache's own
@@ -90,7 +140,7 @@ pub(crate) fn entry_weight<C: 'static>(
     payload_len: usize,
     registered: &RegisteredClaims,
     extra: &VersionAndGrants,
-    kid: Option<&Arc<str>>,
+    kid: Option<&SharedStr>,
     key: &Key,
 ) -> u32 {
     let claims_bytes = match (claims as &dyn Any).downcast_ref::<DefaultClaims>() {
@@ -104,7 +154,7 @@ pub(crate) fn entry_weight<C: 'static>(
             if key.shared_kid().is_some_and(|s| Arc::ptr_eq(s, k)) {
                 0
             } else {
-                heap_chunk(2 * size_of::<usize>() + k.len())
+                shared_str_bytes(k.len())
             }
         })
         + claims_bytes;
@@ -115,20 +165,33 @@ pub(crate) fn entry_weight<C: 'static>(
 const TYPICAL_WEIGHT: u64 = 512;
 
 impl<C: Send + Sync + 'static> TokenCache<C> {
-    pub(crate) fn new(max_bytes: u64) -> Self {
+    /// A cache of at most `max_bytes`, keyed with a secret from the
+    /// operating system; its error when the system gives none.
+    pub(crate) fn new(max_bytes: u64) -> Result<Self, getrandom::Error> {
+        let mut secret = [0_u8; 64];
+        getrandom::fill(&mut secret)?;
         let items = usize::try_from(max_bytes / TYPICAL_WEIGHT).unwrap_or(usize::MAX);
-        Self {
+        Ok(Self {
             cache: Cache::with_weighter(items.max(1), max_bytes, Weight),
-        }
+            keyed: Sha256::new_with_prefix(secret),
+        })
+    }
+
+    /// The cache key of a token.
+    #[inline]
+    fn digest(&self, token: &str) -> ByDigest {
+        let full = self.keyed.clone().chain_update(token.as_bytes()).finalize();
+        let mut key = [0; 16];
+        key.copy_from_slice(&full[..16]);
+        ByDigest(key)
     }
 
     /// The verified token for `token` if cached, still within its lifetime
     /// at `now` (Unix seconds, the verifier's clock) and its key still trusted.
     pub(crate) fn get(&self, token: &str, now: i64) -> Option<VerifiedToken<C>> {
-        let digest = digest(token);
+        let digest = self.digest(token);
         let verified = self.cache.get(&digest)?;
-        let facts = verified.cache_facts();
-        if now >= facts.until || facts.key.strong_count() == 0 {
+        if now >= verified.cached_until() || verified.verifying_key().strong_count() == 0 {
             // Past its lifetime, or its key left the key set: verify again
             // (and fail, for a removed key) from now on.
             self.cache.remove(&digest);
@@ -137,10 +200,12 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
         Some(verified)
     }
 
-    /// Caches `verified` (the token `token`) if it has a lifetime left at `now`.
-    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken<C>, now: i64) {
-        if verified.cache_facts().until > now {
-            self.cache.insert(digest(token), verified);
+    /// Caches `verified` (the token `token`, weighing `weight` bytes) if it
+    /// has a lifetime left at `now`.
+    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken<C>, weight: u32, now: i64) {
+        if verified.cached_until() > now {
+            let ByDigest(digest) = self.digest(token);
+            self.cache.insert(Slot { digest, weight }, verified);
         }
     }
 

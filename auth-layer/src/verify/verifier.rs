@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{
     CacheFacts, DefaultClaims, Interner, RegisteredClaims, VerifiedToken, parse_registered,
+    shared_str,
 };
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
@@ -85,7 +86,16 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             issuer_keys,
             rules,
             clock,
-            cache: cache.map(|(bytes, _)| TokenCache::new(bytes)),
+            cache: cache.and_then(|(bytes, _)| {
+                TokenCache::new(bytes)
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            error = %e,
+                            "no randomness for the verified-token cache's key: every token is verified in full"
+                        );
+                    })
+                    .ok()
+            }),
             cache_max_age: cache.map_or(Duration::ZERO, |(_, age)| age),
             challenge: None,
             _claims: PhantomData,
@@ -127,7 +137,7 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             return Err(too_large());
         }
         let Some(cache) = &self.cache else {
-            return self.verify_timed(token);
+            return self.verify_timed(token).map(|(verified, _)| verified);
         };
         // One clock reading for the entry's lifetime and `exp`/`nbf`.
         let now = self.clock.now();
@@ -137,8 +147,8 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             return Ok(verified);
         }
         metrics::token_cache(false);
-        let verified = self.verify_timed(token)?;
-        cache.insert(token, verified.clone(), now);
+        let (verified, weight) = self.verify_timed(token)?;
+        cache.insert(token, verified.clone(), weight, now);
         Ok(verified)
     }
 
@@ -151,12 +161,13 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         if token.len() > self.rules.max_token_bytes {
             return Err(too_large());
         }
-        self.verify_full(token).and_then(not_bound)
+        self.verify_full(token)
+            .and_then(|(verified, _)| not_bound(verified))
     }
 
     /// [`verify_full`](Self::verify_full), timed for the metrics (hits are
     /// not: two clock reads would cost a third of a hit).
-    fn verify_timed(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
+    fn verify_timed(&self, token: &str) -> Result<(VerifiedToken<C>, u32), AuthError> {
         let started = metrics::timer();
         let verified = self.verify_full(token);
         if let Some(started) = started {
@@ -165,7 +176,9 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         verified
     }
 
-    fn verify_full(&self, token: &str) -> Result<VerifiedToken<C>, AuthError> {
+    /// Verifies `token` in full; with what it would weigh in the
+    /// verified-token cache.
+    fn verify_full(&self, token: &str) -> Result<(VerifiedToken<C>, u32), AuthError> {
         let (header_b64, payload_b64, signature_b64) = split(token)?;
         let signed = token
             .get(..header_b64.len() + 1 + payload_b64.len())
@@ -276,8 +289,8 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         })?;
         // The header's `kid` is the key's (shared) unless the key has none.
         let kid = header.kid.map(|kid| match key.shared_kid() {
-            Some(shared) if **shared == *kid => Arc::clone(shared),
-            _ => Arc::from(kid),
+            Some(shared) if ***shared == *kid => Arc::clone(shared),
+            _ => shared_str(&kid),
         });
         let weight = entry_weight(
             &claims,
@@ -290,9 +303,8 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
         let cache = CacheFacts {
             key: Arc::downgrade(&key),
             until: self.cache_until(&registered),
-            weight,
         };
-        Ok(VerifiedToken::new(
+        let verified = VerifiedToken::new(
             claims,
             registered,
             extra,
@@ -300,7 +312,8 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             kid,
             cache,
             self.challenge.clone(),
-        ))
+        );
+        Ok((verified, weight))
     }
 }
 
@@ -333,14 +346,15 @@ impl<C> Verifier<C> {
 
     /// Until when (Unix seconds, the verifier's clock) a verified token may
     /// stay cached: `exp` plus leeway, at most the configured maximum age
-    /// from now.
-    fn cache_until(&self, c: &RegisteredClaims) -> i64 {
+    /// from now (0 for a token never to be cached: before 1970).
+    fn cache_until(&self, c: &RegisteredClaims) -> u32 {
         let max_age = i64::try_from(self.cache_max_age.as_secs()).unwrap_or(i64::MAX);
         let oldest = self.clock.now().saturating_add(max_age);
-        match c.exp() {
+        let until = match c.exp() {
             None => oldest,
             Some(exp) => exp.saturating_add(self.rules.leeway).min(oldest),
-        }
+        };
+        u32::try_from(until.max(0)).unwrap_or(u32::MAX)
     }
 }
 
