@@ -182,7 +182,9 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
     fn digest(&self, token: &str) -> ByDigest {
         let full = self.keyed.clone().chain_update(token.as_bytes()).finalize();
         let mut key = [0; 16];
-        key.copy_from_slice(&full[..16]);
+        for (k, f) in key.iter_mut().zip(full) {
+            *k = f;
+        }
         ByDigest(key)
     }
 
