@@ -225,7 +225,8 @@ impl<C> JwtAuthBuilder<C> {
 
     /// The memory budget of the verified-token cache, in bytes (default
     /// 64 MiB; an entry costs about 380 bytes with `DefaultClaims` and a
-    /// typical access token, so the default holds about 175 000 tokens;
+    /// typical access token (it counts 400), so the default holds about
+    /// 170 000 tokens;
     /// the weigher counts each entry's own allocations).
     /// See [`Verifier::verify`](crate::verify::Verifier::verify).
     #[must_use]

@@ -132,17 +132,22 @@ impl<'de> Deserialize<'de> for DefaultClaims {
                 // Written into this thread's scratch buffer, then kept in one
                 // allocation of the exact size (a growing buffer would leave
                 // slack and freed holes beside every cached token).
-                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                    Ok(mut out) => {
-                        out.clear();
-                        let kept = others(&mut map, &mut out);
-                        if out.capacity() > SCRATCH_KEPT {
-                            *out = Vec::new();
-                        }
-                        kept
+                // Without the scratch buffer (in use, or the thread's
+                // storage being torn down): a buffer of its own.
+                let with_scratch = SCRATCH.try_with(|scratch| {
+                    let mut out = scratch.try_borrow_mut().ok()?;
+                    out.clear();
+                    let kept = others(&mut map, &mut out);
+                    out.clear();
+                    if out.capacity() > SCRATCH_KEPT {
+                        *out = Vec::new();
                     }
-                    Err(_) => others(&mut map, &mut Vec::new()),
-                })
+                    Some(kept)
+                });
+                match with_scratch {
+                    Ok(Some(kept)) => kept,
+                    _ => others(&mut map, &mut Vec::new()),
+                }
             }
         }
         fn others<'de, A: MapAccess<'de>>(

@@ -80,7 +80,8 @@ pub(crate) struct CacheFacts {
     pub(crate) key: Weak<Key>,
     /// Unix seconds (the verifier's clock) from which a cached copy is
     /// stale: `exp` plus leeway, at most the maximum age after verification.
-    /// A `u32` reaches 2106; the maximum age bounds it long before.
+    /// A `u32` reaches 2106: a later end of life is cut to it, and one
+    /// before 1970 is 0 (never cached).
     pub(crate) until: u32,
 }
 

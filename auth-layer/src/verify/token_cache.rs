@@ -22,10 +22,11 @@
 //! from the operating system for each cache, followed by the token: a
 //! keyed PRF (the secret is one SHA-256 block, hashed once; a lookup costs
 //! what the plain digest of the token costs). Without the secret no one can
-//! compute keys, so a collision cannot be searched for offline: a token
-//! made to share a cached token's key would take about 2^128 requests, and
-//! any two tokens sharing a key about 2^64. The key never leaves the
-//! process. Where the system has no randomness to give, the verifier runs
+//! compute keys, so a collision cannot be searched for offline: a forged
+//! token sharing the key of any of `n` cached tokens would take about
+//! 2^128 / `n` requests (2^111 for the 170 000 entries of the default
+//! budget), and any two tokens sharing a key about 2^64. The key never
+//! leaves the process. Where the system has no randomness to give, the verifier runs
 //! without the cache (every token is verified in full) rather than with a
 //! guessable key.
 //!
@@ -72,10 +73,12 @@ pub const DEFAULT_TOKEN_CACHE_MAX_AGE: std::time::Duration = std::time::Duration
 /// Bytes an entry costs in the cache's own structures, beyond the verified
 /// token's allocations (which [`VerifiedToken`] counts itself): the 40-byte
 /// slot of the key, its weight and the `Arc` in the table, the hash index,
-/// the slack of the tables' growth (59 bytes in all, measured resident) and
-/// a margin for the eviction policy's ghost entries (`BENCHMARKS.md`,
-/// "Memory of the verified-token cache").
-const ENTRY_OVERHEAD: u32 = 64;
+/// the slack of the tables' growth (59 bytes in all, measured resident),
+/// and the eviction policy's ghost entries once the cache is full (at most
+/// one per two 512-byte shares of the budget, a 40-byte slot and its index
+/// each: about 17 bytes per entry) (`BENCHMARKS.md`, "Memory of the
+/// verified-token cache").
+const ENTRY_OVERHEAD: u32 = 80;
 
 /// A token's key in the cache: its keyed digest (see the module docs).
 type Digest128 = [u8; 16];
@@ -170,10 +173,12 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
     pub(crate) fn new(max_bytes: u64) -> Result<Self, getrandom::Error> {
         let mut secret = [0_u8; 64];
         getrandom::fill(&mut secret)?;
+        let keyed = Sha256::new_with_prefix(secret);
+        secret.fill(0);
         let items = usize::try_from(max_bytes / TYPICAL_WEIGHT).unwrap_or(usize::MAX);
         Ok(Self {
             cache: Cache::with_weighter(items.max(1), max_bytes, Weight),
-            keyed: Sha256::new_with_prefix(secret),
+            keyed,
         })
     }
 
