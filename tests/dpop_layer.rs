@@ -933,17 +933,11 @@ async fn instances_configured_with_auth_dpop_share_their_proofs_through_redis() 
 /// refuses replays and fresh proofs pass.
 #[tokio::test]
 async fn a_full_replay_memory_is_a_503_unless_a_shared_store_remembers() {
-    let key = ClientKey::es256();
-    let token = bound("alice", &key, json!({}));
-    let fresh = || Call::dpop("/protected", &token, &[proof(&key, "/protected", &token)]);
+    // Both servers start before the token is issued: a revocation store
+    // refuses tokens issued before it was created.
     let one = DpopVerifier::builder().replay_capacity(1).build().unwrap();
     let auth = layer(DpopMode::Allowed, one).await;
     let server = serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await;
-    run(&server, &fresh(), false).await.assert_ok("alice");
-    let full = run(&server, &fresh(), false).await;
-    refused(&full, 503, "store_unavailable");
-    assert!(full.header("retry-after").is_some(), "{full:?}");
-
     let shared = DpopVerifier::builder()
         .replay_capacity(1)
         .shared_replay(
@@ -953,7 +947,18 @@ async fn a_full_replay_memory_is_a_503_unless_a_shared_store_remembers() {
         .build()
         .unwrap();
     let auth = layer(DpopMode::Allowed, shared).await;
-    let server = serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await;
+    let shared_server =
+        serve_router(Router::new().route("/protected", get(whoami)).layer(auth)).await;
+    let key = ClientKey::es256();
+    let token = bound("alice", &key, json!({}));
+    let fresh = || Call::dpop("/protected", &token, &[proof(&key, "/protected", &token)]);
+
+    run(&server, &fresh(), false).await.assert_ok("alice");
+    let full = run(&server, &fresh(), false).await;
+    refused(&full, 503, "store_unavailable");
+    assert!(full.header("retry-after").is_some(), "{full:?}");
+
+    let server = shared_server;
     run(&server, &fresh(), false).await.assert_ok("alice");
     let second = fresh();
     run(&server, &second, false).await.assert_ok("alice");

@@ -261,13 +261,13 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
-/// Runs `requests` through a layer built with `log_subjects(on)` under a
-/// subscriber that records everything at `TRACE`; returns the log text.
-async fn logs_of(on: bool, tokens: &[Option<String>]) -> String {
+/// Runs `requests` through a layer built with `log_subjects(on)` and a
+/// revocation cache on `store` under a subscriber that records everything
+/// at `TRACE`; returns the log text. The store must be older than the
+/// tokens: it refuses tokens issued before it was created.
+async fn logs_of(on: bool, store: MemoryStore, tokens: &[Option<String>]) -> String {
     let (captured, _guard) = capture();
-    let revocation = RevocationCache::builder(MemoryStore::new())
-        .build()
-        .unwrap();
+    let revocation = RevocationCache::builder(store).build().unwrap();
     let auth = JwtAuth::builder()
         .hmac_secret(SECRET)
         .revocation(revocation)
@@ -284,6 +284,7 @@ async fn logs_of(on: bool, tokens: &[Option<String>]) -> String {
 #[tokio::test(flavor = "current_thread")]
 async fn tracing_names_each_decision_and_never_the_token() {
     let _serial = SERIAL.lock().await;
+    let (quiet_store, verbose_store) = (MemoryStore::new(), MemoryStore::new());
     let good = hs256(&claims_with("erin-subject", json!({ "jti": "jti-erin" })));
     let expired = hs256(&claims_with("frank-subject", json!({ "exp": 1_000_000 })));
     let tokens = [
@@ -293,7 +294,7 @@ async fn tracing_names_each_decision_and_never_the_token() {
         None,
     ];
 
-    let quiet = logs_of(false, &tokens).await;
+    let quiet = logs_of(false, quiet_store, &tokens).await;
     assert_eq!(quiet.matches("outcome=\"allowed\"").count(), 2, "{quiet}");
     assert!(quiet.contains("reason=\"token_expired\""), "{quiet}");
     assert!(quiet.contains("reason=\"token_missing\""), "{quiet}");
@@ -303,7 +304,7 @@ async fn tracing_names_each_decision_and_never_the_token() {
         "{quiet}"
     );
 
-    let verbose = logs_of(true, &tokens).await;
+    let verbose = logs_of(true, verbose_store, &tokens).await;
     assert!(verbose.contains("sub=\"erin-subject\""), "{verbose}");
     assert!(verbose.contains("jti=\"jti-erin\""), "{verbose}");
     // An expired token's claims were never accepted: not logged as facts.

@@ -99,16 +99,18 @@ async fn a_pass_one_cache_remembered_in_a_token_does_not_pass_it_through_another
     // A pass is remembered in the verified token; a second cache, where the
     // subject is revoked, must judge the same token by its own answers.
     let sub = unique("gail");
+    // The stores are older than the token: a store refuses tokens issued
+    // before it was created.
+    let (store_a, store_b) = (MemoryStore::new(), MemoryStore::new());
     let t = token(claims(json!({ "iss": common::ISS_A, "sub": sub })));
     // Tokens issued up to a second from now are revoked, in the second
     // cache's store before the cache is built (nothing to invalidate).
     let revoked_at = now_i64() + 1;
-    let store_b = MemoryStore::new();
     store_b
         .revoke_subject(common::ISS_A, &sub, revoked_at)
         .await
         .unwrap();
-    let (a, b) = (cache(MemoryStore::new()), cache(store_b));
+    let (a, b) = (cache(store_a), cache(store_b));
     let (auth_a, auth_b) = (layer(a.clone()), layer(b.clone()));
     // Both caches learn the subject through their layers.
     assert_eq!(send(&auth_a, &t).await.status(), StatusCode::OK);
