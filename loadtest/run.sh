@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test: the same axum route bare (`GET /`) and behind JwtAuth
+# Load test: the same axum route bare (`GET /bare`) and behind JwtAuth
 # (`GET /auth`), per configuration, in alternating rounds. The server is
 # pinned to one core and wrk to another. Loopback only; every run is bounded
 # in time and the server stops by itself. See loadtest/README.md.
@@ -193,7 +193,7 @@ while read -r name alg cache revocation cold_every dpop; do
   fi
 
   # Warm-up: connections, the allocator, the CPU's caches. Hot tokens only.
-  run_wrk / 0 0 "$WARMUP" >/dev/null
+  run_wrk /bare 0 0 "$WARMUP" >/dev/null
   run_wrk /auth 0 0 "$WARMUP" >/dev/null
 
   : >"$work/rounds.txt"
@@ -201,7 +201,7 @@ while read -r name alg cache revocation cold_every dpop; do
     offset=$(((round - 1) * COLD_SLICE))
     if [ $((round % 2)) = 1 ]; then order="bare layer"; else order="layer bare"; fi
     for kind in $order; do
-      if [ "$kind" = bare ]; then path=/; else path=/auth; fi
+      if [ "$kind" = bare ]; then path=/bare; else path=/auth; fi
       result=$(run_wrk "$path" "$cold_every" "$offset" "$DURATION")
       eval "${kind}_result=(\$result)"
       echo "   round $round $kind: $result  (req/s p50_us p99_us cpu_us/req)" >&2
