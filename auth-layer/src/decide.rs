@@ -231,18 +231,22 @@ fn bind<C>(
         Ok(htu) => htu,
         Err(e) => return Err((e.into(), token)),
     };
+    let access_token = match crate::verify::text(found.token) {
+        Ok(access_token) => access_token,
+        Err(e) => return Err((e, token)),
+    };
     if dpop.verifier.is_shared() {
         let proof = OwnedProof {
             proof: proof.to_owned(),
             method: method.as_str().to_owned(),
             htu,
-            token: found.token.to_owned(),
+            token: access_token.to_owned(),
             jkt: jkt.to_owned(),
         };
         return Ok(Bound::Shared(token, proof));
     }
     let request = ProofRequest::new(method.as_str(), &htu)
-        .access_token(found.token)
+        .access_token(access_token)
         .bound_to(jkt);
     match dpop.verifier.verify(proof, &request) {
         Ok(_) => Ok(Bound::Ready(token)),
@@ -278,7 +282,7 @@ struct OwnedRequest {
     method: Method,
     headers: HeaderMap,
     uri: Uri,
-    token: String,
+    token: Vec<u8>,
     scheme: Scheme,
 }
 
@@ -289,7 +293,7 @@ impl OwnedRequest {
             method: method.clone(),
             headers: headers.clone(),
             uri: uri.clone(),
-            token: found.token.to_owned(),
+            token: found.token.to_vec(),
             scheme: found.scheme,
         }
     }

@@ -187,7 +187,6 @@ where
                     };
                     match verdict {
                         Ok(token) => {
-                            request.extensions_mut().insert(token.grants().clone());
                             request.extensions_mut().insert(token);
                             state.set(State::Inner {
                                 future: inner.call(request),

@@ -24,9 +24,9 @@ impl<S, C, R: Clone> Layer<S> for JwtAuth<C, R> {
 }
 
 /// The tower `Service` produced by [`JwtAuth`]: verifies, then calls `S`
-/// with the [`VerifiedToken`](crate::VerifiedToken) (and its
-/// [`Grants`](crate::claims::Grants), for guards that do not know the
-/// claims type) in the request extensions, or answers the rejection itself.
+/// with the [`VerifiedToken`](crate::VerifiedToken) in the request
+/// extensions (its [`grants`](crate::VerifiedToken::grants) are what guards
+/// check), or answers the rejection itself.
 ///
 /// ```
 /// use auth_layer::{JwtAuth, JwtAuthService};
@@ -98,7 +98,6 @@ where
                 if let Some(reporter) = self.auth.shared.observer.reporter(client) {
                     req.extensions_mut().insert(reporter);
                 }
-                req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 None
             }
@@ -112,7 +111,6 @@ where
                 if let Some(reporter) = self.auth.shared.observer.reporter(client) {
                     req.extensions_mut().insert(reporter);
                 }
-                req.extensions_mut().insert(token.grants().clone());
                 req.extensions_mut().insert(token);
                 Some(check)
             }

@@ -63,9 +63,14 @@ pub(crate) enum Scheme {
 }
 
 /// The token found in a request, borrowed from it, and how it came.
+///
+/// The token is kept as bytes: every source yields ASCII text (visible
+/// ASCII on the usual `Authorization` path), but a cache hit looks it up by
+/// its bytes and never needs it as a `str`, which would cost a UTF-8 check
+/// of the whole token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found<'a> {
-    pub(crate) token: &'a str,
+    pub(crate) token: &'a [u8],
     pub(crate) scheme: Scheme,
 }
 
@@ -78,7 +83,7 @@ pub(crate) fn find<'a>(
     dpop: bool,
 ) -> Result<Option<Found<'a>>, AuthError> {
     let mut found: Option<Found<'a>> = None;
-    let mut add = |token: &'a str, scheme: Scheme| -> Result<(), AuthError> {
+    let mut add = |token: &'a [u8], scheme: Scheme| -> Result<(), AuthError> {
         let this = Found { token, scheme };
         match found {
             // The same token twice is one token (a header and a cookie,
@@ -113,7 +118,7 @@ pub(crate) fn find<'a>(
                 for value in headers.get_all(COOKIE) {
                     let Ok(value) = value.to_str() else { continue };
                     for token in cookies(value, name) {
-                        add(token, Scheme::Other)?;
+                        add(token.as_bytes(), Scheme::Other)?;
                     }
                 }
             }
@@ -126,13 +131,13 @@ pub(crate) fn find<'a>(
                     if token.is_empty() {
                         return Err(AuthError::malformed("token header is empty"));
                     }
-                    add(token, Scheme::Other)?;
+                    add(token.as_bytes(), Scheme::Other)?;
                 }
             }
             TokenSource::Query(name) => {
                 query_allowed |= name == "access_token";
                 for token in query_params(uri, name) {
-                    add(token, Scheme::Other)?;
+                    add(token.as_bytes(), Scheme::Other)?;
                 }
             }
         }
@@ -147,17 +152,19 @@ pub(crate) fn find<'a>(
 }
 
 /// `Bearer <token>`, and `DPoP <token>` when `dpop`; another scheme (e.g.
-/// `Basic`) carries no token of ours.
+/// `Basic`) carries no token of ours. The token is ASCII: visible ASCII on
+/// the quick path, which reads nearly every header.
 ///
 /// The usual header (the scheme, one space, a token of visible ASCII) is
-/// read in one pass over its bytes that the compiler vectorises; anything
-/// else is read by [`authorization_in_full`], which gives every header the
-/// same answer, only slower.
+/// read in one pass over its bytes that the compiler vectorises, and not
+/// checked again as UTF-8 (visible ASCII is); anything else is read by
+/// [`authorization_in_full`], which gives every header the same answer,
+/// only slower.
 #[inline]
 fn authorization(
     value: &http::HeaderValue,
     dpop: bool,
-) -> Result<Option<(&str, Scheme)>, AuthError> {
+) -> Result<Option<(&[u8], Scheme)>, AuthError> {
     let bytes = value.as_bytes();
     let (scheme, token) = match bytes.iter().position(|&b| b == b' ') {
         Some(6)
@@ -182,9 +189,10 @@ fn authorization(
     let visible = token
         .iter()
         .fold(true, |ok, &b| ok & (b.wrapping_sub(0x21) < 0x5e));
-    match std::str::from_utf8(token) {
-        Ok(token) if visible && !token.is_empty() => Ok(Some((token, scheme))),
-        _ => authorization_in_full(value, dpop),
+    if visible && !token.is_empty() {
+        Ok(Some((token, scheme)))
+    } else {
+        authorization_in_full(value, dpop)
     }
 }
 
@@ -194,7 +202,7 @@ fn authorization(
 fn authorization_in_full(
     value: &http::HeaderValue,
     dpop: bool,
-) -> Result<Option<(&str, Scheme)>, AuthError> {
+) -> Result<Option<(&[u8], Scheme)>, AuthError> {
     let value = value
         .to_str()
         .map_err(|_| AuthError::malformed("authorization header is not visible ASCII"))?;
@@ -213,7 +221,7 @@ fn authorization_in_full(
     if token.contains(' ') {
         return Err(AuthError::malformed("bearer token contains a space"));
     }
-    Ok(Some((token, scheme)))
+    Ok(Some((token.as_bytes(), scheme)))
 }
 
 fn cookies<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -256,7 +264,7 @@ mod tests {
     ) -> Result<Option<String>, ErrorKind> {
         let (h, u) = req(headers, uri);
         find(sources, &h, &u, false)
-            .map(|t| t.map(|found| found.token.to_owned()))
+            .map(|t| t.map(|found| String::from_utf8(found.token.to_vec()).unwrap()))
             .map_err(|e| e.kind())
     }
 
@@ -266,7 +274,7 @@ mod tests {
         let bearer_only = find(&[TokenSource::Bearer], &h, &u, false).unwrap();
         assert_eq!(bearer_only, None, "DPoP is another scheme then");
         let found = find(&[TokenSource::Bearer], &h, &u, true).unwrap().unwrap();
-        assert_eq!((found.token, found.scheme), ("abc", Scheme::Dpop));
+        assert_eq!((found.token, found.scheme), (&b"abc"[..], Scheme::Dpop));
         let (h, u) = req(
             &[
                 ("authorization", "DPoP abc"),
@@ -325,10 +333,10 @@ mod tests {
         values.push(b"Bearer ab\xc3\xa9".to_vec());
         values.push(b"Bearer \x01abc".to_vec());
         values.push(b"Basic \xff".to_vec());
-        fn described(
-            r: Result<Option<(&str, Scheme)>, AuthError>,
-        ) -> Result<Option<(String, Scheme)>, (ErrorKind, String)> {
-            r.map(|found| found.map(|(token, scheme)| (token.to_owned(), scheme)))
+        /// A reading's answer, owned: the token and scheme, or the error.
+        type Described = Result<Option<(Vec<u8>, Scheme)>, (ErrorKind, String)>;
+        fn described(r: Result<Option<(&[u8], Scheme)>, AuthError>) -> Described {
+            r.map(|found| found.map(|(token, scheme)| (token.to_vec(), scheme)))
                 .map_err(|e| (e.kind(), e.to_string()))
         }
         for value in &values {

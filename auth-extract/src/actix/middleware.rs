@@ -22,8 +22,7 @@ pub(super) type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Ou
 /// or on a `web::scope` / resource.
 ///
 /// A verified request reaches the handler with the
-/// [`VerifiedToken<C>`](auth_layer::VerifiedToken) (and its
-/// [`Grants`](auth_layer::claims::Grants)) in its extensions; any other is
+/// [`VerifiedToken<C>`](auth_layer::VerifiedToken) in its extensions; any other is
 /// answered by the middleware exactly as the tower layer answers it.
 /// The responder must build `http::Response<String>` bodies:
 /// [`JsonResponder`](auth_layer::response::JsonResponder) (the default), [`EmptyResponder`](auth_layer::response::EmptyResponder) and
@@ -133,7 +132,6 @@ where
                     if let Some(reporter) = reporter {
                         extensions.insert(reporter);
                     }
-                    extensions.insert(token.grants().clone());
                     extensions.insert(token);
                 }
                 Ok(None) => {

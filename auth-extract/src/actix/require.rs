@@ -8,7 +8,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, ResponseError};
 use auth_layer::VerifiedToken;
-use auth_layer::claims::{DefaultClaims, Grants, Unauthenticated};
+use auth_layer::claims::{DefaultClaims, Unauthenticated};
 use auth_layer::observe::Reporter;
 use auth_layer::require::Require;
 use auth_layer::response::{JsonResponder, Responder};
@@ -150,7 +150,9 @@ where
         let decision = {
             let extensions = req.extensions();
             self.guard.check(
-                extensions.get::<Grants>(),
+                extensions
+                    .get::<VerifiedToken<C>>()
+                    .map(VerifiedToken::grants),
                 extensions.get::<Unauthenticated>().is_some(),
             )
         };
@@ -173,7 +175,7 @@ where
                 respond(self.guard.auth(), &error, &to_http_headers(req.headers()))
             }
             Err(None) => ClaimsRejection::MissingLayer {
-                claims_type: std::any::type_name::<Grants>(),
+                claims_type: std::any::type_name::<C>(),
             }
             .error_response(),
         };

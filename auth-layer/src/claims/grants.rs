@@ -129,9 +129,10 @@ impl ListBuilder {
 /// [`GrantClaims`](crate::claims::GrantClaims) says; and how the user
 /// logged in (`acr`, `auth_time`), for step-up rules (RFC 9470).
 ///
-/// The layer stores a clone next to the [`VerifiedToken<C>`](crate::VerifiedToken) in the
-/// request extensions, so guards can check scopes without knowing `C`.
-/// Cheap to clone (an `Arc`, or nothing for a token without grants).
+/// Read from the verified token ([`VerifiedToken::grants`](crate::VerifiedToken::grants)),
+/// which the layer puts in the request extensions; guards check them
+/// whatever `C` is. Cheap to clone (an `Arc`, or nothing for a token
+/// without grants).
 /// A claim of another shape (a number, an object) grants nothing.
 ///
 /// Scopes and roles share one allocation: the number of scopes, then each

@@ -23,7 +23,7 @@ use crate::response::JsonResponder;
 /// | token grants it | passes |
 /// | token lacks it | 403, `insufficient_scope` (`scope="…"` for scopes), code `insufficient_scope` / `insufficient_role` |
 /// | optional mode, no token | 401 with the realm's bare challenge |
-/// | no `JwtAuth` ran | 500, and a log line naming the fix |
+/// | no `JwtAuth` of the guard's claims type ran | 500, and a log line naming the fix |
 ///
 /// ```
 /// use auth_layer::JwtAuth;
@@ -151,8 +151,10 @@ impl<C, R> Require<C, R> {
         &self.auth
     }
 
-    /// Decides for a request whose extensions hold `grants` (stored by the
-    /// `JwtAuth` layer with a verified token) and, when `unauthenticated`,
+    /// Decides for a request whose verified token grants `grants` (the
+    /// [`grants`](crate::VerifiedToken::grants) of the
+    /// [`VerifiedToken<C>`](crate::VerifiedToken) the `JwtAuth` layer put in
+    /// the request's extensions) and, when `unauthenticated`,
     /// the [`Unauthenticated`](crate::claims::Unauthenticated) marker of
     /// optional mode. [`RequireService`](crate::require::RequireService)
     /// calls this; so do framework adapters.
@@ -160,8 +162,9 @@ impl<C, R> Require<C, R> {
     /// # Errors
     /// `Some(error)` to reject the request with `error`: 403 when the token
     /// lacks the grant, 401 in optional mode without a token. `None` when
-    /// no `JwtAuth` layer ran before the guard: a configuration mistake,
-    /// logged here with the fix, and answered with 500.
+    /// no `JwtAuth` layer ran before the guard (or one with another claims
+    /// type than the guard's): a configuration mistake, logged here with the
+    /// fix, and answered with 500.
     pub fn check(
         &self,
         grants: Option<&Grants>,
@@ -169,7 +172,8 @@ impl<C, R> Require<C, R> {
     ) -> Result<(), Option<AuthError>> {
         if grants.is_none() && !unauthenticated {
             tracing::error!(
-                "{self} runs on a route that no JwtAuth layer covers: add the JwtAuth layer (axum, tower: `.layer(auth)`; actix-web: `.wrap(JwtAuthMiddleware::new(auth))`) so that it runs before the guard"
+                "{self} runs on a route that no JwtAuth layer with claims type `{}` covers: add the JwtAuth layer (axum, tower: `.layer(auth)`; actix-web: `.wrap(JwtAuthMiddleware::new(auth))`) so that it runs before the guard, and build the guard from that layer (`Require::scope(&auth, ..)`)",
+                std::any::type_name::<C>()
             );
             return Err(None);
         }

@@ -7,7 +7,7 @@ use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::claims::{DefaultClaims, Grants, Unauthenticated, VerifiedToken};
+use crate::claims::{DefaultClaims, Unauthenticated, VerifiedToken};
 use crate::require::future::RequireFuture;
 use crate::require::layer::Require;
 use crate::response::{JsonResponder, Responder};
@@ -69,7 +69,9 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let decision = self.guard.check(
-            req.extensions().get::<Grants>(),
+            req.extensions()
+                .get::<VerifiedToken<C>>()
+                .map(VerifiedToken::grants),
             req.extensions().get::<Unauthenticated>().is_some(),
         );
         let response = match decision {

@@ -50,6 +50,13 @@ pub(crate) fn unverified_issuer(payload: &[u8]) -> Option<String> {
         .map(Cow::into_owned)
 }
 
+/// A token found in a request, as text. Every token source yields ASCII
+/// text, so this cannot fail for a token the layer found; an error is
+/// still an answer, not a panic.
+pub(crate) fn text(token: &[u8]) -> Result<&str, AuthError> {
+    std::str::from_utf8(token).map_err(|_| AuthError::malformed("token is not UTF-8"))
+}
+
 pub(crate) fn too_large() -> AuthError {
     AuthError::new(ErrorKind::TokenTooLarge, "token is larger than allowed")
 }

@@ -39,6 +39,7 @@ pub(crate) mod strict_json;
 mod token_cache;
 mod verifier;
 
+pub(crate) use jws::text;
 pub(crate) use logout::{Accepted, Refusal};
 pub(crate) use logout_claims::LogoutRules;
 pub(crate) use rules::Rules;

@@ -52,10 +52,10 @@
 
 use std::any::Any;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{Equivalent, Weighter};
 use sha2::{Digest, Sha256};
 
@@ -116,6 +116,30 @@ impl Equivalent<Slot> for ByDigest {
     }
 }
 
+/// The table's hash of a key: the digest's first 64 bits, as they are.
+///
+/// The digest is a keyed PRF of the token, so its bits are already uniform
+/// and unknown to whoever chooses tokens; hashing them again (quick_cache
+/// uses ahash by default) would buy no protection against flooding one
+/// bucket, only cost a hash per lookup.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest is the only thing written, besides its length prefix.
+        if let Some(first) = bytes.first_chunk::<8>() {
+            self.0 = u64::from_le_bytes(*first);
+        }
+    }
+
+    fn write_usize(&mut self, _len: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A cache entry's weight: what the verifier measured when it built the token.
 #[derive(Debug, Clone, Copy)]
 struct Weight;
@@ -126,8 +150,16 @@ impl<C> Weighter<Slot, VerifiedToken<C>> for Weight {
     }
 }
 
+type Table<C> = Cache<
+    Slot,
+    VerifiedToken<C>,
+    Weight,
+    BuildHasherDefault<DigestHasher>,
+    DefaultLifecycle<Slot, VerifiedToken<C>>,
+>;
+
 pub(crate) struct TokenCache<C> {
-    cache: Cache<Slot, VerifiedToken<C>, Weight>,
+    cache: Table<C>,
     /// SHA-256 with the cache's secret block already hashed.
     keyed: Sha256,
 }
@@ -177,15 +209,21 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
         secret.fill(0);
         let items = usize::try_from(max_bytes / TYPICAL_WEIGHT).unwrap_or(usize::MAX);
         Ok(Self {
-            cache: Cache::with_weighter(items.max(1), max_bytes, Weight),
+            cache: Cache::with(
+                items.max(1),
+                max_bytes,
+                Weight,
+                BuildHasherDefault::default(),
+                DefaultLifecycle::default(),
+            ),
             keyed,
         })
     }
 
     /// The cache key of a token.
     #[inline]
-    fn digest(&self, token: &str) -> ByDigest {
-        let full = self.keyed.clone().chain_update(token.as_bytes()).finalize();
+    fn digest(&self, token: &[u8]) -> ByDigest {
+        let full = self.keyed.clone().chain_update(token).finalize();
         let mut key = [0; 16];
         for (k, f) in key.iter_mut().zip(full) {
             *k = f;
@@ -195,7 +233,7 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
 
     /// The verified token for `token` if cached, still within its lifetime
     /// at `now` (Unix seconds, the verifier's clock) and its key still trusted.
-    pub(crate) fn get(&self, token: &str, now: i64) -> Option<VerifiedToken<C>> {
+    pub(crate) fn get(&self, token: &[u8], now: i64) -> Option<VerifiedToken<C>> {
         let digest = self.digest(token);
         let verified = self.cache.get(&digest)?;
         if now >= verified.cached_until() || verified.verifying_key().strong_count() == 0 {
@@ -209,7 +247,7 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
 
     /// Caches `verified` (the token `token`, weighing `weight` bytes) if it
     /// has a lifetime left at `now`.
-    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken<C>, weight: u32, now: i64) {
+    pub(crate) fn insert(&self, token: &[u8], verified: VerifiedToken<C>, weight: u32, now: i64) {
         if verified.cached_until() > now {
             let ByDigest(digest) = self.digest(token);
             self.cache.insert(Slot { digest, weight }, verified);
@@ -230,5 +268,33 @@ impl<C> fmt::Debug for TokenCache<C> {
         f.debug_struct("TokenCache")
             .field("entries", &self.cache.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn a_lookup_hashes_as_the_stored_key_and_spreads_by_the_digest() {
+        let hasher = BuildHasherDefault::<DigestHasher>::default();
+        let digest: Digest128 = *b"0123456789abcdef";
+        let stored = hasher.hash_one(Slot { digest, weight: 7 });
+        assert_eq!(
+            stored,
+            hasher.hash_one(ByDigest(digest)),
+            "the lookup finds the slot"
+        );
+        assert_eq!(
+            stored,
+            hasher.hash_one(Slot { digest, weight: 9 }),
+            "the weight is not hashed"
+        );
+        let mut other = digest;
+        other[0] ^= 1;
+        assert_ne!(stored, hasher.hash_one(ByDigest(other)));
+        assert_eq!(stored, u64::from_le_bytes(*b"01234567"));
     }
 }

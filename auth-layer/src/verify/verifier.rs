@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::keys::IssuerKeys;
 use crate::observe::metrics;
-use crate::verify::jws::{Header, algorithm, b64, split, too_large, unverified_issuer};
+use crate::verify::jws::{Header, algorithm, b64, split, text, too_large, unverified_issuer};
 use crate::verify::rules::Rules;
 use crate::verify::token_cache::{TokenCache, entry_weight};
 
@@ -124,12 +124,17 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
     where
         C: Send + Sync + 'static,
     {
-        self.verify_any(token).and_then(not_bound)
+        self.verify_any(token.as_bytes()).and_then(not_bound)
     }
 
     /// [`verify`](Self::verify), bound tokens included: the layer checks
     /// their proofs.
-    pub(crate) fn verify_any(&self, token: &str) -> Result<VerifiedToken<C>, AuthError>
+    ///
+    /// The token comes as the request's bytes: the verified-token cache
+    /// looks it up by them, so a hit never reads them as text (checking
+    /// them for UTF-8 would cost a third of a hit). Only a token to verify
+    /// in full is read as text.
+    pub(crate) fn verify_any(&self, token: &[u8]) -> Result<VerifiedToken<C>, AuthError>
     where
         C: Send + Sync + 'static,
     {
@@ -137,7 +142,9 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             return Err(too_large());
         }
         let Some(cache) = &self.cache else {
-            return self.verify_timed(token).map(|(verified, _)| verified);
+            return self
+                .verify_timed(text(token)?)
+                .map(|(verified, _)| verified);
         };
         // One clock reading for the entry's lifetime and `exp`/`nbf`.
         let now = self.clock.now();
@@ -147,7 +154,7 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             return Ok(verified);
         }
         metrics::token_cache(false);
-        let (verified, weight) = self.verify_timed(token)?;
+        let (verified, weight) = self.verify_timed(text(token)?)?;
         cache.insert(token, verified.clone(), weight, now);
         Ok(verified)
     }
