@@ -203,8 +203,16 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
     /// A cache of at most `max_bytes`, keyed with a secret from the
     /// operating system; its error when the system gives none.
     pub(crate) fn new(max_bytes: u64) -> Result<Self, getrandom::Error> {
+        Self::keyed_by(max_bytes, getrandom::fill)
+    }
+
+    /// [`new`](Self::new), with the secret drawn by `fill`.
+    pub(crate) fn keyed_by(
+        max_bytes: u64,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> Result<Self, getrandom::Error> {
         let mut secret = [0_u8; 64];
-        getrandom::fill(&mut secret)?;
+        fill(&mut secret)?;
         let keyed = Sha256::new_with_prefix(secret);
         secret.fill(0);
         let items = usize::try_from(max_bytes / TYPICAL_WEIGHT).unwrap_or(usize::MAX);

@@ -86,16 +86,7 @@ impl<C: DeserializeOwned + 'static> Verifier<C> {
             issuer_keys,
             rules,
             clock,
-            cache: cache.and_then(|(bytes, _)| {
-                TokenCache::new(bytes)
-                    .inspect_err(|e| {
-                        tracing::warn!(
-                            error = %e,
-                            "no randomness for the verified-token cache's key: every token is verified in full"
-                        );
-                    })
-                    .ok()
-            }),
+            cache: cache.and_then(|(bytes, _)| usable(TokenCache::new(bytes))),
             cache_max_age: cache.map_or(Duration::ZERO, |(_, age)| age),
             challenge: None,
             _claims: PhantomData,
@@ -395,4 +386,90 @@ fn not_bound<C>(token: VerifiedToken<C>) -> Result<VerifiedToken<C>, AuthError> 
         return Err(AuthError::key_bound());
     }
     Ok(token)
+}
+
+/// The verified-token cache, or none (with a warning) when the system gave
+/// no randomness for its key: every token is then verified in full, never
+/// looked up under a guessable key.
+fn usable<C>(cache: Result<TokenCache<C>, getrandom::Error>) -> Option<TokenCache<C>> {
+    cache
+        .inspect_err(|e| {
+            tracing::warn!(
+                error = %e,
+                "no randomness for the verified-token cache's key: every token is verified in full"
+            );
+        })
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::JwtAuth;
+
+    const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes!";
+
+    /// What `tracing` wrote while `f` ran.
+    fn logs_of(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = captured.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn without_randomness_for_its_key_the_cache_is_off_and_every_token_verified() {
+        let no_randomness = |_: &mut [u8]| Err(getrandom::Error::UNSUPPORTED);
+        let mut cache = None;
+        let logs = logs_of(|| {
+            cache = usable(TokenCache::<DefaultClaims>::keyed_by(
+                1 << 20,
+                no_randomness,
+            ));
+        });
+        assert!(cache.is_none(), "no cache under a key that is not secret");
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("every token is verified in full"), "{logs}");
+
+        // The layer then verifies every token in full, and still answers.
+        let auth = JwtAuth::builder().hmac_secret(SECRET).build().unwrap();
+        let Ok(mut shared) = Arc::try_unwrap(auth.shared) else {
+            panic!("the layer was just built")
+        };
+        shared.verifier.cache = cache;
+        let auth = JwtAuth::from_shared(shared, crate::response::JsonResponder);
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &serde_json::json!({ "sub": "alice", "exp": 4_000_000_000_u64 }),
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let first = auth.verifier().verify(&token).unwrap();
+        let second = auth.verifier().verify(&token).unwrap();
+        assert_eq!(second.subject(), "alice");
+        assert!(
+            !std::ptr::eq(first.claims(), second.claims()),
+            "verified again, not handed out again"
+        );
+        assert_eq!(auth.verifier().cached_tokens(), 0);
+    }
 }
