@@ -444,6 +444,43 @@ async fn guards_report_their_refusals_to_the_audit_hook_in_both_frameworks() {
     }
 }
 
+/// A guard reads the grants of the token of its own claims type: behind a
+/// layer of another claims type it finds none, a server mistake answered
+/// with 500, never a pass (even for a token with the scope).
+#[tokio::test]
+async fn a_guard_of_another_claims_type_than_the_layer_answers_500_in_both_frameworks() {
+    #[derive(Deserialize)]
+    struct Mine {}
+    let layer = JwtAuth::builder()
+        .hmac_secret(SECRET)
+        .claims::<Mine>()
+        .build()
+        .unwrap();
+    let guard_of = common::hmac_auth();
+    let axum = serve_router(
+        Router::new()
+            .route(
+                "/orders",
+                get(|| async { "reached" }).route_layer(Require::scope(&guard_of, "orders:write")),
+            )
+            .layer(layer.clone()),
+    )
+    .await;
+    let guard = RequireMiddleware::new(Require::scope(&guard_of, "orders:write"));
+    let actix = actix_server!(move || {
+        App::new()
+            .route("/orders", web::get().to(|| async { "reached" }))
+            .wrap(guard.clone())
+            .wrap(JwtAuthMiddleware::new(layer.clone()))
+    });
+    let token = hs256(&claims_with("alice", json!({ "scope": "orders:write" })));
+    for server in [&axum, &actix] {
+        let reply = server.bearer_at("/orders", &token).await;
+        assert_eq!(reply.status, 500, "{reply:?}");
+        assert_ne!(reply.body, "reached");
+    }
+}
+
 async fn both_guards(scope: WithScope<OrdersRead>, _role: WithRole<Admin>) -> String {
     format!("both {}", scope.subject())
 }

@@ -123,6 +123,14 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_text_are_a_malformed_token_not_a_panic() {
+        assert_eq!(text(b"a.b.c").unwrap(), "a.b.c");
+        let e = text(b"a.\xff.c").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+    }
+
+    #[test]
     fn segments_are_counted() {
         assert!(split("a.b.c").is_ok());
         assert!(
