@@ -231,12 +231,16 @@ fn short_type_name(full: &str) -> String {
 pub(crate) fn from_extensions<C: Send + Sync + 'static>(
     extensions: &http::Extensions,
 ) -> Result<Option<Claims<C>>, ClaimsRejection> {
-    lookup(
-        extensions.get::<VerifiedToken<C>>(),
-        extensions
-            .get::<auth_layer::claims::Unauthenticated>()
-            .is_some(),
-    )
+    match extensions.get::<VerifiedToken<C>>() {
+        Some(token) => lookup(Some(token), false),
+        // The marker is looked for only when there is no token.
+        None => lookup(
+            None,
+            extensions
+                .get::<auth_layer::claims::Unauthenticated>()
+                .is_some(),
+        ),
+    }
 }
 
 /// The same decision for any framework's extensions: the token the layer
