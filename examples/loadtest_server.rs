@@ -25,13 +25,18 @@
 //! | `LOADTEST_LISTEN` | address (default `127.0.0.1:0`, an ephemeral port) |
 //! | `LOADTEST_MAX_SECS` | the server stops by itself after this long (default 900) |
 //! | `LOADTEST_DPOP` | `ES256` or `EdDSA`: DPoP requests, the tokens bound to a client key of this algorithm (default: none, bearer tokens) |
+//! | `LOADTEST_COMPOSE` | `route-layer` (default): `Router::route_layer`, as the README's `Router::layer` does it, each route wrapped in a boxed service; `service`: the layer wraps a `Router` of `/auth` as a tower service (`JwtAuth::layer(router)`), no per-route wrapping; both paths then pass one path comparison that picks the bare or the wrapped router |
 //! | `LOADTEST_DPOP_PROOFS` | with `LOADTEST_DPOP`: how many proofs to make (default 100000), written to `proofs.txt` as `TOKEN_LINE PROOF`, each good once for `GET /auth` with that line's token |
 //!
 //! A cold token is in the verified-token cache but its subject is not in
 //! the revocation cache: its first request asks the revocation store once.
 
+use std::convert::Infallible;
 use std::error::Error;
 use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use auth_extract::Claims;
@@ -39,12 +44,14 @@ use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
-use auth_layer::{JwtAuth, JwtAuthBuilder};
+use auth_layer::{JwtAuth, JwtAuthBuilder, JwtAuthService};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
-use axum::{Router, routing::get};
+use axum::{Router, ServiceExt, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header, encode};
+use tower::{Layer, Service};
 
 const SECRET: &[u8] = b"load-test-secret-of-at-least-32-bytes!";
 const ISSUER: &str = "https://issuer.example";
@@ -318,21 +325,93 @@ async fn main() -> Result<(), Box<dyn Error>> {
     std::fs::write(format!("{out}/hot.txt"), hot_lines)?;
     std::fs::write(format!("{out}/cold.txt"), cold_lines)?;
 
-    let app = Router::new()
-        .route("/auth", get(claimed))
-        .route_layer(auth)
-        .route("/bare", get(ok))
-        .route("/", get(ok));
     let listener = tokio::net::TcpListener::bind(var("LOADTEST_LISTEN", "127.0.0.1:0")).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let stop = tokio::time::sleep(Duration::from_secs(u64::try_from(max_secs)?));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = stop => eprintln!("LOADTEST_MAX_SECS reached: stopping"),
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
-        .await?;
+    let shutdown = async move {
+        tokio::select! {
+            () = stop => eprintln!("LOADTEST_MAX_SECS reached: stopping"),
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    match var("LOADTEST_COMPOSE", "route-layer").as_str() {
+        "route-layer" => {
+            let app = Router::new()
+                .route("/auth", get(claimed))
+                .route_layer(auth)
+                .route("/bare", get(ok))
+                .route("/", get(ok));
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        "service" => {
+            let app = Split {
+                bare: Router::new().route("/bare", get(ok)).route("/", get(ok)),
+                auth: auth.layer(Router::new().route("/auth", get(claimed))),
+            };
+            axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        other => {
+            return Err(
+                format!("LOADTEST_COMPOSE: {other:?} is not route-layer or service").into(),
+            );
+        }
+    }
     Ok(())
+}
+
+/// `LOADTEST_COMPOSE=service`: `/auth` to the router the layer wraps as a
+/// tower service, every other path to the bare router; both pay the one
+/// comparison.
+#[derive(Clone)]
+struct Split {
+    bare: Router,
+    auth: JwtAuthService<Router>,
+}
+
+impl Service<Request> for Split {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = SplitFuture<
+        <Router as Service<Request>>::Future,
+        <JwtAuthService<Router> as Service<Request>>::Future,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both are always ready (a router is); asked anyway, as tower wants.
+        std::task::ready!(Service::<Request>::poll_ready(&mut self.bare, cx))?;
+        Service::<Request>::poll_ready(&mut self.auth, cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if request.uri().path() == "/auth" {
+            SplitFuture::Auth(self.auth.call(request))
+        } else {
+            SplitFuture::Bare(self.bare.call(request))
+        }
+    }
+}
+
+/// The future of [`Split`]: the one of the router that took the request.
+enum SplitFuture<A, B> {
+    Bare(A),
+    Auth(B),
+}
+
+impl<A, B> Future for SplitFuture<A, B>
+where
+    A: Future + Unpin,
+    B: Future<Output = A::Output> + Unpin,
+{
+    type Output = A::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<A::Output> {
+        match self.get_mut() {
+            Self::Bare(future) => Pin::new(future).poll(cx),
+            Self::Auth(future) => Pin::new(future).poll(cx),
+        }
+    }
 }

@@ -17,6 +17,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NICE=${NICE:-0}                  # e.g. -10 (root) on a machine shared with other work
+COMPOSE=${COMPOSE:-route-layer}  # how the layer is applied: route-layer (as Router::layer does) or service (around the Router)
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 HOT_TOKENS=${HOT_TOKENS:-1000}
 COLD_EVERY=${COLD_EVERY:-100}    # 1 request in 100 misses the revocation cache
@@ -171,9 +172,11 @@ while read -r name alg cache revocation cold_every dpop; do
   if [ "$cold_every" != 0 ]; then cold_tokens=$((ROUNDS * COLD_SLICE)); fi
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
-  echo "== $name: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop" >&2
+  label=$name
+  if [ "$COMPOSE" != route-layer ]; then label="$name ($COMPOSE)"; fi
+  echo "== $label: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop, layer applied as $COMPOSE" >&2
   echo 0 >"$tokens_dir/proof_offset"
-  LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
+  LOADTEST_COMPOSE=$COMPOSE LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
   LOADTEST_ALG=$alg LOADTEST_TOKEN_CACHE=$cache LOADTEST_REVOCATION=$store \
     LOADTEST_HOT_TOKENS=$HOT_TOKENS LOADTEST_COLD_TOKENS=$cold_tokens \
     LOADTEST_OUT=$tokens_dir LOADTEST_LISTEN=127.0.0.1:0 LOADTEST_MAX_SECS=$((ROUNDS * 4 * DURATION + 300)) \
@@ -218,7 +221,7 @@ while read -r name alg cache revocation cold_every dpop; do
   ratio=$(echo "$ratios" | tr ' ' '\n' | awk 'NF' | median)
   cpu_ratio=$(awk '{print $4 / $8}' "$work/rounds.txt" | median)
   printf '| %s | %.0f | %.0f | **%.3f** (%s) | %s / %s | %s / %s | %s / %s | %.3f |\n' \
-    "$name" "$(col 1)" "$(col 5)" "$ratio" "${ratios% }" \
+    "$label" "$(col 1)" "$(col 5)" "$ratio" "${ratios% }" \
     "$(col 2)" "$(col 6)" "$(col 3)" "$(col 7)" "$(col 4)" "$(col 8)" "$cpu_ratio" >>"$table"
 done <<<"$configs"
 
