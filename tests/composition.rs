@@ -298,6 +298,31 @@ async fn route_layer_and_router_layer_differ_on_unknown_paths() {
 }
 
 #[tokio::test]
+async fn a_router_wrapped_whole_answers_as_router_layer_does() {
+    // The README's alternative to `Router::layer`: the layer as a tower
+    // service around the router, no per-route wrapping. Handlers get their
+    // claims; unknown paths need a token first, as behind `Router::layer`.
+    let token = hs256(&claims("alice"));
+    let app = hmac_auth()
+        .json_errors()
+        .layer(Router::new().route("/protected", get(whoami)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let make_service = axum::ServiceExt::<Request<Body>>::into_make_service(app);
+    tokio::spawn(async move { axum::serve(listener, make_service).await.unwrap() });
+    let wrapped = TestServer::new(format!("http://{addr}"));
+
+    wrapped.bearer(&token).await.assert_ok("alice");
+    wrapped.anonymous("/protected").await.assert_missing();
+    wrapped
+        .bearer("a.b.c")
+        .await
+        .assert_invalid("token_malformed");
+    wrapped.anonymous("/nowhere").await.assert_missing();
+    assert_eq!(wrapped.bearer_at("/nowhere", &token).await.status, 404);
+}
+
+#[tokio::test]
 async fn outer_layers_see_why_a_request_was_rejected() {
     // An outer layer (here: one that copies the reason into a header, as a
     // logging layer would record it) finds the AuthError on the response.
