@@ -14,8 +14,8 @@ use axum::http::{HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::{
-    SECRET, TestServer, claims, claims_with, hmac_auth, hs256, send, serve_router, tower_request,
-    whoami,
+    SECRET, claims, claims_with, hmac_auth, hs256, send, serve_router, serve_service,
+    tower_request, whoami,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -303,14 +303,12 @@ async fn a_router_wrapped_whole_answers_as_router_layer_does() {
     // service around the router, no per-route wrapping. Handlers get their
     // claims; unknown paths need a token first, as behind `Router::layer`.
     let token = hs256(&claims("alice"));
-    let app = hmac_auth()
-        .json_errors()
-        .layer(Router::new().route("/protected", get(whoami)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let make_service = axum::ServiceExt::<Request<Body>>::into_make_service(app);
-    tokio::spawn(async move { axum::serve(listener, make_service).await.unwrap() });
-    let wrapped = TestServer::new(format!("http://{addr}"));
+    let wrapped = serve_service(
+        hmac_auth()
+            .json_errors()
+            .layer(Router::new().route("/protected", get(whoami))),
+    )
+    .await;
 
     wrapped.bearer(&token).await.assert_ok("alice");
     wrapped.anonymous("/protected").await.assert_missing();
@@ -385,11 +383,7 @@ async fn works_in_a_service_builder_served_without_a_router() {
                 .map(|t| t.subject().to_owned());
             Ok::<_, Infallible>(Response::new(Body::from(sub.unwrap_or_default())))
         }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let make_service = axum::ServiceExt::<Request<Body>>::into_make_service(svc);
-    tokio::spawn(async move { axum::serve(listener, make_service).await.unwrap() });
-    let server = TestServer::new(format!("http://{addr}"));
+    let server = serve_service(svc).await;
 
     let reply = server
         .bearer_at("/anything", &hs256(&claims("alice")))

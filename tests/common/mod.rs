@@ -274,6 +274,32 @@ pub async fn serve_router(router: Router) -> TestServer {
     TestServer::new(format!("http://{addr}"))
 }
 
+/// Serves `service` (a tower service of axum requests, e.g. a layer around
+/// a `Router` or around a plain `service_fn`) as [`serve_router`] does.
+pub async fn serve_service<S>(service: S) -> TestServer
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+    tokio::spawn(async move {
+        axum::serve(listener, make_service)
+            .await
+            .expect("server runs")
+    });
+    TestServer::new(format!("http://{addr}"))
+}
+
 /// An example's binary (`target/…/examples/NAME`), which `cargo test
 /// --workspace` builds beside the tests.
 pub fn example_binary(name: &str) -> PathBuf {
