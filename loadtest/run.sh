@@ -4,7 +4,7 @@
 # pinned to one core and wrk to another. Loopback only; every run is bounded
 # in time and the server stops by itself. See loadtest/README.md.
 #
-#   loadtest/run.sh                  # every configuration (about 13 minutes)
+#   loadtest/run.sh                  # every configuration (about 14 minutes)
 #   loadtest/run.sh HS256-cache RS256-cache redis-99
 #   DURATION=3 ROUNDS=3 loadtest/run.sh HS256-cache
 set -euo pipefail
@@ -22,27 +22,33 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 HOT_TOKENS=${HOT_TOKENS:-1000}
 COLD_EVERY=${COLD_EVERY:-100}    # 1 request in 100 misses the revocation cache
 COLD_SLICE=${COLD_SLICE:-20000}  # cold tokens reserved per layer run
+FURTHER_CACHED=${FURTHER_CACHED:-800000} # HS256-cache-800k: more tokens in the verified-token cache, never sent
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 # DPoP: every request of the layer's runs takes a fresh proof, made by the
 # server at start; this many per layer run (more than one core can check).
 PROOFS_PER_RUN=${PROOFS_PER_RUN:-$((DURATION * 40000))}
 
-# name  algorithm  token-cache  revocation  cold-every  dpop-client-key
+# name  algorithm  token-cache  revocation  cold-every  dpop-client-key  further-cached
+# further-cached: tokens of other subjects verified at start besides the hot
+# ones, so in the verified-token cache: `cold` = the cold tokens (ROUNDS x
+# COLD_SLICE), one sent every COLD_EVERY requests; a number = that many, never
+# sent (how the cache's size alone weighs on a hit).
 ALL_CONFIGS="
-HS256-cache      HS256 on  none   0 none
-HS256-no-cache   HS256 off none   0 none
-RS256-cache      RS256 on  none   0 none
-RS256-no-cache   RS256 off none   0 none
-PS256-cache      PS256 on  none   0 none
-PS256-no-cache   PS256 off none   0 none
-ES256-cache      ES256 on  none   0 none
-ES256-no-cache   ES256 off none   0 none
-EdDSA-cache      EdDSA on  none   0 none
-EdDSA-no-cache   EdDSA off none   0 none
-memory-99        HS256 on  memory $COLD_EVERY none
-redis-99         HS256 on  redis  $COLD_EVERY none
-ES256-dpop       HS256 on  none   0 ES256
-EdDSA-dpop       HS256 on  none   0 EdDSA
+HS256-cache      HS256 on  none   0 none 0
+HS256-cache-800k HS256 on  none   0 none $FURTHER_CACHED
+HS256-no-cache   HS256 off none   0 none 0
+RS256-cache      RS256 on  none   0 none 0
+RS256-no-cache   RS256 off none   0 none 0
+PS256-cache      PS256 on  none   0 none 0
+PS256-no-cache   PS256 off none   0 none 0
+ES256-cache      ES256 on  none   0 none 0
+ES256-no-cache   ES256 off none   0 none 0
+EdDSA-cache      EdDSA on  none   0 none 0
+EdDSA-no-cache   EdDSA off none   0 none 0
+memory-99        HS256 on  memory $COLD_EVERY none cold
+redis-99         HS256 on  redis  $COLD_EVERY none cold
+ES256-dpop       HS256 on  none   0 ES256 0
+EdDSA-dpop       HS256 on  none   0 EdDSA 0
 "
 
 missing=0
@@ -157,7 +163,7 @@ table="$work/table.md"
   echo "|---|---:|---:|---|---:|---:|---:|---:|"
 } >"$table"
 
-while read -r name alg cache revocation cold_every dpop; do
+while read -r name alg cache revocation cold_every dpop further; do
   [ -n "$name" ] || continue
   store=$revocation
   if [ "$revocation" = redis ]; then
@@ -168,13 +174,12 @@ while read -r name alg cache revocation cold_every dpop; do
     fi
     store=$REDIS_URL
   fi
-  cold_tokens=0
-  if [ "$cold_every" != 0 ]; then cold_tokens=$((ROUNDS * COLD_SLICE)); fi
+  if [ "$further" = cold ]; then cold_tokens=$((ROUNDS * COLD_SLICE)); else cold_tokens=$further; fi
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
   label=$name
   if [ "$COMPOSE" != route-layer ]; then label="$name ($COMPOSE)"; fi
-  echo "== $label: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop, layer applied as $COMPOSE" >&2
+  echo "== $label: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop, $cold_tokens further tokens cached, layer applied as $COMPOSE" >&2
   echo 0 >"$tokens_dir/proof_offset"
   LOADTEST_COMPOSE=$COMPOSE LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
   LOADTEST_ALG=$alg LOADTEST_TOKEN_CACHE=$cache LOADTEST_REVOCATION=$store \
