@@ -30,9 +30,9 @@ PROOFS_PER_RUN=${PROOFS_PER_RUN:-$((DURATION * 40000))}
 
 # name  algorithm  token-cache  revocation  cold-every  dpop-client-key  further-cached
 # further-cached: tokens of other subjects verified at start besides the hot
-# ones, so in the verified-token cache: `cold` = the cold tokens (ROUNDS x
-# COLD_SLICE), one sent every COLD_EVERY requests; a number = that many, never
-# sent (how the cache's size alone weighs on a hit).
+# and cold ones, so in the verified-token cache but never sent (how the
+# cache's size alone weighs on a hit). With cold-every > 0, the ROUNDS x
+# COLD_SLICE cold tokens are verified at start too.
 ALL_CONFIGS="
 HS256-cache      HS256 on  none   0 none 0
 HS256-cache-800k HS256 on  none   0 none $FURTHER_CACHED
@@ -45,8 +45,8 @@ ES256-cache      ES256 on  none   0 none 0
 ES256-no-cache   ES256 off none   0 none 0
 EdDSA-cache      EdDSA on  none   0 none 0
 EdDSA-no-cache   EdDSA off none   0 none 0
-memory-99        HS256 on  memory $COLD_EVERY none cold
-redis-99         HS256 on  redis  $COLD_EVERY none cold
+memory-99        HS256 on  memory $COLD_EVERY none 0
+redis-99         HS256 on  redis  $COLD_EVERY none 0
 ES256-dpop       HS256 on  none   0 ES256 0
 EdDSA-dpop       HS256 on  none   0 EdDSA 0
 "
@@ -174,7 +174,8 @@ while read -r name alg cache revocation cold_every dpop further; do
     fi
     store=$REDIS_URL
   fi
-  if [ "$further" = cold ]; then cold_tokens=$((ROUNDS * COLD_SLICE)); else cold_tokens=$further; fi
+  cold_tokens=$further
+  if [ "$cold_every" != 0 ]; then cold_tokens=$((cold_tokens + ROUNDS * COLD_SLICE)); fi
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
   label=$name
