@@ -32,32 +32,58 @@ fn auth(clock: &ManualClock) -> JwtAuth {
         .unwrap()
 }
 
+/// What a client's connection does: the same token on every request, which
+/// the thread serving it comes to hold whole in front of the cache.
+fn sent_again_and_again(auth: &JwtAuth, token: &str) -> auth_layer::VerifiedToken {
+    let first = auth.verifier().verify(token).unwrap();
+    for _ in 0..4 {
+        let again = auth.verifier().verify(token).unwrap();
+        assert!(std::ptr::eq(first.claims(), again.claims()), "a hit");
+    }
+    first
+}
+
+/// `token` verified once, or sent again and again.
+fn verified(auth: &JwtAuth, token: &str, repeated: bool) -> auth_layer::VerifiedToken {
+    if repeated {
+        sent_again_and_again(auth, token)
+    } else {
+        auth.verifier().verify(token).unwrap()
+    }
+}
+
 #[test]
 fn a_cached_token_still_expires() {
-    let clock = ManualClock::new(NOW);
-    let auth = auth(&clock);
-    let t = token(json!({"sub": "a", "exp": NOW + 10}));
-    assert!(auth.verifier().verify(&t).is_ok());
-    assert_eq!(auth.verifier().cached_tokens(), 1);
-    clock.advance(71); // past exp + 60 s leeway
-    assert_eq!(
-        auth.verifier().verify(&t).unwrap_err().kind(),
-        ErrorKind::Expired
-    );
+    for repeated in [false, true] {
+        let clock = ManualClock::new(NOW);
+        let auth = auth(&clock);
+        let t = token(json!({"sub": "a", "exp": NOW + 10}));
+        verified(&auth, &t, repeated);
+        assert_eq!(auth.verifier().cached_tokens(), 1);
+        clock.advance(71); // past exp + 60 s leeway
+        assert_eq!(
+            auth.verifier().verify(&t).unwrap_err().kind(),
+            ErrorKind::Expired,
+            "sent again and again: {repeated}"
+        );
+    }
 }
 
 #[test]
 fn a_cached_token_is_not_valid_before_its_nbf() {
     // Verified while valid, then the clock is set back before `nbf`.
-    let clock = ManualClock::new(NOW);
-    let auth = auth(&clock);
-    let t = token(json!({"sub": "a", "nbf": NOW - 10, "exp": NOW + 600}));
-    assert!(auth.verifier().verify(&t).is_ok());
-    clock.set(NOW - 100);
-    assert_eq!(
-        auth.verifier().verify(&t).unwrap_err().kind(),
-        ErrorKind::NotYetValid
-    );
+    for repeated in [false, true] {
+        let clock = ManualClock::new(NOW);
+        let auth = auth(&clock);
+        let t = token(json!({"sub": "a", "nbf": NOW - 10, "exp": NOW + 600}));
+        verified(&auth, &t, repeated);
+        clock.set(NOW - 100);
+        assert_eq!(
+            auth.verifier().verify(&t).unwrap_err().kind(),
+            ErrorKind::NotYetValid,
+            "sent again and again: {repeated}"
+        );
+    }
 }
 
 #[test]
@@ -179,8 +205,11 @@ fn an_entry_ends_at_its_maximum_age_on_the_verifiers_clock() {
     let hit = auth.verifier().verify(&t).unwrap();
     assert!(std::ptr::eq(first.claims(), hit.claims()));
     clock.advance(59);
-    let still = auth.verifier().verify(&t).unwrap();
-    assert!(std::ptr::eq(first.claims(), still.claims()));
+    // Sent again and again: held by this thread in front of the cache.
+    for _ in 0..3 {
+        let still = auth.verifier().verify(&t).unwrap();
+        assert!(std::ptr::eq(first.claims(), still.claims()));
+    }
     clock.advance(1); // the maximum age, by the verifier's clock
     let again = auth.verifier().verify(&t).unwrap();
     assert!(
@@ -226,4 +255,53 @@ fn the_budget_counts_what_an_entry_costs() {
         (300..600).contains(&per_entry),
         "{per_entry} bytes per entry"
     );
+}
+
+#[test]
+fn a_token_one_payload_byte_away_from_a_repeated_one_is_verified_in_full() {
+    let clock = ManualClock::new(NOW);
+    let auth = auth(&clock);
+    let t = token(json!({"sub": "alice", "exp": NOW + 600}));
+    sent_again_and_again(&auth, &t);
+    // The same length and the same signature (so the same last bytes), one
+    // payload character changed: `alice` becomes `alicf`.
+    let payload_start = t.find('.').unwrap() + 1;
+    let payload_end = payload_start + t[payload_start..].find('.').unwrap();
+    let mut bytes = t.clone().into_bytes();
+    let i = payload_start + (payload_end - payload_start) / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    assert_eq!(tampered.len(), t.len());
+    assert_eq!(tampered[tampered.len() - 16..], t[t.len() - 16..]);
+    for _ in 0..3 {
+        assert_eq!(
+            auth.verifier().verify(&tampered).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
+    }
+    assert!(
+        auth.verifier().verify(&t).is_ok(),
+        "the original still passes"
+    );
+}
+
+#[test]
+fn two_layers_on_one_thread_never_answer_for_each_other() {
+    let clock = ManualClock::new(NOW);
+    let ours = auth(&clock);
+    let theirs = JwtAuth::builder()
+        .hmac_secret("another-secret-of-at-least-thirty-two-bytes")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let t = token(json!({"sub": "a", "exp": NOW + 600}));
+    sent_again_and_again(&ours, &t);
+    for _ in 0..3 {
+        assert_eq!(
+            theirs.verifier().verify(&t).unwrap_err().kind(),
+            ErrorKind::InvalidSignature,
+            "another layer's key set"
+        );
+    }
+    assert!(ours.verifier().verify(&t).is_ok());
 }

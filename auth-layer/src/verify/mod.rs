@@ -34,6 +34,7 @@
 mod jws;
 mod logout;
 mod logout_claims;
+mod memo;
 mod rules;
 pub(crate) mod strict_json;
 mod token_cache;
