@@ -43,46 +43,80 @@ fn sent_again_and_again(auth: &JwtAuth, token: &str) -> auth_layer::VerifiedToke
     first
 }
 
-/// `token` verified once, or sent again and again.
-fn verified(auth: &JwtAuth, token: &str, repeated: bool) -> auth_layer::VerifiedToken {
-    if repeated {
-        sent_again_and_again(auth, token)
-    } else {
-        auth.verifier().verify(token).unwrap()
+/// `token` verified on a thread of its own, as a server's threads see a
+/// token among many others' (no thread sees it twice in a row).
+fn on_another_thread(auth: &JwtAuth, token: &str) -> Result<auth_layer::VerifiedToken, ErrorKind> {
+    std::thread::scope(|s| {
+        s.spawn(|| auth.verifier().verify(token).map_err(|e| e.kind()))
+            .join()
+            .unwrap()
+    })
+}
+
+/// What many clients' connections do: the same token again and again, each
+/// time on another thread, which the cache comes to hold whole (by its
+/// bytes, not its digest).
+fn sent_by_many(auth: &JwtAuth, token: &str) -> auth_layer::VerifiedToken {
+    let first = on_another_thread(auth, token).unwrap();
+    for _ in 0..4 {
+        let again = on_another_thread(auth, token).unwrap();
+        assert!(std::ptr::eq(first.claims(), again.claims()), "a hit");
     }
+    first
+}
+
+/// How a cached token comes back.
+#[derive(Debug, Clone, Copy)]
+enum Sent {
+    /// Verified once, then found by its digest.
+    Once,
+    /// On one thread again and again.
+    AgainAndAgain,
+    /// Again and again, each time on another thread.
+    ByMany,
+}
+
+const EVERY_WAY: [Sent; 3] = [Sent::Once, Sent::AgainAndAgain, Sent::ByMany];
+
+/// `token` verified, and sent as `sent` says.
+fn verified(auth: &JwtAuth, token: &str, sent: Sent) -> auth_layer::VerifiedToken {
+    match sent {
+        Sent::Once => auth.verifier().verify(token).unwrap(),
+        Sent::AgainAndAgain => sent_again_and_again(auth, token),
+        Sent::ByMany => sent_by_many(auth, token),
+    }
+}
+
+/// The error verifying `token` now gives, on this thread and on another.
+fn refused(auth: &JwtAuth, token: &str) -> ErrorKind {
+    let here = auth.verifier().verify(token).unwrap_err().kind();
+    assert_eq!(on_another_thread(auth, token).unwrap_err(), here);
+    here
 }
 
 #[test]
 fn a_cached_token_still_expires() {
-    for repeated in [false, true] {
+    for sent in EVERY_WAY {
         let clock = ManualClock::new(NOW);
         let auth = auth(&clock);
         let t = token(json!({"sub": "a", "exp": NOW + 10}));
-        verified(&auth, &t, repeated);
+        verified(&auth, &t, sent);
         assert_eq!(auth.verifier().cached_tokens(), 1);
         clock.advance(71); // past exp + 60 s leeway
-        assert_eq!(
-            auth.verifier().verify(&t).unwrap_err().kind(),
-            ErrorKind::Expired,
-            "sent again and again: {repeated}"
-        );
+        assert_eq!(refused(&auth, &t), ErrorKind::Expired, "sent {sent:?}");
     }
 }
 
 #[test]
 fn a_cached_token_is_not_valid_before_its_nbf() {
     // Verified while valid, then the clock is set back before `nbf`.
-    for repeated in [false, true] {
+    for sent in EVERY_WAY {
         let clock = ManualClock::new(NOW);
         let auth = auth(&clock);
         let t = token(json!({"sub": "a", "nbf": NOW - 10, "exp": NOW + 600}));
-        verified(&auth, &t, repeated);
+        verified(&auth, &t, sent);
         clock.set(NOW - 100);
-        assert_eq!(
-            auth.verifier().verify(&t).unwrap_err().kind(),
-            ErrorKind::NotYetValid,
-            "sent again and again: {repeated}"
-        );
+        assert_eq!(refused(&auth, &t), ErrorKind::NotYetValid, "sent {sent:?}");
     }
 }
 
@@ -192,36 +226,38 @@ fn a_zero_budget_is_refused_with_the_fix() {
 
 #[test]
 fn an_entry_ends_at_its_maximum_age_on_the_verifiers_clock() {
-    let clock = ManualClock::new(NOW);
-    let auth = JwtAuth::builder()
-        .hmac_secret(SECRET)
-        .clock(clock.clone())
-        .token_cache_max_age(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let t = token(json!({"sub": "a", "exp": NOW + 3600}));
-    let first = auth.verifier().verify(&t).unwrap();
-    // A hit hands out the cached token itself.
-    let hit = auth.verifier().verify(&t).unwrap();
-    assert!(std::ptr::eq(first.claims(), hit.claims()));
-    clock.advance(59);
-    // Sent again and again: held by this thread in front of the cache.
-    for _ in 0..3 {
-        let still = auth.verifier().verify(&t).unwrap();
-        assert!(std::ptr::eq(first.claims(), still.claims()));
+    for sent in EVERY_WAY {
+        let clock = ManualClock::new(NOW);
+        let auth = JwtAuth::builder()
+            .hmac_secret(SECRET)
+            .clock(clock.clone())
+            .token_cache_max_age(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let t = token(json!({"sub": "a", "exp": NOW + 3600}));
+        let first = auth.verifier().verify(&t).unwrap();
+        // A hit hands out the cached token itself.
+        let hit = auth.verifier().verify(&t).unwrap();
+        assert!(std::ptr::eq(first.claims(), hit.claims()));
+        clock.advance(59);
+        let still = verified(&auth, &t, sent);
+        assert!(std::ptr::eq(first.claims(), still.claims()), "{sent:?}");
+        clock.advance(1); // the maximum age, by the verifier's clock
+        let again = match sent {
+            Sent::ByMany => on_another_thread(&auth, &t).unwrap(),
+            Sent::Once | Sent::AgainAndAgain => auth.verifier().verify(&t).unwrap(),
+        };
+        assert!(
+            !std::ptr::eq(first.claims(), again.claims()),
+            "verified again, sent {sent:?}"
+        );
+        assert_eq!(auth.verifier().cached_tokens(), 1);
+        let hit = auth.verifier().verify(&t).unwrap();
+        assert!(
+            std::ptr::eq(again.claims(), hit.claims()),
+            "and cached again"
+        );
     }
-    clock.advance(1); // the maximum age, by the verifier's clock
-    let again = auth.verifier().verify(&t).unwrap();
-    assert!(
-        !std::ptr::eq(first.claims(), again.claims()),
-        "verified again"
-    );
-    assert_eq!(auth.verifier().cached_tokens(), 1);
-    let hit = auth.verifier().verify(&t).unwrap();
-    assert!(
-        std::ptr::eq(again.claims(), hit.claims()),
-        "and cached again"
-    );
 }
 
 #[test]
@@ -259,30 +295,33 @@ fn the_budget_counts_what_an_entry_costs() {
 
 #[test]
 fn a_token_one_payload_byte_away_from_a_repeated_one_is_verified_in_full() {
-    let clock = ManualClock::new(NOW);
-    let auth = auth(&clock);
-    let t = token(json!({"sub": "alice", "exp": NOW + 600}));
-    sent_again_and_again(&auth, &t);
-    // The same length and the same signature (so the same last bytes), one
-    // payload character changed: `alice` becomes `alicf`.
-    let payload_start = t.find('.').unwrap() + 1;
-    let payload_end = payload_start + t[payload_start..].find('.').unwrap();
-    let mut bytes = t.clone().into_bytes();
-    let i = payload_start + (payload_end - payload_start) / 2;
-    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(bytes).unwrap();
-    assert_eq!(tampered.len(), t.len());
-    assert_eq!(tampered[tampered.len() - 16..], t[t.len() - 16..]);
-    for _ in 0..3 {
-        assert_eq!(
-            auth.verifier().verify(&tampered).unwrap_err().kind(),
-            ErrorKind::InvalidSignature
+    for sent in [Sent::AgainAndAgain, Sent::ByMany] {
+        let clock = ManualClock::new(NOW);
+        let auth = auth(&clock);
+        let t = token(json!({"sub": "alice", "exp": NOW + 600}));
+        verified(&auth, &t, sent);
+        // The same length and the same signature (so the same last bytes),
+        // one payload character changed: `alice` becomes `alicf`.
+        let payload_start = t.find('.').unwrap() + 1;
+        let payload_end = payload_start + t[payload_start..].find('.').unwrap();
+        let mut bytes = t.clone().into_bytes();
+        let i = payload_start + (payload_end - payload_start) / 2;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(tampered.len(), t.len());
+        assert_eq!(tampered[tampered.len() - 16..], t[t.len() - 16..]);
+        for _ in 0..3 {
+            assert_eq!(
+                refused(&auth, &tampered),
+                ErrorKind::InvalidSignature,
+                "sent {sent:?}"
+            );
+        }
+        assert!(
+            auth.verifier().verify(&t).is_ok(),
+            "the original still passes"
         );
     }
-    assert!(
-        auth.verifier().verify(&t).is_ok(),
-        "the original still passes"
-    );
 }
 
 #[test]

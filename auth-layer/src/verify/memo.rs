@@ -89,7 +89,7 @@ fn index(fingerprint: u64) -> usize {
 /// Whether `a` and `b` are the same bytes, in a time that depends on their
 /// lengths only: every byte pair is folded into one difference, no branch
 /// on a byte (compiled to vector XOR and OR).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |differ, (x, y)| differ | (x ^ y)) == 0
 }
 

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod hot;
 mod jws;
 mod logout;
 mod logout_claims;
