@@ -329,7 +329,8 @@ async fn a_removed_key_stops_verifying_after_the_refresh_even_for_cached_tokens(
     let server = server(source.clone()).await;
     let old = token(Algorithm::RS256, "old", &rsa_key(), &claims("dave"));
     // In the verified-token cache, then sent again and again: held whole by
-    // the thread that serves it, in front of the cache.
+    // the thread that serves it and in the table every thread shares, in
+    // front of the cache; the removed key ends all three.
     for _ in 0..4 {
         server.bearer(&old).await.assert_ok("dave");
     }

@@ -64,7 +64,17 @@ struct HotKey {
 
 impl PartialEq for HotKey {
     fn eq(&self, other: &Self) -> bool {
-        self.fingerprint == other.fingerprint && same_bytes(&self.token, &other.token)
+        other.as_lookup().equivalent(self)
+    }
+}
+
+impl HotKey {
+    /// This key as a lookup: the one comparison both use.
+    fn as_lookup(&self) -> ByToken<'_> {
+        ByToken {
+            fingerprint: self.fingerprint,
+            token: &self.token,
+        }
     }
 }
 
