@@ -26,6 +26,7 @@
 //! | `LOADTEST_MAX_SECS` | the server stops by itself after this long (default 900) |
 //! | `LOADTEST_DPOP` | `ES256` or `EdDSA`: DPoP requests, the tokens bound to a client key of this algorithm (default: none, bearer tokens) |
 //! | `LOADTEST_COMPOSE` | `route-layer` (default): `Router::route_layer`, as the README's `Router::layer` does it, each route wrapped in a boxed service; `service`: the layer wraps a `Router` of `/auth` as a tower service (`JwtAuth::layer(router)`), no per-route wrapping; both paths then pass one path comparison that picks the bare or the wrapped router |
+//! | `LOADTEST_LAYER` | `jwt` (default): `JwtAuth`; `floor`: the least any authentication layer does, in its place (it looks the `Authorization` header up and hands over a token verified at start, which `Claims` takes; it decides nothing, so it is a measure, not a layer) |
 //! | `LOADTEST_DPOP_PROOFS` | with `LOADTEST_DPOP`: how many proofs to make (default 100000), written to `proofs.txt` as `TOKEN_LINE PROOF`, each good once for `GET /auth` with that line's token |
 //!
 //! A cold token is in the verified-token cache but its subject is not in
@@ -44,9 +45,11 @@ use auth_layer::dpop::{DpopVerifier, jwk_thumbprint};
 use auth_layer::keys::Algorithm;
 use auth_layer::revocation::RevocationCache;
 use auth_layer::store::MemoryStore;
-use auth_layer::{JwtAuth, JwtAuthBuilder, JwtAuthService};
+use auth_layer::{JwtAuth, JwtAuthBuilder, VerifiedToken};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+use axum::response::IntoResponse;
+use axum::routing::Route;
 use axum::{Router, ServiceExt, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -276,6 +279,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let uri = Uri::from_static("/auth");
     let mut hot_lines = String::new();
     let mut hot_tokens = Vec::with_capacity(hot);
+    let mut handed_over = None;
     for i in 0..hot {
         let jkt = dpop.as_ref().map(|client| client.jkt.as_str());
         let token = mint(alg, &signing, &format!("hot-{i:010}"), i, jkt)?;
@@ -298,8 +302,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 );
             }
         }
-        auth.authenticate(&axum::http::Method::GET, &headers, &uri)
+        let verified = auth
+            .authenticate(&axum::http::Method::GET, &headers, &uri)
             .await?;
+        if handed_over.is_none() {
+            handed_over = verified;
+        }
         writeln!(hot_lines, "{token}")?;
         hot_tokens.push(token);
     }
@@ -334,11 +342,43 @@ async fn main() -> Result<(), Box<dyn Error>> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    match var("LOADTEST_COMPOSE", "route-layer").as_str() {
+    let compose = var("LOADTEST_COMPOSE", "route-layer");
+    match var("LOADTEST_LAYER", "jwt").as_str() {
+        "jwt" => serve(listener, &compose, auth, shutdown).await?,
+        "floor" => {
+            let token = handed_over.ok_or("LOADTEST_LAYER=floor: no hot token")?;
+            serve(listener, &compose, HandOverLayer { token }, shutdown).await?;
+        }
+        other => return Err(format!("LOADTEST_LAYER: {other:?} is not jwt or floor").into()),
+    }
+    Ok(())
+}
+
+/// Serves `/auth` behind `layer`, composed as `LOADTEST_COMPOSE` says, and
+/// the bare routes, until `shutdown`.
+async fn serve<L>(
+    listener: tokio::net::TcpListener,
+    compose: &str,
+    layer: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn Error>>
+where
+    L: Layer<Route> + Layer<Router> + Clone + Send + Sync + 'static,
+    <L as Layer<Route>>::Service:
+        Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    <<L as Layer<Route>>::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <<L as Layer<Route>>::Service as Service<Request>>::Future: Send + 'static,
+    <L as Layer<Router>>::Service: Service<Request, Response = axum::response::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    <<L as Layer<Router>>::Service as Service<Request>>::Future: Unpin + Send + 'static,
+{
+    match compose {
         "route-layer" => {
             let app = Router::new()
                 .route("/auth", get(claimed))
-                .route_layer(auth)
+                .route_layer(layer)
                 .route("/bare", get(ok))
                 .route("/", get(ok));
             axum::serve(listener, app)
@@ -348,7 +388,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "service" => {
             let app = Split {
                 bare: Router::new().route("/bare", get(ok)).route("/", get(ok)),
-                auth: auth.layer(Router::new().route("/auth", get(claimed))),
+                auth: layer.layer(Router::new().route("/auth", get(claimed))),
             };
             axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
                 .with_graceful_shutdown(shutdown)
@@ -367,18 +407,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
 /// tower service, every other path to the bare router; both pay the one
 /// comparison.
 #[derive(Clone)]
-struct Split {
+struct Split<A> {
     bare: Router,
-    auth: JwtAuthService<Router>,
+    auth: A,
 }
 
-impl Service<Request> for Split {
+impl<A> Service<Request> for Split<A>
+where
+    A: Service<Request, Response = axum::response::Response, Error = Infallible>,
+    A::Future: Unpin,
+{
     type Response = axum::response::Response;
     type Error = Infallible;
-    type Future = SplitFuture<
-        <Router as Service<Request>>::Future,
-        <JwtAuthService<Router> as Service<Request>>::Future,
-    >;
+    type Future = SplitFuture<<Router as Service<Request>>::Future, A::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // Both are always ready (a router is); asked anyway, as tower wants.
@@ -392,6 +433,52 @@ impl Service<Request> for Split {
         } else {
             SplitFuture::Bare(self.bare.call(request))
         }
+    }
+}
+
+/// `LOADTEST_LAYER=floor`: the least an authentication layer does, and
+/// nothing else: it looks the `Authorization` header up and, when there is
+/// one, hands over the token verified at start, as `JwtAuth` hands over a
+/// cache hit; the same `Claims` extractor takes it. It checks nothing: the
+/// load test measures with it what the hand-over itself costs a request,
+/// composed as `JwtAuth` is.
+#[derive(Clone)]
+struct HandOverLayer {
+    token: VerifiedToken,
+}
+
+impl<S> Layer<S> for HandOverLayer {
+    type Service = HandOver<S>;
+
+    fn layer(&self, inner: S) -> HandOver<S> {
+        HandOver {
+            inner,
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// The service of [`HandOverLayer`].
+#[derive(Clone)]
+struct HandOver<S> {
+    inner: S,
+    token: VerifiedToken,
+}
+
+impl<S: Service<Request>> Service<Request> for HandOver<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> S::Future {
+        if request.headers().contains_key(AUTHORIZATION) {
+            request.extensions_mut().insert(self.token.clone());
+        }
+        self.inner.call(request)
     }
 }
 

@@ -18,6 +18,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NICE=${NICE:-0}                  # e.g. -10 (root) on a machine shared with other work
 COMPOSE=${COMPOSE:-route-layer}  # how the layer is applied: route-layer (as Router::layer does) or service (around the Router)
+LAYER=${LAYER:-jwt}              # jwt (JwtAuth), or floor: the hand-over alone in its place, a measure (see README)
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 HOT_TOKENS=${HOT_TOKENS:-1000}
 COLD_EVERY=${COLD_EVERY:-100}    # 1 request in 100 misses the revocation cache
@@ -178,11 +179,14 @@ while read -r name alg cache revocation cold_every dpop further; do
   if [ "$cold_every" != 0 ]; then cold_tokens=$((cold_tokens + ROUNDS * COLD_SLICE)); fi
   tokens_dir="$work/$name"
   mkdir -p "$tokens_dir"
+  tags=""
+  if [ "$COMPOSE" != route-layer ]; then tags=$COMPOSE; fi
+  if [ "$LAYER" != jwt ]; then tags="${tags:+$tags, }$LAYER"; fi
   label=$name
-  if [ "$COMPOSE" != route-layer ]; then label="$name ($COMPOSE)"; fi
-  echo "== $label: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop, $cold_tokens further tokens cached, layer applied as $COMPOSE" >&2
+  if [ -n "$tags" ]; then label="$name ($tags)"; fi
+  echo "== $label: $alg, token cache $cache, revocation $revocation, cold every $cold_every, DPoP $dpop, $cold_tokens further tokens cached, layer $LAYER applied as $COMPOSE" >&2
   echo 0 >"$tokens_dir/proof_offset"
-  LOADTEST_COMPOSE=$COMPOSE LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
+  LOADTEST_COMPOSE=$COMPOSE LOADTEST_LAYER=$LAYER LOADTEST_DPOP=$dpop LOADTEST_DPOP_PROOFS=$(((ROUNDS + 1) * PROOFS_PER_RUN)) \
   LOADTEST_ALG=$alg LOADTEST_TOKEN_CACHE=$cache LOADTEST_REVOCATION=$store \
     LOADTEST_HOT_TOKENS=$HOT_TOKENS LOADTEST_COLD_TOKENS=$cold_tokens \
     LOADTEST_OUT=$tokens_dir LOADTEST_LISTEN=127.0.0.1:0 LOADTEST_MAX_SECS=$((ROUNDS * 4 * DURATION + 300)) \
