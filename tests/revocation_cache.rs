@@ -149,6 +149,71 @@ async fn a_cached_answer_does_not_ask_the_store() {
         2,
         "one version and one session lookup, then cache hits"
     );
+    assert_eq!(store.calls(), 1, "both read in one store call");
+}
+
+#[tokio::test]
+async fn a_new_token_reads_only_what_the_caches_miss_in_one_call() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let sub = unique("hana");
+    let first = token(claims(json!({"sub": sub, "sid": unique("s")})));
+    assert_eq!(send(&auth, &first).await.status(), StatusCode::OK);
+    assert_eq!((store.calls(), store.reads()), (1, 2));
+    // The subject's answer is cached: a new session of it reads the
+    // session alone.
+    let sid = unique("s");
+    let second = token(claims(json!({"sub": sub, "sid": sid})));
+    assert_eq!(send(&auth, &second).await.status(), StatusCode::OK);
+    assert_eq!((store.calls(), store.reads()), (2, 3));
+    // And a session read with a new subject counts for that session's
+    // next tokens: revoked, they are refused from the store's answer.
+    store
+        .inner()
+        .revoke_session("", &sid, now_i64() + 10)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let third = token(claims(json!({"sub": unique("ines"), "sid": sid})));
+    assert_eq!(kind(&send(&auth, &third).await), Some(ErrorKind::Revoked));
+    assert_eq!(kind(&send(&auth, &second).await), Some(ErrorKind::Revoked));
+    assert_eq!((store.calls(), store.reads()), (3, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_read_with_its_subject_before_a_revocation_is_read_again_after_its_event() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let sid = unique("s");
+    let t = token(claims(json!({"sub": unique("lena"), "sid": sid})));
+    // Subject and session are read together at once (not revoked), and the
+    // answer arrives 300 ms later; the session is revoked in between.
+    store.set_answer_late(Duration::from_millis(300));
+    let racing = tokio::spawn({
+        let (auth, t) = (auth.clone(), t.clone());
+        async move { send(&auth, &t).await.status() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store
+        .inner()
+        .revoke_session("", &sid, now_i64() + 10)
+        .await
+        .unwrap();
+    // The subject's answer stands; the session's, from before the
+    // revocation's event, is dropped and read again.
+    assert_eq!(
+        racing.await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "the request that raced the revocation"
+    );
+    assert_eq!(store.calls(), 2);
+    store.set_answer_late(Duration::ZERO);
+    assert_eq!(
+        kind(&send(&auth, &t).await),
+        Some(ErrorKind::Revoked),
+        "the next request is refused from the cache"
+    );
+    assert_eq!(store.calls(), 2);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use auth_layer::revocation::{EventSender, RevocationStore, SubjectState};
+use auth_layer::revocation::{EventSender, Record, RecordKey, RevocationStore, SubjectState};
 use auth_layer::session::{
     EndReason, RotateOutcome, Rotation, SessionRecord, SessionStore, TokenHash,
 };
@@ -30,6 +30,7 @@ pub struct FakeStore<S = MemoryStore> {
 #[derive(Default)]
 struct Faults {
     reads: AtomicUsize,
+    calls: AtomicUsize,
     down: AtomicBool,
     delay_micros: AtomicU64,
     late_micros: AtomicU64,
@@ -67,6 +68,13 @@ impl<S> FakeStore<S> {
     /// Reads made so far: versions, revoked sessions, denied ids, sessions.
     pub fn reads(&self) -> usize {
         self.faults.reads.load(Ordering::SeqCst)
+    }
+
+    /// Store calls that read so far: a read of several records together
+    /// ([`RevocationStore::read_all_marked`]) is one, as it is one round
+    /// trip to a real store.
+    pub fn calls(&self) -> usize {
+        self.faults.calls.load(Ordering::SeqCst)
     }
 
     /// Every call fails from now on (`true`) or works again (`false`).
@@ -119,6 +127,7 @@ impl<S: Send + Sync> FakeStore<S> {
     ) -> BoxFuture<'a, Result<T, StoreError>> {
         Box::pin(async move {
             self.faults.reads.fetch_add(1, Ordering::SeqCst);
+            self.faults.calls.fetch_add(1, Ordering::SeqCst);
             let delay = Duration::from_micros(self.faults.delay_micros.load(Ordering::SeqCst));
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -234,8 +243,47 @@ impl<S: RevocationStore> RevocationStore for FakeStore<S> {
             }
         })
     }
+    /// The wrapped store's read of several records, as one call: counted
+    /// as one call and a read per record, failed when one of the records
+    /// fails, delayed once; the marker as [`marker`](Self::marker) answers.
+    fn read_all_marked<'a>(
+        &'a self,
+        keys: &'a [RecordKey<'a>],
+    ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+        let [first, rest @ ..] = keys else {
+            return self.inner.read_all_marked(keys);
+        };
+        if rest.is_empty() {
+            return Box::pin(async move {
+                let (record, marker) = self.read_marked(*first).await?;
+                Ok((vec![record], marker))
+            });
+        }
+        let id = keys
+            .iter()
+            .map(|key| record_id(*key))
+            .find(|id| self.failure(id).is_some())
+            .unwrap_or_else(|| record_id(*first));
+        self.faults.reads.fetch_add(rest.len(), Ordering::SeqCst);
+        let read = self.read(id, self.inner.read_all_marked(keys));
+        Box::pin(async move {
+            let (records, marker) = read.await?;
+            let set = *self.faults.marker.lock().unwrap();
+            Ok((records, set.unwrap_or(marker)))
+        })
+    }
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
         self.inner.listen(events)
+    }
+}
+
+/// The subject, session id or token id a record is read by.
+fn record_id<'a>(key: RecordKey<'a>) -> &'a str {
+    match key {
+        RecordKey::Subject { sub, .. } => sub,
+        RecordKey::Session { sid, .. } => sid,
+        RecordKey::Jti { jti, .. } => jti,
+        _ => "",
     }
 }
 

@@ -3,7 +3,9 @@
 use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_layer::revocation::{RevocationCache, RevocationEvent, RevocationStore, SubjectState};
+use auth_layer::revocation::{
+    Record, RecordKey, RevocationCache, RevocationEvent, RevocationStore, SubjectState,
+};
 use auth_layer::session::{SessionStore, Sessions, SigningKey, TokenIssuer};
 
 use crate::proxy::Proxy;
@@ -175,6 +177,74 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
         !store.jti_denied(ISS_A, &expired).await.unwrap(),
         "a denial ends with the token"
     );
+
+    // The records as the cache reads them on a miss: one or several, in
+    // the order asked, each as its own read answers, with the marker.
+    for key in [
+        RecordKey::Subject {
+            iss: ISS_A,
+            sub: &sub,
+        },
+        RecordKey::Session {
+            iss: ISS_A,
+            sid: &sid,
+        },
+        RecordKey::Jti {
+            iss: ISS_A,
+            jti: &jti,
+        },
+    ] {
+        let (record, read) = store.read_marked(key).await.unwrap();
+        assert_eq!(read, marker, "{key:?}: the marker comes with the record");
+        let (records, read) = store.read_all_marked(&[key]).await.unwrap();
+        assert_eq!((records, read), (vec![record], marker), "{key:?} alone");
+    }
+    let other = unique("session");
+    let keys = [
+        RecordKey::Jti {
+            iss: ISS_A,
+            jti: &jti,
+        },
+        RecordKey::Subject {
+            iss: ISS_A,
+            sub: &sub,
+        },
+        RecordKey::Session {
+            iss: ISS_A,
+            sid: &sid,
+        },
+        RecordKey::Session {
+            iss: ISS_A,
+            sid: &other,
+        },
+        RecordKey::Subject {
+            iss: ISS_B,
+            sub: &sub,
+        },
+        RecordKey::Jti {
+            iss: ISS_B,
+            jti: &jti,
+        },
+    ];
+    let expected = [
+        Record::Jti(true),
+        Record::Subject(SubjectState::new(2, Some(t))),
+        Record::Session(Some(t)),
+        Record::Session(None),
+        Record::Subject(SubjectState::default()),
+        Record::Jti(false),
+    ];
+    // Subject and session (a cold token), with a token id, and with a
+    // second record of a kind and another issuer's.
+    for range in [1..3, 0..3, 1..6, 0..6] {
+        let asked = &keys[range.clone()];
+        let (records, read) = store.read_all_marked(asked).await.unwrap();
+        assert_eq!(
+            (&records[..], read),
+            (&expected[range], marker),
+            "{asked:?}"
+        );
+    }
 
     let once = unique("logout-jti");
     assert!(store.first_use(ISS_A, &once, soon).await.unwrap());

@@ -300,17 +300,35 @@ impl RevocationCache {
         }
     }
 
-    /// Answers from the caches, asking the store for what they miss.
+    /// Answers from the caches, asking the store for what they miss: the
+    /// first concern to load reads the records the others miss with its
+    /// own, in one store call, and hands them their answers.
     pub(crate) async fn check(&self, facts: Facts<'_>) -> Result<(), AuthError> {
         let inner = &*self.inner;
         let iat = inner.admit(&facts)?;
         let limits = (inner.timeout, &inner.breaker);
         let iss = facts.iss;
+        let now = Instant::now();
+        let missing: Vec<RecordKey<'_>> = [
+            facts.sub.map(|sub| RecordKey::Subject { iss, sub }),
+            facts.sid.map(|sid| RecordKey::Session { iss, sid }),
+            facts
+                .jti
+                .filter(|_| inner.check_jti)
+                .map(|jti| RecordKey::Jti { iss, jti }),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|key| !inner.cached(*key, now))
+        .collect();
         if let Some(sub) = facts.sub {
             let state = inner
                 .users
                 .load((iss, sub), "subject", limits, || async {
-                    match inner.fetch(RecordKey::Subject { iss, sub }).await? {
+                    match inner
+                        .fetch(RecordKey::Subject { iss, sub }, &missing)
+                        .await?
+                    {
                         Record::Subject(state) => Ok(state),
                         other => Err(mismatch(other)),
                     }
@@ -325,7 +343,10 @@ impl RevocationCache {
             let nb = inner
                 .sessions
                 .load((iss, sid), "session", limits, || async {
-                    match inner.fetch(RecordKey::Session { iss, sid }).await? {
+                    match inner
+                        .fetch(RecordKey::Session { iss, sid }, &missing)
+                        .await?
+                    {
                         Record::Session(nb) => Ok(nb),
                         other => Err(mismatch(other)),
                     }
@@ -341,7 +362,7 @@ impl RevocationCache {
             && inner
                 .jtis
                 .load((iss, jti), "jti_denied", limits, || async {
-                    match inner.fetch(RecordKey::Jti { iss, jti }).await? {
+                    match inner.fetch(RecordKey::Jti { iss, jti }, &missing).await? {
                         Record::Jti(denied) => Ok(denied),
                         other => Err(mismatch(other)),
                     }
@@ -435,12 +456,64 @@ impl Inner {
         }
     }
 
-    /// A record and then the store's marker, in one call
-    /// ([`RevocationStore::read_marked`]); the marker is noted.
-    async fn fetch(&self, key: RecordKey<'_>) -> Result<Record, StoreError> {
-        let (record, marker) = self.store.read_marked(key).await?;
+    /// Whether the cache for `key`'s concern holds a fresh answer at `now`.
+    fn cached(&self, key: RecordKey<'_>, now: Instant) -> bool {
+        match key {
+            RecordKey::Subject { iss, sub } => self.users.probe(iss, sub, now).is_some(),
+            RecordKey::Session { iss, sid } => self.sessions.probe(iss, sid, now).is_some(),
+            RecordKey::Jti { iss, jti } => self.jtis.probe(iss, jti, now).is_some(),
+        }
+    }
+
+    /// The record `key`, with the ones of `missing` that later concerns
+    /// would load (subject, then session, then token id), and then the
+    /// store's marker, in one store call
+    /// ([`RevocationStore::read_all_marked`]); the marker is noted and the
+    /// later records are offered to their caches.
+    async fn fetch(
+        &self,
+        key: RecordKey<'_>,
+        missing: &[RecordKey<'_>],
+    ) -> Result<Record, StoreError> {
+        let later: Vec<RecordKey<'_>> = missing
+            .iter()
+            .copied()
+            .filter(|other| rank(*other) > rank(key))
+            .collect();
+        if later.is_empty() {
+            let (record, marker) = self.store.read_marked(key).await?;
+            self.note_marker(marker);
+            return Ok(record);
+        }
+        let mut keys = Vec::with_capacity(1 + later.len());
+        keys.push(key);
+        keys.extend_from_slice(&later);
+        // Read before the store is: an invalidation after them keeps the
+        // offered answers out.
+        let generations = (self.sessions.generation(), self.jtis.generation());
+        let (records, marker) = self.store.read_all_marked(&keys).await?;
+        if records.len() != keys.len() {
+            return Err(StoreError::corrupt(
+                "the store answered another number of records than asked for",
+            ));
+        }
         self.note_marker(marker);
-        Ok(record)
+        let mut records = records.into_iter();
+        let first = records
+            .next()
+            .ok_or_else(|| StoreError::corrupt("the store answered no record"))?;
+        for (asked, record) in later.into_iter().zip(records) {
+            match (asked, record) {
+                (RecordKey::Session { iss, sid }, Record::Session(nb)) => {
+                    self.sessions.offer(iss, sid, nb, generations.0);
+                }
+                (RecordKey::Jti { iss, jti }, Record::Jti(denied)) => {
+                    self.jtis.offer(iss, jti, denied, generations.1);
+                }
+                (_, other) => return Err(mismatch(other)),
+            }
+        }
+        Ok(first)
     }
 
     /// Reads the marker unless it is known, through the breaker like any
@@ -520,6 +593,15 @@ fn before(iat: i64, nb: Option<i64>) -> bool {
 pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The order concerns load in: subject, session, token id.
+fn rank(key: RecordKey<'_>) -> u8 {
+    match key {
+        RecordKey::Subject { .. } => 0,
+        RecordKey::Session { .. } => 1,
+        RecordKey::Jti { .. } => 2,
+    }
 }
 
 /// A store answered a read with another kind of record.

@@ -239,6 +239,47 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
         self.settle(key, entry, generation)
     }
 
+    /// The invalidations so far: read before a store read whose answer is
+    /// [`offer`](Self::offer)ed.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `value`, read from the store together with another concern's
+    /// record (a token missing both costs one round trip), as this
+    /// concern's own load would: not when an invalidation came since
+    /// `generation` was read (before the store was), and not over a fresh
+    /// answer or a load under way, which are as recent.
+    pub(super) fn offer(&self, issuer: &str, id: &str, value: V, generation: u64) {
+        let key = ScopedKey::new(issuer, id);
+        let now = Instant::now();
+        let guard = match self.fresh.entry(&key, Some(Duration::ZERO), |_, entry| {
+            if entry.answers(now) {
+                EntryAction::Retain(())
+            } else {
+                EntryAction::ReplaceWithGuard
+            }
+        }) {
+            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => guard,
+            EntryResult::Retained(()) | EntryResult::Removed(..) | EntryResult::Timeout => return,
+        };
+        if self.generation.load(Ordering::Acquire) != generation {
+            // Dropped, the guard leaves the key vacant.
+            return;
+        }
+        let entry = Entry {
+            answer: Ok(value),
+            until: now + self.ttl,
+        };
+        let _ = guard.insert(entry.clone());
+        if self.generation.load(Ordering::Acquire) != generation {
+            self.fresh.remove(&key);
+            self.epoch.bump();
+            return;
+        }
+        let _ = self.settle(key, entry, generation);
+    }
+
     /// Remembers a successful answer as the last known one (kept `extra`
     /// past the end of its freshness, not past its reading), or answers a
     /// failure with the last known answer where there is one. An answer

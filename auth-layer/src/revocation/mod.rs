@@ -285,4 +285,5 @@ pub(crate) use cache::{Facts, Probe, unix_seconds};
 pub use event::{EventSender, RevocationEvent};
 pub(crate) use key::ScopedKey;
 pub(crate) use memo::Memo;
+pub(crate) use store::read_one_by_one;
 pub use store::{Record, RecordKey, RevocationStore, SubjectState};

@@ -215,14 +215,52 @@ pub trait RevocationStore: Send + Sync + 'static {
         key: RecordKey<'a>,
     ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
         Box::pin(async move {
-            let record = match key {
-                RecordKey::Subject { iss, sub } => Record::Subject(self.subject(iss, sub).await?),
-                RecordKey::Session { iss, sid } => {
-                    Record::Session(self.session_not_before(iss, sid).await?)
-                }
-                RecordKey::Jti { iss, jti } => Record::Jti(self.jti_denied(iss, jti).await?),
-            };
+            let record = read_record(self, key).await?;
             Ok((record, self.marker().await?))
+        })
+    }
+
+    /// The records `keys`, in their order, and then the
+    /// [`marker`](Self::marker), with the same ordering as
+    /// [`read_marked`](Self::read_marked): what the cache reads when a token
+    /// misses more than one of its caches (a token with `sub` and `sid`
+    /// seen for the first time), so that it costs one round trip, not one
+    /// per record. The default calls [`read_marked`](Self::read_marked) for
+    /// one key and reads the records one by one otherwise; the Redis store
+    /// (one server) pipelines them with the marker, the PostgreSQL store
+    /// reads them in one statement.
+    ///
+    /// ```
+    /// use auth_layer::revocation::{Record, RecordKey, RevocationStore, SubjectState};
+    /// use auth_layer::store::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = MemoryStore::new();
+    /// let iss = "https://idp.example";
+    /// store.revoke_session(iss, "s1", 1_700_000_000).await.unwrap();
+    /// let keys = [
+    ///     RecordKey::Subject { iss, sub: "alice" },
+    ///     RecordKey::Session { iss, sid: "s1" },
+    /// ];
+    /// let (records, marker) = store.read_all_marked(&keys).await.unwrap();
+    /// assert_eq!(
+    ///     records,
+    ///     [Record::Subject(SubjectState::default()), Record::Session(Some(1_700_000_000))]
+    /// );
+    /// assert_eq!(marker, store.marker().await.unwrap());
+    /// # }
+    /// ```
+    fn read_all_marked<'a>(
+        &'a self,
+        keys: &'a [RecordKey<'a>],
+    ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+        Box::pin(async move {
+            if let [key] = keys {
+                let (record, marker) = self.read_marked(*key).await?;
+                return Ok((vec![record], marker));
+            }
+            read_one_by_one(self, keys).await
         })
     }
 
@@ -230,6 +268,34 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// `events` until `events` is closed, reconnecting by itself after the
     /// connection drops. `None` for a store with no events to deliver.
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>>;
+}
+
+/// The record `key`, through the store's read for its kind.
+pub(crate) async fn read_record<S: RevocationStore + ?Sized>(
+    store: &S,
+    key: RecordKey<'_>,
+) -> Result<Record, StoreError> {
+    Ok(match key {
+        RecordKey::Subject { iss, sub } => Record::Subject(store.subject(iss, sub).await?),
+        RecordKey::Session { iss, sid } => {
+            Record::Session(store.session_not_before(iss, sid).await?)
+        }
+        RecordKey::Jti { iss, jti } => Record::Jti(store.jti_denied(iss, jti).await?),
+    })
+}
+
+/// The records `keys` one after the other, then the marker: what
+/// [`RevocationStore::read_all_marked`] does where one round trip is not
+/// possible.
+pub(crate) async fn read_one_by_one<S: RevocationStore + ?Sized>(
+    store: &S,
+    keys: &[RecordKey<'_>],
+) -> Result<(Vec<Record>, i64), StoreError> {
+    let mut records = Vec::with_capacity(keys.len());
+    for key in keys {
+        records.push(read_record(store, *key).await?);
+    }
+    Ok((records, store.marker().await?))
 }
 
 macro_rules! forward_store {
@@ -312,6 +378,12 @@ macro_rules! forward_store {
                 key: RecordKey<'a>,
             ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
                 (**self).read_marked(key)
+            }
+            fn read_all_marked<'a>(
+                &'a self,
+                keys: &'a [RecordKey<'a>],
+            ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+                (**self).read_all_marked(keys)
             }
             fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
                 (**self).listen(events)

@@ -299,6 +299,13 @@ impl RevocationStore for AnyStore {
         each!(self, s => s.read_marked(key))
     }
 
+    fn read_all_marked<'a>(
+        &'a self,
+        keys: &'a [RecordKey<'a>],
+    ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+        each!(self, s => s.read_all_marked(keys))
+    }
+
     fn listen(&self, events: EventSender) -> Option<BoxFuture<'static, ()>> {
         each!(self, s => s.listen(events))
     }

@@ -9,7 +9,7 @@ use super::listen::listen;
 use super::store::{CHANNEL, PostgresStore};
 use crate::backend::{BoxFuture, StoreError};
 use crate::revocation::{
-    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
+    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState, read_one_by_one,
 };
 
 /// Expired rows deleted at most per write that sweeps.
@@ -273,56 +273,77 @@ impl RevocationStore for PostgresStore {
         &'a self,
         key: RecordKey<'a>,
     ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
-        // One statement, one snapshot: the record and the marker as they
-        // were together. The row always comes back (the record may be null).
-        const MARKER: &str = "(SELECT began FROM auth_store_marker)";
         Box::pin(async move {
-            let (record, marker) = match key {
-                RecordKey::Subject { iss, sub } => {
-                    let (version, nb, marker): (Option<i64>, Option<i64>, Option<i64>) =
-                        sqlx::query_as(&format!(
-                            "SELECT s.version, s.not_before, {MARKER} FROM (SELECT 1) AS one \
-                             LEFT JOIN auth_revoked_subjects s ON s.issuer = $1 AND s.subject = $2"
-                        ))
-                        .bind(iss)
-                        .bind(sub)
-                        .fetch_one(&self.pool)
-                        .await
-                        .map_err(StoreError::unavailable)?;
-                    let state = SubjectState::new(version.map_or(0, self::version), nb);
-                    (Record::Subject(state), marker)
+            let (records, marker) = self.read_all_marked(&[key]).await?;
+            match <[Record; 1]>::try_from(records) {
+                Ok([record]) => Ok((record, marker)),
+                Err(_) => Err(StoreError::corrupt("the store answered no record")),
+            }
+        })
+    }
+
+    fn read_all_marked<'a>(
+        &'a self,
+        keys: &'a [RecordKey<'a>],
+    ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+        Box::pin(async move {
+            // At most one record of each kind, read in one statement: one
+            // snapshot, the records and the marker as they were together.
+            let (mut subject, mut session, mut jti) = (None, None, None);
+            for key in keys {
+                let taken = match *key {
+                    RecordKey::Subject { iss, sub } => subject.replace((iss, sub)),
+                    RecordKey::Session { iss, sid } => session.replace((iss, sid)),
+                    RecordKey::Jti { iss, jti: id } => jti.replace((iss, id)),
+                };
+                if taken.is_some() {
+                    return read_one_by_one(self, keys).await;
                 }
-                RecordKey::Session { iss, sid } => {
-                    let (nb, marker): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-                        "SELECT (SELECT not_before FROM auth_revoked_session_ids \
-                                 WHERE issuer = $1 AND sid = $2), {MARKER}"
-                    ))
-                    .bind(iss)
-                    .bind(sid)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(StoreError::unavailable)?;
-                    (Record::Session(nb), marker)
-                }
-                RecordKey::Jti { iss, jti } => {
-                    let (denied, marker): (bool, Option<i64>) = sqlx::query_as(&format!(
-                        "SELECT EXISTS (SELECT 1 FROM auth_denied_token_ids \
-                                WHERE issuer = $1 AND jti = $2 AND expires_at > now()), {MARKER}"
-                    ))
-                    .bind(iss)
-                    .bind(jti)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(StoreError::unavailable)?;
-                    (Record::Jti(denied), marker)
-                }
-            };
+            }
+            // The row always comes back; what was not asked for reads as
+            // null (or false) and is not looked at.
+            let (version, subject_nb, session_nb, denied, marker): (
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+                bool,
+                Option<i64>,
+            ) = sqlx::query_as(
+                "SELECT s.version, s.not_before, \
+                        (SELECT not_before FROM auth_revoked_session_ids \
+                         WHERE issuer = $3 AND sid = $4), \
+                        EXISTS (SELECT 1 FROM auth_denied_token_ids \
+                                WHERE issuer = $5 AND jti = $6 AND expires_at > now()), \
+                        (SELECT began FROM auth_store_marker) \
+                 FROM (SELECT 1) AS one \
+                 LEFT JOIN auth_revoked_subjects s ON s.issuer = $1 AND s.subject = $2",
+            )
+            .bind(subject.map(|(iss, _)| iss))
+            .bind(subject.map(|(_, sub)| sub))
+            .bind(session.map(|(iss, _)| iss))
+            .bind(session.map(|(_, sid)| sid))
+            .bind(jti.map(|(iss, _)| iss))
+            .bind(jti.map(|(_, jti)| jti))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::unavailable)?;
+            let records = keys
+                .iter()
+                .map(|key| match key {
+                    RecordKey::Subject { .. } => Record::Subject(SubjectState::new(
+                        version.map_or(0, self::version),
+                        subject_nb,
+                    )),
+                    RecordKey::Session { .. } => Record::Session(session_nb),
+                    RecordKey::Jti { .. } => Record::Jti(denied),
+                })
+                .collect();
             // No marker: the data is new or was lost; write one now.
             let marker = match marker {
                 Some(marker) => marker,
                 None => self.marker().await?,
             };
-            Ok((record, marker))
+            Ok((records, marker))
         })
     }
 

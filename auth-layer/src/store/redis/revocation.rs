@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::events::listen;
 use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
+use crate::revocation::read_one_by_one;
 use crate::revocation::{
     EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
 };
@@ -197,57 +198,69 @@ impl RevocationStore for RedisStore {
         key: RecordKey<'a>,
     ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
         Box::pin(async move {
+            let (records, marker) = self.read_all_marked(&[key]).await?;
+            match <[Record; 1]>::try_from(records) {
+                Ok([record]) => Ok((record, marker)),
+                Err(_) => Err(StoreError::corrupt("the store answered no record")),
+            }
+        })
+    }
+
+    fn read_all_marked<'a>(
+        &'a self,
+        keys: &'a [RecordKey<'a>],
+    ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
+        Box::pin(async move {
             if self.is_cluster() {
-                // The record and the marker live on different nodes: one
+                // The records and the marker live on different nodes: one
                 // after the other, in that order.
-                let record = self.read_record(key).await?;
-                return Ok((record, self.marker().await?));
+                return read_one_by_one(self, keys).await;
             }
             // One server runs a connection's commands in order: the marker
-            // is read after the record, in one round trip.
+            // is read after the records, all in one round trip.
             let mut pipe = redis::pipe();
-            match key {
-                RecordKey::Subject { iss, sub } => pipe
-                    .cmd("HMGET")
-                    .arg(self.scoped_key("subject", iss, sub))
-                    .arg("ver")
-                    .arg("nbf"),
-                RecordKey::Session { iss, sid } => {
-                    pipe.cmd("GET")
-                        .arg(self.scoped_key("revoked-session", iss, sid))
-                }
-                RecordKey::Jti { iss, jti } => {
-                    pipe.cmd("EXISTS")
-                        .arg(self.scoped_key("denied-jti", iss, jti))
-                }
-            };
+            for key in keys {
+                match *key {
+                    RecordKey::Subject { iss, sub } => pipe
+                        .cmd("HMGET")
+                        .arg(self.scoped_key("subject", iss, sub))
+                        .arg("ver")
+                        .arg("nbf"),
+                    RecordKey::Session { iss, sid } => {
+                        pipe.cmd("GET")
+                            .arg(self.scoped_key("revoked-session", iss, sid))
+                    }
+                    RecordKey::Jti { iss, jti } => {
+                        pipe.cmd("EXISTS")
+                            .arg(self.scoped_key("denied-jti", iss, jti))
+                    }
+                };
+            }
             pipe.cmd("GET").arg(self.marker_key());
-            let (value, marker): (redis::Value, Option<i64>) = self
+            let mut values: Vec<redis::Value> = self
                 .connection
                 .run(|mut c| {
                     let pipe = &pipe;
                     async move { pipe.query_async(&mut c).await }
                 })
                 .await?;
-            let record = match key {
-                RecordKey::Subject { .. } => {
-                    let (version, nb): (Option<u64>, Option<i64>) =
-                        redis::from_redis_value(value).map_err(StoreError::unavailable)?;
-                    Record::Subject(SubjectState::new(version.unwrap_or(0), nb))
+            let marker: Option<i64> = match values.pop() {
+                Some(value) if values.len() == keys.len() => {
+                    redis::from_redis_value(value).map_err(StoreError::unavailable)?
                 }
-                RecordKey::Session { .. } => Record::Session(
-                    redis::from_redis_value(value).map_err(StoreError::unavailable)?,
-                ),
-                RecordKey::Jti { .. } => {
-                    Record::Jti(redis::from_redis_value(value).map_err(StoreError::unavailable)?)
-                }
+                _ => return Err(StoreError::corrupt("the pipeline's answers do not match")),
             };
+            let records = keys
+                .iter()
+                .zip(values)
+                .map(|(key, value)| record(*key, value))
+                .collect::<Result<Vec<_>, _>>()?;
             // No marker: the data is new or was lost; write one now.
             let marker = match marker {
                 Some(marker) => marker,
                 None => self.marker().await?,
             };
-            Ok((record, marker))
+            Ok((records, marker))
         })
     }
 
@@ -262,18 +275,28 @@ impl RevocationStore for RedisStore {
 
 impl RedisStore {
     fn marker_key(&self) -> String {
-        format!("{}marker", self.prefix())
+        let mut key = String::with_capacity(self.prefix().len() + 6);
+        key.push_str(self.prefix());
+        key.push_str("marker");
+        key
     }
+}
 
-    async fn read_record(&self, key: RecordKey<'_>) -> Result<Record, StoreError> {
-        Ok(match key {
-            RecordKey::Subject { iss, sub } => Record::Subject(self.subject(iss, sub).await?),
-            RecordKey::Session { iss, sid } => {
-                Record::Session(self.session_not_before(iss, sid).await?)
-            }
-            RecordKey::Jti { iss, jti } => Record::Jti(self.jti_denied(iss, jti).await?),
-        })
-    }
+/// The record `key` from the answer to its command.
+fn record(key: RecordKey<'_>, value: redis::Value) -> Result<Record, StoreError> {
+    Ok(match key {
+        RecordKey::Subject { .. } => {
+            let (version, nb): (Option<u64>, Option<i64>) =
+                redis::from_redis_value(value).map_err(StoreError::unavailable)?;
+            Record::Subject(SubjectState::new(version.unwrap_or(0), nb))
+        }
+        RecordKey::Session { .. } => {
+            Record::Session(redis::from_redis_value(value).map_err(StoreError::unavailable)?)
+        }
+        RecordKey::Jti { .. } => {
+            Record::Jti(redis::from_redis_value(value).map_err(StoreError::unavailable)?)
+        }
+    })
 }
 
 fn unix_millis(t: SystemTime) -> u64 {

@@ -1,6 +1,6 @@
 //! [`RedisStore`]: one connection, the key prefix, the scripts.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use redis::Script;
@@ -264,7 +264,19 @@ impl RedisStore {
     /// (`auth:subject:25:https://idp.example.com:alice`). The length keeps
     /// an issuer containing `:` from reading as another issuer's id.
     pub(super) fn scoped_key(&self, kind: &str, iss: &str, id: &str) -> String {
-        format!("{}{kind}:{}:{iss}:{id}", self.prefix, iss.len())
+        // Pieces pushed into one allocation: a cold token builds two or
+        // three of these, and `format!` took a third of its store call.
+        let mut key =
+            String::with_capacity(self.prefix.len() + kind.len() + iss.len() + id.len() + 24);
+        key.push_str(&self.prefix);
+        key.push_str(kind);
+        key.push(':');
+        // Writing to a `String` cannot fail.
+        let _ = write!(key, "{}", iss.len());
+        for piece in [":", iss, ":", id] {
+            key.push_str(piece);
+        }
+        key
     }
 
     /// One command, sent again once if its connection was reset.
