@@ -155,7 +155,8 @@ async fn a_cached_answer_does_not_ask_the_store() {
 #[tokio::test]
 async fn a_new_token_reads_only_what_the_caches_miss_in_one_call() {
     let store = FakeStore::new();
-    let auth = layer(cache(store.clone()));
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
     let sub = unique("hana");
     let first = token(claims(json!({"sub": sub, "sid": unique("s")})));
     assert_eq!(send(&auth, &first).await.status(), StatusCode::OK);
@@ -166,14 +167,9 @@ async fn a_new_token_reads_only_what_the_caches_miss_in_one_call() {
     let second = token(claims(json!({"sub": sub, "sid": sid})));
     assert_eq!(send(&auth, &second).await.status(), StatusCode::OK);
     assert_eq!((store.calls(), store.reads()), (2, 3));
-    // And a session read with a new subject counts for that session's
-    // next tokens: revoked, they are refused from the store's answer.
-    store
-        .inner()
-        .revoke_session("", &sid, now_i64() + 10)
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A session read with a new subject counts for that session's other
+    // tokens: revoked, they are refused from that one read.
+    revocation.revoke_session("", &sid).await.unwrap();
     let third = token(claims(json!({"sub": unique("ines"), "sid": sid})));
     assert_eq!(kind(&send(&auth, &third).await), Some(ErrorKind::Revoked));
     assert_eq!(kind(&send(&auth, &second).await), Some(ErrorKind::Revoked));
@@ -181,26 +177,25 @@ async fn a_new_token_reads_only_what_the_caches_miss_in_one_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_read_with_its_subject_before_a_revocation_is_read_again_after_its_event() {
+async fn a_session_read_with_its_subject_before_a_revocation_is_read_again_after_it() {
     let store = FakeStore::new();
-    let auth = layer(cache(store.clone()));
+    let revocation = cache(store.clone());
+    let auth = layer(revocation.clone());
     let sid = unique("s");
     let t = token(claims(json!({"sub": unique("lena"), "sid": sid})));
     // Subject and session are read together at once (not revoked), and the
-    // answer arrives 300 ms later; the session is revoked in between.
-    store.set_answer_late(Duration::from_millis(300));
+    // answer arrives 400 ms later; the session is revoked in between.
+    store.set_answer_late(Duration::from_millis(400));
     let racing = tokio::spawn({
         let (auth, t) = (auth.clone(), t.clone());
         async move { send(&auth, &t).await.status() }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    store
-        .inner()
-        .revoke_session("", &sid, now_i64() + 10)
-        .await
-        .unwrap();
-    // The subject's answer stands; the session's, from before the
-    // revocation's event, is dropped and read again.
+    while store.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    revocation.revoke_session("", &sid).await.unwrap();
+    // The subject's answer stands; the session's, read before the
+    // revocation, is dropped and read again.
     assert_eq!(
         racing.await.unwrap(),
         StatusCode::UNAUTHORIZED,
@@ -214,6 +209,23 @@ async fn a_session_read_with_its_subject_before_a_revocation_is_read_again_after
         "the next request is refused from the cache"
     );
     assert_eq!(store.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_session_that_cannot_be_read_fails_its_tokens_not_its_subjects_other_sessions() {
+    let store = FakeStore::new();
+    let auth = layer(cache(store.clone()));
+    let sub = unique("mona");
+    let bad = unique("s");
+    store.fail_for(&bad);
+    let res = send(&auth, &token(claims(json!({"sub": sub, "sid": bad})))).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The read together failed; the subject was then read alone and
+    // cached, and another session of it reads that session only.
+    let reads = store.reads();
+    let good = token(claims(json!({"sub": sub, "sid": unique("s")})));
+    assert_eq!(send(&auth, &good).await.status(), StatusCode::OK);
+    assert_eq!(store.reads(), reads + 1, "the session alone");
 }
 
 #[tokio::test]

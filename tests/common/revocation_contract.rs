@@ -213,13 +213,13 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
             iss: ISS_A,
             sid: &sid,
         },
-        RecordKey::Session {
-            iss: ISS_A,
-            sid: &other,
-        },
         RecordKey::Subject {
             iss: ISS_B,
             sub: &sub,
+        },
+        RecordKey::Session {
+            iss: ISS_A,
+            sid: &other,
         },
         RecordKey::Jti {
             iss: ISS_B,
@@ -230,13 +230,14 @@ pub async fn store_contract(store: impl RevocationStore + Clone) {
         Record::Jti(true),
         Record::Subject(SubjectState::new(2, Some(t))),
         Record::Session(Some(t)),
-        Record::Session(None),
         Record::Subject(SubjectState::default()),
+        Record::Session(None),
         Record::Jti(false),
     ];
-    // Subject and session (a cold token), with a token id, and with a
-    // second record of a kind and another issuer's.
-    for range in [1..3, 0..3, 1..6, 0..6] {
+    // Subject and session (a cold token), with a token id, a session
+    // beside a subject the store never saw, a missing session beside a
+    // missing subject, and two records of a kind.
+    for range in [1..3, 0..3, 2..4, 3..5, 1..6, 0..6] {
         let asked = &keys[range.clone()];
         let (records, read) = store.read_all_marked(asked).await.unwrap();
         assert_eq!(

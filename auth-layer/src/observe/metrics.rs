@@ -14,6 +14,10 @@
 //! | `auth_jwks_fetches_total` | counter | `result` (`ok`, `error`) |
 //! | `auth_refresh_total` | counter | `outcome` (`rotated`, `retried`, `duplicate`, `reuse_detected`, or the refusal's code: `refresh_invalid`, `session_expired`, `session_idle`, `session_revoked`, `reauth_required`, `dpop_proof_required`, `dpop_key_mismatch`, `store_unavailable`) |
 //!
+//! A revocation store read is recorded under the concern that made it
+//! (`op`: `subject`, `session`, `jti_denied`); a token missing several
+//! reads their records in one call, recorded under the first of them.
+//!
 //! The per-request recordings (requests, caches) use keys built once, so
 //! the hot path allocates nothing for them. Call [`describe`] after
 //! installing the recorder to give every metric its help text.

@@ -491,7 +491,18 @@ impl Inner {
         // Read before the store is: an invalidation after them keeps the
         // offered answers out.
         let generations = (self.sessions.generation(), self.jtis.generation());
-        let (records, marker) = self.store.read_all_marked(&keys).await?;
+        let (records, marker) = match self.store.read_all_marked(&keys).await {
+            Ok(read) => read,
+            Err(e) => {
+                // One bad record of a later concern (a value of the wrong
+                // type, say) must not fail this one: its own record alone,
+                // within the same timeout.
+                tracing::debug!(error = %e, "revocation records read together failed: reading one");
+                let (record, marker) = self.store.read_marked(key).await?;
+                self.note_marker(marker);
+                return Ok(record);
+            }
+        };
         if records.len() != keys.len() {
             return Err(StoreError::corrupt(
                 "the store answered another number of records than asked for",

@@ -247,8 +247,9 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
 
     /// Keeps `value`, read from the store together with another concern's
     /// record (a token missing both costs one round trip), as this
-    /// concern's own load would: not when an invalidation came since
-    /// `generation` was read (before the store was), and not over a fresh
+    /// concern's own load would: not when any invalidation of this concern
+    /// came since `generation` was read (before the store was: a
+    /// revocation, a resubscription, a new marker), and not over a fresh
     /// answer or a load under way, which are as recent.
     pub(super) fn offer(&self, issuer: &str, id: &str, value: V, generation: u64) {
         let key = ScopedKey::new(issuer, id);
@@ -264,7 +265,8 @@ impl<V: Clone + Send + Sync + 'static> Lookup<V> {
             EntryResult::Retained(()) | EntryResult::Removed(..) | EntryResult::Timeout => return,
         };
         if self.generation.load(Ordering::Acquire) != generation {
-            // Dropped, the guard leaves the key vacant.
+            // Dropped, the guard leaves the key to a load waiting on it,
+            // or vacant.
             return;
         }
         let entry = Entry {

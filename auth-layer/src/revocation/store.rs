@@ -225,8 +225,9 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// [`read_marked`](Self::read_marked): what the cache reads when a token
     /// misses more than one of its caches (a token with `sub` and `sid`
     /// seen for the first time), so that it costs one round trip, not one
-    /// per record. The default calls [`read_marked`](Self::read_marked) for
-    /// one key and reads the records one by one otherwise; the Redis store
+    /// per record. The default calls [`read_marked`](Self::read_marked)
+    /// for each key, as the cache did before it read records together, and
+    /// answers the last marker (read after every record); the Redis store
     /// (one server) pipelines them with the marker, the PostgreSQL store
     /// reads them in one statement.
     ///
@@ -256,11 +257,18 @@ pub trait RevocationStore: Send + Sync + 'static {
         keys: &'a [RecordKey<'a>],
     ) -> BoxFuture<'a, Result<(Vec<Record>, i64), StoreError>> {
         Box::pin(async move {
-            if let [key] = keys {
+            let mut records = Vec::with_capacity(keys.len());
+            let mut last = None;
+            for key in keys {
                 let (record, marker) = self.read_marked(*key).await?;
-                return Ok((vec![record], marker));
+                records.push(record);
+                last = Some(marker);
             }
-            read_one_by_one(self, keys).await
+            let marker = match last {
+                Some(marker) => marker,
+                None => self.marker().await?,
+            };
+            Ok((records, marker))
         })
     }
 
@@ -284,9 +292,9 @@ pub(crate) async fn read_record<S: RevocationStore + ?Sized>(
     })
 }
 
-/// The records `keys` one after the other, then the marker: what
-/// [`RevocationStore::read_all_marked`] does where one round trip is not
-/// possible.
+/// The records `keys` one after the other, then the marker once: what
+/// the Redis and PostgreSQL stores' [`RevocationStore::read_all_marked`]
+/// do where one round trip is not possible.
 pub(crate) async fn read_one_by_one<S: RevocationStore + ?Sized>(
     store: &S,
     keys: &[RecordKey<'_>],
