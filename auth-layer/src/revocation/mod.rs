@@ -285,5 +285,5 @@ pub(crate) use cache::{Facts, Probe, unix_seconds};
 pub use event::{EventSender, RevocationEvent};
 pub(crate) use key::ScopedKey;
 pub(crate) use memo::Memo;
-pub(crate) use store::read_one_by_one;
 pub use store::{Record, RecordKey, RevocationStore, SubjectState};
+pub(crate) use store::{read_marked_through_all, read_one_by_one};

@@ -292,6 +292,22 @@ pub(crate) async fn read_record<S: RevocationStore + ?Sized>(
     })
 }
 
+/// [`RevocationStore::read_marked`] through the store's
+/// [`read_all_marked`](RevocationStore::read_all_marked), for a store
+/// whose read of one record is its read of several.
+pub(crate) async fn read_marked_through_all<S: RevocationStore + ?Sized>(
+    store: &S,
+    key: RecordKey<'_>,
+) -> Result<(Record, i64), StoreError> {
+    let (records, marker) = store.read_all_marked(&[key]).await?;
+    match <[Record; 1]>::try_from(records) {
+        Ok([record]) => Ok((record, marker)),
+        Err(_) => Err(StoreError::corrupt(
+            "the store answered another number of records than asked for",
+        )),
+    }
+}
+
 /// The records `keys` one after the other, then the marker once: what
 /// the Redis and PostgreSQL stores' [`RevocationStore::read_all_marked`]
 /// do where one round trip is not possible.

@@ -9,7 +9,8 @@ use super::listen::listen;
 use super::store::{CHANNEL, PostgresStore};
 use crate::backend::{BoxFuture, StoreError};
 use crate::revocation::{
-    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState, read_one_by_one,
+    EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
+    read_marked_through_all, read_one_by_one,
 };
 
 /// Expired rows deleted at most per write that sweeps.
@@ -273,13 +274,7 @@ impl RevocationStore for PostgresStore {
         &'a self,
         key: RecordKey<'a>,
     ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
-        Box::pin(async move {
-            let (records, marker) = self.read_all_marked(&[key]).await?;
-            match <[Record; 1]>::try_from(records) {
-                Ok([record]) => Ok((record, marker)),
-                Err(_) => Err(StoreError::corrupt("the store answered no record")),
-            }
-        })
+        Box::pin(read_marked_through_all(self, key))
     }
 
     fn read_all_marked<'a>(

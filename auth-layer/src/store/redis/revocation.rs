@@ -6,10 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::events::listen;
 use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
-use crate::revocation::read_one_by_one;
 use crate::revocation::{
     EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
 };
+use crate::revocation::{read_marked_through_all, read_one_by_one};
 
 impl RedisStore {
     /// Revokes a session: for good, or for `ttl` seconds at least.
@@ -197,13 +197,7 @@ impl RevocationStore for RedisStore {
         &'a self,
         key: RecordKey<'a>,
     ) -> BoxFuture<'a, Result<(Record, i64), StoreError>> {
-        Box::pin(async move {
-            let (records, marker) = self.read_all_marked(&[key]).await?;
-            match <[Record; 1]>::try_from(records) {
-                Ok([record]) => Ok((record, marker)),
-                Err(_) => Err(StoreError::corrupt("the store answered no record")),
-            }
-        })
+        Box::pin(read_marked_through_all(self, key))
     }
 
     fn read_all_marked<'a>(
