@@ -475,19 +475,17 @@ impl Inner {
         key: RecordKey<'_>,
         missing: &[RecordKey<'_>],
     ) -> Result<Record, StoreError> {
-        let later: Vec<RecordKey<'_>> = missing
-            .iter()
-            .copied()
-            .filter(|other| rank(*other) > rank(key))
-            .collect();
-        if later.is_empty() {
-            let (record, marker) = self.store.read_marked(key).await?;
-            self.note_marker(marker);
-            return Ok(record);
-        }
-        let mut keys = Vec::with_capacity(1 + later.len());
+        let mut keys = Vec::with_capacity(missing.len().max(1));
         keys.push(key);
-        keys.extend_from_slice(&later);
+        keys.extend(
+            missing
+                .iter()
+                .copied()
+                .filter(|other| rank(*other) > rank(key)),
+        );
+        if keys.len() == 1 {
+            return self.fetch_one(key).await;
+        }
         // Read before the store is: an invalidation after them keeps the
         // offered answers out.
         let generations = (self.sessions.generation(), self.jtis.generation());
@@ -498,9 +496,7 @@ impl Inner {
                 // type, say) must not fail this one: its own record alone,
                 // within the same timeout.
                 tracing::debug!(error = %e, "revocation records read together failed: reading one");
-                let (record, marker) = self.store.read_marked(key).await?;
-                self.note_marker(marker);
-                return Ok(record);
+                return self.fetch_one(key).await;
             }
         };
         if records.len() != keys.len() {
@@ -513,8 +509,8 @@ impl Inner {
         let first = records
             .next()
             .ok_or_else(|| StoreError::corrupt("the store answered no record"))?;
-        for (asked, record) in later.into_iter().zip(records) {
-            match (asked, record) {
+        for (asked, record) in keys.iter().skip(1).zip(records) {
+            match (*asked, record) {
                 (RecordKey::Session { iss, sid }, Record::Session(nb)) => {
                     self.sessions.offer(iss, sid, nb, generations.0);
                 }
@@ -525,6 +521,14 @@ impl Inner {
             }
         }
         Ok(first)
+    }
+
+    /// The record `key` and then the store's marker, in one call
+    /// ([`RevocationStore::read_marked`]); the marker is noted.
+    async fn fetch_one(&self, key: RecordKey<'_>) -> Result<Record, StoreError> {
+        let (record, marker) = self.store.read_marked(key).await?;
+        self.note_marker(marker);
+        Ok(record)
     }
 
     /// Reads the marker unless it is known, through the breaker like any

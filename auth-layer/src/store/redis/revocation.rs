@@ -8,8 +8,8 @@ use super::store::RedisStore;
 use crate::backend::{BoxFuture, StoreError};
 use crate::revocation::{
     EventSender, Record, RecordKey, RevocationEvent, RevocationStore, SubjectState,
+    read_marked_through_all, read_one_by_one,
 };
-use crate::revocation::{read_marked_through_all, read_one_by_one};
 
 impl RedisStore {
     /// Revokes a session: for good, or for `ttl` seconds at least.
